@@ -1,0 +1,16 @@
+import type { FastifyInstance } from 'fastify';
+import { checkReadiness, type ReadinessProbes } from './readiness.js';
+
+export interface HealthRoutesOptions {
+  probes: ReadinessProbes;
+  timeoutMs: number;
+}
+
+export function healthRoutes(app: FastifyInstance, options: HealthRoutesOptions): void {
+  app.get('/health/live', () => ({ status: 'live' }));
+
+  app.get('/health/ready', async (_request, reply) => {
+    const report = await checkReadiness(options.probes, options.timeoutMs);
+    return reply.code(report.status === 'ready' ? 200 : 503).send(report);
+  });
+}

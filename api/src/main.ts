@@ -1,0 +1,43 @@
+import { Redis } from 'ioredis';
+import { loadApiConfig } from './config.js';
+import { buildApp } from './app.js';
+import { createReadinessProbes } from './health/readiness-probes.js';
+import { createPrismaClient } from '../../prisma/client.js';
+import { ConfigError } from '../../worker/src/contracts/env-fields.js';
+import { describeError } from '../../worker/src/contracts/dependency-check.js';
+
+async function main(): Promise<void> {
+  const config = loadApiConfig();
+  const prisma = createPrismaClient(config.databaseUrl);
+  // Fails fast while Redis is down so /health/ready answers 503 at once instead of hanging.
+  const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+  const app = buildApp({ config, readiness: createReadinessProbes(prisma, redis) });
+  redis.on('error', (error) => app.log.debug({ err: describeError(error) }, 'redis connection error'));
+  await redis.connect().catch((error: unknown) => app.log.warn({ err: describeError(error) }, 'redis not reachable yet; retrying'));
+
+  const address = await app.listen({ host: config.host, port: config.port });
+  app.log.info(`Parley API listening on ${address} (${config.mode} mode)`);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'api stopping');
+    app
+      .close()
+      .then(() => prisma.$disconnect())
+      .then(() => redis.disconnect())
+      .catch((error: unknown) => app.log.error({ err: describeError(error) }, 'error during shutdown'));
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`parley api: ${error.message}\n`);
+    process.exit(78);
+  }
+  process.stderr.write(`parley api: ${describeError(error)}\n`);
+  process.exit(1);
+});

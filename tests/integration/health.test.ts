@@ -1,0 +1,106 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../api/src/app.js';
+import { loadApiConfig } from '../../api/src/config.js';
+import { createReadinessProbes } from '../../api/src/health/readiness-probes.js';
+import { createPrismaClient, type PrismaClient } from '../../prisma/client.js';
+import { loadWorkerConfig } from '../../worker/src/config.js';
+import { createAdapters } from '../../worker/src/adapters.js';
+import { startHealthReporter, type HealthReporter } from '../../worker/src/health/health-reporter.js';
+import { RedisServer } from '../support/redis-server.js';
+import { WORKER_HEALTH_KEY } from '../../worker/src/contracts/worker-health.js';
+
+interface ReadyBody {
+  status: string;
+  down: string[];
+  checks: Record<string, { ok: boolean; detail: string }>;
+}
+
+describe('/health endpoints against the real services', () => {
+  let redisServer: RedisServer;
+  let apiRedis: Redis;
+  let workerRedis: Redis;
+  let prisma: PrismaClient;
+  let reporter: HealthReporter;
+  let app: FastifyInstance;
+
+  const ready = async () => {
+    const response = await app.inject({ method: 'GET', url: '/health/ready' });
+    return { status: response.statusCode, body: response.json<ReadyBody>() };
+  };
+
+  beforeAll(async () => {
+    redisServer = await RedisServer.start();
+    const apiConfig = { ...loadApiConfig(), redisUrl: redisServer.url, healthCheckTimeoutMs: 1_000 };
+    const workerConfig = loadWorkerConfig();
+    const fastFail = { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 100 };
+    apiRedis = new Redis(redisServer.url, fastFail);
+    workerRedis = new Redis(redisServer.url, fastFail);
+    for (const client of [apiRedis, workerRedis]) client.on('error', () => undefined);
+    prisma = createPrismaClient(apiConfig.databaseUrl);
+    const adapters = createAdapters(workerConfig);
+    reporter = startHealthReporter({
+      redis: workerRedis,
+      workerId: 'health-test',
+      probes: { docker: () => adapters.containers.ping(), dns: () => adapters.dns.ping(), ca: () => adapters.ca.ping() },
+      intervalMs: 250,
+      onPublishError: () => undefined,
+    });
+    app = buildApp({ config: { ...apiConfig, logLevel: 'silent' }, readiness: createReadinessProbes(prisma, apiRedis) });
+    await app.ready();
+  });
+
+  afterAll(async () => {
+    reporter.stop();
+    await app.close();
+    await prisma.$disconnect();
+    apiRedis.disconnect();
+    workerRedis.disconnect();
+    await redisServer.stop();
+  });
+
+  it('live answers without touching any dependency', async () => {
+    const response = await app.inject({ method: 'GET', url: '/health/live' });
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({ status: 'live' });
+  });
+
+  it('ready is green with every dependency reached for real', async () => {
+    await reporter.publishNow();
+    const { status, body } = await ready();
+    expect(body.down).toEqual([]);
+    expect(status).toBe(200);
+    expect(body.checks.database?.detail).toMatch(/^PostgreSQL \d+/);
+    expect(body.checks.redis?.detail).toContain('PONG');
+    expect(body.checks.docker?.detail).toMatch(/^Docker \d+/);
+    expect(body.checks.dns?.detail).toMatch(/^PowerDNS serves /);
+    expect(body.checks.ca?.detail).toMatch(/^ACME directory at https:/);
+  });
+
+  it('turns 503 naming Redis while Redis is stopped, and 200 again after it restarts', async () => {
+    await redisServer.pause();
+    const during = await ready();
+    expect(during.status).toBe(503);
+    expect(during.body.down).toContain('redis');
+    expect(during.body.checks.redis?.ok).toBe(false);
+    expect(during.body.checks.database?.ok).toBe(true);
+
+    await redisServer.resume();
+    let after = await ready();
+    for (let attempt = 0; attempt < 100 && after.status !== 200; attempt++) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await ready();
+    }
+    expect(after.body.down).toEqual([]);
+    expect(after.status).toBe(200);
+  });
+
+  it('names the worker when it stops reporting', async () => {
+    reporter.stop();
+    await apiRedis.del(WORKER_HEALTH_KEY);
+    const { status, body } = await ready();
+    expect(status).toBe(503);
+    expect(body.down).toEqual(['worker', 'docker', 'dns', 'ca']);
+  });
+});

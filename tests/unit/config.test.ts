@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { loadApiConfig } from '../../api/src/config.js';
+import { loadWorkerConfig } from '../../worker/src/config.js';
+import { ConfigError } from '../../worker/src/contracts/env-fields.js';
+
+const KEY = `1:${Buffer.alloc(32, 7).toString('base64')}`;
+const apiEnv = {
+  DATABASE_URL: 'postgresql://parley:pw@127.0.0.1:5432/parley',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  PLATFORM_ZONE: 'parley.test',
+  SECRETS_KEYRING: KEY,
+};
+const workerEnv = {
+  ...apiEnv,
+  DNS_RESOLVER: '127.0.0.1:5353',
+  DNS_PROVIDER: 'powerdns',
+  PDNS_API_URL: 'http://127.0.0.1:8081',
+  PDNS_API_KEY: 'k',
+  ACME_DIRECTORY_URL: 'https://127.0.0.1:14000/dir',
+  ACME_CONTACT_EMAIL: 'admin@parley.test',
+  NODE_PUBLIC_ADDRESS: '127.0.0.1',
+};
+
+function problemsOf(load: () => unknown): string[] {
+  try {
+    load();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('parses a complete sandbox environment with defaults', () => {
+    const api = loadApiConfig(apiEnv);
+    expect(api).toMatchObject({ mode: 'sandbox', host: '127.0.0.1', port: 8080, platformZone: 'parley.test' });
+    const worker = loadWorkerConfig({ ...workerEnv, PLATFORM_ZONE: 'Parley.Test.' });
+    expect(worker.platformZone).toBe('parley.test');
+    expect(worker.dns).toEqual({ kind: 'powerdns', apiUrl: 'http://127.0.0.1:8081', apiKey: 'k', serverId: 'localhost' });
+  });
+
+  it.each([
+    ['DATABASE_URL', { DATABASE_URL: undefined }, 'is required but not set'],
+    ['DATABASE_URL', { DATABASE_URL: 'mysql://x' }, 'postgresql'],
+    ['REDIS_URL', { REDIS_URL: 'localhost:6379' }, 'redis://'],
+    ['API_PORT', { API_PORT: '70000' }, 'port'],
+    ['PLATFORM_ZONE', { PLATFORM_ZONE: 'not a zone' }, 'DNS zone'],
+    ['SECRETS_KEYRING', { SECRETS_KEYRING: 'short' }, 'VERSION:BASE64KEY'],
+    ['PARLEY_MODE', { PARLEY_MODE: 'staging' }, '"sandbox" or "production"'],
+  ])('refuses a bad or missing %s and names it', (name, override, hint) => {
+    const problems = problemsOf(() => loadApiConfig({ ...apiEnv, ...override }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(`${name}:`);
+    expect(problems[0]).toContain(hint);
+  });
+
+  it('never echoes a secret value in its message', () => {
+    const problems = problemsOf(() => loadApiConfig({ ...apiEnv, SECRETS_KEYRING: '1:supersecretvalue' }));
+    expect(problems.join('\n')).not.toContain('supersecretvalue');
+  });
+
+  it('requires the Route 53 zone only when Route 53 is the DNS provider', () => {
+    const problems = problemsOf(() => loadWorkerConfig({ ...workerEnv, DNS_PROVIDER: 'route53' }));
+    expect(problems).toEqual(['ROUTE53_HOSTED_ZONE_ID: is required when DNS_PROVIDER=route53']);
+    const worker = loadWorkerConfig({ ...workerEnv, DNS_PROVIDER: 'route53', ROUTE53_HOSTED_ZONE_ID: 'Z0ABC', AWS_REGION: 'eu-west-1' });
+    expect(worker.dns).toEqual({ kind: 'route53', hostedZoneId: 'Z0ABC', region: 'eu-west-1', endpoint: undefined });
+    expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, PDNS_API_KEY: undefined }))).toEqual([
+      'PDNS_API_KEY: is required when DNS_PROVIDER=powerdns',
+    ]);
+  });
+
+  it.each([
+    ['api', 'api/src/main.ts', apiEnv],
+    ['worker', 'worker/src/main.ts', workerEnv],
+  ])('the %s process refuses to start and names the bad variable', async (_name, entry, env) => {
+    const run = promisify(execFile);
+    const failure = await run(process.execPath, ['--import', 'tsx', entry], {
+      env: { PATH: process.env.PATH, ...env, REDIS_URL: 'not-a-url' },
+      timeout: 30_000,
+    }).then(
+      () => null,
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure?.code).toBe(78);
+    expect(failure?.stderr).toContain('REDIS_URL: must be a redis:// or rediss:// URL');
+  });
+});

@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import Docker from 'dockerode';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import type { WorkerConfig } from './config.js';
+import type { ContainerRuntime } from './ports/container-runtime.js';
+import type { DnsProvider } from './ports/dns-provider.js';
+import type { CertificateAuthority } from './ports/certificate-authority.js';
+import { DockerContainerRuntime } from './adapters/docker.container-runtime.js';
+import { PowerDnsProvider } from './adapters/powerdns.dns-provider.js';
+import { Route53DnsProvider } from './adapters/route53.dns-provider.js';
+import { AcmeCertificateAuthority } from './adapters/acme.certificate-authority.js';
+
+export interface WorkerAdapters {
+  containers: ContainerRuntime;
+  dns: DnsProvider;
+  ca: CertificateAuthority;
+}
+
+/** The composition root of side effects: configuration picks the adapter behind each port. */
+export function createAdapters(config: WorkerConfig): WorkerAdapters {
+  const dns: DnsProvider =
+    config.dns.kind === 'powerdns'
+      ? new PowerDnsProvider({ ...config.dns, zone: config.platformZone })
+      : new Route53DnsProvider({
+          client: new Route53Client({ region: config.dns.region, endpoint: config.dns.endpoint }),
+          hostedZoneId: config.dns.hostedZoneId,
+        });
+  return {
+    containers: new DockerContainerRuntime(new Docker({ socketPath: config.docker.socketPath })),
+    dns,
+    ca: new AcmeCertificateAuthority({
+      directoryUrl: config.acme.directoryUrl,
+      caBundle: config.acme.caBundleFile ? readFileSync(config.acme.caBundleFile) : undefined,
+    }),
+  };
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+/** Thrown when the environment is unusable; the message names every bad variable. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once; never echoes values, since several of them are secrets. */
+export function parseEnv<T extends z.ZodType>(schema: T, env: Record<string, string | undefined>): z.infer<T> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required but not set' : issue.message;
+    return `${name}: ${message}`;
+  });
+  throw new ConfigError(problems);
+}
+
+const urlWithProtocols = (protocols: string[], example: string) =>
+  z
+    .string({ error: 'is required but not set' })
+    .refine((value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL, for example ${example}`);
+
+export const envFields = {
+  mode: z.enum(['sandbox', 'production'], { error: 'must be "sandbox" or "production"' }).default('sandbox'),
+  databaseUrl: urlWithProtocols(['postgresql:', 'postgres:'], 'postgresql://parley:secret@127.0.0.1:5432/parley'),
+  redisUrl: urlWithProtocols(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
+  httpUrl: (example: string) => urlWithProtocols(['http:', 'https:'], example),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  port: z.coerce
+    .number({ error: 'must be a port number' })
+    .int('must be a whole number')
+    .min(1, 'must be a port from 1 to 65535')
+    .max(65535, 'must be a port from 1 to 65535'),
+  platformZone: z
+    .string({ error: 'is required but not set' })
+    .transform((value) => value.replace(/\.$/, '').toLowerCase())
+    .pipe(
+      z
+        .string()
+        .regex(/^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS zone name such as parley.test'),
+    ),
+  hostPort: z
+    .string({ error: 'is required but not set' })
+    .regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):\d{1,5}$/, 'must be ADDRESS:PORT, for example 127.0.0.1:5353'),
+  secretsKeyring: z
+    .string({ error: 'is required but not set' })
+    .refine((value) => value.split(',').every((entry) => /^\d+:[A-Za-z0-9+/]{43}=$/.test(entry.trim())), {
+      message: 'must be VERSION:BASE64KEY[,VERSION:BASE64KEY...] with 32-byte keys; the highest version encrypts',
+    }),
+};
