@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+// The environment integration tests run against: the values infra/bootstrap/setup.sh writes to
+// .parley/sandbox.env (sourced by ./parley before the tests). Parsed once, on first use, so a
+// missing value fails the tests that need it with a message naming it, not an import error.
+const testEnvSchema = z.object({
+  DATABASE_URL: z.string().startsWith('postgresql://'),
+  REDIS_URL: z.string().startsWith('redis://'),
+  PDNS_API_URL: z.url(),
+  PDNS_API_KEY: z.string().min(16),
+  PLATFORM_ZONE: z.string().regex(/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'a DNS name without trailing dot'),
+  DNS_RESOLVER: z.string().regex(/^127\.\d+\.\d+\.\d+:\d+$/, 'a loopback HOST:PORT'),
+  ACME_DIRECTORY_URL: z.url(),
+  ACME_CA_BUNDLE_FILE: z.string().min(1),
+  DOCKER_SOCKET: z.string().min(1),
+});
+
+export type TestEnv = z.infer<typeof testEnvSchema>;
+
+let parsed: TestEnv | undefined;
+
+export function testEnv(): TestEnv {
+  if (!parsed) {
+    const result = testEnvSchema.safeParse(process.env);
+    if (!result.success) {
+      throw new Error(
+        `test environment incomplete (run ./parley test, or: set -a; . .parley/sandbox.env; set +a):\n${z.prettifyError(result.error)}`,
+      );
+    }
+    parsed = result.data;
+  }
+  return parsed;
+}
