@@ -1,0 +1,39 @@
+import { z } from 'zod';
+
+export const PROVISIONING_QUEUE = 'provisioning';
+
+/** The provisioning steps in the order they run; each is one idempotent BullMQ job. */
+export const PROVISION_STEPS = ['allocate', 'dns', 'certificate', 'configure', 'container', 'admin_account', 'probe'] as const;
+export type ProvisionStep = (typeof PROVISION_STEPS)[number];
+
+/** Jobs on the provisioning queue besides the steps. */
+export const DEPROVISION_JOB = 'deprovision';
+
+export const STEP_STATE = {
+  allocate: 'allocating',
+  dns: 'dns',
+  certificate: 'certificate',
+  configure: 'configuring',
+  container: 'starting',
+  admin_account: 'bootstrapping',
+  probe: 'probing',
+} as const satisfies Record<ProvisionStep, string>;
+
+export const STEP_TITLE: Record<ProvisionStep | typeof DEPROVISION_JOB, string> = {
+  allocate: 'Reserve a node and ports',
+  dns: 'Publish DNS records',
+  certificate: 'Obtain a TLS certificate',
+  configure: 'Render the server configuration',
+  container: 'Start the XMPP server',
+  admin_account: 'Create the admin account',
+  probe: 'Log in as the admin to check',
+  deprovision: 'Remove the server',
+};
+
+/** Job payloads carry ids only, never secrets (they sit in Redis in clear). */
+export const serverJobSchema = z.object({ serverId: z.uuid() });
+export type ServerJob = z.infer<typeof serverJobSchema>;
+
+/** Deterministic ids: enqueueing the same order twice adds nothing the second time. */
+export const stepJobId = (serverId: string, step: ProvisionStep): string => `provision.${serverId}.${step}`;
+export const deprovisionJobId = (serverId: string): string => `deprovision.${serverId}`;
