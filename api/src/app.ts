@@ -16,7 +16,6 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
       level: deps.config.logLevel,
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.secret'], censor: '[redacted]' },
     },
-    disableRequestLogging: deps.config.logLevel !== 'debug' && deps.config.logLevel !== 'trace',
   });
   registerProblemHandler(app);
   healthRoutes(app, { probes: deps.readiness, timeoutMs: deps.config.healthCheckTimeoutMs });
