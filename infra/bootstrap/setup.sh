@@ -75,6 +75,7 @@ env_content=$(
   # fetch it from $PEBBLE_MANAGEMENT_URL/roots/0 when needed, never cache it.
   env_line ACME_CA_BUNDLE_FILE "$PEBBLE_CERT"
   env_line PEBBLE_MANAGEMENT_URL "https://127.0.0.1:$PEBBLE_MGMT_PORT"
+  env_line ACME_EXTRA_ROOTS_URL "https://127.0.0.1:$PEBBLE_MGMT_PORT/roots/0"
   env_line ACME_CONTACT_EMAIL "admin@$zone"
   env_line DOCKER_SOCKET "$DOCKER_SOCKET"
   env_line NODE_PUBLIC_ADDRESS 127.0.0.1

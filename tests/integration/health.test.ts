@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
@@ -38,6 +39,8 @@ describe('/health endpoints against the real services', () => {
     apiRedis = new Redis(redisServer.url, fastFail);
     workerRedis = new Redis(redisServer.url, fastFail);
     for (const client of [apiRedis, workerRedis]) client.on('error', () => undefined);
+    // Without an offline queue, a command sent before the connection is up fails at once.
+    await Promise.all([apiRedis, workerRedis].map((client) => (client.status === 'ready' ? undefined : once(client, 'ready'))));
     prisma = createPrismaClient(apiConfig.databaseUrl);
     const adapters = createAdapters(workerConfig);
     reporter = startHealthReporter({

@@ -12,7 +12,11 @@ const testEnvSchema = z.object({
   DNS_RESOLVER: z.string().regex(/^127\.\d+\.\d+\.\d+:\d+$/, 'a loopback HOST:PORT'),
   ACME_DIRECTORY_URL: z.url(),
   ACME_CA_BUNDLE_FILE: z.string().min(1),
+  ACME_CONTACT_EMAIL: z.email(),
+  PEBBLE_MANAGEMENT_URL: z.url(),
   DOCKER_SOCKET: z.string().min(1),
+  PROSODY_IMAGE: z.string().min(1),
+  ACME_EXTRA_ROOTS_URL: z.url(),
 });
 
 export type TestEnv = z.infer<typeof testEnvSchema>;
@@ -30,4 +34,10 @@ export function testEnv(): TestEnv {
     parsed = result.data;
   }
   return parsed;
+}
+
+/** The whole environment, for starting the platform's own processes (a worker to crash). */
+export function childProcessEnv(): Record<string, string> {
+  testEnv();
+  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }

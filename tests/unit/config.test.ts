@@ -78,7 +78,7 @@ describe('configuration', () => {
   ])('the %s process refuses to start and names the bad variable', async (_name, entry, env) => {
     const run = promisify(execFile);
     const failure = await run(process.execPath, ['--import', 'tsx', entry], {
-      env: { PATH: process.env.PATH, ...env, REDIS_URL: 'not-a-url' },
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...env, REDIS_URL: 'not-a-url' },
       timeout: 30_000,
     }).then(
       () => null,

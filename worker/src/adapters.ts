@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import Docker from 'dockerode';
-import { Route53Client } from '@aws-sdk/client-route-53';
 import type { WorkerConfig } from './config.js';
 import type { ContainerRuntime } from './ports/container-runtime.js';
 import type { DnsProvider } from './ports/dns-provider.js';
 import type { CertificateAuthority } from './ports/certificate-authority.js';
 import { DockerContainerRuntime } from './adapters/docker.container-runtime.js';
 import { PowerDnsProvider } from './adapters/powerdns.dns-provider.js';
-import { Route53DnsProvider } from './adapters/route53.dns-provider.js';
+import { createRoute53Client, Route53DnsProvider } from './adapters/route53.dns-provider.js';
 import { AcmeCertificateAuthority } from './adapters/acme.certificate-authority.js';
 
 export interface WorkerAdapters {
@@ -22,8 +21,9 @@ export function createAdapters(config: WorkerConfig): WorkerAdapters {
     config.dns.kind === 'powerdns'
       ? new PowerDnsProvider({ ...config.dns, zone: config.platformZone })
       : new Route53DnsProvider({
-          client: new Route53Client({ region: config.dns.region, endpoint: config.dns.endpoint }),
+          client: createRoute53Client({ region: config.dns.region, endpoint: config.dns.endpoint }),
           hostedZoneId: config.dns.hostedZoneId,
+          zone: config.platformZone,
         });
   return {
     containers: new DockerContainerRuntime(new Docker({ socketPath: config.docker.socketPath })),
