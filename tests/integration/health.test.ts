@@ -40,7 +40,7 @@ describe('/health endpoints against the real services', () => {
     workerRedis = new Redis(redisServer.url, fastFail);
     for (const client of [apiRedis, workerRedis]) client.on('error', () => undefined);
     // Without an offline queue, a command sent before the connection is up fails at once.
-    await Promise.all([apiRedis, workerRedis].map((client) => (client.status === 'ready' ? undefined : once(client, 'ready'))));
+    await Promise.all([apiRedis, workerRedis].filter((client) => client.status !== 'ready').map((client) => once(client, 'ready')));
     prisma = createPrismaClient(apiConfig.databaseUrl);
     const adapters = createAdapters(workerConfig);
     reporter = startHealthReporter({

@@ -21,6 +21,7 @@ const workerEnv = {
   ACME_DIRECTORY_URL: 'https://127.0.0.1:14000/dir',
   ACME_CONTACT_EMAIL: 'admin@parley.test',
   NODE_PUBLIC_ADDRESS: '127.0.0.1',
+  PROSODY_IMAGE: 'parley/prosody:0123456789ab',
 };
 
 function problemsOf(load: () => unknown): string[] {
@@ -70,6 +71,15 @@ describe('configuration', () => {
     expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, PDNS_API_KEY: undefined }))).toEqual([
       'PDNS_API_KEY: is required when DNS_PROVIDER=powerdns',
     ]);
+  });
+
+  it('allows crash-test failpoints only in sandbox mode, and checks the node port range', () => {
+    expect(loadWorkerConfig({ ...workerEnv, PARLEY_FAILPOINTS: 'dns.after-effects' }).failpoints).toEqual(['dns.after-effects']);
+    expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, PARLEY_MODE: 'production', PARLEY_FAILPOINTS: 'dns.after-effects' }))).toEqual([
+      'PARLEY_FAILPOINTS: is for crash tests and only allowed in sandbox mode',
+    ]);
+    expect(loadWorkerConfig({ ...workerEnv, NODE_PORT_RANGE: '30000-30399' }).node).toMatchObject({ portRangeStart: 30000, portRangeEnd: 30399 });
+    expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, NODE_PORT_RANGE: '80-90' }))[0]).toMatch(/^NODE_PORT_RANGE: /);
   });
 
   it.each([

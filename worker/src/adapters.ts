@@ -4,15 +4,18 @@ import type { WorkerConfig } from './config.js';
 import type { ContainerRuntime } from './ports/container-runtime.js';
 import type { DnsProvider } from './ports/dns-provider.js';
 import type { CertificateAuthority } from './ports/certificate-authority.js';
+import type { XmppProbe } from './ports/xmpp-probe.js';
 import { DockerContainerRuntime } from './adapters/docker.container-runtime.js';
 import { PowerDnsProvider } from './adapters/powerdns.dns-provider.js';
 import { createRoute53Client, Route53DnsProvider } from './adapters/route53.dns-provider.js';
 import { AcmeCertificateAuthority } from './adapters/acme.certificate-authority.js';
+import { XmppClientProbe } from './adapters/xmpp-client.xmpp-probe.js';
 
 export interface WorkerAdapters {
   containers: ContainerRuntime;
   dns: DnsProvider;
   ca: CertificateAuthority;
+  probe: XmppProbe;
 }
 
 /** The composition root of side effects: configuration picks the adapter behind each port. */
@@ -32,5 +35,6 @@ export function createAdapters(config: WorkerConfig): WorkerAdapters {
       directoryUrl: config.acme.directoryUrl,
       caBundle: config.acme.caBundleFile ? readFileSync(config.acme.caBundleFile) : undefined,
     }),
+    probe: new XmppClientProbe(),
   };
 }

@@ -26,6 +26,23 @@ const workerEnvSchema = z
     ACME_CONTACT_EMAIL: z.email('must be an email address'),
     DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
     NODE_PUBLIC_ADDRESS: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IP address' }),
+    ACME_EXTRA_ROOTS_URL: envFields.httpUrl('https://127.0.0.1:15000/roots/0').optional(),
+    PROSODY_IMAGE: z.string({ error: 'is required but not set (./parley sets it from infra/image/build.sh)' }).regex(/^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+$/, 'must be an image reference such as parley/prosody:0123abcd'),
+    NODE_NAME: z.string().regex(/^[a-z0-9-]{1,40}$/, 'must be lowercase letters, digits and hyphens').default('node1'),
+    NODE_PORT_RANGE: z
+      .string()
+      .regex(/^\d{4,5}-\d{4,5}$/, 'must be FIRST-LAST, for example 20000-29999')
+      .default('20000-29999')
+      .refine((v) => {
+        const [a, b] = v.split('-').map(Number);
+        return a !== undefined && b !== undefined && a >= 1024 && b <= 65535 && a + 3 <= b;
+      }, 'must lie within 1024-65535 and hold at least four ports'),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+    JOB_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+    STALLED_CHECK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+    DNS_PROPAGATION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(900_000).default(120_000),
+    SERVICE_START_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(60_000),
+    PARLEY_FAILPOINTS: z.string().regex(/^[a-z_.,-]*$/, 'must be comma-separated failpoint names').default(''),
     HEALTH_REPORT_INTERVAL_MS: z.coerce.number().int().min(200).max(60_000).default(5_000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
   })
@@ -35,6 +52,9 @@ const workerEnvSchema = z
       requireWhen(ctx, 'PDNS_API_KEY', env.PDNS_API_KEY, 'DNS_PROVIDER=powerdns');
     } else {
       requireWhen(ctx, 'ROUTE53_HOSTED_ZONE_ID', env.ROUTE53_HOSTED_ZONE_ID, 'DNS_PROVIDER=route53');
+    }
+    if (env.PARLEY_FAILPOINTS && env.PARLEY_MODE !== 'sandbox') {
+      ctx.addIssue({ code: 'custom', path: ['PARLEY_FAILPOINTS'], message: 'is for crash tests and only allowed in sandbox mode' });
     }
   });
 
@@ -51,8 +71,13 @@ export interface WorkerConfig {
   platformZone: string;
   dnsResolver: string;
   dns: DnsProviderConfig;
-  acme: { directoryUrl: string; caBundleFile: string | undefined; contactEmail: string };
+  acme: { directoryUrl: string; caBundleFile: string | undefined; contactEmail: string; extraRootsUrl: string | undefined };
   docker: { socketPath: string; publicAddress: string };
+  prosodyImage: string;
+  node: { name: string; hostname: string; portRangeStart: number; portRangeEnd: number };
+  jobs: { concurrency: number; lockMs: number; stalledCheckMs: number };
+  timeouts: { dnsPropagationMs: number; serviceStartMs: number };
+  failpoints: string[];
   healthReportIntervalMs: number;
   shutdownTimeoutMs: number;
 }
@@ -72,8 +97,23 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       e.DNS_PROVIDER === 'powerdns'
         ? { kind: 'powerdns', apiUrl: e.PDNS_API_URL ?? '', apiKey: e.PDNS_API_KEY ?? '', serverId: e.PDNS_SERVER_ID }
         : { kind: 'route53', hostedZoneId: e.ROUTE53_HOSTED_ZONE_ID ?? '', region: e.AWS_REGION, endpoint: e.ROUTE53_ENDPOINT },
-    acme: { directoryUrl: e.ACME_DIRECTORY_URL, caBundleFile: e.ACME_CA_BUNDLE_FILE, contactEmail: e.ACME_CONTACT_EMAIL },
+    acme: {
+      directoryUrl: e.ACME_DIRECTORY_URL,
+      caBundleFile: e.ACME_CA_BUNDLE_FILE,
+      contactEmail: e.ACME_CONTACT_EMAIL,
+      extraRootsUrl: e.ACME_EXTRA_ROOTS_URL,
+    },
     docker: { socketPath: e.DOCKER_SOCKET, publicAddress: e.NODE_PUBLIC_ADDRESS },
+    prosodyImage: e.PROSODY_IMAGE,
+    node: {
+      name: e.NODE_NAME,
+      hostname: `${e.NODE_NAME}.${e.PLATFORM_ZONE}`,
+      portRangeStart: Number(e.NODE_PORT_RANGE.split('-')[0]),
+      portRangeEnd: Number(e.NODE_PORT_RANGE.split('-')[1]),
+    },
+    jobs: { concurrency: e.WORKER_CONCURRENCY, lockMs: e.JOB_LOCK_MS, stalledCheckMs: e.STALLED_CHECK_MS },
+    timeouts: { dnsPropagationMs: e.DNS_PROPAGATION_TIMEOUT_MS, serviceStartMs: e.SERVICE_START_TIMEOUT_MS },
+    failpoints: e.PARLEY_FAILPOINTS.split(',').filter(Boolean),
     healthReportIntervalMs: e.HEALTH_REPORT_INTERVAL_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };

@@ -1,11 +1,438 @@
+import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
-import type { ContainerRuntime } from '../ports/container-runtime.js';
+import {
+  ForeignObjectError,
+  ServerContainerNotFoundError,
+  type ContainerFile,
+  type ContainerRuntime,
+  type ContainerState,
+  type ExecResult,
+  type OwnedObjects,
+  type ServerContainerSpec,
+} from '../ports/container-runtime.js';
+
+export const LABEL_SERVER = 'parley.server';
+export const LABEL_MANAGED = 'parley.managed';
+export const LABEL_SPEC_HASH = 'parley.spec-hash';
+
+const CONFIG_DIR = '/etc/parley';
+const DATA_DIR = '/var/lib/prosody';
+/** The image's user; its group may read private keys. */
+const PROSODY_USER = 'prosody';
+const STOP_TIMEOUT_SECONDS = 10;
+const MAX_EXEC_OUTPUT_BYTES = 1024 * 1024;
+// The engine reserves a name before the container can be inspected by it: a racing run sees
+// 409 on create and 404 on inspect for a moment, so it waits a little and looks again.
+const ENSURE_ATTEMPTS = 10;
+const ENSURE_RETRY_DELAY_MS = 100;
+
+// Server ids become parts of Docker names and label values: uuids and similar only.
+const SERVER_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const FILE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+export const containerName = (serverId: string) => `parley-${serverId}`;
+export const dataVolumeName = (serverId: string) => `parley-${serverId}-data`;
+export const configVolumeName = (serverId: string) => `parley-${serverId}-config`;
+
+export interface DockerContainerRuntimeOptions {
+  /** Bound on one exec (prosodyctl): the process may outlive it, the caller does not wait. */
+  execTimeoutMs?: number;
+}
 
 export class DockerContainerRuntime implements ContainerRuntime {
-  constructor(private readonly docker: Docker) {}
+  private readonly execTimeoutMs: number;
+  /** image id -> gid of the prosody group; images are immutable, so this never goes stale. */
+  private readonly prosodyGids = new Map<string, number>();
+
+  constructor(
+    private readonly docker: Docker,
+    options: DockerContainerRuntimeOptions = {},
+  ) {
+    this.execTimeoutMs = options.execTimeoutMs ?? 60_000;
+  }
 
   async ping(): Promise<string> {
     const version = await this.docker.version();
     return `Docker ${version.Version} (API ${version.ApiVersion})`;
   }
+
+  async ensureServer(spec: ServerContainerSpec): Promise<{ containerId: string; reused: boolean }> {
+    validateSpec(spec);
+    await this.ensureVolume(dataVolumeName(spec.serverId), spec.serverId);
+    await this.ensureVolume(configVolumeName(spec.serverId), spec.serverId);
+
+    // Each pass observes the engine afresh: a concurrent run, or a crash half-way through an
+    // earlier one, leaves a state the next pass recognises and finishes.
+    for (let attempt = 1; attempt <= ENSURE_ATTEMPTS; attempt++) {
+      if (attempt > 1) await sleep(ENSURE_RETRY_DELAY_MS * attempt);
+      let existing = await this.inspectOwned(spec.serverId);
+      if (existing && existing.Config.Labels?.[LABEL_SPEC_HASH] !== spec.specHash) {
+        await this.discard(existing.Id);
+        existing = undefined;
+      }
+      let containerId: string;
+      if (existing) {
+        containerId = existing.Id;
+      } else {
+        try {
+          containerId = (await this.docker.createContainer(containerCreateOptions(spec))).id;
+        } catch (error) {
+          if (statusOf(error) === 409) continue; // created meanwhile (or still being removed)
+          throw error;
+        }
+      }
+      try {
+        await this.putFiles(containerId, spec.files);
+        await this.startContainer(containerId);
+      } catch (error) {
+        if (statusOf(error) === 404) continue; // replaced by a concurrent run with another spec
+        throw error;
+      }
+      return { containerId, reused: existing !== undefined };
+    }
+    throw new Error(`container for server ${spec.serverId} did not settle after ${ENSURE_ATTEMPTS} attempts (concurrent changes?)`);
+  }
+
+  async writeFiles(serverId: string, files: ContainerFile[]): Promise<void> {
+    validateFiles(files);
+    await this.putFiles((await this.requireOwned(serverId)).Id, files);
+  }
+
+  async exec(serverId: string, argv: string[], stdin?: string): Promise<ExecResult> {
+    if (argv.length === 0) throw new Error('exec needs a command');
+    const container = this.docker.getContainer((await this.requireOwned(serverId)).Id);
+    const exec = await container.exec({ Cmd: argv, AttachStdin: stdin !== undefined, AttachStdout: true, AttachStderr: true, Tty: false });
+    const stream = await exec.start({ hijack: true, stdin: stdin !== undefined });
+    const output = collectMultiplexed(stream, this.execTimeoutMs, `${argv[0]} in ${containerName(serverId)}`);
+    // Ending our side closes the process's stdin, so a program reading it sees EOF.
+    stream.end(stdin ?? undefined);
+    const { stdout, stderr } = await output;
+    return { exitCode: await exitCodeOf(exec), stdout, stderr };
+  }
+
+  async stopServer(serverId: string): Promise<void> {
+    const container = this.docker.getContainer((await this.requireOwned(serverId)).Id);
+    await ignoreStatus(container.stop({ t: STOP_TIMEOUT_SECONDS }), 304);
+  }
+
+  async startServer(serverId: string): Promise<void> {
+    await this.startContainer((await this.requireOwned(serverId)).Id);
+  }
+
+  async restartServer(serverId: string): Promise<void> {
+    await this.docker.getContainer((await this.requireOwned(serverId)).Id).restart({ t: STOP_TIMEOUT_SECONDS });
+  }
+
+  async removeServer(serverId: string): Promise<void> {
+    assertServerId(serverId);
+    const filters = { label: ownedLabelFilter(serverId) };
+    for (const summary of await this.docker.listContainers({ all: true, filters })) {
+      // force: the data goes too, so a graceful stop buys nothing.
+      await ignoreStatus(this.docker.getContainer(summary.Id).remove({ force: true }), 404);
+    }
+    const { Volumes } = await this.docker.listVolumes({ filters });
+    for (const volume of Volumes ?? []) {
+      await ignoreStatus(this.docker.getVolume(volume.Name).remove(), 404);
+    }
+  }
+
+  async listOwned(serverId?: string): Promise<OwnedObjects> {
+    if (serverId !== undefined) assertServerId(serverId);
+    const filters = { label: serverId === undefined ? [`${LABEL_MANAGED}=true`] : ownedLabelFilter(serverId) };
+    const [containers, { Volumes }] = await Promise.all([this.docker.listContainers({ all: true, filters }), this.docker.listVolumes({ filters })]);
+    return {
+      containers: containers.map((c) => ({
+        id: c.Id,
+        serverId: c.Labels[LABEL_SERVER] ?? '',
+        specHash: c.Labels[LABEL_SPEC_HASH] ?? '',
+        state: c.State as ContainerState,
+      })),
+      volumes: (Volumes ?? []).map((v) => ({ name: v.Name, serverId: v.Labels?.[LABEL_SERVER] ?? '' })),
+    };
+  }
+
+  /** The server's container by its deterministic name, if it exists and carries our labels. */
+  private async inspectOwned(serverId: string): Promise<Docker.ContainerInspectInfo | undefined> {
+    assertServerId(serverId);
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await this.docker.getContainer(containerName(serverId)).inspect();
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw error;
+    }
+    if (!isOwned(info.Config.Labels, serverId)) {
+      throw new ForeignObjectError(`container ${containerName(serverId)} exists but is not labelled as Parley's (${LABEL_SERVER}=${serverId}): left untouched`);
+    }
+    return info;
+  }
+
+  private async requireOwned(serverId: string): Promise<Docker.ContainerInspectInfo> {
+    const info = await this.inspectOwned(serverId);
+    if (!info) throw new ServerContainerNotFoundError(serverId);
+    return info;
+  }
+
+  private async ensureVolume(name: string, serverId: string): Promise<void> {
+    // Creating an existing volume returns it unchanged: its labels prove who made it.
+    await this.docker.createVolume({ Name: name, Labels: ownedLabels(serverId) });
+    const info = await this.docker.getVolume(name).inspect();
+    if (!isOwned(info.Labels, serverId)) {
+      throw new ForeignObjectError(`volume ${name} exists but is not labelled as Parley's (${LABEL_SERVER}=${serverId}): left untouched`);
+    }
+  }
+
+  /** Stops (gracefully, so Prosody flushes) and removes a container we own; volumes stay. */
+  private async discard(containerId: string): Promise<void> {
+    const container = this.docker.getContainer(containerId);
+    await ignoreStatus(container.stop({ t: STOP_TIMEOUT_SECONDS }), 304, 404);
+    await ignoreStatus(container.remove({ force: true }), 404, 409);
+  }
+
+  private async startContainer(containerId: string): Promise<void> {
+    await ignoreStatus(this.docker.getContainer(containerId).start(), 304);
+  }
+
+  private async putFiles(containerId: string, files: ContainerFile[]): Promise<void> {
+    if (files.length === 0) return;
+    const container = this.docker.getContainer(containerId);
+    const gid = files.some((f) => f.secret) ? await this.prosodyGid(container) : 0;
+    // Into the config volume (writable mount), so this works on the read-only root filesystem,
+    // before the first start as well as on a running container.
+    await container.putArchive(tarArchive(files, gid), { path: CONFIG_DIR });
+  }
+
+  /** The prosody group's id, read from the image's /etc/group (it differs between base images). */
+  private async prosodyGid(container: Docker.Container): Promise<number> {
+    const { Image } = await container.inspect();
+    const cached = this.prosodyGids.get(Image);
+    if (cached !== undefined) return cached;
+    const archive = await readAll(await container.getArchive({ path: '/etc/group' }), 1024 * 1024);
+    const line = firstTarFile(archive)
+      .toString('utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${PROSODY_USER}:`));
+    const gid = Number(line?.split(':')[2]);
+    if (!line || !Number.isInteger(gid)) throw new Error(`image ${Image} has no "${PROSODY_USER}" group in /etc/group`);
+    this.prosodyGids.set(Image, gid);
+    return gid;
+  }
+}
+
+/** The engine-level definition of a server container (exported so tests can stage a crash half-way). */
+export function containerCreateOptions(spec: ServerContainerSpec): Docker.ContainerCreateOptions {
+  const labels = { ...ownedLabels(spec.serverId), [LABEL_SPEC_HASH]: spec.specHash };
+  const volume = (name: string, target: string, noCopy: boolean): Docker.MountSettings => ({
+    Type: 'volume',
+    Source: name,
+    Target: target,
+    // Labels here too: should the volume vanish between ensureVolume and create, the engine
+    // recreates it with them instead of leaving an unlabelled one behind.
+    VolumeOptions: { NoCopy: noCopy, Labels: ownedLabels(spec.serverId), DriverConfig: { Name: 'local', Options: {} } },
+  });
+  return {
+    name: containerName(spec.serverId),
+    Image: spec.image,
+    User: PROSODY_USER,
+    Labels: labels,
+    ExposedPorts: Object.fromEntries(spec.ports.map((p) => [`${p.containerPort}/tcp`, {}])),
+    HostConfig: {
+      ReadonlyRootfs: true,
+      // Docker copies the image's directory mode onto a tmpfs: the image makes /run/prosody 1777.
+      Tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=16m', '/run/prosody': 'rw,noexec,nosuid,nodev,size=1m' },
+      Mounts: [
+        // The image's data directory (owned by prosody) is copied into a new data volume.
+        volume(dataVolumeName(spec.serverId), DATA_DIR, false),
+        // Empty at first, root-owned: only the worker's files, which Prosody cannot rewrite.
+        volume(configVolumeName(spec.serverId), CONFIG_DIR, true),
+      ],
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+      Memory: spec.limits.memoryBytes,
+      MemorySwap: spec.limits.memoryBytes,
+      NanoCpus: spec.limits.nanoCpus,
+      PidsLimit: spec.limits.pidsLimit,
+      PortBindings: Object.fromEntries(
+        spec.ports.map((p) => [`${p.containerPort}/tcp`, [{ HostIp: spec.hostIp, HostPort: String(p.hostPort) }]]),
+      ),
+      RestartPolicy: { Name: 'unless-stopped' },
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } },
+    },
+  };
+}
+
+function ownedLabels(serverId: string): Record<string, string> {
+  return { [LABEL_SERVER]: serverId, [LABEL_MANAGED]: 'true' };
+}
+
+function ownedLabelFilter(serverId: string): string[] {
+  return [`${LABEL_MANAGED}=true`, `${LABEL_SERVER}=${serverId}`];
+}
+
+function isOwned(labels: Record<string, string> | null | undefined, serverId: string): boolean {
+  return labels?.[LABEL_MANAGED] === 'true' && labels[LABEL_SERVER] === serverId;
+}
+
+function assertServerId(serverId: string): void {
+  if (!SERVER_ID.test(serverId)) throw new Error(`invalid server id "${serverId.slice(0, 80)}": lowercase letters, digits and hyphens only`);
+}
+
+function validateSpec(spec: ServerContainerSpec): void {
+  assertServerId(spec.serverId);
+  if (!spec.image) throw new Error('spec.image is empty');
+  if (!/^[A-Za-z0-9._-]{1,63}$/.test(spec.specHash)) throw new Error('spec.specHash must be a short token (letters, digits, . _ -)');
+  // Publishing on the unspecified address would expose the port on every interface.
+  if (isIP(spec.hostIp) === 0 || spec.hostIp === '0.0.0.0' || /^[0:]+$/.test(spec.hostIp)) {
+    throw new Error(`spec.hostIp must be one explicit IP address, got "${spec.hostIp}"`);
+  }
+  for (const { containerPort, hostPort } of spec.ports) {
+    for (const port of [containerPort, hostPort]) {
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`invalid port ${port} in spec.ports`);
+    }
+  }
+  const { memoryBytes, nanoCpus, pidsLimit } = spec.limits;
+  for (const [name, value] of Object.entries({ memoryBytes, nanoCpus, pidsLimit })) {
+    if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`spec.limits.${name} must be a positive integer, got ${value}`);
+  }
+  validateFiles(spec.files);
+}
+
+function validateFiles(files: ContainerFile[]): void {
+  for (const file of files) {
+    if (!file.path.split('/').every((segment) => FILE_SEGMENT.test(segment)) || file.path.length > 99) {
+      throw new Error(`invalid file path "${file.path}": relative, plain names only`);
+    }
+    if (!Number.isInteger(file.mode) || file.mode < 0 || file.mode > 0o777) throw new Error(`invalid mode for ${file.path}`);
+    if (file.secret && (file.mode & 0o007) !== 0) throw new Error(`secret file ${file.path} must not be accessible to others (mode ${file.mode.toString(8)})`);
+  }
+}
+
+function statusOf(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null && 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined;
+}
+
+/** Awaits a Docker call, treating the given HTTP statuses ("already so") as success. */
+async function ignoreStatus(call: Promise<unknown>, ...statuses: number[]): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    const status = statusOf(error);
+    if (status === undefined || !statuses.includes(status)) throw error;
+  }
+}
+
+/**
+ * Splits Docker's multiplexed exec stream (8-byte frame headers: stream type, 3 zero bytes,
+ * big-endian length) into stdout and stderr, bounded in size and time.
+ */
+function collectMultiplexed(stream: Duplex, timeoutMs: number, what: string): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let pending = Buffer.alloc(0);
+    let total = 0;
+    const timer = setTimeout(() => fail(new Error(`${what} did not finish within ${timeoutMs} ms`)), timeoutMs);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      stream.destroy();
+      reject(error);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > 2 * MAX_EXEC_OUTPUT_BYTES) return fail(new Error(`${what} wrote more than ${MAX_EXEC_OUTPUT_BYTES} bytes`));
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 8) {
+        const length = pending.readUInt32BE(4);
+        if (pending.length < 8 + length) break;
+        (pending[0] === 2 ? err : out).push(pending.subarray(8, 8 + length));
+        pending = pending.subarray(8 + length);
+      }
+    });
+    stream.on('error', fail);
+    stream.on('end', () => {
+      clearTimeout(timer);
+      resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
+}
+
+/** The exit code, once the engine has recorded it (it may lag the end of the output briefly). */
+async function exitCodeOf(exec: Docker.Exec): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const info = await exec.inspect();
+    if (!info.Running && info.ExitCode !== null) return info.ExitCode;
+    await sleep(20);
+  }
+  throw new Error('exec finished its output but reported no exit code');
+}
+
+async function readAll(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += buffer.length;
+    if (size > limit) throw new Error(`archive larger than ${limit} bytes`);
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+// A minimal ustar writer and reader: the engine's archive endpoints are the only way to place
+// files into a volume of a container that has not started (or has a read-only root), and the
+// format is small enough not to need a dependency.
+const BLOCK = 512;
+
+function tarHeader(name: string, options: { mode: number; uid: number; gid: number; size: number; type: '0' | '5' }): Buffer {
+  const header = Buffer.alloc(BLOCK);
+  const octal = (value: number, width: number) => `${value.toString(8).padStart(width - 1, '0')}\0`;
+  header.write(name, 0, 100, 'utf8');
+  header.write(octal(options.mode, 8), 100, 'ascii');
+  header.write(octal(options.uid, 8), 108, 'ascii');
+  header.write(octal(options.gid, 8), 116, 'ascii');
+  header.write(octal(options.size, 12), 124, 'ascii');
+  header.write(octal(Math.floor(Date.now() / 1000), 12), 136, 'ascii');
+  header.write('        ', 148, 'ascii');
+  header.write(options.type, 156, 'ascii');
+  header.write('ustar\0', 257, 'ascii');
+  header.write('00', 263, 'ascii');
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+  return header;
+}
+
+/** Files owned by root; secret ones group-owned by `secretGid`; parent directories root 0755. */
+function tarArchive(files: ContainerFile[], secretGid: number): Buffer {
+  const parts: Buffer[] = [];
+  const directories = new Set<string>();
+  for (const file of files) {
+    const segments = file.path.split('/');
+    for (let i = 1; i < segments.length; i++) directories.add(`${segments.slice(0, i).join('/')}/`);
+  }
+  for (const directory of directories) parts.push(tarHeader(directory, { mode: 0o755, uid: 0, gid: 0, size: 0, type: '5' }));
+  for (const file of files) {
+    const content = Buffer.from(file.content, 'utf8');
+    parts.push(tarHeader(file.path, { mode: file.mode, uid: 0, gid: file.secret ? secretGid : 0, size: content.length, type: '0' }));
+    parts.push(content, Buffer.alloc((BLOCK - (content.length % BLOCK)) % BLOCK));
+  }
+  parts.push(Buffer.alloc(2 * BLOCK));
+  return Buffer.concat(parts);
+}
+
+/** The content of the first regular file in a tar archive (skipping pax/GNU metadata entries). */
+function firstTarFile(archive: Buffer): Buffer {
+  let offset = 0;
+  while (offset + BLOCK <= archive.length) {
+    const header = archive.subarray(offset, offset + BLOCK);
+    if (header.every((byte) => byte === 0)) break;
+    const size = parseInt(header.toString('ascii', 124, 136).replace(/\0.*$/, '').trim() || '0', 8);
+    const type = header.toString('ascii', 156, 157);
+    const start = offset + BLOCK;
+    if (type === '0' || type === '\0') return archive.subarray(start, start + size);
+    offset = start + Math.ceil(size / BLOCK) * BLOCK;
+  }
+  throw new Error('archive holds no regular file');
 }

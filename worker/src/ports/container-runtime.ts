@@ -1,5 +1,87 @@
-/** Where Parley's XMPP containers run: the local Docker engine today, a Swarm later. */
+/** A file written into a server's config volume (mounted at /etc/parley). */
+export interface ContainerFile {
+  /** Relative to /etc/parley, e.g. `prosody.cfg.lua` or `certs/chat.example.com.key`. */
+  path: string;
+  content: string;
+  /** Permission bits; files are owned by root, so Prosody can read but never rewrite them. */
+  mode: number;
+  /** Private keys: group-owned by the image's prosody group, and must not be world-readable. */
+  secret?: boolean;
+}
+
+/** Everything that defines one server's container; `specHash` decides "already done". */
+export interface ServerContainerSpec {
+  serverId: string;
+  image: string;
+  specHash: string;
+  /** The one address ports are published on; never 0.0.0.0 or ::. */
+  hostIp: string;
+  ports: { containerPort: number; hostPort: number }[];
+  limits: { memoryBytes: number; nanoCpus: number; pidsLimit: number };
+  files: ContainerFile[];
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface OwnedObjects {
+  containers: { id: string; serverId: string; specHash: string; state: ContainerState }[];
+  volumes: { name: string; serverId: string }[];
+}
+
+/**
+ * Where Parley's XMPP containers run: the local Docker engine today, a Swarm later. Every object
+ * it creates is labelled with the server's id, and it never touches an object it cannot prove
+ * it owns.
+ */
 export interface ContainerRuntime {
   /** Read-only reachability check; resolves with the engine's version. */
   ping(): Promise<string>;
+
+  /**
+   * Idempotent: reuses the server's container when its spec hash matches (starting it if
+   * stopped), replaces it (keeping the volumes) when it differs; (re)writes spec.files each time.
+   */
+  ensureServer(spec: ServerContainerSpec): Promise<{ containerId: string; reused: boolean }>;
+
+  /** Idempotent: overwrites the files in the config volume; Prosody sees them at its next reload. */
+  writeFiles(serverId: string, files: ContainerFile[]): Promise<void>;
+
+  /** Not idempotent by itself (runs argv in the running container); stdin never appears in argv. */
+  exec(serverId: string, argv: string[], stdin?: string): Promise<ExecResult>;
+
+  /** Idempotent: an already stopped container is success; a missing one is an error. */
+  stopServer(serverId: string): Promise<void>;
+
+  /** Idempotent: an already running container is success; a missing one is an error. */
+  startServer(serverId: string): Promise<void>;
+
+  /** Restarts (or starts) the container; a missing one is an error. */
+  restartServer(serverId: string): Promise<void>;
+
+  /** Idempotent: removes every container and volume labelled with the server; "already gone" is success. */
+  removeServer(serverId: string): Promise<void>;
+
+  /** Read-only: Parley's containers and volumes, for one server or all. */
+  listOwned(serverId?: string): Promise<OwnedObjects>;
+}
+
+/** An object with Parley's name exists without Parley's labels: somebody else's, never touched. */
+export class ForeignObjectError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ForeignObjectError';
+  }
+}
+
+export class ServerContainerNotFoundError extends Error {
+  constructor(serverId: string) {
+    super(`server ${serverId} has no container`);
+    this.name = 'ServerContainerNotFoundError';
+  }
 }

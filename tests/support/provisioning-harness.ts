@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import type { PrismaClient } from '../../prisma/client.js';
+import { seedPlans } from '../../prisma/seed.js';
+import { loadWorkerConfig, type WorkerConfig } from '../../worker/src/config.js';
+import { SecretBox } from '../../worker/src/crypto/secret-box.js';
+import { adminSecretContext } from '../../worker/src/provisioning/admin-credential.js';
+import { enqueueDeprovisioning, enqueueProvisioning } from '../../worker/src/provisioning/provisioning-flow.js';
+import { startWorkerRuntime, type WorkerRuntime } from '../../worker/src/worker-runtime.js';
+import type { ServerState } from '../../prisma/generated/client/enums.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+import { RedisServer } from './redis-server.js';
+
+/**
+ * One isolated platform per test file: its own database and Redis (so a running `./parley up`
+ * never picks up test jobs), its own port range on the node, the real Docker, PowerDNS and Pebble.
+ */
+export class ProvisioningHarness {
+  private constructor(
+    readonly db: TestDatabase,
+    readonly redis: RedisServer,
+    readonly config: WorkerConfig,
+    readonly secrets: SecretBox,
+  ) {}
+
+  runtime: WorkerRuntime | undefined;
+
+  static async create(portRangeStart: number): Promise<ProvisioningHarness> {
+    const db = await createTestDatabase();
+    const redis = await RedisServer.start();
+    await seedPlans(db.prisma);
+    const base = loadWorkerConfig();
+    const config: WorkerConfig = {
+      ...base,
+      databaseUrl: db.url,
+      redisUrl: redis.url,
+      logLevel: 'warn',
+      healthReportIntervalMs: 60_000,
+      node: { ...base.node, name: `test-${portRangeStart}`, portRangeStart, portRangeEnd: portRangeStart + 399 },
+      jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000 },
+    };
+    return new ProvisioningHarness(db, redis, config, SecretBox.fromKeyring(config.secretsKeyring));
+  }
+
+  get prisma(): PrismaClient {
+    return this.db.prisma;
+  }
+
+  /** The environment for a worker started as its own process against this harness. */
+  workerEnv(): Record<string, string> {
+    const { portRangeStart, portRangeEnd, name } = this.config.node;
+    return {
+      DATABASE_URL: this.db.url,
+      REDIS_URL: this.redis.url,
+      NODE_NAME: name,
+      NODE_PORT_RANGE: `${portRangeStart}-${portRangeEnd}`,
+      JOB_LOCK_MS: String(this.config.jobs.lockMs),
+      STALLED_CHECK_MS: String(this.config.jobs.stalledCheckMs),
+      LOG_LEVEL: 'warn',
+    };
+  }
+
+  async startWorker(): Promise<WorkerRuntime> {
+    this.runtime ??= await startWorkerRuntime(this.config, pino({ level: this.config.logLevel }));
+    return this.runtime;
+  }
+
+  /** Writes an order the way the API will: an account, a server row on a platform subdomain. */
+  async placeOrder(options: { label?: string; federation?: boolean; plan?: string } = {}): Promise<{ serverId: string; domain: string }> {
+    const label = options.label ?? `t${randomBytes(5).toString('hex')}`;
+    const plan = await this.prisma.plan.findUniqueOrThrow({ where: { code: options.plan ?? 'personal' } });
+    const account = await this.prisma.account.create({
+      data: { email: `${label}@example.test`, passwordHash: 'not-used-by-these-tests', planId: plan.id },
+    });
+    const domain = `${label}.${this.config.platformZone}`;
+    const server = await this.prisma.server.create({
+      data: { accountId: account.id, name: label, domain, domainKind: 'platform', federation: options.federation ?? true, planId: plan.id },
+    });
+    return { serverId: server.id, domain };
+  }
+
+  async provision(serverId: string): Promise<void> {
+    const runtime = await this.startWorker();
+    await enqueueProvisioning(runtime.flows, serverId);
+  }
+
+  async deprovision(serverId: string): Promise<void> {
+    const runtime = await this.startWorker();
+    await this.prisma.server.update({ where: { id: serverId }, data: { desiredState: 'deleted' } });
+    await enqueueDeprovisioning(runtime.queue, serverId);
+  }
+
+  /** Polls the server's state (bounded); fails early with the server's reason if it failed. */
+  async waitForState(serverId: string, state: ServerState, timeoutMs = 90_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const server = await this.prisma.server.findUniqueOrThrow({ where: { id: serverId } });
+      if (server.state === state) return;
+      if (server.state === 'failed' && state !== 'failed') throw new Error(`server failed: ${server.stateReason ?? '(no reason)'}`);
+      if (Date.now() > deadline) throw new Error(`server still ${server.state} after ${timeoutMs} ms (waiting for ${state})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async adminPassword(serverId: string): Promise<{ jid: string; password: string }> {
+    const credential = await this.prisma.serverCredential.findFirstOrThrow({
+      where: { serverId, kind: 'admin' },
+      orderBy: { issuance: 'desc' },
+      include: { secret: true },
+    });
+    return { jid: credential.jid, password: this.secrets.open(credential.secret, adminSecretContext(serverId)) };
+  }
+
+  async close(): Promise<void> {
+    await this.runtime?.close();
+    await this.redis.stop();
+    await this.db.drop();
+  }
+}

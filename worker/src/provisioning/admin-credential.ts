@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import type { PrismaClient } from '../../../prisma/client.js';
+import type { SecretBox } from '../crypto/secret-box.js';
+import { secretRow } from './sealed-secret.js';
+import { isUniqueViolation } from './prisma-errors.js';
+
+export const adminSecretContext = (serverId: string) => `admin_password:${serverId}`;
+
+/** 24 random bytes in base64url: 192 bits, and no characters that trip up copy and paste. */
+export function generatePassword(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/**
+ * The server's current admin credential, minted once: a re-run (after a crash, or a retry)
+ * finds the stored secret and returns it, so there is never a second password.
+ */
+export async function currentAdminCredential(prisma: PrismaClient, secrets: SecretBox, serverId: string, domain: string) {
+  const existing = await prisma.serverCredential.findFirst({
+    where: { serverId, kind: 'admin' },
+    orderBy: { issuance: 'desc' },
+    include: { secret: true },
+  });
+  if (existing) return { jid: existing.jid, password: secrets.open(existing.secret, adminSecretContext(serverId)) };
+
+  const password = generatePassword();
+  const jid = `admin@${domain}`;
+  try {
+    await prisma.serverCredential.create({
+      data: {
+        server: { connect: { id: serverId } },
+        kind: 'admin',
+        jid,
+        issuance: 1,
+        secret: { create: secretRow('admin_password', secrets.seal(password, adminSecretContext(serverId))) },
+      },
+    });
+    return { jid, password };
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    return currentAdminCredential(prisma, secrets, serverId, domain);
+  }
+}

@@ -1,0 +1,91 @@
+import type { PrismaClient } from '../../../prisma/client.js';
+import type { DnsRecordPurpose } from '../../../prisma/generated/client/enums.js';
+import type { DnsProvider, DnsRecord } from '../ports/dns-provider.js';
+import { isUniqueViolation } from './prisma-errors.js';
+
+export interface LedgerEntry {
+  record: DnsRecord;
+  purpose: DnsRecordPurpose;
+}
+
+const key = (r: Pick<DnsRecord, 'name' | 'type' | 'value'>) => `${r.name}|${r.type}|${r.value}`;
+
+/**
+ * Every DNS write goes through here, so Parley only ever changes or deletes values it can prove
+ * it created. The ledger row is written before the provider call: a crash in between leaves
+ * the proof behind, and the re-run finishes the write instead of treating the value as foreign.
+ */
+export class DnsLedger {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly dns: DnsProvider,
+    private readonly zone: string,
+  ) {}
+
+  /**
+   * Publishes the entries and returns the ones left alone: a value already in the zone that
+   * the ledger doesn't own belongs to someone else and is neither claimed nor touched.
+   */
+  async publish(serverId: string, entries: LedgerEntry[]): Promise<LedgerEntry[]> {
+    const owned = await this.liveRows(entries.map((e) => e.record));
+    const foreign = new Set<string>();
+    for (const name of new Set(entries.filter((e) => !owned.has(key(e.record))).map((e) => e.record.name))) {
+      for (const existing of await this.dns.listRecords(this.zone, name)) foreign.add(key(existing));
+    }
+    const ours = entries.filter((e) => !foreign.has(key(e.record)) || owned.has(key(e.record)));
+    for (const entry of ours.filter((e) => !owned.has(key(e.record)))) {
+      await this.prisma.dnsRecord
+        .create({
+          data: { provider: this.dns.kind, zone: this.zone, serverId, purpose: entry.purpose, ...entry.record },
+        })
+        .catch((error: unknown) => {
+          if (!isUniqueViolation(error)) throw error; // a concurrent run wrote it first: same proof
+        });
+    }
+    if (ours.length > 0) {
+      await this.dns.addRecords(this.zone, ours.map((e) => e.record));
+      await this.prisma.dnsRecord.updateMany({
+        where: { provider: this.dns.kind, zone: this.zone, deletedAt: null, appliedAt: null, OR: ours.map((e) => this.match(e.record)) },
+        data: { appliedAt: new Date() },
+      });
+    }
+    return entries.filter((e) => !ours.includes(e));
+  }
+
+  /** Removes the server's ledger-owned records (all, or one purpose); values gone already are fine. */
+  async withdraw(serverId: string, purpose?: DnsRecordPurpose): Promise<number> {
+    const rows = await this.prisma.dnsRecord.findMany({
+      where: { serverId, provider: this.dns.kind, zone: this.zone, deletedAt: null, ...(purpose ? { purpose } : {}) },
+    });
+    return this.remove(rows.map(({ name, type, value, ttl }) => ({ name, type, value, ttl })));
+  }
+
+  /** Removes exactly these values, and only those the ledger owns. */
+  async withdrawValues(records: DnsRecord[]): Promise<number> {
+    const owned = await this.liveRows(records);
+    return this.remove(records.filter((r) => owned.has(key(r))));
+  }
+
+  private async remove(records: DnsRecord[]): Promise<number> {
+    if (records.length === 0) return 0;
+    await this.dns.removeRecords(this.zone, records);
+    await this.prisma.dnsRecord.updateMany({
+      where: { provider: this.dns.kind, zone: this.zone, deletedAt: null, OR: records.map((r) => this.match(r)) },
+      data: { deletedAt: new Date() },
+    });
+    return records.length;
+  }
+
+  private async liveRows(records: DnsRecord[]): Promise<Set<string>> {
+    if (records.length === 0) return new Set();
+    const rows = await this.prisma.dnsRecord.findMany({
+      where: { provider: this.dns.kind, zone: this.zone, deletedAt: null, OR: records.map((r) => this.match(r)) },
+      select: { name: true, type: true, value: true },
+    });
+    return new Set(rows.map(key));
+  }
+
+  private match(r: DnsRecord) {
+    return { name: r.name, type: r.type, value: r.value };
+  }
+}

@@ -1,0 +1,52 @@
+import type { FlowJob, FlowProducer, JobsOptions, Queue } from 'bullmq';
+import {
+  DEPROVISION_JOB,
+  PROVISION_STEPS,
+  PROVISIONING_QUEUE,
+  deprovisionJobId,
+  stepJobId,
+  type ServerJob,
+} from '../contracts/provisioning.js';
+
+/** Retries span minutes, so a dependency that is down for a while delays the order, not fails it. */
+export const STEP_JOB_OPTIONS: JobsOptions = {
+  attempts: 20,
+  backoff: { type: 'capped-exponential' },
+  removeOnComplete: { age: 7 * 24 * 3600 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+};
+
+/** Delay before retry N: 0.5 s doubling up to 30 s (about 8 minutes of retries in all). */
+export function stepBackoffMs(attemptsMade: number): number {
+  return Math.min(30_000, 500 * 2 ** Math.max(0, attemptsMade - 1));
+}
+
+/**
+ * The steps as one BullMQ flow: each step is the child of the next, so they run in order, and
+ * the whole chain is written to Redis atomically with deterministic ids (adding it twice adds
+ * nothing). The first step is the deepest child; the probe is the root.
+ */
+export function provisioningFlow(serverId: string): FlowJob {
+  let flow: FlowJob | undefined;
+  for (const step of PROVISION_STEPS) {
+    const data: ServerJob = { serverId };
+    flow = {
+      name: step,
+      queueName: PROVISIONING_QUEUE,
+      data,
+      opts: { ...STEP_JOB_OPTIONS, jobId: stepJobId(serverId, step), failParentOnFailure: true },
+      ...(flow ? { children: [flow] } : {}),
+    };
+  }
+  if (!flow) throw new Error('no provisioning steps');
+  return flow;
+}
+
+export async function enqueueProvisioning(flows: FlowProducer, serverId: string): Promise<void> {
+  await flows.add(provisioningFlow(serverId));
+}
+
+export async function enqueueDeprovisioning(queue: Queue, serverId: string): Promise<void> {
+  const data: ServerJob = { serverId };
+  await queue.add(DEPROVISION_JOB, data, { ...STEP_JOB_OPTIONS, jobId: deprovisionJobId(serverId) });
+}

@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import type { ServerContainerSpec } from '../ports/container-runtime.js';
+import { prosodyFiles, renderProsodyConfig } from './prosody-config.js';
+import { requireNode, type StepDeps } from './step-deps.js';
+import { serverPorts } from './steps/allocate.step.js';
+
+/** Ports Prosody listens on inside every container; the node maps its allocated ports onto them. */
+export const CONTAINER_PORTS = { c2s: 5222, c2s_direct_tls: 5223, s2s: 5269, https: 5281 } as const;
+
+const MiB = 1024 * 1024;
+
+/**
+ * Everything the container step needs, derived from the database alone, so that every run (and
+ * every re-run after a crash) computes the same spec and the same hash.
+ */
+export async function buildServerSpec(deps: StepDeps, serverId: string): Promise<{ spec: ServerContainerSpec; host: string; c2sPort: number; domain: string }> {
+  const server = await requireNode(deps.prisma, serverId);
+  const ports = await serverPorts(deps.prisma, serverId);
+  const certificate = await deps.prisma.certificate.findFirst({
+    where: { serverId, status: 'active' },
+    orderBy: { createdAt: 'desc' },
+    include: { privateKey: true },
+  });
+  if (!certificate?.chainPem || !certificate.privateKey) {
+    throw new Error(`server ${serverId} has no active certificate: the certificate step has not run`);
+  }
+  const config = renderProsodyConfig({
+    domain: server.domain,
+    adminJid: `admin@${server.domain}`,
+    federation: server.federation,
+    ports: { https: ports.https },
+    storageQuotaBytes: server.plan.storageMiB * MiB,
+  });
+  const files = prosodyFiles({
+    config,
+    chainPem: certificate.chainPem,
+    privateKeyPem: deps.secrets.open(certificate.privateKey, `certificate_key:${serverId}`),
+    domain: server.domain,
+  });
+  const withoutHash = {
+    serverId,
+    image: deps.settings.prosodyImage,
+    hostIp: server.node.publicAddress,
+    ports: (Object.keys(CONTAINER_PORTS) as (keyof typeof CONTAINER_PORTS)[]).map((purpose) => ({
+      containerPort: CONTAINER_PORTS[purpose],
+      hostPort: ports[purpose],
+    })),
+    limits: {
+      memoryBytes: server.plan.memoryMiB * MiB,
+      nanoCpus: server.plan.cpuMillis * 1_000_000,
+      pidsLimit: server.plan.pidsLimit,
+    },
+    files,
+  };
+  // The certificate serial stands in for the key and chain, which must not feed a hash that is
+  // stored and shown in clear.
+  const specHash = createHash('sha256')
+    .update(JSON.stringify({ ...withoutHash, files: files.map((f) => (f.secret ? { path: f.path } : f)), certificate: certificate.serial }))
+    .digest('hex')
+    .slice(0, 16);
+  return { spec: { ...withoutHash, specHash }, host: server.node.publicAddress, c2sPort: ports.c2s, domain: server.domain };
+}

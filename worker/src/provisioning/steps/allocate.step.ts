@@ -1,0 +1,71 @@
+import type { PrismaClient } from '../../../../prisma/client.js';
+import type { PortPurpose } from '../../../../prisma/generated/client/enums.js';
+import { PermanentStepError } from '../step-errors.js';
+import { isUniqueViolation } from '../prisma-errors.js';
+
+export const PORT_PURPOSES: readonly PortPurpose[] = ['c2s', 'c2s_direct_tls', 's2s', 'https'];
+export type AllocatedPorts = Record<PortPurpose, number>;
+
+const MAX_ATTEMPTS = 8;
+
+/**
+ * Reserves a node and one host port per purpose. The (node, port) and (server, purpose) unique
+ * constraints make it race-safe: two allocators that pick the same port collide on insert and
+ * the loser picks again; a re-run finds its ports already held and changes nothing.
+ */
+export async function allocateStep(prisma: PrismaClient, serverId: string): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const result = await prisma.$transaction(async (tx) => {
+        const server = await tx.server.findUniqueOrThrow({ where: { id: serverId }, include: { portAllocations: true } });
+        const held = new Set(server.portAllocations.map((a) => a.purpose));
+        const missing = PORT_PURPOSES.filter((p) => !held.has(p));
+        if (server.nodeId && missing.length === 0) return { nodeId: server.nodeId, reused: true };
+
+        const node = server.nodeId
+          ? await tx.node.findUniqueOrThrow({ where: { id: server.nodeId } })
+          : await leastLoadedNode(tx);
+        const used = new Set((await tx.portAllocation.findMany({ where: { nodeId: node.id }, select: { port: true } })).map((a) => a.port));
+        const free: number[] = [];
+        for (let port = node.portRangeStart; port <= node.portRangeEnd && free.length < missing.length; port++) {
+          if (!used.has(port)) free.push(port);
+        }
+        if (free.length < missing.length) {
+          throw new PermanentStepError(`Node ${node.name} has no free ports left; add a node or widen its port range.`);
+        }
+        await tx.portAllocation.createMany({
+          data: missing.map((purpose, i) => ({ nodeId: node.id, serverId, purpose, port: free[i] ?? 0 })),
+        });
+        if (!server.nodeId) await tx.server.update({ where: { id: serverId }, data: { nodeId: node.id } });
+        return { nodeId: node.id, reused: false };
+      });
+      const ports = await serverPorts(prisma, serverId);
+      const list = PORT_PURPOSES.map((p) => `${p} ${ports[p]}`).join(', ');
+      return result.reused ? `Ports already reserved (${list})` : `Reserved ports ${list}`;
+    } catch (error) {
+      if (isUniqueViolation(error) && attempt < MAX_ATTEMPTS) continue;
+      throw error;
+    }
+  }
+}
+
+export async function serverPorts(prisma: PrismaClient, serverId: string): Promise<AllocatedPorts> {
+  const rows = await prisma.portAllocation.findMany({ where: { serverId } });
+  const ports = Object.fromEntries(rows.map((r) => [r.purpose, r.port])) as Partial<AllocatedPorts>;
+  for (const purpose of PORT_PURPOSES) {
+    if (ports[purpose] === undefined) throw new Error(`server ${serverId} has no ${purpose} port allocated`);
+  }
+  return ports as AllocatedPorts;
+}
+
+type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+
+async function leastLoadedNode(tx: Tx) {
+  const nodes = await tx.node.findMany({
+    where: { state: 'active' },
+    include: { _count: { select: { servers: { where: { deletedAt: null } } } } },
+  });
+  const node = nodes.sort((a, b) => a._count.servers - b._count.servers || a.name.localeCompare(b.name))[0];
+  if (!node) throw new PermanentStepError('No active node is registered to run servers on.');
+  return node;
+}

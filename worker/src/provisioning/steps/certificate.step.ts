@@ -1,0 +1,67 @@
+import type { DnsRecord } from '../../ports/dns-provider.js';
+import { acmeAccountKey } from '../acme-account.js';
+import { secretRow } from '../sealed-secret.js';
+import { renewAfter } from '../certificate-timing.js';
+import { acmeChallengeName, certificateNames } from '../dns-plan.js';
+import { waitForRecords } from '../dns-propagation.js';
+import { loadServer, type StepDeps } from '../step-deps.js';
+
+const CHALLENGE_TTL = 60;
+/** A certificate this close to expiry is not worth installing on a new server. */
+const MIN_REMAINING_MS = 7 * 24 * 3600 * 1000;
+
+export async function certificateStep(deps: StepDeps, serverId: string): Promise<string> {
+  const server = await loadServer(deps.prisma, serverId);
+  const names = certificateNames(server.domain);
+  const current = await deps.prisma.certificate.findFirst({ where: { serverId, status: 'active' }, orderBy: { createdAt: 'desc' } });
+  if (current?.notAfter && sameNames(current.names, names) && current.notAfter.getTime() - Date.now() > MIN_REMAINING_MS) {
+    return `Certificate for ${names.join(', ')} already valid until ${current.notAfter.toISOString()}`;
+  }
+
+  // An issuance interrupted by a crash may have left challenge values behind: always clean up.
+  await deps.ledger.withdraw(serverId, 'acme_challenge');
+  const account = await acmeAccountKey(deps.prisma, deps.secrets, deps.ca, deps.settings.acmeContactEmail);
+  const challenge = (name: string, value: string): DnsRecord => ({ name: acmeChallengeName(name), type: 'TXT', ttl: CHALLENGE_TTL, value });
+  const issued = await deps.ca.issue({
+    names,
+    accountKeyPem: account.keyPem,
+    contactEmail: deps.settings.acmeContactEmail,
+    solver: {
+      present: async (name, value) => {
+        await deps.ledger.publish(serverId, [{ record: challenge(name, value), purpose: 'acme_challenge' }]);
+        await waitForRecords(deps.settings.dnsResolver, [challenge(name, value)], {
+          timeoutMs: deps.settings.dnsPropagationTimeoutMs,
+          intervalMs: 100,
+        });
+      },
+      cleanup: async (name, value) => {
+        await deps.ledger.withdrawValues([challenge(name, value)]);
+      },
+    },
+  });
+
+  const sealed = deps.secrets.seal(issued.privateKeyPem, `certificate_key:${serverId}`);
+  await deps.prisma.$transaction(async (tx) => {
+    await tx.certificate.updateMany({ where: { serverId, status: 'active' }, data: { status: 'superseded' } });
+    await tx.certificate.create({
+      data: {
+        server: { connect: { id: serverId } },
+        names: issued.names,
+        status: 'active',
+        acmeAccount: { connect: { id: account.accountId } },
+        serial: issued.serial,
+        notBefore: issued.notBefore,
+        notAfter: issued.notAfter,
+        renewAfter: renewAfter(issued.notBefore, issued.notAfter),
+        chainPem: issued.chainPem,
+        lastAttemptAt: new Date(),
+        privateKey: { create: secretRow('certificate_key', sealed) },
+      },
+    });
+  });
+  return `Certificate issued for ${issued.names.join(', ')}, valid until ${issued.notAfter.toISOString()}`;
+}
+
+function sameNames(a: string[], b: string[]): boolean {
+  return a.length === b.length && [...a].sort().join() === [...b].sort().join();
+}

@@ -1,0 +1,121 @@
+import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { FlowProducer, Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createPrismaClient } from '../../prisma/client.js';
+import type { WorkerConfig } from './config.js';
+import { createAdapters } from './adapters.js';
+import { describeError } from './contracts/dependency-check.js';
+import { PROVISION_STEPS, PROVISIONING_QUEUE, stepJobId } from './contracts/provisioning.js';
+import { SecretBox } from './crypto/secret-box.js';
+import { isPermanentAcmeError } from './adapters/acme.certificate-authority.js';
+import { startHealthReporter } from './health/health-reporter.js';
+import { DnsLedger } from './provisioning/dns-ledger.js';
+import { Failpoints } from './provisioning/failpoints.js';
+import { registerNode } from './provisioning/node-registry.js';
+import { createProvisioningProcessor } from './provisioning/provisioning.processor.js';
+import { stepBackoffMs } from './provisioning/provisioning-flow.js';
+import type { JobInspector, StepDeps } from './provisioning/step-deps.js';
+import { trustedRootsFrom } from './provisioning/trusted-roots.js';
+
+export interface WorkerRuntime {
+  queue: Queue;
+  flows: FlowProducer;
+  /** Stops taking jobs, lets running ones finish (bounded by the config), then disconnects. */
+  close(): Promise<void>;
+}
+
+/** Wires the worker: adapters behind ports, the provisioning queue, the health heartbeat. */
+export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): Promise<WorkerRuntime> {
+  const prisma = createPrismaClient(config.databaseUrl);
+  const secrets = SecretBox.fromKeyring(config.secretsKeyring);
+  const adapters = createAdapters(config);
+  await registerNode(prisma, {
+    name: config.node.name,
+    hostname: config.node.hostname,
+    publicAddress: config.docker.publicAddress,
+    dockerEndpoint: `unix://${config.docker.socketPath}`,
+    portRangeStart: config.node.portRangeStart,
+    portRangeEnd: config.node.portRangeEnd,
+  });
+
+  // BullMQ needs commands to wait for a reconnect instead of failing (maxRetriesPerRequest null).
+  const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  connection.on('error', (error) => logger.debug({ err: describeError(error) }, 'redis connection error'));
+  const queue = new Queue(PROVISIONING_QUEUE, { connection });
+  const flows = new FlowProducer({ connection });
+
+  const jobs: JobInspector = {
+    activeStep: async (serverId) => {
+      for (const step of PROVISION_STEPS) {
+        const job = await queue.getJob(stepJobId(serverId, step));
+        if (job && (await job.isActive())) return step;
+      }
+      return null;
+    },
+  };
+  const caBundle = config.acme.caBundleFile ? readFileSync(config.acme.caBundleFile) : undefined;
+  const deps: StepDeps = {
+    prisma,
+    secrets,
+    dns: adapters.dns,
+    ledger: new DnsLedger(prisma, adapters.dns, config.platformZone),
+    ca: adapters.ca,
+    containers: adapters.containers,
+    probe: adapters.probe,
+    jobs,
+    settings: {
+      platformZone: config.platformZone,
+      dnsResolver: config.dnsResolver,
+      acmeContactEmail: config.acme.contactEmail,
+      prosodyImage: config.prosodyImage,
+      trustedRoots: trustedRootsFrom(config.acme.extraRootsUrl, caBundle),
+      dnsPropagationTimeoutMs: config.timeouts.dnsPropagationMs,
+      serviceStartTimeoutMs: config.timeouts.serviceStartMs,
+    },
+  };
+  const failpoints = new Failpoints(new Set(config.failpoints), (point) => {
+    logger.warn({ failpoint: point }, 'failpoint reached; hanging until killed');
+    process.stdout.write(`FAILPOINT ${point}\n`);
+  });
+
+  // BullMQ blocks on its worker connection; it does not close a connection it was given.
+  const workerConnection = connection.duplicate();
+  const worker = new Worker(PROVISIONING_QUEUE, createProvisioningProcessor({ deps, failpoints, isPermanent: isPermanentAcmeError }), {
+    connection: workerConnection,
+    concurrency: config.jobs.concurrency,
+    lockDuration: config.jobs.lockMs,
+    stalledInterval: config.jobs.stalledCheckMs,
+    // A worker killed mid-step leaves its job stalled; the next worker picks it up again.
+    maxStalledCount: 10,
+    settings: { backoffStrategy: (attemptsMade: number) => stepBackoffMs(attemptsMade) },
+  });
+  worker.on('failed', (job, error) => logger.warn({ job: job?.id, err: describeError(error) }, 'job failed'));
+  worker.on('error', (error) => logger.error({ err: describeError(error) }, 'worker error'));
+
+  // Fails fast instead of queueing while Redis is down, so a health report is never stale.
+  const healthRedis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  healthRedis.on('error', (error) => logger.debug({ err: describeError(error) }, 'redis connection error'));
+  const reporter = startHealthReporter({
+    redis: healthRedis,
+    workerId: `${hostname()}:${process.pid}`,
+    probes: { docker: () => adapters.containers.ping(), dns: () => adapters.dns.ping(), ca: () => adapters.ca.ping() },
+    intervalMs: config.healthReportIntervalMs,
+    onPublishError: (error) => logger.debug({ err: describeError(error) }, 'could not publish the health report'),
+  });
+
+  return {
+    queue,
+    flows,
+    close: async () => {
+      reporter.stop();
+      await worker.close();
+      await Promise.all([queue.close(), flows.close()]);
+      workerConnection.disconnect();
+      healthRedis.disconnect();
+      await connection.quit().catch(() => connection.disconnect());
+      await prisma.$disconnect();
+    },
+  };
+}
