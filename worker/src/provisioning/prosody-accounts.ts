@@ -47,15 +47,16 @@ function passwordInput(password: string): string {
 export async function prosodyCreateOrUpdateUser(runtime: ContainerRuntime, serverId: string, account: ProsodyAccount): Promise<'created' | 'updated'> {
   const jid = jidOf(account.username, account.domain);
   const stdin = passwordInput(account.password);
-  // Two rounds cover a concurrent create or delete between the two commands.
+  // Creating first: the common case (a new account) then takes one command, not two. Two
+  // rounds cover a concurrent create or delete between the two commands.
   for (let round = 0; round < 2; round++) {
-    const passwd = await runtime.exec(serverId, ['prosodyctl', 'passwd', jid], stdin);
-    if (passwd.exitCode === 0) return 'updated';
-    if (!passwd.stdout.includes(USER_MISSING_PASSWD)) throw new ProsodyCommandError(`passwd ${jid}`, passwd);
-
     const adduser = await runtime.exec(serverId, ['prosodyctl', 'adduser', jid], stdin);
     if (adduser.exitCode === 0) return 'created';
     if (!adduser.stdout.includes(USER_EXISTS)) throw new ProsodyCommandError(`adduser ${jid}`, adduser);
+
+    const passwd = await runtime.exec(serverId, ['prosodyctl', 'passwd', jid], stdin);
+    if (passwd.exitCode === 0) return 'updated';
+    if (!passwd.stdout.includes(USER_MISSING_PASSWD)) throw new ProsodyCommandError(`passwd ${jid}`, passwd);
   }
   throw new Error(`account ${jid} kept changing while its password was being set`);
 }

@@ -50,6 +50,11 @@ declare module '@xmpp/client' {
     resource?: string;
     /** Bound on opening and closing the stream, in ms (default 2000). */
     timeout?: number;
+    /** Replaces username/password: picks the SASL mechanism among those the server offers. */
+    credentials?: (
+      authenticate: (credentials: { username: string; password: string }, mechanism: string) => Promise<void>,
+      mechanisms: string[],
+    ) => Promise<void>;
   }
 
   export interface Client extends EventEmitter {
