@@ -40,6 +40,7 @@ const workerEnvSchema = z
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
     JOB_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
     STALLED_CHECK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
+    RENEWAL_SCAN_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
     DNS_PROPAGATION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(900_000).default(120_000),
     SERVICE_START_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(60_000),
     PARLEY_FAILPOINTS: z.string().regex(/^[a-z_.,-]*$/, 'must be comma-separated failpoint names').default(''),
@@ -75,7 +76,7 @@ export interface WorkerConfig {
   docker: { socketPath: string; publicAddress: string };
   prosodyImage: string;
   node: { name: string; hostname: string; portRangeStart: number; portRangeEnd: number };
-  jobs: { concurrency: number; lockMs: number; stalledCheckMs: number };
+  jobs: { concurrency: number; lockMs: number; stalledCheckMs: number; renewalScanIntervalMs: number };
   timeouts: { dnsPropagationMs: number; serviceStartMs: number };
   failpoints: string[];
   healthReportIntervalMs: number;
@@ -111,7 +112,12 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       portRangeStart: Number(e.NODE_PORT_RANGE.split('-')[0]),
       portRangeEnd: Number(e.NODE_PORT_RANGE.split('-')[1]),
     },
-    jobs: { concurrency: e.WORKER_CONCURRENCY, lockMs: e.JOB_LOCK_MS, stalledCheckMs: e.STALLED_CHECK_MS },
+    jobs: {
+      concurrency: e.WORKER_CONCURRENCY,
+      lockMs: e.JOB_LOCK_MS,
+      stalledCheckMs: e.STALLED_CHECK_MS,
+      renewalScanIntervalMs: e.RENEWAL_SCAN_INTERVAL_MS,
+    },
     timeouts: { dnsPropagationMs: e.DNS_PROPAGATION_TIMEOUT_MS, serviceStartMs: e.SERVICE_START_TIMEOUT_MS },
     failpoints: e.PARLEY_FAILPOINTS.split(',').filter(Boolean),
     healthReportIntervalMs: e.HEALTH_REPORT_INTERVAL_MS,

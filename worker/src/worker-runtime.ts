@@ -7,7 +7,7 @@ import { createPrismaClient } from '../../prisma/client.js';
 import type { WorkerConfig } from './config.js';
 import { createAdapters } from './adapters.js';
 import { describeError } from './contracts/dependency-check.js';
-import { PROVISION_STEPS, PROVISIONING_QUEUE, stepJobId } from './contracts/provisioning.js';
+import { PROVISION_STEPS, PROVISIONING_QUEUE, RENEW_JOB, RENEWAL_SCAN_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { isPermanentAcmeError } from './adapters/acme.certificate-authority.js';
 import { startHealthReporter } from './health/health-reporter.js';
@@ -15,8 +15,8 @@ import { DnsLedger } from './provisioning/dns-ledger.js';
 import { Failpoints } from './provisioning/failpoints.js';
 import { registerNode } from './provisioning/node-registry.js';
 import { createProvisioningProcessor } from './provisioning/provisioning.processor.js';
-import { stepBackoffMs } from './provisioning/provisioning-flow.js';
-import type { JobInspector, StepDeps } from './provisioning/step-deps.js';
+import { STEP_JOB_OPTIONS, stepBackoffMs } from './provisioning/provisioning-flow.js';
+import type { JobQueue, StepDeps } from './provisioning/step-deps.js';
 import { trustedRootsFrom } from './provisioning/trusted-roots.js';
 
 export interface WorkerRuntime {
@@ -46,7 +46,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   const queue = new Queue(PROVISIONING_QUEUE, { connection });
   const flows = new FlowProducer({ connection });
 
-  const jobs: JobInspector = {
+  const jobs: JobQueue = {
     activeStep: async (serverId) => {
       for (const step of PROVISION_STEPS) {
         const job = await queue.getJob(stepJobId(serverId, step));
@@ -54,7 +54,14 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       }
       return null;
     },
+    enqueueRenewal: async (serverId, certificateId) => {
+      const data: RenewJob = { serverId, certificateId };
+      // Removed when it finally fails, so the next scan can try the same certificate again.
+      await queue.add(RENEW_JOB, data, { ...STEP_JOB_OPTIONS, jobId: renewJobId(certificateId), removeOnFail: true });
+    },
   };
+  // Every worker upserts the same scheduler; Redis holds one, so the scan runs once per interval.
+  await queue.upsertJobScheduler(RENEWAL_SCAN_JOB, { every: config.jobs.renewalScanIntervalMs }, { name: RENEWAL_SCAN_JOB, data: {} });
   const caBundle = config.acme.caBundleFile ? readFileSync(config.acme.caBundleFile) : undefined;
   const deps: StepDeps = {
     prisma,

@@ -8,6 +8,8 @@ export type ProvisionStep = (typeof PROVISION_STEPS)[number];
 
 /** Jobs on the provisioning queue besides the steps. */
 export const DEPROVISION_JOB = 'deprovision';
+export const RENEWAL_SCAN_JOB = 'renewal-scan';
+export const RENEW_JOB = 'renew';
 
 export const STEP_STATE = {
   allocate: 'allocating',
@@ -33,7 +35,11 @@ export const STEP_TITLE: Record<ProvisionStep | typeof DEPROVISION_JOB, string> 
 /** Job payloads carry ids only, never secrets (they sit in Redis in clear). */
 export const serverJobSchema = z.object({ serverId: z.uuid() });
 export type ServerJob = z.infer<typeof serverJobSchema>;
+export const renewJobSchema = z.object({ serverId: z.uuid(), certificateId: z.uuid() });
+export type RenewJob = z.infer<typeof renewJobSchema>;
 
 /** Deterministic ids: enqueueing the same order twice adds nothing the second time. */
 export const stepJobId = (serverId: string, step: ProvisionStep): string => `provision.${serverId}.${step}`;
 export const deprovisionJobId = (serverId: string): string => `deprovision.${serverId}`;
+/** One renewal per certificate at a time; a renewed certificate has a new id. */
+export const renewJobId = (certificateId: string): string => `renew.${certificateId}`;

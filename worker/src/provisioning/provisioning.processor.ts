@@ -3,7 +3,10 @@ import { describeError } from '../contracts/dependency-check.js';
 import { checkDomain } from '../contracts/domain-name.js';
 import {
   DEPROVISION_JOB,
+  RENEW_JOB,
+  RENEWAL_SCAN_JOB,
   PROVISION_STEPS,
+  renewJobSchema,
   STEP_STATE,
   STEP_TITLE,
   serverJobSchema,
@@ -21,6 +24,7 @@ import { containerStep } from './steps/container.step.js';
 import { adminAccountStep } from './steps/admin-account.step.js';
 import { probeStep } from './steps/probe.step.js';
 import { deprovision } from './deprovision.js';
+import { renewCertificate, scanForRenewals } from './renewal.js';
 
 type StepRunner = (deps: StepDeps, serverId: string) => Promise<string>;
 
@@ -50,9 +54,14 @@ export function createProvisioningProcessor(options: ProcessorOptions) {
   const timeline = new Timeline(deps.prisma);
 
   return async (job: Job): Promise<string> => {
-    const { serverId } = serverJobSchema.parse(job.data);
     const attempt = job.attemptsMade + 1;
     const context = { attempt, ...(job.id ? { jobId: job.id } : {}) };
+    if (job.name === RENEWAL_SCAN_JOB) return scanForRenewals(deps);
+    if (job.name === RENEW_JOB) {
+      const { serverId, certificateId } = renewJobSchema.parse(job.data);
+      return renewCertificate(deps, timeline, serverId, certificateId, context);
+    }
+    const { serverId } = serverJobSchema.parse(job.data);
 
     if (job.name === DEPROVISION_JOB) {
       return deprovision(deps, timeline, serverId, context, failpoints);

@@ -18,10 +18,12 @@ export interface ProvisioningSettings {
   serviceStartTimeoutMs: number;
 }
 
-/** What the queue knows about a server's jobs. */
-export interface JobInspector {
+/** What steps may ask of the job queue. */
+export interface JobQueue {
   /** The provisioning step currently running for the server, if any. */
   activeStep(serverId: string): Promise<string | null>;
+  /** Queues the renewal of one certificate; queueing it again while it is pending adds nothing. */
+  enqueueRenewal(serverId: string, certificateId: string): Promise<void>;
 }
 
 /** Everything a provisioning step may touch; each side effect sits behind a port. */
@@ -33,7 +35,7 @@ export interface StepDeps {
   ca: CertificateAuthority;
   containers: ContainerRuntime;
   probe: XmppProbe;
-  jobs: JobInspector;
+  jobs: JobQueue;
   settings: ProvisioningSettings;
 }
 

@@ -17,7 +17,11 @@ export async function certificateStep(deps: StepDeps, serverId: string): Promise
   if (current?.notAfter && sameNames(current.names, names) && current.notAfter.getTime() - Date.now() > MIN_REMAINING_MS) {
     return `Certificate for ${names.join(', ')} already valid until ${current.notAfter.toISOString()}`;
   }
+  return issueCertificate(deps, serverId, names);
+}
 
+/** Issues a new certificate for the names and makes it the server's active one. */
+export async function issueCertificate(deps: StepDeps, serverId: string, names: string[]): Promise<string> {
   // An issuance interrupted by a crash may have left challenge values behind: always clean up.
   await deps.ledger.withdraw(serverId, 'acme_challenge');
   const account = await acmeAccountKey(deps.prisma, deps.secrets, deps.ca, deps.settings.acmeContactEmail);

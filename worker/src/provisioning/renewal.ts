@@ -1,0 +1,51 @@
+import { describeError } from '../contracts/dependency-check.js';
+import { certificateNames } from './dns-plan.js';
+import { buildServerSpec } from './server-spec.js';
+import { loadServer, type StepDeps } from './step-deps.js';
+import type { EventContext, Timeline } from './timeline.js';
+import { issueCertificate } from './steps/certificate.step.js';
+
+/** Finds active certificates past their renewal time on running servers and queues each once. */
+export async function scanForRenewals(deps: StepDeps, now = new Date()): Promise<string> {
+  const due = await deps.prisma.certificate.findMany({
+    where: { status: 'active', renewAfter: { lte: now }, server: { state: 'ready', desiredState: 'running', deletedAt: null } },
+    select: { id: true, serverId: true },
+  });
+  for (const certificate of due) await deps.jobs.enqueueRenewal(certificate.serverId, certificate.id);
+  return `${due.length} certificate(s) due for renewal`;
+}
+
+/**
+ * Replaces a due certificate and installs it: new files in the config volume, then a reload,
+ * so clients see the new certificate without a restart. A failure is written on the
+ * certificate and the timeline, where the customer sees it, and the job retries.
+ */
+export async function renewCertificate(
+  deps: StepDeps,
+  timeline: Timeline,
+  serverId: string,
+  certificateId: string,
+  context: EventContext,
+): Promise<string> {
+  const server = await loadServer(deps.prisma, serverId);
+  if (server.deletedAt || server.desiredState !== 'running') return 'skipped: the server is not running';
+  await timeline.record(serverId, 'renew', 'started', 'Renew the TLS certificate', context);
+  try {
+    const active = await deps.prisma.certificate.findFirst({ where: { serverId, status: 'active' }, orderBy: { createdAt: 'desc' } });
+    // A retry after the new certificate was stored only has to install it.
+    const issued = active?.id === certificateId ? await issueCertificate(deps, serverId, certificateNames(server.domain)) : 'Already renewed';
+    const { spec } = await buildServerSpec(deps, serverId);
+    await deps.containers.writeFiles(serverId, spec.files);
+    const reload = await deps.containers.exec(serverId, ['prosodyctl', 'reload']);
+    if (reload.exitCode !== 0) throw new Error(`Prosody did not reload: ${(reload.stderr || reload.stdout).trim()}`);
+    await deps.prisma.server.update({ where: { id: serverId }, data: { specHash: spec.specHash } });
+    const message = `${issued}; installed and reloaded`;
+    await timeline.record(serverId, 'renew', 'succeeded', message, context);
+    return message;
+  } catch (error) {
+    const reason = describeError(error);
+    await deps.prisma.certificate.updateMany({ where: { serverId, status: 'active' }, data: { lastError: reason, lastAttemptAt: new Date() } });
+    await timeline.record(serverId, 'renew', 'failed', `Certificate renewal failed: ${reason}`, context);
+    throw error;
+  }
+}
