@@ -35,6 +35,23 @@ async function withAdminClient<T>(baseUrl: string, run: (client: pg.Client) => P
 }
 
 /** Creates an empty database `parley_<prefix>_<random>` on the server of `baseUrl`. */
+/**
+ * DROP ... WITH (FORCE) as a non-superuser cannot end an autovacuum worker that a busy machine
+ * started on the new database (42501); it finishes within moments, so try again, bounded.
+ */
+async function dropDatabase(baseUrl: string, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await withAdminClient(baseUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      return;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (attempt >= 40 || (code !== '42501' && code !== '55006')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
 export async function createScratchDatabase(baseUrl: string, prefix: string): Promise<ScratchDatabase> {
   const name = `parley_${prefix}_${randomBytes(6).toString('hex')}`;
   await withAdminClient(baseUrl, (client) => client.query(`CREATE DATABASE "${name}"`));
@@ -44,7 +61,7 @@ export async function createScratchDatabase(baseUrl: string, prefix: string): Pr
     name,
     url: url.toString(),
     // FORCE ends connections a test or a crashed engine left behind.
-    drop: () => withAdminClient(baseUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+    drop: () => dropDatabase(baseUrl, name),
   };
 }
 

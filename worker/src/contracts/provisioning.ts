@@ -10,6 +10,8 @@ export type ProvisionStep = (typeof PROVISION_STEPS)[number];
 export const DEPROVISION_JOB = 'deprovision';
 export const RENEWAL_SCAN_JOB = 'renewal-scan';
 export const RENEW_JOB = 'renew';
+export const SERVER_ACTION_JOB = 'server-action';
+export const ADMIN_RESET_JOB = 'admin-reset';
 
 export const STEP_STATE = {
   allocate: 'allocating',
@@ -21,7 +23,7 @@ export const STEP_STATE = {
   probe: 'probing',
 } as const satisfies Record<ProvisionStep, string>;
 
-export const STEP_TITLE: Record<ProvisionStep | typeof DEPROVISION_JOB, string> = {
+export const STEP_TITLE: Record<ProvisionStep | typeof DEPROVISION_JOB | ServerActionName, string> = {
   allocate: 'Reserve a node and ports',
   dns: 'Publish DNS records',
   certificate: 'Obtain a TLS certificate',
@@ -30,16 +32,31 @@ export const STEP_TITLE: Record<ProvisionStep | typeof DEPROVISION_JOB, string> 
   admin_account: 'Create the admin account',
   probe: 'Log in as the admin to check',
   deprovision: 'Remove the server',
+  stop: 'Stop the server',
+  start: 'Start the server',
+  restart: 'Restart the server',
 };
+
+type ServerActionName = 'stop' | 'start' | 'restart';
 
 /** Job payloads carry ids only, never secrets (they sit in Redis in clear). */
 export const serverJobSchema = z.object({ serverId: z.uuid() });
 export type ServerJob = z.infer<typeof serverJobSchema>;
 export const renewJobSchema = z.object({ serverId: z.uuid(), certificateId: z.uuid() });
 export type RenewJob = z.infer<typeof renewJobSchema>;
+export const SERVER_ACTIONS = ['stop', 'start', 'restart'] as const;
+export type ServerAction = (typeof SERVER_ACTIONS)[number];
+/** `requestId` makes each customer request its own job; the same request twice is one job. */
+export const serverActionJobSchema = z.object({ serverId: z.uuid(), action: z.enum(SERVER_ACTIONS), requestId: z.uuid() });
+export type ServerActionJob = z.infer<typeof serverActionJobSchema>;
+/** `issuance` is the credential number the reset creates: the current one plus one. */
+export const adminResetJobSchema = z.object({ serverId: z.uuid(), issuance: z.number().int().min(2) });
+export type AdminResetJob = z.infer<typeof adminResetJobSchema>;
 
 /** Deterministic ids: enqueueing the same order twice adds nothing the second time. */
 export const stepJobId = (serverId: string, step: ProvisionStep): string => `provision.${serverId}.${step}`;
 export const deprovisionJobId = (serverId: string): string => `deprovision.${serverId}`;
+export const serverActionJobId = (serverId: string, requestId: string): string => `action.${serverId}.${requestId}`;
+export const adminResetJobId = (serverId: string, issuance: number): string => `admin-reset.${serverId}.${issuance}`;
 /** One renewal per certificate at a time; a renewed certificate has a new id. */
 export const renewJobId = (certificateId: string): string => `renew.${certificateId}`;

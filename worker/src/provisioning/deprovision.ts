@@ -2,8 +2,7 @@ import { STEP_TITLE } from '../contracts/provisioning.js';
 import type { Failpoints } from './failpoints.js';
 import type { StepDeps } from './step-deps.js';
 import type { EventContext, Timeline } from './timeline.js';
-
-const WIPED = { ciphertext: new Uint8Array(0), iv: new Uint8Array(0), authTag: new Uint8Array(0) };
+import { wipeSecrets } from './sealed-secret.js';
 
 /**
  * Removes everything a server had (container, volumes, DNS records the ledger owns, its
@@ -33,7 +32,7 @@ export async function deprovision(
   const records = await deps.ledger.withdraw(serverId);
   const revoked = await revokeCertificates(deps, serverId);
   await deps.prisma.portAllocation.deleteMany({ where: { serverId } });
-  await wipeSecrets(deps, serverId);
+  await wipeServerSecrets(deps, serverId);
   await failpoints.hit('deprovision.after-effects');
 
   const message = `Removed the container and its volumes, ${records} DNS records and ${revoked} certificate(s); ports and secrets released`;
@@ -57,7 +56,7 @@ async function revokeCertificates(deps: StepDeps, serverId: string): Promise<num
   return certificates.length;
 }
 
-async function wipeSecrets(deps: StepDeps, serverId: string): Promise<void> {
+async function wipeServerSecrets(deps: StepDeps, serverId: string): Promise<void> {
   const [certificates, credentials, users, invites] = await Promise.all([
     deps.prisma.certificate.findMany({ where: { serverId }, select: { privateKeyId: true } }),
     deps.prisma.serverCredential.findMany({ where: { serverId }, select: { secretId: true } }),
@@ -70,5 +69,5 @@ async function wipeSecrets(deps: StepDeps, serverId: string): Promise<void> {
     ...users.map((u) => u.secretId),
     ...invites.map((i) => i.uriSecretId),
   ].filter((id): id is string => id !== null);
-  await deps.prisma.encryptedSecret.updateMany({ where: { id: { in: ids }, destroyedAt: null }, data: { ...WIPED, destroyedAt: new Date() } });
+  await wipeSecrets(deps.prisma, ids);
 }

@@ -1,5 +1,12 @@
 import type { FlowJob, FlowProducer, JobsOptions, Queue } from 'bullmq';
 import {
+  ADMIN_RESET_JOB,
+  SERVER_ACTION_JOB,
+  adminResetJobId,
+  serverActionJobId,
+  type AdminResetJob,
+  type ServerAction,
+  type ServerActionJob,
   DEPROVISION_JOB,
   PROVISION_STEPS,
   PROVISIONING_QUEUE,
@@ -49,4 +56,14 @@ export async function enqueueProvisioning(flows: FlowProducer, serverId: string)
 export async function enqueueDeprovisioning(queue: Queue, serverId: string): Promise<void> {
   const data: ServerJob = { serverId };
   await queue.add(DEPROVISION_JOB, data, { ...STEP_JOB_OPTIONS, jobId: deprovisionJobId(serverId) });
+}
+
+export async function enqueueServerAction(queue: Queue, serverId: string, action: ServerAction, requestId: string): Promise<void> {
+  const data: ServerActionJob = { serverId, action, requestId };
+  await queue.add(SERVER_ACTION_JOB, data, { ...STEP_JOB_OPTIONS, jobId: serverActionJobId(serverId, requestId) });
+}
+
+export async function enqueueAdminReset(queue: Queue, serverId: string, issuance: number): Promise<void> {
+  const data: AdminResetJob = { serverId, issuance };
+  await queue.add(ADMIN_RESET_JOB, data, { ...STEP_JOB_OPTIONS, jobId: adminResetJobId(serverId, issuance) });
 }

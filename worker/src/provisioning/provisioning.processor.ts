@@ -2,7 +2,11 @@ import { UnrecoverableError, type Job } from 'bullmq';
 import { describeError } from '../contracts/dependency-check.js';
 import { checkDomain } from '../contracts/domain-name.js';
 import {
+  ADMIN_RESET_JOB,
   DEPROVISION_JOB,
+  SERVER_ACTION_JOB,
+  adminResetJobSchema,
+  serverActionJobSchema,
   RENEW_JOB,
   RENEWAL_SCAN_JOB,
   PROVISION_STEPS,
@@ -25,6 +29,8 @@ import { adminAccountStep } from './steps/admin-account.step.js';
 import { probeStep } from './steps/probe.step.js';
 import { deprovision } from './deprovision.js';
 import { renewCertificate, scanForRenewals } from './renewal.js';
+import { runServerAction } from './server-actions.js';
+import { resetAdminPassword } from './admin-reset.js';
 
 type StepRunner = (deps: StepDeps, serverId: string) => Promise<string>;
 
@@ -60,6 +66,14 @@ export function createProvisioningProcessor(options: ProcessorOptions) {
     if (job.name === RENEW_JOB) {
       const { serverId, certificateId } = renewJobSchema.parse(job.data);
       return renewCertificate(deps, timeline, serverId, certificateId, context);
+    }
+    if (job.name === SERVER_ACTION_JOB) {
+      const { serverId, action } = serverActionJobSchema.parse(job.data);
+      return runServerAction(deps, timeline, serverId, action, context);
+    }
+    if (job.name === ADMIN_RESET_JOB) {
+      const { serverId, issuance } = adminResetJobSchema.parse(job.data);
+      return resetAdminPassword(deps, timeline, serverId, issuance, context);
     }
     const { serverId } = serverJobSchema.parse(job.data);
 

@@ -1,3 +1,4 @@
+import type { PrismaClient } from '../../../prisma/client.js';
 import type { SecretPurpose } from '../../../prisma/generated/client/enums.js';
 import type { SealedSecret } from '../crypto/secret-box.js';
 
@@ -10,4 +11,13 @@ export function secretRow(purpose: SecretPurpose, sealed: SealedSecret) {
     ciphertext: Uint8Array.from(sealed.ciphertext),
     authTag: Uint8Array.from(sealed.authTag),
   };
+}
+
+/** Empties the ciphertext of these secrets for good; the rows stay for the audit trail. */
+export async function wipeSecrets(prisma: PrismaClient, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await prisma.encryptedSecret.updateMany({
+    where: { id: { in: ids }, destroyedAt: null },
+    data: { ciphertext: new Uint8Array(0), iv: new Uint8Array(0), authTag: new Uint8Array(0), destroyedAt: new Date() },
+  });
 }

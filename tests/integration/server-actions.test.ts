@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { enqueueAdminReset, enqueueServerAction } from '../../worker/src/provisioning/provisioning-flow.js';
+import { ProvisioningHarness } from '../support/provisioning-harness.js';
+import { pebbleIssuers } from '../support/pebble.js';
+import { connectAs } from '../support/xmpp.js';
+
+describe('server actions and admin password reset', () => {
+  let harness: ProvisioningHarness;
+  let serverId: string;
+  let domain: string;
+  let c2sPort: number;
+  let root: string;
+
+  const queue = async () => (await harness.startWorker()).queue;
+  const loginAs = async (password: string) => {
+    const session = await connectAs({ host: '127.0.0.1', port: c2sPort, domain, username: 'admin', password, trustedCaPems: [root], timeoutMs: 10_000 });
+    await session.close();
+  };
+  const waitForEvent = async (step: string, count: number) => {
+    const deadline = Date.now() + 60_000;
+    while ((await harness.prisma.provisioningEvent.count({ where: { serverId, step, status: 'succeeded' } })) < count) {
+      if (Date.now() > deadline) throw new Error(`no ${step} success within 60 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  beforeAll(async () => {
+    harness = await ProvisioningHarness.create(35_000);
+    ({ serverId, domain } = await harness.placeOrder());
+    await harness.provision(serverId);
+    await harness.waitForState(serverId, 'ready');
+    c2sPort = (await harness.prisma.portAllocation.findFirstOrThrow({ where: { serverId, purpose: 'c2s' } })).port;
+    root = (await pebbleIssuers()).root.toString();
+  });
+
+  afterAll(async () => {
+    await harness.deprovision(serverId);
+    await harness.waitForState(serverId, 'deleted', 60_000);
+    await harness.close();
+  });
+
+  it('stops, starts and restarts the server, which answers again each time it runs', async () => {
+    const { password } = await harness.adminPassword(serverId);
+    await enqueueServerAction(await queue(), serverId, 'stop', randomUUID());
+    await harness.waitForState(serverId, 'stopped');
+    await expect(loginAs(password)).rejects.toThrow();
+
+    await enqueueServerAction(await queue(), serverId, 'start', randomUUID());
+    await harness.waitForState(serverId, 'ready');
+    await loginAs(password);
+
+    await enqueueServerAction(await queue(), serverId, 'restart', randomUUID());
+    await waitForEvent('restart', 1);
+    await harness.waitForState(serverId, 'ready');
+    await loginAs(password);
+  });
+
+  it('resets the admin password once per issuance; the old one stops working', async () => {
+    const before = await harness.adminPassword(serverId);
+    await enqueueAdminReset(await queue(), serverId, 2);
+    await enqueueAdminReset(await queue(), serverId, 2);
+    await waitForEvent('admin_reset', 1);
+
+    const after = await harness.adminPassword(serverId);
+    expect(after.password).not.toBe(before.password);
+    await loginAs(after.password);
+    await expect(loginAs(before.password)).rejects.toThrow();
+    const credentials = await harness.prisma.serverCredential.findMany({ where: { serverId }, include: { secret: true }, orderBy: { issuance: 'asc' } });
+    expect(credentials.map((c) => c.issuance)).toEqual([1, 2]);
+    expect(credentials[0]?.secret.destroyedAt).not.toBeNull();
+    expect(credentials[0]?.secret.ciphertext.length).toBe(0);
+  });
+});

@@ -1,0 +1,70 @@
+import { describeError } from '../contracts/dependency-check.js';
+import { adminSecretContext, generatePassword } from './admin-credential.js';
+import { isUniqueViolation } from './prisma-errors.js';
+import { prosodyCreateOrUpdateUser } from './prosody-accounts.js';
+import { secretRow, wipeSecrets } from './sealed-secret.js';
+import { loadServer, type StepDeps } from './step-deps.js';
+import type { EventContext, Timeline } from './timeline.js';
+
+/**
+ * Issues admin credential number `issuance` and sets it in Prosody. The new secret is stored
+ * before Prosody hears of it, and a re-run reuses it, so a crash never leaves two passwords.
+ * Older issuances are wiped once the new one works.
+ */
+export async function resetAdminPassword(
+  deps: StepDeps,
+  timeline: Timeline,
+  serverId: string,
+  issuance: number,
+  context: EventContext,
+): Promise<string> {
+  const server = await loadServer(deps.prisma, serverId);
+  if (server.deletedAt || server.desiredState === 'deleted') return 'skipped: the server is being deleted';
+  if (server.state !== 'ready') throw new Error(`the server is ${server.state}; the reset waits until it is ready`);
+  await timeline.record(serverId, 'admin_reset', 'started', 'Reset the admin password', context);
+  try {
+    const previous = await deps.prisma.serverCredential.findFirstOrThrow({
+      where: { serverId, kind: 'admin' },
+      orderBy: { issuance: 'desc' },
+    });
+    if (previous.issuance < issuance - 1) throw new Error(`credential ${issuance - 1} does not exist yet`);
+    let credential = await deps.prisma.serverCredential.findUnique({
+      where: { serverId_kind_issuance: { serverId, kind: 'admin', issuance } },
+      include: { secret: true },
+    });
+    if (!credential) {
+      try {
+        credential = await deps.prisma.serverCredential.create({
+          data: {
+            server: { connect: { id: serverId } },
+            kind: 'admin',
+            jid: previous.jid,
+            issuance,
+            secret: { create: secretRow('admin_password', deps.secrets.seal(generatePassword(), adminSecretContext(serverId))) },
+          },
+          include: { secret: true },
+        });
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        credential = await deps.prisma.serverCredential.findUniqueOrThrow({
+          where: { serverId_kind_issuance: { serverId, kind: 'admin', issuance } },
+          include: { secret: true },
+        });
+      }
+    }
+    const [username] = credential.jid.split('@');
+    await prosodyCreateOrUpdateUser(deps.containers, serverId, {
+      username: username ?? 'admin',
+      domain: server.domain,
+      password: deps.secrets.open(credential.secret, adminSecretContext(serverId)),
+    });
+    const older = await deps.prisma.serverCredential.findMany({ where: { serverId, kind: 'admin', issuance: { lt: issuance } }, select: { secretId: true } });
+    await wipeSecrets(deps.prisma, older.map((c) => c.secretId));
+    const message = `A new admin password (issuance ${issuance}) is set; the previous one no longer works`;
+    await timeline.record(serverId, 'admin_reset', 'succeeded', message, context);
+    return message;
+  } catch (error) {
+    await timeline.record(serverId, 'admin_reset', 'failed', describeError(error), context);
+    throw error;
+  }
+}

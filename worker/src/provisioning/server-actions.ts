@@ -1,0 +1,47 @@
+import { STEP_TITLE, type ServerAction } from '../contracts/provisioning.js';
+import { describeError } from '../contracts/dependency-check.js';
+import { requireNode, type StepDeps } from './step-deps.js';
+import type { EventContext, Timeline } from './timeline.js';
+import { serverPorts } from './steps/allocate.step.js';
+import { waitForXmppService } from './xmpp-readiness.js';
+
+/**
+ * Stops, starts or restarts a ready server's container. The state follows what the container
+ * does; a start or restart counts only once XMPP answers again.
+ */
+export async function runServerAction(
+  deps: StepDeps,
+  timeline: Timeline,
+  serverId: string,
+  action: ServerAction,
+  context: EventContext,
+): Promise<string> {
+  const server = await requireNode(deps.prisma, serverId);
+  if (server.deletedAt || server.desiredState === 'deleted') return 'skipped: the server is being deleted';
+  if (!['ready', 'stopped'].includes(server.state)) {
+    throw new Error(`the server is ${server.state}; ${action} waits until provisioning has finished`);
+  }
+  await timeline.record(serverId, action, 'started', STEP_TITLE[action], context);
+  try {
+    if (action === 'stop') {
+      await deps.containers.stopServer(serverId);
+      await timeline.setState(serverId, 'stopped');
+    } else {
+      await (action === 'start' ? deps.containers.startServer(serverId) : deps.containers.restartServer(serverId));
+      const ports = await serverPorts(deps.prisma, serverId);
+      await waitForXmppService({
+        host: server.node.publicAddress,
+        port: ports.c2s,
+        domain: server.domain,
+        timeoutMs: deps.settings.serviceStartTimeoutMs,
+      });
+      await timeline.setState(serverId, 'ready');
+    }
+    const message = action === 'stop' ? 'Server stopped' : 'Server running; XMPP answers again';
+    await timeline.record(serverId, action, 'succeeded', message, context);
+    return message;
+  } catch (error) {
+    await timeline.record(serverId, action, 'failed', describeError(error), context);
+    throw error;
+  }
+}
