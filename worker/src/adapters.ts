@@ -10,6 +10,7 @@ import { PowerDnsProvider } from './adapters/powerdns.dns-provider.js';
 import { createRoute53Client, Route53DnsProvider } from './adapters/route53.dns-provider.js';
 import { AcmeCertificateAuthority } from './adapters/acme.certificate-authority.js';
 import { XmppClientProbe } from './adapters/xmpp-client.xmpp-probe.js';
+import type { ZoneLock } from './adapters/zone-lock.js';
 
 export interface WorkerAdapters {
   containers: ContainerRuntime;
@@ -19,14 +20,16 @@ export interface WorkerAdapters {
 }
 
 /** The composition root of side effects: configuration picks the adapter behind each port. */
-export function createAdapters(config: WorkerConfig): WorkerAdapters {
+export function createAdapters(config: WorkerConfig, zoneLock?: ZoneLock): WorkerAdapters {
+  const lock = zoneLock ? { lock: zoneLock } : {};
   const dns: DnsProvider =
     config.dns.kind === 'powerdns'
-      ? new PowerDnsProvider({ ...config.dns, zone: config.platformZone })
+      ? new PowerDnsProvider({ ...config.dns, zone: config.platformZone, ...lock })
       : new Route53DnsProvider({
           client: createRoute53Client({ region: config.dns.region, endpoint: config.dns.endpoint }),
           hostedZoneId: config.dns.hostedZoneId,
           zone: config.platformZone,
+          ...lock,
         });
   return {
     containers: new DockerContainerRuntime(new Docker({ socketPath: config.docker.socketPath })),

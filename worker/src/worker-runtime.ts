@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { createPrismaClient } from '../../prisma/client.js';
 import type { WorkerConfig } from './config.js';
 import { createAdapters } from './adapters.js';
+import { RedisZoneLock } from './adapters/redis-zone-lock.js';
 import { describeError } from './contracts/dependency-check.js';
 import { PROVISION_STEPS, PROVISIONING_QUEUE, RENEW_JOB, RENEWAL_SCAN_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
 import { SecretBox } from './crypto/secret-box.js';
@@ -30,7 +31,6 @@ export interface WorkerRuntime {
 export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): Promise<WorkerRuntime> {
   const prisma = createPrismaClient(config.databaseUrl);
   const secrets = SecretBox.fromKeyring(config.secretsKeyring);
-  const adapters = createAdapters(config);
   await registerNode(prisma, {
     name: config.node.name,
     hostname: config.node.hostname,
@@ -43,6 +43,8 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   // BullMQ needs commands to wait for a reconnect instead of failing (maxRetriesPerRequest null).
   const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', (error) => logger.debug({ err: describeError(error) }, 'redis connection error'));
+  // Several worker processes may write one zone: the lock lives in Redis.
+  const adapters = createAdapters(config, new RedisZoneLock(connection));
   const queue = new Queue(PROVISIONING_QUEUE, { connection });
   const flows = new FlowProducer({ connection });
 

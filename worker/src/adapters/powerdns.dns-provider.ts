@@ -16,9 +16,11 @@ import {
   type StoredRrset,
   type ValueCodec,
 } from './dns-rrset.js';
-import { ZoneLock } from './zone-lock.js';
+import { InProcessZoneLock, type ZoneLock } from './zone-lock.js';
 
 export interface PowerDnsOptions {
+  /** Serialises changes per zone; pass a RedisZoneLock when several workers share a zone. */
+  lock?: ZoneLock;
   apiUrl: string;
   apiKey: string;
   serverId: string;
@@ -60,12 +62,13 @@ const DEFAULT_RETRY: BackoffOptions = { maxAttempts: 6, baseDelayMs: 100, maxDel
  */
 export class PowerDnsProvider implements DnsProvider {
   readonly kind = 'powerdns' as const;
-  private readonly lock = new ZoneLock();
+  private readonly lock: ZoneLock;
   private readonly retry: BackoffOptions;
   private readonly baseUrl: string;
 
   constructor(private readonly options: PowerDnsOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.lock = options.lock ?? new InProcessZoneLock();
     this.baseUrl = options.apiUrl.replace(/\/$/, '');
   }
 

@@ -27,9 +27,11 @@ import {
   type StoredRrset,
   type ValueCodec,
 } from './dns-rrset.js';
-import { ZoneLock } from './zone-lock.js';
+import { InProcessZoneLock, type ZoneLock } from './zone-lock.js';
 
 export interface Route53Options {
+  /** Serialises changes per zone; pass a RedisZoneLock when several workers share a zone. */
+  lock?: ZoneLock;
   client: Route53Client;
   hostedZoneId: string;
   /** The platform zone; `ping()` proves the hosted zone is this one. */
@@ -80,7 +82,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 export class Route53DnsProvider implements DnsProvider {
   readonly kind = 'route53' as const;
-  private readonly lock = new ZoneLock();
+  private readonly lock: ZoneLock;
   private readonly retry: BackoffOptions;
   private readonly syncIntervalMs: number;
   private readonly syncTimeoutMs: number;
@@ -88,6 +90,7 @@ export class Route53DnsProvider implements DnsProvider {
 
   constructor(private readonly options: Route53Options) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.lock = options.lock ?? new InProcessZoneLock();
     this.syncIntervalMs = options.sync?.intervalMs ?? 2_000;
     this.syncTimeoutMs = options.sync?.timeoutMs ?? 180_000;
   }

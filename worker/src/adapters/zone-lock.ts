@@ -2,12 +2,13 @@
  * Serialises changes per zone: a read-merge-write of one change must not interleave with another
  * to the same zone, or one of them would overwrite the other's values (and PowerDNS on sqlite
  * answers HTTP 500, Route 53 `PriorRequestNotComplete`). Different zones proceed in parallel.
- *
- * This lock lives in one process. Several worker processes writing the same zone would need a
- * distributed lock instead (a Redis lock keyed by zone, or one BullMQ group per zone with
- * concurrency 1); until then run DNS jobs in a single worker process.
  */
-export class ZoneLock {
+export interface ZoneLock {
+  run<T>(zone: string, task: () => Promise<T>): Promise<T>;
+}
+
+/** Serialises within one process; `RedisZoneLock` adds the lock between worker processes. */
+export class InProcessZoneLock implements ZoneLock {
   private readonly tails = new Map<string, Promise<void>>();
 
   async run<T>(zone: string, task: () => Promise<T>): Promise<T> {
