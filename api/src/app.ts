@@ -1,23 +1,77 @@
+import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Redis } from 'ioredis';
+import type { DestinationStream } from 'pino';
+import type { PrismaClient } from '../../prisma/client.js';
+import { auditPlugin } from './audit/audit.plugin.js';
 import type { ApiConfig } from './config.js';
-import { registerProblemHandler } from './http/problem.js';
 import { healthRoutes } from './health/health.routes.js';
+import { createReadinessProbes } from './health/readiness-probes.js';
 import type { ReadinessProbes } from './health/readiness.js';
+import { openApiPlugin } from './http/openapi.plugin.js';
+import { registerProblemHandler } from './http/problem.js';
+import { dbPlugin } from './plugins/db.plugin.js';
+import { redisPlugin } from './plugins/redis.plugin.js';
+import { API_V1_PREFIX, v1Routes } from './v1.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: ApiConfig;
+  }
+}
 
 export interface AppDependencies {
   config: ApiConfig;
-  readiness: ReadinessProbes;
+  /** Clients the caller owns and closes (main.ts, tests); left out, the app opens and closes its own from config. */
+  prisma?: PrismaClient;
+  redis?: Redis;
+  /** Defaults to probing the app's own Prisma and Redis clients. */
+  readiness?: ReadinessProbes;
+  /** Where log lines go (stdout by default); tests capture them here. */
+  logStream?: DestinationStream;
 }
+
+// Request and response logs never carry credentials, whatever a future log line adds.
+const REDACTED = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.currentPassword',
+  '*.newPassword',
+  '*.secret',
+  '*.token',
+  '*.csrfToken',
+];
 
 /** Builds the API without listening, so tests drive the real app through inject() or a port. */
 export function buildApp(deps: AppDependencies): FastifyInstance {
+  const { config } = deps;
   const app = Fastify({
+    trustProxy: config.trustProxy,
     logger: {
-      level: deps.config.logLevel,
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.secret'], censor: '[redacted]' },
+      level: config.logLevel,
+      redact: { paths: REDACTED, censor: '[redacted]' },
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
     },
   });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   registerProblemHandler(app);
-  healthRoutes(app, { probes: deps.readiness, timeoutMs: deps.config.healthCheckTimeoutMs });
+  app.decorate('config', config);
+
+  app.register(dbPlugin, { databaseUrl: config.databaseUrl, prisma: deps.prisma });
+  app.register(redisPlugin, { redisUrl: config.redisUrl, redis: deps.redis });
+  app.register(cookie);
+  app.register(auditPlugin);
+  app.register(openApiPlugin);
+
+  app.register((scope, _options, done) => {
+    healthRoutes(scope, { probes: deps.readiness ?? createReadinessProbes(scope.prisma, scope.redis), timeoutMs: config.healthCheckTimeoutMs });
+    done();
+  });
+  app.register(v1Routes, { prefix: API_V1_PREFIX });
   return app;
 }

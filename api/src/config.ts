@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { envFields, parseEnv } from '../../worker/src/contracts/env-fields.js';
 
+// Not z.coerce: parseEnv reports a failed coercion as "is required but not set".
+const count = (what: string, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d{1,15}$/, `must be a whole number of ${what}`)
+    .transform(Number)
+    .pipe(z.number().min(1, `must be at least 1 ${what}`).max(max, `must be at most ${max} ${what}`));
+
 const apiEnvSchema = z.object({
   PARLEY_MODE: envFields.mode,
   LOG_LEVEL: envFields.logLevel,
@@ -11,7 +19,26 @@ const apiEnvSchema = z.object({
   PLATFORM_ZONE: envFields.platformZone,
   SECRETS_KEYRING: envFields.secretsKeyring,
   HEALTH_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(1_500),
+  // Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs).
+  // Empty: the client is the TCP peer. Rate limits per IP depend on getting this right.
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .regex(/^([0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)?$/, 'must be comma-separated IP addresses or CIDR ranges, e.g. 127.0.0.1,10.0.0.0/8')
+    .default(''),
+  SESSION_TTL_HOURS: count('hours', 8760).default(336),
+  LOGIN_MAX_FAILURES_PER_EMAIL: count('attempts').default(5),
+  LOGIN_MAX_FAILURES_PER_IP: count('attempts').default(50),
+  LOGIN_LOCKOUT_MINUTES: count('minutes').default(15),
+  SIGNUP_MAX_PER_IP_PER_HOUR: count('sign-ups').default(20),
+  SIGNUP_MAX_PER_EMAIL_PER_HOUR: count('sign-ups').default(5),
 });
+
+/** A limit of `max` attempts per `windowSeconds`, counted in Redis (see auth/attempt-limiter.ts). */
+export interface RateLimit {
+  max: number;
+  windowSeconds: number;
+}
 
 export interface ApiConfig {
   mode: 'sandbox' | 'production';
@@ -23,10 +50,21 @@ export interface ApiConfig {
   platformZone: string;
   secretsKeyring: string;
   healthCheckTimeoutMs: number;
+  /** Passed to Fastify's trustProxy; false when no proxy is trusted. */
+  trustProxy: string | false;
+  /** Sessions expire this long after log-in (a fixed lifetime, not sliding). */
+  sessionTtlHours: number;
+  rateLimits: {
+    loginFailuresPerEmail: RateLimit;
+    loginFailuresPerIp: RateLimit;
+    signupsPerIp: RateLimit;
+    signupsPerEmail: RateLimit;
+  };
 }
 
 export function loadApiConfig(env: Record<string, string | undefined> = process.env): ApiConfig {
   const e = parseEnv(apiEnvSchema, env);
+  const lockoutSeconds = e.LOGIN_LOCKOUT_MINUTES * 60;
   return {
     mode: e.PARLEY_MODE,
     logLevel: e.LOG_LEVEL,
@@ -37,5 +75,13 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     platformZone: e.PLATFORM_ZONE,
     secretsKeyring: e.SECRETS_KEYRING,
     healthCheckTimeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
+    trustProxy: e.TRUST_PROXY === '' ? false : e.TRUST_PROXY,
+    sessionTtlHours: e.SESSION_TTL_HOURS,
+    rateLimits: {
+      loginFailuresPerEmail: { max: e.LOGIN_MAX_FAILURES_PER_EMAIL, windowSeconds: lockoutSeconds },
+      loginFailuresPerIp: { max: e.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: lockoutSeconds },
+      signupsPerIp: { max: e.SIGNUP_MAX_PER_IP_PER_HOUR, windowSeconds: 3600 },
+      signupsPerEmail: { max: e.SIGNUP_MAX_PER_EMAIL_PER_HOUR, windowSeconds: 3600 },
+    },
   };
 }

@@ -1,7 +1,6 @@
-import { Redis } from 'ioredis';
 import { loadApiConfig } from './config.js';
 import { buildApp } from './app.js';
-import { createReadinessProbes } from './health/readiness-probes.js';
+import { createApiRedis } from './plugins/redis.plugin.js';
 import { createPrismaClient } from '../../prisma/client.js';
 import { ConfigError } from '../../worker/src/contracts/env-fields.js';
 import { describeError } from '../../worker/src/contracts/dependency-check.js';
@@ -9,9 +8,8 @@ import { describeError } from '../../worker/src/contracts/dependency-check.js';
 async function main(): Promise<void> {
   const config = loadApiConfig();
   const prisma = createPrismaClient(config.databaseUrl);
-  // Fails fast while Redis is down so /health/ready answers 503 at once instead of hanging.
-  const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
-  const app = buildApp({ config, readiness: createReadinessProbes(prisma, redis) });
+  const redis = createApiRedis(config.redisUrl);
+  const app = buildApp({ config, prisma, redis });
   redis.on('error', (error) => app.log.debug({ err: describeError(error) }, 'redis connection error'));
   await redis.connect().catch((error: unknown) => app.log.warn({ err: describeError(error) }, 'redis not reachable yet; retrying'));
 

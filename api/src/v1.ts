@@ -1,0 +1,21 @@
+import type { FastifyPluginCallback } from 'fastify';
+import { accountRoutes } from './accounts/accounts.routes.js';
+import { auditRoutes } from './audit/audit.routes.js';
+import { authPlugin } from './auth/auth.plugin.js';
+import { sessionRoutes } from './sessions/sessions.routes.js';
+import { tokenRoutes } from './tokens/tokens.routes.js';
+
+export const API_V1_PREFIX = '/api/v1';
+
+/**
+ * Everything under /api/v1. The auth plugin is registered first so its onRequest hook (principal,
+ * CSRF) covers every route module after it. Add a feature by registering its routes module here.
+ */
+export const v1Routes: FastifyPluginCallback = (app, _options, done) => {
+  app.register(authPlugin);
+  app.register(accountRoutes);
+  app.register(sessionRoutes);
+  app.register(tokenRoutes);
+  app.register(auditRoutes);
+  done();
+};
