@@ -48,6 +48,7 @@ describe('configuration', () => {
     ['DATABASE_URL', { DATABASE_URL: 'mysql://x' }, 'postgresql'],
     ['REDIS_URL', { REDIS_URL: 'localhost:6379' }, 'redis://'],
     ['API_PORT', { API_PORT: '70000' }, 'port'],
+    ['API_PORT', { API_PORT: 'abc' }, 'must be a port number'],
     ['PLATFORM_ZONE', { PLATFORM_ZONE: 'not a zone' }, 'DNS zone'],
     ['SECRETS_KEYRING', { SECRETS_KEYRING: 'short' }, 'VERSION:BASE64KEY'],
     ['PARLEY_MODE', { PARLEY_MODE: 'staging' }, '"sandbox" or "production"'],

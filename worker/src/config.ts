@@ -41,6 +41,8 @@ const workerEnvSchema = z
     JOB_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
     STALLED_CHECK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
     RENEWAL_SCAN_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
+    RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
+    RECONCILE_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
     DNS_PROPAGATION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(900_000).default(120_000),
     SERVICE_START_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(60_000),
     PARLEY_FAILPOINTS: z.string().regex(/^[a-z_.,-]*$/, 'must be comma-separated failpoint names').default(''),
@@ -76,7 +78,14 @@ export interface WorkerConfig {
   docker: { socketPath: string; publicAddress: string };
   prosodyImage: string;
   node: { name: string; hostname: string; portRangeStart: number; portRangeEnd: number };
-  jobs: { concurrency: number; lockMs: number; stalledCheckMs: number; renewalScanIntervalMs: number };
+  jobs: {
+    concurrency: number;
+    lockMs: number;
+    stalledCheckMs: number;
+    renewalScanIntervalMs: number;
+    reconcileIntervalMs: number;
+    reconcileGraceMs: number;
+  };
   timeouts: { dnsPropagationMs: number; serviceStartMs: number };
   failpoints: string[];
   healthReportIntervalMs: number;
@@ -117,6 +126,8 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       lockMs: e.JOB_LOCK_MS,
       stalledCheckMs: e.STALLED_CHECK_MS,
       renewalScanIntervalMs: e.RENEWAL_SCAN_INTERVAL_MS,
+      reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+      reconcileGraceMs: e.RECONCILE_GRACE_MS,
     },
     timeouts: { dnsPropagationMs: e.DNS_PROPAGATION_TIMEOUT_MS, serviceStartMs: e.SERVICE_START_TIMEOUT_MS },
     failpoints: e.PARLEY_FAILPOINTS.split(',').filter(Boolean),

@@ -8,7 +8,7 @@ import type { WorkerConfig } from './config.js';
 import { createAdapters } from './adapters.js';
 import { RedisZoneLock } from './adapters/redis-zone-lock.js';
 import { describeError } from './contracts/dependency-check.js';
-import { PROVISION_STEPS, PROVISIONING_QUEUE, RENEW_JOB, RENEWAL_SCAN_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
+import { PROVISION_STEPS, PROVISIONING_QUEUE, RECONCILE_JOB, RENEW_JOB, RENEWAL_SCAN_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { isPermanentAcmeError } from './adapters/acme.certificate-authority.js';
 import { startHealthReporter } from './health/health-reporter.js';
@@ -16,7 +16,7 @@ import { DnsLedger } from './provisioning/dns-ledger.js';
 import { Failpoints } from './provisioning/failpoints.js';
 import { registerNode } from './provisioning/node-registry.js';
 import { createProvisioningProcessor } from './provisioning/provisioning.processor.js';
-import { STEP_JOB_OPTIONS, stepBackoffMs } from './provisioning/provisioning-flow.js';
+import { STEP_JOB_OPTIONS, enqueueDeprovisioning, enqueueProvisioning, stepBackoffMs } from './provisioning/provisioning-flow.js';
 import type { JobQueue, StepDeps } from './provisioning/step-deps.js';
 import { trustedRootsFrom } from './provisioning/trusted-roots.js';
 
@@ -61,9 +61,12 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       // Removed when it finally fails, so the next scan can try the same certificate again.
       await queue.add(RENEW_JOB, data, { ...STEP_JOB_OPTIONS, jobId: renewJobId(certificateId), removeOnFail: true });
     },
+    enqueueProvisioning: (serverId) => enqueueProvisioning(flows, serverId),
+    enqueueDeprovisioning: (serverId) => enqueueDeprovisioning(queue, serverId),
   };
   // Every worker upserts the same scheduler; Redis holds one, so the scan runs once per interval.
   await queue.upsertJobScheduler(RENEWAL_SCAN_JOB, { every: config.jobs.renewalScanIntervalMs }, { name: RENEWAL_SCAN_JOB, data: {} });
+  await queue.upsertJobScheduler(RECONCILE_JOB, { every: config.jobs.reconcileIntervalMs }, { name: RECONCILE_JOB, data: {} });
   const caBundle = config.acme.caBundleFile ? readFileSync(config.acme.caBundleFile) : undefined;
   const deps: StepDeps = {
     prisma,
@@ -82,6 +85,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       trustedRoots: trustedRootsFrom(config.acme.extraRootsUrl, caBundle),
       dnsPropagationTimeoutMs: config.timeouts.dnsPropagationMs,
       serviceStartTimeoutMs: config.timeouts.serviceStartMs,
+      reconcileGraceMs: config.jobs.reconcileGraceMs,
     },
   };
   const failpoints = new Failpoints(new Set(config.failpoints), (point) => {

@@ -14,7 +14,9 @@ export function parseEnv<T extends z.ZodType>(schema: T, env: Record<string, str
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join('.') || '(environment)';
-    const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required but not set' : issue.message;
+    // zod 4 issues do not carry the input: look at the variable itself.
+    const unset = env[String(issue.path[0])] === undefined;
+    const message = issue.code === 'invalid_type' && unset ? 'is required but not set' : issue.message;
     return `${name}: ${message}`;
   });
   throw new ConfigError(problems);

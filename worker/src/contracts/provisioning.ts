@@ -9,6 +9,7 @@ export type ProvisionStep = (typeof PROVISION_STEPS)[number];
 /** Jobs on the provisioning queue besides the steps. */
 export const DEPROVISION_JOB = 'deprovision';
 export const RENEWAL_SCAN_JOB = 'renewal-scan';
+export const RECONCILE_JOB = 'reconcile';
 export const RENEW_JOB = 'renew';
 export const SERVER_ACTION_JOB = 'server-action';
 export const ADMIN_RESET_JOB = 'admin-reset';

@@ -9,6 +9,7 @@ import {
   serverActionJobSchema,
   RENEW_JOB,
   RENEWAL_SCAN_JOB,
+  RECONCILE_JOB,
   PROVISION_STEPS,
   renewJobSchema,
   STEP_STATE,
@@ -29,6 +30,7 @@ import { adminAccountStep } from './steps/admin-account.step.js';
 import { probeStep } from './steps/probe.step.js';
 import { deprovision } from './deprovision.js';
 import { renewCertificate, scanForRenewals } from './renewal.js';
+import { reconcile } from './reconcile.js';
 import { runServerAction } from './server-actions.js';
 import { resetAdminPassword } from './admin-reset.js';
 
@@ -63,6 +65,7 @@ export function createProvisioningProcessor(options: ProcessorOptions) {
     const attempt = job.attemptsMade + 1;
     const context = { attempt, ...(job.id ? { jobId: job.id } : {}) };
     if (job.name === RENEWAL_SCAN_JOB) return scanForRenewals(deps);
+    if (job.name === RECONCILE_JOB) return reconcile(deps);
     if (job.name === RENEW_JOB) {
       const { serverId, certificateId } = renewJobSchema.parse(job.data);
       return renewCertificate(deps, timeline, serverId, certificateId, context);

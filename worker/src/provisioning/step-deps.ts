@@ -16,6 +16,8 @@ export interface ProvisioningSettings {
   trustedRoots: () => Promise<string[] | undefined>;
   dnsPropagationTimeoutMs: number;
   serviceStartTimeoutMs: number;
+  /** How old an unqueued order or deletion must be before the reconciler queues it. */
+  reconcileGraceMs: number;
 }
 
 /** What steps may ask of the job queue. */
@@ -24,6 +26,9 @@ export interface JobQueue {
   activeStep(serverId: string): Promise<string | null>;
   /** Queues the renewal of one certificate; queueing it again while it is pending adds nothing. */
   enqueueRenewal(serverId: string, certificateId: string): Promise<void>;
+  /** Adds a server's provisioning flow or its removal; both are no-ops when already queued. */
+  enqueueProvisioning(serverId: string): Promise<void>;
+  enqueueDeprovisioning(serverId: string): Promise<void>;
 }
 
 /** Everything a provisioning step may touch; each side effect sits behind a port. */
