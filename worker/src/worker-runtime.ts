@@ -19,6 +19,8 @@ import { createProvisioningProcessor } from './provisioning/provisioning.process
 import { STEP_JOB_OPTIONS, enqueueDeprovisioning, enqueueProvisioning, stepBackoffMs } from './provisioning/provisioning-flow.js';
 import type { JobQueue, StepDeps } from './provisioning/step-deps.js';
 import { trustedRootsFrom } from './provisioning/trusted-roots.js';
+import { XMPP_USERS_QUEUE } from './contracts/xmpp-user-jobs.js';
+import { createXmppUsersProcessor } from './xmpp-users/xmpp-users.processor.js';
 
 export interface WorkerRuntime {
   queue: Queue;
@@ -104,8 +106,19 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     maxStalledCount: 10,
     settings: { backoffStrategy: (attemptsMade: number) => stepBackoffMs(attemptsMade) },
   });
-  worker.on('failed', (job, error) => logger.warn({ job: job?.id, err: describeError(error) }, 'job failed'));
-  worker.on('error', (error) => logger.error({ err: describeError(error) }, 'worker error'));
+  // Users and invites on their own queue, so a burst of them never waits behind provisioning.
+  const usersConnection = connection.duplicate();
+  const usersWorker = new Worker(XMPP_USERS_QUEUE, createXmppUsersProcessor(deps), {
+    connection: usersConnection,
+    concurrency: config.jobs.concurrency,
+    lockDuration: config.jobs.lockMs,
+    stalledInterval: config.jobs.stalledCheckMs,
+    maxStalledCount: 10,
+  });
+  for (const w of [worker, usersWorker]) {
+    w.on('failed', (job, error) => logger.warn({ job: job?.id, err: describeError(error) }, 'job failed'));
+    w.on('error', (error) => logger.error({ err: describeError(error) }, 'worker error'));
+  }
 
   // Fails fast instead of queueing while Redis is down, so a health report is never stale.
   const healthRedis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
@@ -123,9 +136,10 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     flows,
     close: async () => {
       reporter.stop();
-      await worker.close();
+      await Promise.all([worker.close(), usersWorker.close()]);
       await Promise.all([queue.close(), flows.close()]);
       workerConnection.disconnect();
+      usersConnection.disconnect();
       healthRedis.disconnect();
       await connection.quit().catch(() => connection.disconnect());
       await prisma.$disconnect();

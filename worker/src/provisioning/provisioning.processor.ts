@@ -87,9 +87,10 @@ export function createProvisioningProcessor(options: ProcessorOptions) {
     const step = job.name;
 
     const server = await deps.prisma.server.findUnique({ where: { id: serverId }, select: { desiredState: true, deletedAt: true, domain: true } });
-    if (!server || server.deletedAt || server.desiredState === 'deleted') {
-      return 'cancelled: the server is being deleted';
-    }
+    // The API enqueues inside the transaction that writes the order: a step can run before that
+    // commit is visible, so a missing row is worth a retry (a rolled-back order fails quietly).
+    if (!server) throw new Error(`server ${serverId} not found (yet)`);
+    if (server.deletedAt || server.desiredState === 'deleted') return 'cancelled: the server is being deleted';
     // The API validates too; this guards every side effect against a row written any other way.
     const domain = checkDomain(server.domain);
 
