@@ -3,7 +3,7 @@ import { PermanentStepError } from '../provisioning/step-errors.js';
 import type { XmppUsersDeps } from './deps.js';
 import { prosodyRevokeInvite } from './prosody-invites.js';
 import { serverForAccounts } from './server-guard.js';
-import { wipeSecret } from './wipe-secret.js';
+import { wipeSecrets } from '../provisioning/sealed-secret.js';
 
 /**
  * Deletes the invite from Prosody's store, so its token no longer registers an account, then
@@ -24,7 +24,7 @@ export async function revokeInvite(deps: XmppUsersDeps, job: InviteJob): Promise
       data: { state: 'revoked', revokedAt: invite.revokedAt ?? new Date(), lastError: null },
     });
     const current = await tx.invite.findUniqueOrThrow({ where: { id: invite.id }, select: { uriSecretId: true } });
-    if (current.uriSecretId) await wipeSecret(tx, current.uriSecretId);
+    if (current.uriSecretId) await wipeSecrets(tx, [current.uriSecretId]);
   });
   if (server.gone) return 'Revoked the invite: its server is deleted';
   return removed > 0 ? 'Revoked the invite' : 'Revoked the invite; the server held nothing pending for it (already used, expired, or never created)';

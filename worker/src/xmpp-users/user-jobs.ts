@@ -6,7 +6,7 @@ import { PermanentStepError } from '../provisioning/step-errors.js';
 import type { XmppUsersDeps } from './deps.js';
 import { prosodyDeleteAccountLive, prosodyEndSessions } from './prosody-shell.js';
 import { serverForAccounts } from './server-guard.js';
-import { wipeSecret } from './wipe-secret.js';
+import { wipeSecrets } from '../provisioning/sealed-secret.js';
 
 // The three user jobs make the Prosody account match the XmppUser row: present with the password
 // sealed in row.secretId (pending/active), or absent (deleting/deleted). The row is the truth;
@@ -88,7 +88,7 @@ async function removeAccount(deps: XmppUsersDeps, user: UserRow): Promise<string
       where: { id: user.id, state: user.state, secretId: user.secretId },
       data: { state: 'deleted', lastError: null },
     });
-    if (count === 1 && user.secretId) await wipeSecret(tx, user.secretId);
+    if (count === 1 && user.secretId) await wipeSecrets(tx, [user.secretId]);
     return count === 1;
   });
   return settled ? outcome : null;
