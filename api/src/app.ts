@@ -13,6 +13,8 @@ import { openApiPlugin } from './http/openapi.plugin.js';
 import { registerProblemHandler } from './http/problem.js';
 import { dbPlugin } from './plugins/db.plugin.js';
 import { redisPlugin } from './plugins/redis.plugin.js';
+import { jobsPlugin } from './plugins/jobs.plugin.js';
+import { secretsPlugin } from './plugins/secrets.plugin.js';
 import { API_V1_PREFIX, v1Routes } from './v1.js';
 
 declare module 'fastify' {
@@ -64,6 +66,8 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
 
   app.register(dbPlugin, { databaseUrl: config.databaseUrl, prisma: deps.prisma });
   app.register(redisPlugin, { redisUrl: config.redisUrl, redis: deps.redis });
+  app.register(jobsPlugin, { redisUrl: config.redisUrl });
+  app.register(secretsPlugin, { keyring: config.secretsKeyring });
   app.register(cookie);
   app.register(auditPlugin);
   app.register(openApiPlugin);

@@ -4,6 +4,7 @@ import { auditRoutes } from './audit/audit.routes.js';
 import { authPlugin } from './auth/auth.plugin.js';
 import { sessionRoutes } from './sessions/sessions.routes.js';
 import { tokenRoutes } from './tokens/tokens.routes.js';
+import { serverRoutes } from './servers/servers.routes.js';
 
 export const API_V1_PREFIX = '/api/v1';
 
@@ -17,5 +18,6 @@ export const v1Routes: FastifyPluginCallback = (app, _options, done) => {
   app.register(sessionRoutes);
   app.register(tokenRoutes);
   app.register(auditRoutes);
+  app.register(serverRoutes);
   done();
 };

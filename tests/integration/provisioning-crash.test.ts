@@ -3,7 +3,7 @@ import { FlowProducer, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVISION_STEPS, PROVISIONING_QUEUE, type ProvisionStep } from '../../worker/src/contracts/provisioning.js';
-import { enqueueDeprovisioning, enqueueProvisioning } from '../../worker/src/provisioning/provisioning-flow.js';
+import { enqueueDeprovisioning, enqueueProvisioning } from '../../worker/src/contracts/provisioning-flow.js';
 import { certificateNames, planServerRecords } from '../../worker/src/provisioning/dns-plan.js';
 import { PowerDnsProvider } from '../../worker/src/adapters/powerdns.dns-provider.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueAdminReset, enqueueServerAction } from '../../worker/src/provisioning/provisioning-flow.js';
+import { enqueueAdminReset, enqueueServerAction } from '../../worker/src/contracts/provisioning-flow.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { connectAs } from '../support/xmpp.js';

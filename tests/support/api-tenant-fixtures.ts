@@ -1,3 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { adminSecretContext } from '../../worker/src/contracts/secret-contexts.js';
+import { SecretBox } from '../../worker/src/crypto/secret-box.js';
+import { secretRow } from '../../worker/src/provisioning/sealed-secret.js';
 import { withToken, type ApiHarness, type TestAccount } from './api-harness.js';
 
 /** A resource owned by `owner`, and how to address it on the routes of one path template. */
@@ -5,7 +9,7 @@ export interface TenantResource {
   /** Values for the template's path parameters. */
   params: Record<string, string>;
   /** A valid body per method (POST/PUT/PATCH), so validation passes and ownership is what is tested. */
-  bodies?: Partial<Record<'POST' | 'PUT' | 'PATCH', unknown>>;
+  bodies?: Partial<Record<'POST' | 'PUT' | 'PATCH' | 'DELETE', unknown>>;
 }
 
 export type TenantFixture = (harness: ApiHarness, owner: TestAccount) => Promise<TenantResource>;
@@ -21,7 +25,41 @@ function created<T>(response: { statusCode: number; body: string; json: () => un
  * entry is missing here: adding a route with an :id adds its isolation test by adding its fixture.
  * A fixture creates a fresh resource through the API as `owner`.
  */
+/**
+ * A ready server with an admin credential, written straight to the database: no worker runs in
+ * API tests, and the API's own order route would stop at the plan's server quota.
+ */
+export async function readyServer(harness: ApiHarness, owner: TestAccount): Promise<{ id: string; name: string }> {
+  const plan = await harness.prisma.plan.findUniqueOrThrow({ where: { code: 'team' } });
+  const name = `t${randomBytes(5).toString('hex')}`;
+  const server = await harness.prisma.server.create({
+    data: { accountId: owner.id, name, domain: `${name}.${harness.config.platformZone}`, domainKind: 'platform', planId: plan.id, state: 'ready' },
+  });
+  const secrets = SecretBox.fromKeyring(harness.config.secretsKeyring);
+  await harness.prisma.serverCredential.create({
+    data: {
+      server: { connect: { id: server.id } },
+      kind: 'admin',
+      jid: `admin@${server.domain}`,
+      secret: { create: secretRow('admin_password', secrets.seal('fixture admin password', adminSecretContext(server.id))) },
+    },
+  });
+  return { id: server.id, name };
+}
+
+const serverFixture =
+  (post: unknown): TenantFixture =>
+  async (harness, owner) => {
+    const server = await readyServer(harness, owner);
+    return { params: { id: server.id }, bodies: { POST: post, DELETE: { confirm: server.name } } };
+  };
+
 export const tenantFixtures: Record<string, TenantFixture> = {
+  '/api/v1/servers/{id}': serverFixture({}),
+  '/api/v1/servers/{id}/events': serverFixture({}),
+  '/api/v1/servers/{id}/actions': serverFixture({ action: 'restart' }),
+  '/api/v1/servers/{id}/credentials/reveal': serverFixture({}),
+  '/api/v1/servers/{id}/credentials/reset': serverFixture({}),
   '/api/v1/tokens/{id}': async (harness, owner) => {
     const body = created<{ token: { id: string } }>(
       await harness.inject({ method: 'POST', url: '/api/v1/tokens', headers: withToken(owner), payload: { name: 'tenant fixture' } }),

@@ -16,7 +16,7 @@ import { DnsLedger } from './provisioning/dns-ledger.js';
 import { Failpoints } from './provisioning/failpoints.js';
 import { registerNode } from './provisioning/node-registry.js';
 import { createProvisioningProcessor } from './provisioning/provisioning.processor.js';
-import { STEP_JOB_OPTIONS, enqueueDeprovisioning, enqueueProvisioning, stepBackoffMs } from './provisioning/provisioning-flow.js';
+import { STEP_JOB_OPTIONS, enqueueDeprovisioning, enqueueProvisioning, stepBackoffMs } from './contracts/provisioning-flow.js';
 import type { JobQueue, StepDeps } from './provisioning/step-deps.js';
 import { trustedRootsFrom } from './provisioning/trusted-roots.js';
 import { XMPP_USERS_QUEUE } from './contracts/xmpp-user-jobs.js';

@@ -3,8 +3,8 @@ import type { PrismaClient } from '../../../prisma/client.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { secretRow } from './sealed-secret.js';
 import { isUniqueViolation } from './prisma-errors.js';
+import { adminSecretContext } from '../contracts/secret-contexts.js';
 
-export const adminSecretContext = (serverId: string) => `admin_password:${serverId}`;
 
 /** 24 random bytes in base64url: 192 bits, and no characters that trip up copy and paste. */
 export function generatePassword(): string {

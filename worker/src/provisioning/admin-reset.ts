@@ -1,5 +1,6 @@
 import { describeError } from '../contracts/dependency-check.js';
-import { adminSecretContext, generatePassword } from './admin-credential.js';
+import { generatePassword } from './admin-credential.js';
+import { adminSecretContext } from '../contracts/secret-contexts.js';
 import { isUniqueViolation } from './prisma-errors.js';
 import { prosodyCreateOrUpdateUser } from './prosody-accounts.js';
 import { secretRow, wipeSecrets } from './sealed-secret.js';

@@ -13,7 +13,7 @@ import {
   deprovisionJobId,
   stepJobId,
   type ServerJob,
-} from '../contracts/provisioning.js';
+} from './provisioning.js';
 
 /** Retries span minutes, so a dependency that is down for a while delays the order, not fails it. */
 export const STEP_JOB_OPTIONS: JobsOptions = {

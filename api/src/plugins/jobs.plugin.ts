@@ -1,0 +1,54 @@
+import { FlowProducer, Queue } from 'bullmq';
+import fp from 'fastify-plugin';
+import { Redis } from 'ioredis';
+import { PROVISIONING_QUEUE, type ServerAction } from '../../../worker/src/contracts/provisioning.js';
+import { describeError } from '../../../worker/src/contracts/dependency-check.js';
+import {
+  enqueueAdminReset,
+  enqueueDeprovisioning,
+  enqueueProvisioning,
+  enqueueServerAction,
+} from '../../../worker/src/contracts/provisioning-flow.js';
+
+/** The work the API hands to the worker; ids only, never secrets. */
+export interface JobsPort {
+  provision(serverId: string): Promise<void>;
+  deprovision(serverId: string): Promise<void>;
+  serverAction(serverId: string, action: ServerAction, requestId: string): Promise<void>;
+  adminReset(serverId: string, issuance: number): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    jobs: JobsPort;
+  }
+}
+
+export interface JobsPluginOptions {
+  redisUrl: string;
+}
+
+/**
+ * BullMQ producers on their own connection. It fails fast while Redis is down (no offline
+ * queue), so a request that must enqueue answers 503 at once instead of hanging.
+ */
+export const jobsPlugin = fp<JobsPluginOptions>(
+  (app, options, done) => {
+    const connection = new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    connection.on('error', (error) => app.log.debug({ err: describeError(error) }, 'job queue connection error'));
+    const queue = new Queue(PROVISIONING_QUEUE, { connection });
+    const flows = new FlowProducer({ connection });
+    app.decorate('jobs', {
+      provision: (serverId) => enqueueProvisioning(flows, serverId),
+      deprovision: (serverId) => enqueueDeprovisioning(queue, serverId),
+      serverAction: (serverId, action, requestId) => enqueueServerAction(queue, serverId, action, requestId),
+      adminReset: (serverId, issuance) => enqueueAdminReset(queue, serverId, issuance),
+    } satisfies JobsPort);
+    app.addHook('onClose', async () => {
+      await Promise.allSettled([queue.close(), flows.close()]);
+      connection.disconnect();
+    });
+    done();
+  },
+  { name: 'parley-jobs', fastify: '5.x' },
+);

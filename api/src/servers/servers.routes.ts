@@ -1,0 +1,231 @@
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { SERVER_ACTIONS } from '../../../worker/src/contracts/provisioning.js';
+import { requireAuth } from '../auth/auth.plugin.js';
+import { principalOf } from '../auth/principal.js';
+import { expected, pageLimit, pageSchema, problemResponses, uuidParams } from '../http/schemas.js';
+import { ServerService } from './servers.service.js';
+
+const portsSchema = z.object({
+  starttls: z.number().int(),
+  directTls: z.number().int().nullable(),
+  federation: z.number().int().nullable(),
+  upload: z.number().int().nullable(),
+});
+const serverSchema = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  domain: z.string(),
+  federation: z.boolean(),
+  plan: z.string(),
+  state: z.string().describe('ordered, allocating, dns, certificate, configuring, starting, bootstrapping, probing, ready, stopped, failed, deprovisioning, deleted'),
+  stateReason: z.string().nullable(),
+  desiredState: z.string(),
+  createdAt: z.iso.datetime(),
+  readyAt: z.iso.datetime().nullable(),
+  connection: z.object({ jidDomain: z.string(), host: z.string(), ports: portsSchema }).nullable(),
+});
+const serverDetailSchema = serverSchema.extend({
+  srvRecords: z.array(z.object({ name: z.string(), value: z.string(), ttl: z.number() })),
+  certificate: z
+    .object({ names: z.array(z.string()), notAfter: z.iso.datetime().nullable(), renewAfter: z.iso.datetime().nullable(), lastError: z.string().nullable() })
+    .nullable(),
+});
+/** Actions that take no input: send `{}`; anything else in it is refused. */
+const noInput = z.strictObject({}).describe('An empty object: this action takes no input.');
+
+export const serverEventSchema = z.object({
+  id: z.string().describe('Increasing; pass as `after` (or Last-Event-ID on the stream) to resume.'),
+  step: z.string(),
+  status: z.enum(['started', 'succeeded', 'failed', 'info']),
+  message: z.string(),
+  attempt: z.number().int(),
+  at: z.iso.datetime(),
+});
+
+export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
+  const servers = new ServerService(app.prisma, app.audit, app.jobs, app.secrets, app.config.platformZone);
+
+  app.post(
+    '/servers',
+    {
+      onRequest: requireAuth,
+      schema: {
+        tags: ['servers'],
+        summary: 'Order a server on <name>.<platform zone>; provisioning starts at once (watch its events)',
+        body: z.strictObject({
+          name: z.string({ error: expected('must be a string') }).describe('Becomes the subdomain: "alice" → alice.<platform zone>.'),
+          federation: z.boolean({ error: expected('must be true or false') }).default(false).describe('Let users talk to other XMPP servers.'),
+          plan: z.string({ error: expected('must be a plan code') }).optional().describe('Defaults to your account\'s plan.'),
+        }),
+        response: { 202: serverSchema, ...problemResponses },
+      },
+    },
+    async (request, reply) => reply.code(202).send(await servers.order(principalOf(request), request.body, request.ip)),
+  );
+
+  app.get(
+    '/servers',
+    {
+      onRequest: requireAuth,
+      schema: {
+        tags: ['servers'],
+        summary: 'Your servers, newest first (operators: everyone\'s)',
+        querystring: z.strictObject({ cursor: z.uuid({ error: expected('must be the nextCursor of a previous page') }).optional(), limit: pageLimit }),
+        response: { 200: pageSchema(serverSchema), ...problemResponses },
+      },
+    },
+    (request) => servers.list(principalOf(request), request.query),
+  );
+
+  app.get(
+    '/servers/:id',
+    {
+      onRequest: requireAuth,
+      schema: {
+        tags: ['servers'],
+        summary: 'A server: state, connection details, SRV records, certificate expiry',
+        params: uuidParams,
+        response: { 200: serverDetailSchema, ...problemResponses },
+      },
+    },
+    (request) => servers.get(principalOf(request), request.params.id),
+  );
+
+  app.get(
+    '/servers/:id/events',
+    {
+      onRequest: requireAuth,
+      schema: {
+        tags: ['servers'],
+        summary: 'The server\'s timeline after an event id, oldest first (live: /events/stream)',
+        params: uuidParams,
+        querystring: z.strictObject({
+          after: z.string().regex(/^\d{1,18}$/, 'must be an event id').optional(),
+          limit: pageLimit,
+        }),
+        response: { 200: z.object({ items: z.array(serverEventSchema) }), ...problemResponses },
+      },
+    },
+    async (request) => ({ items: await servers.events(principalOf(request), request.params.id, BigInt(request.query.after ?? 0), request.query.limit) }),
+  );
+
+  app.post(
+    '/servers/:id/actions',
+    {
+      onRequest: requireAuth,
+      schema: {
+        tags: ['servers'],
+        summary: 'Stop, start or restart a server',
+        params: uuidParams,
+        body: z.strictObject({ action: z.enum(SERVER_ACTIONS, { error: expected('must be "stop", "start" or "restart"') }) }),
+        response: { 202: z.object({ accepted: z.boolean(), action: z.enum(SERVER_ACTIONS), requestId: z.uuid() }), ...problemResponses },
+      },
+    },
+    async (request, reply) => reply.code(202).send(await servers.act(principalOf(request), request.params.id, request.body.action, request.ip)),
+  );
+
+  app.delete(
+    '/servers/:id',
+    {
+      onRequest: requireAuth,
+      schema: {
+        tags: ['servers'],
+        summary: 'Delete a server and everything on it; confirm by typing its name',
+        params: uuidParams,
+        body: z.strictObject({ confirm: z.string({ error: expected('must be the server\'s name') }) }),
+        response: { 202: z.object({ accepted: z.boolean() }), ...problemResponses },
+      },
+    },
+    async (request, reply) => {
+      await servers.remove(principalOf(request), request.params.id, request.body.confirm, request.ip);
+      return reply.code(202).send({ accepted: true });
+    },
+  );
+
+  app.post(
+    '/servers/:id/credentials/reveal',
+    {
+      onRequest: requireAuth,
+      schema: {
+        tags: ['servers'],
+        summary: 'Show the admin JID and password, once per issuance',
+        params: uuidParams,
+        body: noInput,
+        response: { 200: z.object({ jid: z.string(), password: z.string(), issuance: z.number().int() }), ...problemResponses },
+      },
+    },
+    async (request, reply) => reply.header('cache-control', 'no-store').send(await servers.revealCredentials(principalOf(request), request.params.id, request.ip)),
+  );
+
+  app.post(
+    '/servers/:id/credentials/reset',
+    {
+      onRequest: requireAuth,
+      schema: {
+        tags: ['servers'],
+        summary: 'Issue a new admin password (the old one stops working); reveal it afterwards',
+        params: uuidParams,
+        body: noInput,
+        response: { 202: z.object({ issuance: z.number().int(), next: z.string() }), ...problemResponses },
+      },
+    },
+    async (request, reply) => reply.code(202).send(await servers.resetCredentials(principalOf(request), request.params.id, request.ip)),
+  );
+
+  app.get(
+    '/servers/:id/events/stream',
+    {
+      onRequest: requireAuth,
+      schema: {
+        // "streaming": the response never ends, so the generic API tests leave it out.
+        tags: ['servers', 'streaming'],
+        summary: 'The timeline live, as Server-Sent Events ("timeline" and "state" events)',
+        params: uuidParams,
+        querystring: z.strictObject({ after: z.string().regex(/^\d{1,18}$/, 'must be an event id').optional() }),
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const id = request.params.id;
+      const lastEventId = request.headers['last-event-id'];
+      let after = BigInt(typeof lastEventId === 'string' && /^\d{1,18}$/.test(lastEventId) ? lastEventId : (request.query.after ?? '0'));
+      let lastState = await servers.state(principal, id);
+
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      const send = (event: string, data: unknown, eventId?: string) =>
+        raw.write(`${eventId ? `id: ${eventId}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      send('state', lastState);
+
+      // Polls the database (the timeline's source of truth) every half second; bounded to an
+      // hour, after which the browser's EventSource reconnects with Last-Event-ID.
+      const deadline = Date.now() + 3_600_000;
+      let closed = false;
+      request.raw.on('close', () => {
+        closed = true;
+      });
+      let idleTicks = 0;
+      while (!closed && Date.now() < deadline) {
+        try {
+          const events = await servers.events(principal, id, after, 100);
+          for (const event of events) send('timeline', event, event.id);
+          if (events.length > 0) after = BigInt(events.at(-1)?.id ?? after);
+          const state = await servers.state(principal, id);
+          if (state.state !== lastState.state || state.stateReason !== lastState.stateReason) send('state', state);
+          lastState = state;
+          idleTicks = events.length > 0 ? 0 : idleTicks + 1;
+          if (idleTicks % 30 === 29) raw.write(': keep-alive\n\n');
+        } catch (error) {
+          send('error', { detail: error instanceof Error && error.name === 'HttpProblem' ? error.message : 'The timeline is unavailable; reconnect shortly.' });
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      raw.end();
+    },
+  );
+
+  done();
+};

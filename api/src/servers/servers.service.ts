@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import type { PrismaClient } from '../../../prisma/client.js';
+import type { Prisma } from '../../../prisma/generated/client/client.js';
+import type { ServerAction } from '../../../worker/src/contracts/provisioning.js';
+import type { SecretBox } from '../../../worker/src/crypto/secret-box.js';
+import { adminSecretContext } from '../../../worker/src/contracts/secret-contexts.js';
+import { actorOf, type AuditService } from '../audit/audit.service.js';
+import { ownedBy, type Principal } from '../auth/principal.js';
+import { HttpProblem, notFound } from '../http/problem.js';
+import { toPage } from '../http/schemas.js';
+import type { JobsPort } from '../plugins/jobs.plugin.js';
+import { platformDomainFor } from './server-name.js';
+
+const LIST_HINT = 'GET /api/v1/servers';
+const withDetail = { node: true, plan: true, portAllocations: true } as const;
+type ServerRow = Prisma.ServerGetPayload<{ include: typeof withDetail }>;
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
+}
+
+export function toServerDto(server: ServerRow) {
+  const ports = Object.fromEntries(server.portAllocations.map((p) => [p.purpose, p.port])) as Partial<Record<string, number>>;
+  return {
+    id: server.id,
+    name: server.name,
+    domain: server.domain,
+    federation: server.federation,
+    plan: server.plan.code,
+    state: server.state,
+    stateReason: server.stateReason,
+    desiredState: server.desiredState,
+    createdAt: server.createdAt.toISOString(),
+    readyAt: server.readyAt?.toISOString() ?? null,
+    connection:
+      ports.c2s === undefined
+        ? null
+        : {
+            jidDomain: server.domain,
+            host: server.domain,
+            ports: { starttls: ports.c2s, directTls: ports.c2s_direct_tls ?? null, federation: server.federation ? (ports.s2s ?? null) : null, upload: ports.https ?? null },
+          },
+  };
+}
+
+export class ServerService {
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly audit: AuditService,
+    private readonly jobs: JobsPort,
+    private readonly secrets: SecretBox,
+    private readonly platformZone: string,
+  ) {}
+
+  /**
+   * Writes the order and queues its provisioning in one transaction: when Redis is down the
+   * enqueue fails, the order is rolled back and the caller gets a 503 (nothing half-done).
+   */
+  async order(principal: Principal, input: { name: string; federation: boolean; plan?: string | undefined }, ip: string) {
+    const name = platformDomainFor(input.name, this.platformZone);
+    if (!name.ok) throw new HttpProblem(400, 'Invalid server name', name.reason, { errors: [{ in: 'body', field: 'name', message: name.reason }] });
+    const account = await this.prisma.account.findUniqueOrThrow({ where: { id: principal.accountId }, include: { plan: true } });
+    const plan = input.plan === undefined ? account.plan : await this.prisma.plan.findFirst({ where: { code: input.plan, active: true } });
+    if (!plan) {
+      const codes = (await this.prisma.plan.findMany({ where: { active: true }, select: { code: true } })).map((p) => p.code);
+      throw new HttpProblem(400, 'Unknown plan', `There is no plan "${input.plan}"; choose one of: ${codes.join(', ')}.`);
+    }
+    try {
+      const created = await this.prisma.$transaction(async (tx) => {
+        const live = await tx.server.count({ where: { accountId: account.id, deletedAt: null } });
+        if (live >= account.plan.maxServers) {
+          throw new HttpProblem(
+            409,
+            'Server quota reached',
+            `Your ${account.plan.name} plan allows ${account.plan.maxServers} servers and you have ${live}. Delete one (DELETE /api/v1/servers/{id}) or move to a bigger plan.`,
+          );
+        }
+        const server = await tx.server.create({
+          data: { accountId: account.id, name: input.name, domain: name.domain, domainKind: 'platform', federation: input.federation, planId: plan.id },
+          include: withDetail,
+        });
+        await this.audit.record(tx, actorOf(principal, ip), {
+          action: 'server.create',
+          targetType: 'server',
+          targetId: server.id,
+          detail: { name: server.name, domain: server.domain, federation: server.federation, plan: plan.code },
+        });
+        await this.jobs.provision(server.id);
+        return server;
+      });
+      return toServerDto(created);
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new HttpProblem(409, 'Name taken', `${name.domain} is already taken; choose another name.`, {
+          errors: [{ in: 'body', field: 'name', message: 'is already taken' }],
+        });
+      }
+      throw error;
+    }
+  }
+
+  async list(principal: Principal, page: { cursor?: string | undefined; limit: number }) {
+    const rows = await this.prisma.server.findMany({
+      where: { ...ownedBy(principal), deletedAt: null, ...(page.cursor === undefined ? {} : { id: { lt: page.cursor } }) },
+      include: withDetail,
+      orderBy: { id: 'desc' },
+      take: page.limit + 1,
+    });
+    return toPage(rows, page.limit, (row) => row.id, toServerDto);
+  }
+
+  async get(principal: Principal, id: string) {
+    const server = await this.find(principal, id);
+    const [records, certificate] = await Promise.all([
+      this.prisma.dnsRecord.findMany({ where: { serverId: id, deletedAt: null, type: 'SRV' }, orderBy: { name: 'asc' } }),
+      this.prisma.certificate.findFirst({ where: { serverId: id, status: 'active' }, orderBy: { createdAt: 'desc' } }),
+    ]);
+    return {
+      ...toServerDto(server),
+      srvRecords: records.map((r) => ({ name: r.name, value: r.value, ttl: r.ttl })),
+      certificate: certificate
+        ? {
+            names: certificate.names,
+            notAfter: certificate.notAfter?.toISOString() ?? null,
+            renewAfter: certificate.renewAfter?.toISOString() ?? null,
+            lastError: certificate.lastError,
+          }
+        : null,
+    };
+  }
+
+  /** The timeline after an event id (exclusive), oldest first. */
+  async events(principal: Principal, id: string, after: bigint, limit: number) {
+    await this.find(principal, id);
+    const rows = await this.prisma.provisioningEvent.findMany({ where: { serverId: id, id: { gt: after } }, orderBy: { id: 'asc' }, take: limit });
+    return rows.map((e) => ({
+      id: e.id.toString(),
+      step: e.step,
+      status: e.status,
+      message: e.message,
+      attempt: e.attempt,
+      at: e.createdAt.toISOString(),
+    }));
+  }
+
+  async state(principal: Principal, id: string) {
+    const server = await this.find(principal, id);
+    return { state: server.state, stateReason: server.stateReason };
+  }
+
+  async act(principal: Principal, id: string, action: ServerAction, ip: string) {
+    const server = await this.find(principal, id);
+    if (!['ready', 'stopped'].includes(server.state)) {
+      throw new HttpProblem(409, 'Not now', `The server is ${server.state}; ${action} is possible once it is ready or stopped. Watch GET /api/v1/servers/${id}/events.`);
+    }
+    const requestId = randomUUID();
+    await this.prisma.$transaction(async (tx) => {
+      await tx.server.update({ where: { id }, data: { desiredState: action === 'stop' ? 'stopped' : 'running' } });
+      await this.audit.record(tx, actorOf(principal, ip), { action: `server.${action}`, targetType: 'server', targetId: id, detail: { name: server.name } });
+      await this.jobs.serverAction(id, action, requestId);
+    });
+    return { accepted: true, action, requestId };
+  }
+
+  async remove(principal: Principal, id: string, confirm: string, ip: string) {
+    const server = await this.find(principal, id);
+    if (confirm !== server.name) {
+      throw new HttpProblem(400, 'Confirmation does not match', `Type the server's name ("${server.name}") in "confirm" to delete it; this cannot be undone.`, {
+        errors: [{ in: 'body', field: 'confirm', message: `must be "${server.name}"` }],
+      });
+    }
+    await this.prisma.$transaction(async (tx) => {
+      await tx.server.update({ where: { id }, data: { desiredState: 'deleted' } });
+      await this.audit.record(tx, actorOf(principal, ip), { action: 'server.delete', targetType: 'server', targetId: id, detail: { name: server.name, domain: server.domain } });
+      await this.jobs.deprovision(id);
+    });
+  }
+
+  /**
+   * The admin password of the current issuance, once: marking it revealed and reading it is one
+   * atomic update, so two concurrent reveals cannot both succeed.
+   */
+  async revealCredentials(principal: Principal, id: string, ip: string) {
+    const server = await this.find(principal, id);
+    const credential = await this.prisma.serverCredential.findFirst({ where: { serverId: id, kind: 'admin' }, orderBy: { issuance: 'desc' }, include: { secret: true } });
+    if (!credential) {
+      throw new HttpProblem(409, 'Not ready yet', `The admin account is created while the server is set up; it is ${server.state} now. Watch GET /api/v1/servers/${id}/events.`);
+    }
+    const marked = await this.prisma.$transaction(async (tx) => {
+      const { count } = await tx.encryptedSecret.updateMany({ where: { id: credential.secretId, revealedAt: null, destroyedAt: null }, data: { revealedAt: new Date() } });
+      if (count === 1) {
+        await this.audit.record(tx, actorOf(principal, ip), { action: 'credential.reveal', targetType: 'server', targetId: id, detail: { issuance: credential.issuance } });
+      }
+      return count === 1;
+    });
+    if (!marked) {
+      throw new HttpProblem(
+        410,
+        'Already revealed',
+        `The admin password was shown once already${credential.secret.revealedAt ? ` (${credential.secret.revealedAt.toISOString()})` : ''} and is not kept for showing again. Get a new one with POST /api/v1/servers/${id}/credentials/reset.`,
+      );
+    }
+    return { jid: credential.jid, password: this.secrets.open(credential.secret, adminSecretContext(id)), issuance: credential.issuance };
+  }
+
+  async resetCredentials(principal: Principal, id: string, ip: string) {
+    const server = await this.find(principal, id);
+    if (server.state !== 'ready') throw new HttpProblem(409, 'Not now', `The server is ${server.state}; the admin password can be reset once it is ready.`);
+    const current = await this.prisma.serverCredential.findFirst({ where: { serverId: id, kind: 'admin' }, orderBy: { issuance: 'desc' } });
+    const issuance = (current?.issuance ?? 1) + 1;
+    await this.prisma.$transaction(async (tx) => {
+      await this.audit.record(tx, actorOf(principal, ip), { action: 'credential.reset', targetType: 'server', targetId: id, detail: { issuance } });
+      await this.jobs.adminReset(id, issuance);
+    });
+    return { issuance, next: `Reveal it with POST /api/v1/servers/${id}/credentials/reveal once the timeline shows the reset.` };
+  }
+
+  private async find(principal: Principal, id: string): Promise<ServerRow> {
+    const server = await this.prisma.server.findFirst({ where: { id, deletedAt: null, ...ownedBy(principal) }, include: withDetail });
+    if (!server) throw notFound('server', id, LIST_HINT);
+    return server;
+  }
+}

@@ -1,0 +1,202 @@
+import { request as httpRequest } from 'node:http';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROVISIONING_QUEUE, stepJobId } from '../../worker/src/contracts/provisioning.js';
+import { startApiHarness, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
+import { readyServer } from '../support/api-tenant-fixtures.js';
+
+let harness: ApiHarness;
+let alice: TestAccount;
+let bob: TestAccount;
+let queueConnection: Redis;
+let queue: Queue;
+
+beforeAll(async () => {
+  harness = await startApiHarness();
+  [alice, bob] = [await harness.signUp(), await harness.signUp()];
+  queueConnection = new Redis(harness.redis.url, { maxRetriesPerRequest: null });
+  queue = new Queue(PROVISIONING_QUEUE, { connection: queueConnection });
+});
+
+afterAll(async () => {
+  await queue.close();
+  queueConnection.disconnect();
+  await harness?.close();
+});
+
+const order = (as: TestAccount, payload: unknown) => harness.inject({ method: 'POST', url: '/api/v1/servers', headers: withToken(as), payload: payload as object });
+const label = () => `s${Math.random().toString(36).slice(2, 10)}`;
+const countServers = () => harness.prisma.server.count();
+
+describe('ordering a server', () => {
+  it('writes the order, queues its provisioning flow and audits it', async () => {
+    const name = label();
+    const answer = await order(alice, { name, federation: true });
+    expect(answer.statusCode).toBe(202);
+    const server = answer.json<{ id: string; domain: string; state: string; federation: boolean }>();
+    expect(server).toMatchObject({ domain: `${name}.${harness.config.platformZone}`, state: 'ordered', federation: true });
+    expect(await queue.getJob(stepJobId(server.id, 'allocate'))).toBeDefined();
+    expect(await queue.getJob(stepJobId(server.id, 'probe'))).toBeDefined();
+    const audit = await harness.prisma.auditLog.findFirstOrThrow({ where: { action: 'server.create', targetId: server.id } });
+    expect(audit.actorId).toBe(alice.id);
+  });
+
+  it.each([
+    ['an invalid name', { name: 'Not_Valid' }, 400, 'lowercase letters'],
+    ['a reserved name', { name: 'www' }, 400, 'reserved'],
+    ['an unknown plan', { name: 'fine-name', plan: 'platinum' }, 400, 'choose one of: personal, team'],
+    ['a missing name', {}, 400, 'name'],
+  ])('refuses %s, says what to fix, and writes nothing', async (_what, payload, status, hint) => {
+    const before = await countServers();
+    const answer = await order(alice, payload);
+    expect(answer.statusCode).toBe(status);
+    expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(answer.body).toContain(hint);
+    expect(await countServers()).toBe(before);
+  });
+
+  it('refuses a name that is taken', async () => {
+    const name = label();
+    expect((await order(alice, { name })).statusCode).toBe(202);
+    const answer = await order(bob, { name });
+    expect(answer.statusCode).toBe(409);
+    expect(answer.json<{ detail: string }>().detail).toContain('already taken');
+  });
+
+  it('enforces the plan\'s server quota with a message that says what to do', async () => {
+    const carol = await harness.signUp();
+    for (let i = 0; i < 3; i++) expect((await order(carol, { name: label() })).statusCode).toBe(202);
+    const before = await countServers();
+    const answer = await order(carol, { name: label() });
+    expect(answer.statusCode).toBe(409);
+    expect(answer.json<{ detail: string }>().detail).toMatch(/allows 3 servers.*Delete one/);
+    expect(await countServers()).toBe(before);
+  });
+
+  it('answers 503 naming Redis when the job queue is down, and keeps nothing', async () => {
+    const before = await countServers();
+    await harness.redis.pause();
+    try {
+      const answer = await order(alice, { name: label() });
+      expect(answer.statusCode).toBe(503);
+      expect(answer.body).toMatch(/redis/i);
+    } finally {
+      await harness.redis.resume();
+    }
+    expect(await countServers()).toBe(before);
+  });
+});
+
+describe('a server\'s details, actions and credentials', () => {
+  it('lists only your own servers and shows details with no secret in them', async () => {
+    const server = await readyServer(harness, alice);
+    const mine = await harness.inject({ method: 'GET', url: '/api/v1/servers', headers: withToken(alice) });
+    expect(mine.json<{ items: { id: string }[] }>().items.map((s) => s.id)).toContain(server.id);
+    const theirs = await harness.inject({ method: 'GET', url: '/api/v1/servers', headers: withToken(bob) });
+    expect(theirs.json<{ items: { id: string }[] }>().items.map((s) => s.id)).not.toContain(server.id);
+    const detail = await harness.inject({ method: 'GET', url: `/api/v1/servers/${server.id}`, headers: withToken(alice) });
+    expect(detail.statusCode).toBe(200);
+    expect(detail.body).not.toContain('fixture admin password');
+  });
+
+  it('reveals the admin password exactly once, and says how to get a new one', async () => {
+    const server = await readyServer(harness, alice);
+    const first = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/credentials/reveal`, headers: withToken(alice), payload: {} });
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['cache-control']).toBe('no-store');
+    expect(first.json()).toMatchObject({ password: 'fixture admin password', issuance: 1 });
+    const second = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/credentials/reveal`, headers: withToken(alice), payload: {} });
+    expect(second.statusCode).toBe(410);
+    expect(second.json<{ detail: string }>().detail).toContain(`POST /api/v1/servers/${server.id}/credentials/reset`);
+    const audit = await harness.prisma.auditLog.findMany({ where: { action: 'credential.reveal', targetId: server.id } });
+    expect(audit).toHaveLength(1);
+    expect(JSON.stringify(audit.map((row) => row.detail))).not.toContain('fixture admin password');
+  });
+
+  it('queues a reset of the admin password as the next issuance', async () => {
+    const server = await readyServer(harness, alice);
+    const answer = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/credentials/reset`, headers: withToken(alice), payload: {} });
+    expect(answer.statusCode).toBe(202);
+    expect(answer.json()).toMatchObject({ issuance: 2 });
+    const job = await queue.getJob(`admin-reset.${server.id}.2`);
+    expect(job?.data).toEqual({ serverId: server.id, issuance: 2 });
+  });
+
+  it('queues stop/start/restart only for a ready or stopped server', async () => {
+    const server = await readyServer(harness, alice);
+    const stop = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/actions`, headers: withToken(alice), payload: { action: 'stop' } });
+    expect(stop.statusCode).toBe(202);
+    expect((await harness.prisma.server.findUniqueOrThrow({ where: { id: server.id } })).desiredState).toBe('stopped');
+    const dave = await harness.signUp();
+    const { id: ordered } = (await order(dave, { name: label() })).json<{ id: string }>();
+    const early = await harness.inject({ method: 'POST', url: `/api/v1/servers/${ordered}/actions`, headers: withToken(dave), payload: { action: 'restart' } });
+    expect(early.statusCode).toBe(409);
+    expect(early.json<{ detail: string }>().detail).toContain('once it is ready');
+  });
+
+  it('deletes only when the name is typed to confirm', async () => {
+    const server = await readyServer(harness, alice);
+    const wrong = await harness.inject({ method: 'DELETE', url: `/api/v1/servers/${server.id}`, headers: withToken(alice), payload: { confirm: 'nope' } });
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json<{ detail: string }>().detail).toContain(`"${server.name}"`);
+    expect((await harness.prisma.server.findUniqueOrThrow({ where: { id: server.id } })).desiredState).toBe('running');
+    const right = await harness.inject({ method: 'DELETE', url: `/api/v1/servers/${server.id}`, headers: withToken(alice), payload: { confirm: server.name } });
+    expect(right.statusCode).toBe(202);
+    expect((await harness.prisma.server.findUniqueOrThrow({ where: { id: server.id } })).desiredState).toBe('deleted');
+    expect(await queue.getJob(`deprovision.${server.id}`)).toBeDefined();
+  });
+});
+
+describe('the live timeline', () => {
+  it('lists events after a cursor', async () => {
+    const server = await readyServer(harness, alice);
+    await harness.prisma.provisioningEvent.createMany({
+      data: ['allocate', 'dns'].map((step) => ({ serverId: server.id, step, status: 'succeeded' as const, message: `${step} done` })),
+    });
+    const all = (await harness.inject({ method: 'GET', url: `/api/v1/servers/${server.id}/events`, headers: withToken(alice) })).json<{ items: { id: string; step: string }[] }>();
+    expect(all.items.map((e) => e.step)).toEqual(['allocate', 'dns']);
+    const after = await harness.inject({ method: 'GET', url: `/api/v1/servers/${server.id}/events?after=${all.items[0]?.id}`, headers: withToken(alice) });
+    expect(after.json<{ items: { step: string }[] }>().items.map((e) => e.step)).toEqual(['dns']);
+  });
+
+  it('streams new events and state changes as Server-Sent Events, only to the owner', async () => {
+    const server = await readyServer(harness, alice);
+    const address = await harness.app.listen({ host: '127.0.0.1', port: 0 });
+    const url = new URL(`/api/v1/servers/${server.id}/events/stream`, address);
+
+    const denied = await new Promise<number>((resolve, reject) => {
+      httpRequest(url, { headers: withToken(bob) }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(denied).toBe(404);
+
+    const received = await new Promise<string>((resolve, reject) => {
+      const req = httpRequest(url, { headers: withToken(alice) }, (res) => {
+        expect(res.headers['content-type']).toBe('text/event-stream');
+        let text = '';
+        res.on('data', (chunk: Buffer) => {
+          text += chunk.toString('utf8');
+          if (text.includes('"state":"stopped"') && text.includes('event: timeline')) {
+            req.destroy();
+            resolve(text);
+          }
+        });
+      });
+      req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+      req.setTimeout(15_000, () => req.destroy(new Error('no events within 15 s')));
+      req.end();
+      setTimeout(() => {
+        void harness.prisma.provisioningEvent
+          .create({ data: { serverId: server.id, step: 'stop', status: 'succeeded', message: 'Server stopped' } })
+          .then(() => harness.prisma.server.update({ where: { id: server.id }, data: { state: 'stopped' } }));
+      }, 300);
+    });
+    expect(received).toContain('event: state\ndata: {"state":"ready"');
+    expect(received).toMatch(/id: \d+\nevent: timeline\ndata: \{[^\n]*"message":"Server stopped"/);
+  });
+});
