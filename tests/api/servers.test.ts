@@ -200,3 +200,19 @@ describe('the live timeline', () => {
     expect(received).toMatch(/id: \d+\nevent: timeline\ndata: \{[^\n]*"message":"Server stopped"/);
   });
 });
+
+describe('logs', () => {
+  it('never contain a revealed admin password, even at trace level', async () => {
+    const traced = await startApiHarness({ captureLogs: true });
+    try {
+      const owner = await traced.signUp();
+      const server = await readyServer(traced, owner);
+      const reveal = await traced.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/credentials/reveal`, headers: withToken(owner), payload: {} });
+      expect(reveal.json<{ password: string }>().password).toBe('fixture admin password');
+      expect(traced.logs.length).toBeGreaterThan(0);
+      expect(traced.logs.join('\n')).not.toContain('fixture admin password');
+    } finally {
+      await traced.close();
+    }
+  });
+});
