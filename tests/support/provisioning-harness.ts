@@ -79,6 +79,20 @@ export class ProvisioningHarness {
     return { serverId: server.id, domain };
   }
 
+  /** An order on a customer's own domain, already verified (the API's part, tested there). */
+  async placeCustomDomainOrder(domainName: string): Promise<{ serverId: string; domainId: string }> {
+    const plan = await this.prisma.plan.findUniqueOrThrow({ where: { code: 'personal' } });
+    const label = `c${randomBytes(5).toString('hex')}`;
+    const account = await this.prisma.account.create({ data: { email: `${label}@example.test`, passwordHash: 'not-used-by-these-tests', planId: plan.id } });
+    const domain = await this.prisma.domain.create({
+      data: { accountId: account.id, name: domainName, verificationToken: randomBytes(16).toString('hex'), status: 'verified', verifiedAt: new Date() },
+    });
+    const server = await this.prisma.server.create({
+      data: { accountId: account.id, name: label, domain: domainName, domainKind: 'custom', customDomainId: domain.id, federation: true, planId: plan.id },
+    });
+    return { serverId: server.id, domainId: domain.id };
+  }
+
   async provision(serverId: string): Promise<void> {
     const runtime = await this.startWorker();
     await enqueueProvisioning(runtime.flows, serverId);

@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { DnsRecord } from '../ports/dns-provider.js';
+import { COMPONENT_LABELS } from '../contracts/custom-domain.js';
 
 // The DNS records one XMPP server needs, as pure data: the worker publishes them, the API may
 // show them. Values are in the port's canonical form (lowercase, absolute SRV targets, compressed
@@ -26,7 +27,6 @@ const SRV_WEIGHT = 5;
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** The longest prefix planned below (`_xmpp-server._tcp.conference.`) must still fit in 253. */
 const MAX_DOMAIN_LENGTH = 253 - '_xmpp-server._tcp.conference.'.length;
-const COMPONENTS = ['conference', 'upload'] as const;
 
 function checkDomain(domain: string): void {
   const labels = domain.split('.');
@@ -42,7 +42,7 @@ function checkPort(name: string, port: number): void {
 /** The names a server answers for, all of which its certificate must cover. */
 export function certificateNames(domain: string): string[] {
   checkDomain(domain);
-  return [domain, ...COMPONENTS.map((component) => `${component}.${domain}`)];
+  return [domain, ...COMPONENT_LABELS.map((component) => `${component}.${domain}`)];
 }
 
 /** Where the DNS-01 challenge for a name is published (RFC 8555 section 8.4). */

@@ -1,5 +1,9 @@
 import { assertDomain } from '../contracts/domain-name.js';
+import { assertUsername } from '../contracts/xmpp-names.js';
 import type { ContainerFile } from '../ports/container-runtime.js';
+
+// Moved to the contracts (the API checks names too); re-exported for the provisioning code.
+export { assertUsername };
 
 /** Ports Prosody listens on inside the container (the node maps its own ports onto these). */
 const PROSODY_PORTS = { c2s: 5222, c2sDirectTls: 5223, s2s: 5269, https: 5281, httpLoopback: 5280 } as const;
@@ -24,20 +28,6 @@ export class InvalidConfigValueError extends Error {
     super(message);
     this.name = 'InvalidConfigValueError';
   }
-}
-
-// Lowercase only, like the domain grammar: Prosody's nodeprep would fold case anyway, and one
-// spelling per account keeps the API and Prosody in agreement.
-const USERNAME = /^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/;
-
-/** The localpart grammar for accounts Parley creates; throws with a readable reason otherwise. */
-export function assertUsername(input: string): string {
-  if (typeof input !== 'string' || !USERNAME.test(input) || input.includes('..')) {
-    throw new InvalidConfigValueError(
-      'A username may contain 1-64 lowercase letters a-z, digits, dots, hyphens and underscores, and must start and end with a letter or digit.',
-    );
-  }
-  return input;
 }
 
 /** `user@domain` with both parts passing their grammars; returns the normalised JID. */

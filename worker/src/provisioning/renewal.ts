@@ -3,7 +3,7 @@ import { certificateNames } from './dns-plan.js';
 import { buildServerSpec } from './server-spec.js';
 import { loadServer, type StepDeps } from './step-deps.js';
 import type { EventContext, Timeline } from './timeline.js';
-import { issueCertificate } from './steps/certificate.step.js';
+import { challengeNamer, issueCertificate } from './steps/certificate.step.js';
 
 /** Finds active certificates past their renewal time on running servers and queues each once. */
 export async function scanForRenewals(deps: StepDeps, now = new Date()): Promise<string> {
@@ -33,7 +33,10 @@ export async function renewCertificate(
   try {
     const active = await deps.prisma.certificate.findFirst({ where: { serverId, status: 'active' }, orderBy: { createdAt: 'desc' } });
     // A retry after the new certificate was stored only has to install it.
-    const issued = active?.id === certificateId ? await issueCertificate(deps, serverId, certificateNames(server.domain)) : 'Already renewed';
+    const issued =
+      active?.id === certificateId
+        ? await issueCertificate(deps, serverId, certificateNames(server.domain), challengeNamer(server, deps.settings.platformZone))
+        : 'Already renewed';
     const { spec } = await buildServerSpec(deps, serverId);
     await deps.containers.writeFiles(serverId, spec.files);
     const reload = await deps.containers.exec(serverId, ['prosodyctl', 'reload']);

@@ -46,7 +46,7 @@ export interface StepDeps {
 
 /** The server row with what every step needs, or a clear error when the order is incomplete. */
 export async function loadServer(prisma: PrismaClient, serverId: string) {
-  const server = await prisma.server.findUniqueOrThrow({ where: { id: serverId }, include: { node: true, plan: true } });
+  const server = await prisma.server.findUniqueOrThrow({ where: { id: serverId }, include: { node: true, plan: true, customDomain: true } });
   return server;
 }
 

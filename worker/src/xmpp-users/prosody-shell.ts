@@ -1,7 +1,8 @@
 import { assertDomain } from '../contracts/domain-name.js';
 import type { ContainerRuntime } from '../ports/container-runtime.js';
 import { ProsodyCommandError } from '../provisioning/prosody-accounts.js';
-import { assertUsername, luaString } from '../provisioning/prosody-config.js';
+import { assertUsername } from '../contracts/xmpp-names.js';
+import { luaString } from '../provisioning/prosody-config.js';
 
 // Operations that must happen inside the running Prosody go through its admin shell
 // (`prosodyctl shell`, mod_admin_shell over the admin socket). `prosodyctl deluser` and

@@ -1,7 +1,7 @@
 import type { XmppUserState } from '../../../prisma/generated/client/enums.js';
 import { USER_DELETE_JOB, USER_RESET_PASSWORD_JOB, xmppUserPasswordContext, type UserJob, type UserJobName } from '../contracts/xmpp-user-jobs.js';
 import { prosodyCreateOrUpdateUser } from '../provisioning/prosody-accounts.js';
-import { assertUsername, InvalidConfigValueError } from '../provisioning/prosody-config.js';
+import { assertUsername, isValidUsername } from '../contracts/xmpp-names.js';
 import { PermanentStepError } from '../provisioning/step-errors.js';
 import type { XmppUsersDeps } from './deps.js';
 import { prosodyDeleteAccountLive, prosodyEndSessions } from './prosody-shell.js';
@@ -92,14 +92,4 @@ async function removeAccount(deps: XmppUsersDeps, user: UserRow): Promise<string
     return count === 1;
   });
   return settled ? outcome : null;
-}
-
-function isValidUsername(localpart: string): boolean {
-  try {
-    assertUsername(localpart);
-    return true;
-  } catch (error) {
-    if (error instanceof InvalidConfigValueError) return false;
-    throw error;
-  }
 }

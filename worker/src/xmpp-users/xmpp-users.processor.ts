@@ -10,7 +10,7 @@ import {
   type InviteJobName,
   type UserJobName,
 } from '../contracts/xmpp-user-jobs.js';
-import { InvalidConfigValueError } from '../provisioning/prosody-config.js';
+import { InvalidUsernameError } from '../contracts/xmpp-names.js';
 import { PermanentStepError } from '../provisioning/step-errors.js';
 import { Timeline } from '../provisioning/timeline.js';
 import type { XmppUsersDeps } from './deps.js';
@@ -46,7 +46,7 @@ export function createXmppUsersProcessor(deps: XmppUsersDeps) {
       await timeline.record(task.serverId, job.name, 'succeeded', message, context);
       return message;
     } catch (error) {
-      const permanent = error instanceof PermanentStepError || error instanceof InvalidConfigValueError || error instanceof UnrecoverableError;
+      const permanent = error instanceof PermanentStepError || error instanceof InvalidUsernameError || error instanceof UnrecoverableError;
       const final = permanent || attempt >= attempts;
       const reason = describeError(error);
       await task.recordFailure(reason, final);

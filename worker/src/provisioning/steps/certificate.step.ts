@@ -3,6 +3,7 @@ import { acmeAccountKey } from '../acme-account.js';
 import { secretRow } from '../sealed-secret.js';
 import { renewAfter } from '../certificate-timing.js';
 import { acmeChallengeName, certificateNames } from '../dns-plan.js';
+import { delegatedChallengeName } from '../../contracts/custom-domain.js';
 import { waitForRecords } from '../dns-propagation.js';
 import { loadServer, type StepDeps } from '../step-deps.js';
 
@@ -17,15 +18,24 @@ export async function certificateStep(deps: StepDeps, serverId: string): Promise
   if (current?.notAfter && sameNames(current.names, names) && current.notAfter.getTime() - Date.now() > MIN_REMAINING_MS) {
     return `Certificate for ${names.join(', ')} already valid until ${current.notAfter.toISOString()}`;
   }
-  return issueCertificate(deps, serverId, names);
+  return issueCertificate(deps, serverId, names, challengeNamer(server, deps.settings.platformZone));
+}
+
+/**
+ * Where each name's DNS-01 answer goes: `_acme-challenge.<name>` in the platform zone, or, on a
+ * customer's domain, the platform-zone name their `_acme-challenge` CNAME delegates to.
+ */
+export function challengeNamer(server: { domain: string; customDomain: { id: string } | null }, platformZone: string): (name: string) => string {
+  const custom = server.customDomain;
+  return custom ? (name) => delegatedChallengeName({ id: custom.id, name: server.domain }, name, platformZone) : acmeChallengeName;
 }
 
 /** Issues a new certificate for the names and makes it the server's active one. */
-export async function issueCertificate(deps: StepDeps, serverId: string, names: string[]): Promise<string> {
+export async function issueCertificate(deps: StepDeps, serverId: string, names: string[], challengeName: (name: string) => string): Promise<string> {
   // An issuance interrupted by a crash may have left challenge values behind: always clean up.
   await deps.ledger.withdraw(serverId, 'acme_challenge');
   const account = await acmeAccountKey(deps.prisma, deps.secrets, deps.ca, deps.settings.acmeContactEmail);
-  const challenge = (name: string, value: string): DnsRecord => ({ name: acmeChallengeName(name), type: 'TXT', ttl: CHALLENGE_TTL, value });
+  const challenge = (name: string, value: string): DnsRecord => ({ name: challengeName(name), type: 'TXT', ttl: CHALLENGE_TTL, value });
   const issued = await deps.ca.issue({
     names,
     accountKeyPem: account.keyPem,

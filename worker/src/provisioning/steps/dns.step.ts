@@ -1,5 +1,7 @@
 import type { DnsRecordPurpose } from '../../../../prisma/generated/client/enums.js';
 import type { DnsRecord } from '../../ports/dns-provider.js';
+import { isIPv6 } from 'node:net';
+import { customDomainHost } from '../../contracts/custom-domain.js';
 import { planServerRecords } from '../dns-plan.js';
 import { waitForRecords } from '../dns-propagation.js';
 import { PermanentStepError } from '../step-errors.js';
@@ -8,24 +10,35 @@ import { serverPorts } from './allocate.step.js';
 
 export async function dnsStep(deps: StepDeps, serverId: string): Promise<string> {
   const server = await requireNode(deps.prisma, serverId);
-  if (server.domainKind !== 'platform') {
-    throw new PermanentStepError('Custom domains are published by their owner; this order needs a platform subdomain.');
-  }
-  const ports = await serverPorts(deps.prisma, serverId);
-  const records = planServerRecords({
+  const records = server.customDomain ? customDomainRecords(server.customDomain.id, server.node.publicAddress, deps.settings.platformZone) : await platformRecords(deps, server);
+  const leftAlone = await deps.ledger.publish(
+    serverId,
+    records.map((record) => ({ record, purpose: server.customDomain ? 'a_server' : purposeOf(record, server.domain) })),
+  );
+  const published = records.filter((r) => !leftAlone.some((l) => l.record === r));
+  await waitForRecords(deps.settings.dnsResolver, records, { timeoutMs: deps.settings.dnsPropagationTimeoutMs, intervalMs: 100 });
+  const note = leftAlone.length > 0 ? `; ${leftAlone.length} identical record(s) were already in the zone and left as they are` : '';
+  const where = server.customDomain ? `the host ${records[0]?.name ?? ''} that ${server.domain}'s SRV records point at` : server.domain;
+  return `Published ${published.length} DNS records for ${where}${note}`;
+}
+
+async function platformRecords(deps: StepDeps, server: Awaited<ReturnType<typeof requireNode>>): Promise<DnsRecord[]> {
+  if (server.domainKind !== 'platform') throw new PermanentStepError('A custom-domain server needs its verified domain on the order.');
+  const ports = await serverPorts(deps.prisma, server.id);
+  return planServerRecords({
     domain: server.domain,
     nodeAddress: server.node.publicAddress,
     ports: { c2s: ports.c2s, c2sDirectTls: ports.c2s_direct_tls, s2s: ports.s2s, https: ports.https },
     federation: server.federation,
   });
-  const leftAlone = await deps.ledger.publish(
-    serverId,
-    records.map((record) => ({ record, purpose: purposeOf(record, server.domain) })),
-  );
-  const published = records.filter((r) => !leftAlone.some((l) => l.record === r));
-  await waitForRecords(deps.settings.dnsResolver, records, { timeoutMs: deps.settings.dnsPropagationTimeoutMs, intervalMs: 100 });
-  const note = leftAlone.length > 0 ? `; ${leftAlone.length} identical record(s) were already in the zone and left as they are` : '';
-  return `Published ${published.length} DNS records for ${server.domain}${note}`;
+}
+
+/**
+ * On a customer's domain, the SRV records are theirs (pointing at a host name of ours); Parley
+ * publishes only that host's address, in its own zone.
+ */
+function customDomainRecords(domainId: string, nodeAddress: string, platformZone: string): DnsRecord[] {
+  return [{ name: customDomainHost(domainId, platformZone), type: isIPv6(nodeAddress) ? 'AAAA' : 'A', ttl: 300, value: nodeAddress }];
 }
 
 function purposeOf(record: DnsRecord, domain: string): DnsRecordPurpose {
