@@ -88,6 +88,8 @@ describe('personal API tokens', () => {
   it.each([
     ['an empty name', { name: '   ' }, 'name'],
     ['a long name', { name: 'x'.repeat(101) }, 'name'],
+    ['a name with a NUL byte', { name: 'ci\u0000' }, 'name'],
+    ['a name with a newline', { name: 'two\nlines' }, 'name'],
     ['a fractional expiry', { name: 'n', expiresInDays: 1.5 }, 'expiresInDays'],
     ['a zero expiry', { name: 'n', expiresInDays: 0 }, 'expiresInDays'],
   ])('refuses %s with a 400 naming the field', async (_case, payload, field) => {

@@ -39,7 +39,7 @@ describe('provisioning survives a worker killed in the middle of any step', () =
       await harness.prisma.server.update({ where: { id: serverId }, data: { desiredState: 'deleted' } });
       await enqueueDeprovisioning(queue, serverId);
     }
-    for (const serverId of servers) await harness.waitForState(serverId, 'deleted', 60_000).catch(() => undefined);
+    await Promise.all(servers.map((serverId) => harness.waitForState(serverId, 'deleted', 60_000).catch(() => undefined)));
     await cleaner.stop();
     await Promise.all([flows.close(), queue.close()]);
     connection.disconnect();

@@ -22,6 +22,19 @@ export const expected =
   (issue: { input?: unknown }): string =>
     issue.input === undefined ? 'is required' : message;
 
+/**
+ * A short human label (a token's or an invite's note): trimmed, 1..max characters, no control
+ * characters, which Postgres text cannot hold (NUL) or which would garble a listing.
+ */
+export function labelSchema(max: number, emptyHint: string) {
+  return z
+    .string({ error: expected('must be a string') })
+    .trim()
+    .min(1, `must not be empty: ${emptyHint}`)
+    .max(max, `must be at most ${max} characters`)
+    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters (such as NUL, tab or newline)');
+}
+
 /** `:id` of a resource with a UUID primary key. */
 export const uuidParams = z.strictObject({ id: z.uuid({ error: expected('must be a resource id (a UUID)') }) });
 

@@ -56,7 +56,7 @@ export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
         body: z.strictObject({
           name: z.string({ error: expected('must be a string') }).describe('Becomes the subdomain: "alice" → alice.<platform zone>.'),
           federation: z.boolean({ error: expected('must be true or false') }).default(false).describe('Let users talk to other XMPP servers.'),
-          plan: z.string({ error: expected('must be a plan code') }).optional().describe('Defaults to your account\'s plan.'),
+          plan: z.string({ error: expected('must be a plan code') }).regex(/^[a-z0-9-]{1,32}$/, 'must be a plan code, such as "personal"').optional().describe('Defaults to your account\'s plan.'),
         }),
         response: { 202: serverSchema, ...problemResponses },
       },

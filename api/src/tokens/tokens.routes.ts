@@ -2,7 +2,7 @@ import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireAuth } from '../auth/auth.plugin.js';
 import { principalOf } from '../auth/principal.js';
-import { expected, pageLimit, pageSchema, problemResponses, uuidParams } from '../http/schemas.js';
+import { expected, labelSchema, pageLimit, pageSchema, problemResponses, uuidParams } from '../http/schemas.js';
 import { TokenService } from './tokens.service.js';
 
 const apiTokenSchema = z.object({
@@ -26,7 +26,7 @@ export const tokenRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
         tags: ['tokens'],
         summary: 'Create a personal API token; the token itself is shown only in this answer',
         body: z.strictObject({
-          name: z.string({ error: expected('must be a string') }).trim().min(1, 'must not be empty: say what the token is for').max(100, 'must be at most 100 characters'),
+          name: labelSchema(100, 'say what the token is for'),
           expiresInDays: z.number({ error: expected('must be a number of days') }).int('must be a whole number of days').min(1, 'must be from 1 to 3650').max(3650, 'must be from 1 to 3650').optional().describe('Never expires when left out.'),
         }),
         response: {

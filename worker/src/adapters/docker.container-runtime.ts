@@ -153,6 +153,15 @@ export class DockerContainerRuntime implements ContainerRuntime {
     };
   }
 
+  async publishedHostPorts(): Promise<ReadonlySet<number>> {
+    const containers = await this.docker.listContainers({ all: true });
+    const ports = new Set<number>();
+    for (const summary of containers) {
+      for (const binding of summary.Ports) if (binding.PublicPort) ports.add(binding.PublicPort);
+    }
+    return ports;
+  }
+
   /** The server's container by its deterministic name, if it exists and carries our labels. */
   private async inspectOwned(serverId: string): Promise<Docker.ContainerInspectInfo | undefined> {
     assertServerId(serverId);

@@ -69,6 +69,12 @@ export interface ContainerRuntime {
 
   /** Read-only: Parley's containers and volumes, for one server or all. */
   listOwned(serverId?: string): Promise<OwnedObjects>;
+
+  /**
+   * Read-only: host ports that any container on the engine publishes, Parley's or not, so
+   * allocation never hands out a port the engine would refuse to bind.
+   */
+  publishedHostPorts(): Promise<ReadonlySet<number>>;
 }
 
 /** An object with Parley's name exists without Parley's labels: somebody else's, never touched. */

@@ -37,7 +37,7 @@ import { resetAdminPassword } from './admin-reset.js';
 type StepRunner = (deps: StepDeps, serverId: string) => Promise<string>;
 
 const RUNNERS: Record<ProvisionStep, StepRunner> = {
-  allocate: (deps, id) => allocateStep(deps.prisma, id),
+  allocate: (deps, id) => allocateStep(deps.prisma, id, () => deps.containers.publishedHostPorts()),
   dns: dnsStep,
   certificate: certificateStep,
   configure: configureStep,

@@ -11,10 +11,12 @@ const MAX_ATTEMPTS = 8;
 /**
  * Reserves a node and one host port per purpose. The (node, port) and (server, purpose) unique
  * constraints make it race-safe: two allocators that pick the same port collide on insert and
- * the loser picks again; a re-run finds its ports already held and changes nothing.
+ * the loser picks again; a re-run finds its ports already held and changes nothing. Ports the
+ * engine already publishes for somebody else's container are skipped too.
  */
-export async function allocateStep(prisma: PrismaClient, serverId: string): Promise<string> {
+export async function allocateStep(prisma: PrismaClient, serverId: string, publishedHostPorts: () => Promise<ReadonlySet<number>>): Promise<string> {
   for (let attempt = 1; ; attempt++) {
+    const taken = await publishedHostPorts();
     try {
       const result = await prisma.$transaction(async (tx) => {
         const server = await tx.server.findUniqueOrThrow({ where: { id: serverId }, include: { portAllocations: true } });
@@ -28,7 +30,7 @@ export async function allocateStep(prisma: PrismaClient, serverId: string): Prom
         const used = new Set((await tx.portAllocation.findMany({ where: { nodeId: node.id }, select: { port: true } })).map((a) => a.port));
         const free: number[] = [];
         for (let port = node.portRangeStart; port <= node.portRangeEnd && free.length < missing.length; port++) {
-          if (!used.has(port)) free.push(port);
+          if (!used.has(port) && !taken.has(port)) free.push(port);
         }
         if (free.length < missing.length) {
           throw new PermanentStepError(`Node ${node.name} has no free ports left; add a node or widen its port range.`);
