@@ -17,6 +17,8 @@ const apiEnvSchema = z.object({
   API_HOST: z.union([z.ipv4(), z.ipv6(), z.literal('localhost')], { error: 'must be an IP address to listen on' }).default('127.0.0.1'),
   API_PORT: envFields.port.default(8080),
   PLATFORM_ZONE: envFields.platformZone,
+  // Customers' own domains are verified by real lookups through it; unset, the system's resolvers.
+  DNS_RESOLVER: z.union([z.literal(''), envFields.hostPort]).optional(),
   SECRETS_KEYRING: envFields.secretsKeyring,
   HEALTH_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(1_500),
   // Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs).
@@ -48,6 +50,8 @@ export interface ApiConfig {
   host: string;
   port: number;
   platformZone: string;
+  /** ADDRESS:PORT of the resolver that verifies customers' domains; null: the system's resolvers. */
+  dnsResolver: string | null;
   secretsKeyring: string;
   healthCheckTimeoutMs: number;
   /** Passed to Fastify's trustProxy; false when no proxy is trusted. */
@@ -73,6 +77,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     host: e.API_HOST,
     port: e.API_PORT,
     platformZone: e.PLATFORM_ZONE,
+    dnsResolver: e.DNS_RESOLVER || null,
     secretsKeyring: e.SECRETS_KEYRING,
     healthCheckTimeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY === '' ? false : e.TRUST_PROXY,

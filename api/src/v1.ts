@@ -5,6 +5,10 @@ import { authPlugin } from './auth/auth.plugin.js';
 import { sessionRoutes } from './sessions/sessions.routes.js';
 import { tokenRoutes } from './tokens/tokens.routes.js';
 import { serverRoutes } from './servers/servers.routes.js';
+import { domainRoutes } from './domains/domains.routes.js';
+import { xmppUsersQueuePlugin } from './xmpp-users/xmpp-users.queue.js';
+import { xmppUserRoutes } from './xmpp-users/xmpp-users.routes.js';
+import { inviteRoutes } from './invites/invites.routes.js';
 
 export const API_V1_PREFIX = '/api/v1';
 
@@ -19,5 +23,9 @@ export const v1Routes: FastifyPluginCallback = (app, _options, done) => {
   app.register(tokenRoutes);
   app.register(auditRoutes);
   app.register(serverRoutes);
+  app.register(domainRoutes);
+  app.register(xmppUsersQueuePlugin, { redisUrl: app.config.redisUrl });
+  app.register(xmppUserRoutes);
+  app.register(inviteRoutes);
   done();
 };

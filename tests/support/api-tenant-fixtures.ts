@@ -54,12 +54,48 @@ const serverFixture =
     return { params: { id: server.id }, bodies: { POST: post, DELETE: { confirm: server.name } } };
   };
 
+/** A domain nobody serves: verifying it answers 200 with every record "not found" or refused. */
+const domainFixture: TenantFixture = async (harness, owner) => {
+  const name = `d${randomBytes(5).toString('hex')}.example.net`;
+  const body = created<{ id: string }>(await harness.inject({ method: 'POST', url: '/api/v1/domains', headers: withToken(owner), payload: { name } }));
+  return { params: { id: body.id }, bodies: { POST: {} } };
+};
+
+/** A ready server of the owner with one XMPP user (password not yet revealed), made through the API. */
+const xmppUserFixture: TenantFixture = async (harness, owner) => {
+  const server = await readyServer(harness, owner);
+  const localpart = `u${randomBytes(4).toString('hex')}`;
+  const answer = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/users`, headers: withToken(owner), payload: { localpart } });
+  if (answer.statusCode !== 202) throw new Error(`fixture: user creation answered ${answer.statusCode}: ${answer.body}`);
+  const { user } = answer.json<{ user: { id: string } }>();
+  return { params: { serverId: server.id, id: user.id }, bodies: { POST: {} } };
+};
+
+const inviteFixture: TenantFixture = async (harness, owner) => {
+  const server = await readyServer(harness, owner);
+  const answer = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/invites`, headers: withToken(owner), payload: {} });
+  if (answer.statusCode !== 202) throw new Error(`fixture: invite creation answered ${answer.statusCode}: ${answer.body}`);
+  return { params: { serverId: server.id, id: answer.json<{ id: string }>().id } };
+};
+
+const serverChildrenFixture =
+  (post: unknown): TenantFixture =>
+  async (harness, owner) => ({ params: { serverId: (await readyServer(harness, owner)).id }, bodies: { POST: post } });
+
 export const tenantFixtures: Record<string, TenantFixture> = {
   '/api/v1/servers/{id}': serverFixture({}),
   '/api/v1/servers/{id}/events': serverFixture({}),
   '/api/v1/servers/{id}/actions': serverFixture({ action: 'restart' }),
   '/api/v1/servers/{id}/credentials/reveal': serverFixture({}),
   '/api/v1/servers/{id}/credentials/reset': serverFixture({}),
+  '/api/v1/domains/{id}': domainFixture,
+  '/api/v1/domains/{id}/verify': domainFixture,
+  '/api/v1/servers/{serverId}/users': serverChildrenFixture({ localpart: 'tenant-fixture' }),
+  '/api/v1/servers/{serverId}/users/{id}': xmppUserFixture,
+  '/api/v1/servers/{serverId}/users/{id}/password': xmppUserFixture,
+  '/api/v1/servers/{serverId}/users/{id}/password/reveal': xmppUserFixture,
+  '/api/v1/servers/{serverId}/invites': serverChildrenFixture({ expiresInHours: 24 }),
+  '/api/v1/servers/{serverId}/invites/{id}': inviteFixture,
   '/api/v1/tokens/{id}': async (harness, owner) => {
     const body = created<{ token: { id: string } }>(
       await harness.inject({ method: 'POST', url: '/api/v1/tokens', headers: withToken(owner), payload: { name: 'tenant fixture' } }),
