@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { domainToASCII } from 'node:url';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../api/src/auth/principal.js';
 import { checkCustomDomain, checkRecord, planDomainRecords, statusAfterCheck, type PlannedRecord } from '../../api/src/domains/domain-records.js';
 import { customDomainHost, delegatedChallengeName } from '../../worker/src/contracts/custom-domain.js';
 import { requireVerifiedDomain } from '../../api/src/domains/verified-domain.js';
 import { certificateNames } from '../../worker/src/provisioning/dns-plan.js';
+import { PROVISIONING_QUEUE, stepJobId } from '../../worker/src/contracts/provisioning.js';
 import { startApiHarness, withCookie, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
 import { testEnv } from '../support/test-env.js';
 
@@ -318,6 +321,45 @@ describe('custom domains through the API, verified with real DNS', () => {
     });
     await expect(requireVerifiedDomain(harness.prisma, principal(bob), domain.id)).rejects.toMatchObject({ status: 404 });
     await expect(requireVerifiedDomain(harness.prisma, principal(alice), 'not-a-uuid')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('orders a server on a verified domain over HTTP; an unverified, foreign or busy domain gets a 4xx saying what to do', async () => {
+    const order = (account: TestAccount, payload: Record<string, unknown>) =>
+      harness.inject({ method: 'POST', url: '/api/v1/servers', headers: withToken(account), payload: { federation: true, ...payload } });
+    const domain = await added(alice);
+
+    const unverified = await order(alice, { name: 'own', domainId: domain.id });
+    expect(unverified.statusCode).toBe(409);
+    expect(unverified.json<Problem>().detail).toContain(`create the required records shown by GET /api/v1/domains/${domain.id}`);
+    const malformed = await order(alice, { name: 'own', domainId: 'example.com' });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json<{ errors: { field: string; message: string }[] }>().errors).toEqual([
+      { in: 'body', field: 'domainId', message: 'must be the id of one of your verified domains (GET /api/v1/domains)' },
+    ]);
+
+    await createRequired(domain);
+    expect((await verify(alice, domain.id)).json<DomainDto>().status).toBe('verified');
+    expect((await order(bob, { name: 'theirs', domainId: domain.id })).statusCode).toBe(404);
+    expect(await harness.prisma.server.count({ where: { customDomainId: domain.id } })).toBe(0);
+
+    const accepted = await order(alice, { name: 'own', domainId: domain.id });
+    expect(accepted.statusCode, accepted.body).toBe(202);
+    const server = accepted.json<{ id: string; name: string; domain: string }>();
+    expect(server).toMatchObject({ name: 'own', domain: domain.name });
+    expect(await harness.prisma.server.findUniqueOrThrow({ where: { id: server.id } })).toMatchObject({ domainKind: 'custom', customDomainId: domain.id });
+    const connection = new Redis(harness.redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue(PROVISIONING_QUEUE, { connection });
+    try {
+      expect(await queue.getJob(stepJobId(server.id, 'allocate'))).toBeDefined();
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+
+    const again = await order(alice, { name: 'second', domainId: domain.id });
+    expect(again.statusCode).toBe(409);
+    expect(again.json<Problem>()).toMatchObject({ title: 'Domain in use', detail: `${domain.name} already has a server; delete it first or use another domain.` });
+    expect(await harness.prisma.server.count({ where: { accountId: alice.id, deletedAt: null, name: 'second' } })).toBe(0);
   });
 
   it('deletes softly with an audit row, refuses while a live server uses the domain, and shows that server\'s ports', async () => {

@@ -1,19 +1,20 @@
 import { z } from 'zod';
 import type { Prisma } from '../../../prisma/generated/client/client.js';
-import { ownedBy, type Principal } from '../auth/principal.js';
+import type { Principal } from '../auth/principal.js';
 import { HttpProblem, notFound } from '../http/problem.js';
 import { DOMAINS_LIST_HINT, storedChecks } from './domains.service.js';
 
 /**
  * The custom domain a server is ordered on: the caller's own (404 otherwise, as for any other
- * resource) and verified (409 naming what is missing otherwise). Call it inside the order's
+ * resource, operators included) and verified (409 naming what is missing otherwise). Call it inside the order's
  * transaction: the row is locked FOR SHARE, so a concurrent DELETE of the domain waits for the
  * order and then sees its server, and an order waiting on a DELETE then finds no domain.
  */
 export async function requireVerifiedDomain(tx: Prisma.TransactionClient, principal: Principal, domainId: string): Promise<{ id: string; name: string }> {
   if (!z.uuid().safeParse(domainId).success) throw notFound('domain', domainId, DOMAINS_LIST_HINT);
   await tx.$queryRaw`SELECT id FROM domains WHERE id = ${domainId}::uuid FOR SHARE`;
-  const domain = await tx.domain.findFirst({ where: { id: domainId, deletedAt: null, ...ownedBy(principal) } });
+  // Always the caller's own: an operator orders for their own account, never on a customer's domain.
+  const domain = await tx.domain.findFirst({ where: { id: domainId, deletedAt: null, accountId: principal.accountId } });
   if (!domain) throw notFound('domain', domainId, DOMAINS_LIST_HINT);
   if (domain.status === 'verified') return { id: domain.id, name: domain.name };
 

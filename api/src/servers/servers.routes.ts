@@ -52,10 +52,14 @@ export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
       onRequest: requireAuth,
       schema: {
         tags: ['servers'],
-        summary: 'Order a server on <name>.<platform zone>; provisioning starts at once (watch its events)',
+        summary: 'Order a server on <name>.<platform zone> or on a verified domain of yours; provisioning starts at once (watch its events)',
         body: z.strictObject({
           name: z.string({ error: expected('must be a string') }).describe('Becomes the subdomain: "alice" → alice.<platform zone>.'),
           federation: z.boolean({ error: expected('must be true or false') }).default(false).describe('Let users talk to other XMPP servers.'),
+          domainId: z
+            .uuid({ error: expected('must be the id of one of your verified domains (GET /api/v1/domains)') })
+            .optional()
+            .describe('Serve a verified domain of yours instead of <name>.<platform zone>; the name is then only the server\'s label.'),
           plan: z.string({ error: expected('must be a plan code') }).regex(/^[a-z0-9-]{1,32}$/, 'must be a plan code, such as "personal"').optional().describe('Defaults to your account\'s plan.'),
         }),
         response: { 202: serverSchema, ...problemResponses },

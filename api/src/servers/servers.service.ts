@@ -9,6 +9,7 @@ import { ownedBy, type Principal } from '../auth/principal.js';
 import { HttpProblem, notFound } from '../http/problem.js';
 import { toPage } from '../http/schemas.js';
 import type { JobsPort } from '../plugins/jobs.plugin.js';
+import { requireVerifiedDomain } from '../domains/verified-domain.js';
 import { platformDomainFor } from './server-name.js';
 
 const LIST_HINT = 'GET /api/v1/servers';
@@ -56,7 +57,7 @@ export class ServerService {
    * Writes the order and queues its provisioning in one transaction: when Redis is down the
    * enqueue fails, the order is rolled back and the caller gets a 503 (nothing half-done).
    */
-  async order(principal: Principal, input: { name: string; federation: boolean; plan?: string | undefined }, ip: string) {
+  async order(principal: Principal, input: { name: string; federation: boolean; plan?: string | undefined; domainId?: string | undefined }, ip: string) {
     const name = platformDomainFor(input.name, this.platformZone);
     if (!name.ok) throw new HttpProblem(400, 'Invalid server name', name.reason, { errors: [{ in: 'body', field: 'name', message: name.reason }] });
     const account = await this.prisma.account.findUniqueOrThrow({ where: { id: principal.accountId }, include: { plan: true } });
@@ -65,6 +66,7 @@ export class ServerService {
       const codes = (await this.prisma.plan.findMany({ where: { active: true }, select: { code: true } })).map((p) => p.code);
       throw new HttpProblem(400, 'Unknown plan', `There is no plan "${input.plan}"; choose one of: ${codes.join(', ')}.`);
     }
+    let domain = name.domain;
     try {
       const created = await this.prisma.$transaction(async (tx) => {
         const live = await tx.server.count({ where: { accountId: account.id, deletedAt: null } });
@@ -75,8 +77,19 @@ export class ServerService {
             `Your ${account.plan.name} plan allows ${account.plan.maxServers} servers and you have ${live}. Delete one (DELETE /api/v1/servers/{id}) or move to a bigger plan.`,
           );
         }
+        // Checked inside the transaction: the domain row stays locked until the order commits.
+        const custom = input.domainId === undefined ? null : await requireVerifiedDomain(tx, principal, input.domainId);
+        domain = custom?.name ?? name.domain;
         const server = await tx.server.create({
-          data: { accountId: account.id, name: input.name, domain: name.domain, domainKind: 'platform', federation: input.federation, planId: plan.id },
+          data: {
+            accountId: account.id,
+            name: input.name,
+            domain,
+            domainKind: custom ? 'custom' : 'platform',
+            customDomainId: custom?.id ?? null,
+            federation: input.federation,
+            planId: plan.id,
+          },
           include: withDetail,
         });
         await this.audit.record(tx, actorOf(principal, ip), {
@@ -91,9 +104,9 @@ export class ServerService {
       return toServerDto(created);
     } catch (error) {
       if (isUniqueViolation(error)) {
-        throw new HttpProblem(409, 'Name taken', `${name.domain} is already taken; choose another name.`, {
-          errors: [{ in: 'body', field: 'name', message: 'is already taken' }],
-        });
+        const [field, reason] =
+          input.domainId === undefined ? ['name', `${domain} is already taken; choose another name.`] : ['domainId', `${domain} already has a server; delete it first or use another domain.`];
+        throw new HttpProblem(409, input.domainId === undefined ? 'Name taken' : 'Domain in use', reason, { errors: [{ in: 'body', field, message: 'is already taken' }] });
       }
       throw error;
     }
