@@ -9,6 +9,7 @@ import { domainRoutes } from './domains/domains.routes.js';
 import { xmppUsersQueuePlugin } from './xmpp-users/xmpp-users.queue.js';
 import { xmppUserRoutes } from './xmpp-users/xmpp-users.routes.js';
 import { inviteRoutes } from './invites/invites.routes.js';
+import { planRoutes } from './plans/plans.routes.js';
 
 export const API_V1_PREFIX = '/api/v1';
 
@@ -18,6 +19,7 @@ export const API_V1_PREFIX = '/api/v1';
  */
 export const v1Routes: FastifyPluginCallback = (app, _options, done) => {
   app.register(authPlugin);
+  app.register(planRoutes);
   app.register(accountRoutes);
   app.register(sessionRoutes);
   app.register(tokenRoutes);

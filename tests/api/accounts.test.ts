@@ -67,7 +67,14 @@ describe('POST /api/v1/accounts (sign up)', () => {
   it('takes another active plan by code', async () => {
     const answer = await signUp({ email: uniqueEmail(), password: GOOD_PASSWORD, plan: 'team' });
     expect(answer.statusCode).toBe(201);
-    expect(answer.json<Authenticated>().account.plan.code).toBe('team');
+    const plan = await harness.prisma.plan.findUniqueOrThrow({ where: { code: 'team' } });
+    expect(answer.json<Authenticated>().account.plan).toEqual({
+      code: 'team',
+      name: plan.name,
+      maxServers: plan.maxServers,
+      maxUsersPerServer: plan.maxUsersPerServer,
+      storageMiB: plan.storageMiB,
+    });
   });
 
   it.each([

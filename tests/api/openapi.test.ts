@@ -30,6 +30,11 @@ describe('OpenAPI document at /api/docs/json', () => {
         'GET /api/v1/tokens',
         'DELETE /api/v1/tokens/{id}',
         'GET /api/v1/audit',
+        'GET /api/v1/plans',
+        'POST /api/v1/servers',
+        'GET /api/v1/domains',
+        'GET /api/v1/servers/{serverId}/users',
+        'GET /api/v1/servers/{serverId}/invites',
       ]),
     );
     expect(Object.keys(spec.components?.securitySchemes ?? {}).sort()).toEqual(['bearer', 'session']);
@@ -37,7 +42,7 @@ describe('OpenAPI document at /api/docs/json', () => {
 
   it('marks exactly the guarded routes as needing authentication', () => {
     const open = operations.filter((op) => !op.secured).map((op) => `${op.method} ${op.path}`);
-    expect(open.sort()).toEqual(['POST /api/v1/accounts', 'POST /api/v1/sessions']);
+    expect(open.sort()).toEqual(['GET /api/v1/plans', 'POST /api/v1/accounts', 'POST /api/v1/sessions']);
   });
 
   it('documents a success schema and the problem answers of every route, and a body schema for every write', () => {

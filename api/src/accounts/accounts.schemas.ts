@@ -19,6 +19,7 @@ export const accountSchema = z.object({
     name: z.string(),
     maxServers: z.number().int(),
     maxUsersPerServer: z.number().int(),
+    storageMiB: z.number().int().describe('Upload storage per server; the server refuses uploads beyond it.'),
   }),
   createdAt: z.iso.datetime(),
 });
@@ -41,7 +42,7 @@ export function toAccountDto(account: Account & { plan: Plan }): AccountDto {
     id: account.id,
     email: account.email,
     role: account.role,
-    plan: { code: plan.code, name: plan.name, maxServers: plan.maxServers, maxUsersPerServer: plan.maxUsersPerServer },
+    plan: { code: plan.code, name: plan.name, maxServers: plan.maxServers, maxUsersPerServer: plan.maxUsersPerServer, storageMiB: plan.storageMiB },
     createdAt: account.createdAt.toISOString(),
   };
 }
