@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { Prisma } from '../../../prisma/generated/client/client.js';
+import type { PortPurpose } from '../../../prisma/generated/client/enums.js';
 import type { ServerAction } from '../../../worker/src/contracts/provisioning.js';
 import type { SecretBox } from '../../../worker/src/crypto/secret-box.js';
 import { adminSecretContext } from '../../../worker/src/contracts/secret-contexts.js';
@@ -10,6 +11,7 @@ import { HttpProblem, notFound } from '../http/problem.js';
 import { toPage } from '../http/schemas.js';
 import type { JobsPort } from '../plugins/jobs.plugin.js';
 import { requireVerifiedDomain } from '../domains/verified-domain.js';
+import { serverListQuery, toServerItem, type ServerFields } from './server-list.js';
 import { platformDomainFor } from './server-name.js';
 
 const LIST_HINT = 'GET /api/v1/servers';
@@ -21,27 +23,15 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 export function toServerDto(server: ServerRow) {
-  const ports = Object.fromEntries(server.portAllocations.map((p) => [p.purpose, p.port])) as Partial<Record<string, number>>;
-  return {
-    id: server.id,
-    name: server.name,
-    domain: server.domain,
-    federation: server.federation,
+  const port = (purpose: PortPurpose) => server.portAllocations.find((p) => p.purpose === purpose)?.port ?? null;
+  return toServerItem({
+    ...server,
     plan: server.plan.code,
-    state: server.state,
-    stateReason: server.stateReason,
-    desiredState: server.desiredState,
-    createdAt: server.createdAt.toISOString(),
-    readyAt: server.readyAt?.toISOString() ?? null,
-    connection:
-      ports.c2s === undefined
-        ? null
-        : {
-            jidDomain: server.domain,
-            host: server.domain,
-            ports: { starttls: ports.c2s, directTls: ports.c2s_direct_tls ?? null, federation: server.federation ? (ports.s2s ?? null) : null, upload: ports.https ?? null },
-          },
-  };
+    c2s: port('c2s'),
+    c2sDirectTls: port('c2s_direct_tls'),
+    s2s: port('s2s'),
+    https: port('https'),
+  });
 }
 
 export class ServerService {
@@ -113,13 +103,8 @@ export class ServerService {
   }
 
   async list(principal: Principal, page: { cursor?: string | undefined; limit: number }) {
-    const rows = await this.prisma.server.findMany({
-      where: { ...ownedBy(principal), deletedAt: null, ...(page.cursor === undefined ? {} : { id: { lt: page.cursor } }) },
-      include: withDetail,
-      orderBy: { id: 'desc' },
-      take: page.limit + 1,
-    });
-    return toPage(rows, page.limit, (row) => row.id, toServerDto);
+    const rows = await this.prisma.$queryRaw<ServerFields[]>(serverListQuery(ownedBy(principal), page));
+    return toPage(rows, page.limit, (row) => row.id, toServerItem);
   }
 
   async get(principal: Principal, id: string) {
