@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Redis } from 'ioredis';
 import type { DestinationStream } from 'pino';
-import type { PrismaClient } from '../../prisma/client.js';
+import type { Database } from '../../prisma/client.js';
 import { auditPlugin } from './audit/audit.plugin.js';
 import type { ApiConfig } from './config.js';
 import { healthRoutes } from './health/health.routes.js';
@@ -26,7 +26,7 @@ declare module 'fastify' {
 export interface AppDependencies {
   config: ApiConfig;
   /** Clients the caller owns and closes (main.ts, tests); left out, the app opens and closes its own from config. */
-  prisma?: PrismaClient;
+  database?: Database;
   redis?: Redis;
   /** Defaults to probing the app's own Prisma and Redis clients. */
   readiness?: ReadinessProbes;
@@ -64,7 +64,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   registerProblemHandler(app);
   app.decorate('config', config);
 
-  app.register(dbPlugin, { databaseUrl: config.databaseUrl, prisma: deps.prisma });
+  app.register(dbPlugin, { databaseUrl: config.databaseUrl, database: deps.database });
   app.register(redisPlugin, { redisUrl: config.redisUrl, redis: deps.redis });
   app.register(jobsPlugin, { redisUrl: config.redisUrl });
   app.register(secretsPlugin, { keyring: config.secretsKeyring });

@@ -1,15 +1,15 @@
 import { loadApiConfig } from './config.js';
 import { buildApp } from './app.js';
 import { createApiRedis } from './plugins/redis.plugin.js';
-import { createPrismaClient } from '../../prisma/client.js';
+import { createDatabase } from '../../prisma/client.js';
 import { ConfigError } from '../../worker/src/contracts/env-fields.js';
 import { describeError } from '../../worker/src/contracts/dependency-check.js';
 
 async function main(): Promise<void> {
   const config = loadApiConfig();
-  const prisma = createPrismaClient(config.databaseUrl);
+  const database = createDatabase(config.databaseUrl);
   const redis = createApiRedis(config.redisUrl);
-  const app = buildApp({ config, prisma, redis });
+  const app = buildApp({ config, database, redis });
   redis.on('error', (error) => app.log.debug({ err: describeError(error) }, 'redis connection error'));
   await redis.connect().catch((error: unknown) => app.log.warn({ err: describeError(error) }, 'redis not reachable yet; retrying'));
 
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     app.log.info({ signal }, 'api stopping');
     app
       .close()
-      .then(() => prisma.$disconnect())
+      .then(() => database.close())
       .then(() => redis.disconnect())
       .catch((error: unknown) => app.log.error({ err: describeError(error) }, 'error during shutdown'));
   };

@@ -120,6 +120,19 @@ describe('API token authentication', () => {
     const used = await harness.prisma.apiToken.findUniqueOrThrow({ where: { id: account.tokenId } });
     expect(Date.now() - used.lastUsedAt!.getTime()).toBeLessThan(10_000);
   });
+
+  it('treats an expired session cookie as no session, and records when a live one was last seen', async () => {
+    const account = await harness.signUp();
+    const cookieMe = () => harness.inject({ method: 'GET', url: '/api/v1/me', headers: { cookie: account.cookie } });
+    const session = await harness.prisma.session.findFirstOrThrow({ where: { accountId: account.id } });
+    await harness.prisma.session.update({ where: { id: session.id }, data: { lastSeenAt: null } });
+    expect((await cookieMe()).statusCode).toBe(200);
+    const seen = await harness.prisma.session.findUniqueOrThrow({ where: { id: session.id } });
+    expect(Date.now() - seen.lastSeenAt!.getTime()).toBeLessThan(10_000);
+
+    await harness.prisma.session.update({ where: { id: session.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    expect((await cookieMe()).statusCode).toBe(401);
+  });
 });
 
 describe('log-in throttling', () => {

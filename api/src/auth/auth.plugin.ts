@@ -53,12 +53,12 @@ export const authPlugin = fp(
     app.addHook('onRequest', async (request) => {
       const authorization = request.headers.authorization;
       if (authorization !== undefined) {
-        request.principal = await authenticateBearer(app.prisma, authorization);
+        request.principal = await authenticateBearer(app, authorization);
         return;
       }
       const cookie = request.cookies[SESSION_COOKIE];
       if (!cookie) return;
-      const found = await authenticateSession(app.prisma, cookie);
+      const found = await authenticateSession(app, cookie);
       if (!found) return;
       if (!SAFE_METHODS.has(request.method)) checkCrossSite(request, found.csrfSecretHash);
       request.principal = found.principal;

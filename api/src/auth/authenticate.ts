@@ -1,4 +1,6 @@
-import type { PrismaClient } from '../../../prisma/client.js';
+import type { PrismaClient, SqlReader } from '../../../prisma/client.js';
+import { Prisma } from '../../../prisma/generated/client/client.js';
+import type { AccountRole } from '../../../prisma/generated/client/enums.js';
 import { HttpProblem } from '../http/problem.js';
 import { API_TOKEN_PREFIX, sha256 } from './credentials.js';
 import type { Principal } from './principal.js';
@@ -8,45 +10,63 @@ import type { Principal } from './principal.js';
 const TOUCH_INTERVAL_MS = 60_000;
 const BEARER = new RegExp(`^Bearer\\s+(${API_TOKEN_PREFIX}[A-Za-z0-9_-]{43})$`);
 
+/**
+ * Every authenticated request starts with one of these lookups, so each is one statement with its
+ * account joined, through the SqlReader (Prisma sent two: the row, then its account); the rare
+ * touch of lastUsedAt / lastSeenAt stays with Prisma.
+ */
+export interface AuthDatabase {
+  prisma: PrismaClient;
+  sql: SqlReader;
+}
+
+interface AccountOfCredential {
+  accountId: string;
+  role: AccountRole;
+  disabledAt: Date | null;
+}
+
 function invalidToken(detail: string): HttpProblem {
   return new HttpProblem(401, 'Invalid API token', detail, {}, { 'www-authenticate': 'Bearer realm="parley", error="invalid_token"' });
 }
 
 /** An Authorization header must name a live token: a bad one is refused, never ignored. */
-export async function authenticateBearer(prisma: PrismaClient, header: string, now = new Date()): Promise<Principal> {
+export async function authenticateBearer({ prisma, sql }: AuthDatabase, header: string, now = new Date()): Promise<Principal> {
   const match = BEARER.exec(header.trim());
   if (!match?.[1]) {
     throw invalidToken(`The Authorization header must be "Bearer ${API_TOKEN_PREFIX}..." with a personal API token from POST /api/v1/tokens.`);
   }
-  const token = await prisma.apiToken.findUnique({
-    where: { tokenHash: sha256(match[1]) },
-    include: { account: { select: { role: true, disabledAt: true } } },
-  });
-  if (!token || token.revokedAt || (token.expiresAt && token.expiresAt <= now) || token.account.disabledAt) {
+  const [token] = await sql.rows<AccountOfCredential & { id: string; expiresAt: Date | null; lastUsedAt: Date | null; revokedAt: Date | null }>(Prisma.sql`
+    SELECT t.id, t.account_id AS "accountId", t.expires_at AS "expiresAt", t.last_used_at AS "lastUsedAt", t.revoked_at AS "revokedAt",
+      a.role::text AS role, a.disabled_at AS "disabledAt"
+    FROM api_tokens t JOIN accounts a ON a.id = t.account_id
+    WHERE t.token_hash = ${sha256(match[1])}`);
+  if (!token || token.revokedAt || (token.expiresAt && token.expiresAt <= now) || token.disabledAt) {
     throw invalidToken('This API token is unknown, expired or revoked. Create a new one with POST /api/v1/tokens.');
   }
   if (!token.lastUsedAt || now.getTime() - token.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {
     await prisma.apiToken.updateMany({ where: { id: token.id }, data: { lastUsedAt: now } });
   }
-  return { accountId: token.accountId, role: token.account.role, via: 'token', tokenId: token.id };
+  return { accountId: token.accountId, role: token.role, via: 'token', tokenId: token.id };
 }
 
 /** A session cookie that is unknown or expired just means "anonymous": the guard asks to log in. */
 export async function authenticateSession(
-  prisma: PrismaClient,
+  { prisma, sql }: AuthDatabase,
   cookie: string,
   now = new Date(),
 ): Promise<{ principal: Principal; csrfSecretHash: string } | null> {
-  const session = await prisma.session.findUnique({
-    where: { tokenHash: sha256(cookie) },
-    include: { account: { select: { role: true, disabledAt: true } } },
-  });
-  if (!session || session.expiresAt <= now || session.account.disabledAt) return null;
+  const [session] = await sql.rows<AccountOfCredential & { id: string; expiresAt: Date; lastSeenAt: Date | null; csrfSecretHash: string }>(Prisma.sql`
+    SELECT s.id, s.account_id AS "accountId", s.expires_at AS "expiresAt", s.last_seen_at AS "lastSeenAt", s.csrf_secret_hash AS "csrfSecretHash",
+      a.role::text AS role, a.disabled_at AS "disabledAt"
+    FROM sessions s JOIN accounts a ON a.id = s.account_id
+    WHERE s.token_hash = ${sha256(cookie)}`);
+  if (!session || session.expiresAt <= now || session.disabledAt) return null;
   if (!session.lastSeenAt || now.getTime() - session.lastSeenAt.getTime() > TOUCH_INTERVAL_MS) {
     await prisma.session.updateMany({ where: { id: session.id }, data: { lastSeenAt: now } });
   }
   return {
-    principal: { accountId: session.accountId, role: session.account.role, via: 'session', session: { id: session.id, expiresAt: session.expiresAt } },
+    principal: { accountId: session.accountId, role: session.role, via: 'session', session: { id: session.id, expiresAt: session.expiresAt } },
     csrfSecretHash: session.csrfSecretHash,
   };
 }

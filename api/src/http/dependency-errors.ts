@@ -23,7 +23,8 @@ export function unreachableDependency(error: unknown): Dependency | null {
     if (current.name === 'MaxRetriesPerRequestError' || REDIS_DOWN_MESSAGES.some((pattern) => pattern.test(current.message))) {
       return 'redis';
     }
-    if (current.name === 'DriverAdapterError' && typeof code === 'string' && NETWORK_CODES.has(code)) return 'database';
+    // Prisma's driver adapter and the SqlReader (prisma/client.ts) both carry node-postgres' code.
+    if ((current.name === 'DriverAdapterError' || current.name === 'SqlReadError') && typeof code === 'string' && NETWORK_CODES.has(code)) return 'database';
   }
   return null;
 }

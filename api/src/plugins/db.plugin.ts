@@ -1,23 +1,26 @@
 import fp from 'fastify-plugin';
-import { createPrismaClient, type PrismaClient } from '../../../prisma/client.js';
+import { createDatabase, type Database, type PrismaClient, type SqlReader } from '../../../prisma/client.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     prisma: PrismaClient;
+    /** Plain SQL for the reads on every request (see SqlReader); everything else goes through prisma. */
+    sql: SqlReader;
   }
 }
 
 export interface DbPluginOptions {
   databaseUrl: string;
-  /** A client the caller owns (and disconnects); without one the app opens and closes its own. */
-  prisma?: PrismaClient | undefined;
+  /** A database the caller owns (and closes); without one the app opens and closes its own. */
+  database?: Database | undefined;
 }
 
 export const dbPlugin = fp<DbPluginOptions>(
   (app, options, done) => {
-    const prisma = options.prisma ?? createPrismaClient(options.databaseUrl);
-    app.decorate('prisma', prisma);
-    if (!options.prisma) app.addHook('onClose', () => prisma.$disconnect());
+    const database = options.database ?? createDatabase(options.databaseUrl);
+    app.decorate('prisma', database.prisma);
+    app.decorate('sql', database.sql);
+    if (!options.database) app.addHook('onClose', () => database.close());
     done();
   },
   { name: 'parley-db', fastify: '5.x' },

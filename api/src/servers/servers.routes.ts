@@ -44,7 +44,7 @@ export const serverEventSchema = z.object({
 });
 
 export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
-  const servers = new ServerService(app.prisma, app.audit, app.jobs, app.secrets, app.config.platformZone);
+  const servers = new ServerService(app.prisma, app.sql, app.audit, app.jobs, app.secrets, app.config.platformZone);
 
   app.post(
     '/servers',

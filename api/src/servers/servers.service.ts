@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { PrismaClient } from '../../../prisma/client.js';
+import type { PrismaClient, SqlReader } from '../../../prisma/client.js';
 import type { Prisma } from '../../../prisma/generated/client/client.js';
 import type { PortPurpose } from '../../../prisma/generated/client/enums.js';
 import type { ServerAction } from '../../../worker/src/contracts/provisioning.js';
@@ -37,6 +37,7 @@ export function toServerDto(server: ServerRow) {
 export class ServerService {
   constructor(
     private readonly prisma: PrismaClient,
+    private readonly sql: SqlReader,
     private readonly audit: AuditService,
     private readonly jobs: JobsPort,
     private readonly secrets: SecretBox,
@@ -103,7 +104,7 @@ export class ServerService {
   }
 
   async list(principal: Principal, page: { cursor?: string | undefined; limit: number }) {
-    const rows = await this.prisma.$queryRaw<ServerFields[]>(serverListQuery(ownedBy(principal), page));
+    const rows = await this.sql.rows<ServerFields>(serverListQuery(ownedBy(principal), page));
     return toPage(rows, page.limit, (row) => row.id, toServerItem);
   }
 
