@@ -16,6 +16,7 @@ import { redisPlugin } from './plugins/redis.plugin.js';
 import { jobsPlugin } from './plugins/jobs.plugin.js';
 import { secretsPlugin } from './plugins/secrets.plugin.js';
 import { API_V1_PREFIX, v1Routes } from './v1.js';
+import { webPlugin } from './web/web.plugin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -77,5 +78,6 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     done();
   });
   app.register(v1Routes, { prefix: API_V1_PREFIX });
+  app.register(webPlugin, { distDir: config.webDistDir, platformZone: config.platformZone });
   return app;
 }

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { envFields, parseEnv } from '../../worker/src/contracts/env-fields.js';
 
@@ -34,7 +35,11 @@ const apiEnvSchema = z.object({
   LOGIN_LOCKOUT_MINUTES: count('minutes').default(15),
   SIGNUP_MAX_PER_IP_PER_HOUR: count('sign-ups').default(20),
   SIGNUP_MAX_PER_EMAIL_PER_HOUR: count('sign-ups').default(5),
+  // The built dashboard (vite build output); the repository's web/dist unless set.
+  WEB_DIST_DIR: z.string().trim().startsWith('/', 'must be an absolute path').optional(),
 });
+
+const DEFAULT_WEB_DIST_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
 /** A limit of `max` attempts per `windowSeconds`, counted in Redis (see auth/attempt-limiter.ts). */
 export interface RateLimit {
@@ -58,6 +63,8 @@ export interface ApiConfig {
   trustProxy: string | false;
   /** Sessions expire this long after log-in (a fixed lifetime, not sliding). */
   sessionTtlHours: number;
+  /** Where the built dashboard lives; served at / (see web/web.plugin.ts). */
+  webDistDir: string;
   rateLimits: {
     loginFailuresPerEmail: RateLimit;
     loginFailuresPerIp: RateLimit;
@@ -82,6 +89,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     healthCheckTimeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY === '' ? false : e.TRUST_PROXY,
     sessionTtlHours: e.SESSION_TTL_HOURS,
+    webDistDir: e.WEB_DIST_DIR || DEFAULT_WEB_DIST_DIR,
     rateLimits: {
       loginFailuresPerEmail: { max: e.LOGIN_MAX_FAILURES_PER_EMAIL, windowSeconds: lockoutSeconds },
       loginFailuresPerIp: { max: e.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: lockoutSeconds },

@@ -17,6 +17,8 @@ PACKAGES=(
   debootstrap openssl ca-certificates iproute2 curl procps
   # validates docker-compose.yml in the tests (no Compose plugin ships with docker.io)
   docker-compose
+  # the dashboard's end-to-end test drives it with playwright-core (never a downloaded browser)
+  chromium
 )
 
 log() { printf '[parley] %s\n' "$*" >&2; }

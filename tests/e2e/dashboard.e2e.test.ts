@@ -1,0 +1,242 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, type TestBrowser } from '../support/browser.js';
+import { auditPage } from '../support/page-audit.js';
+import { pebbleIssuers } from '../support/pebble.js';
+import { startPlatformApi, type ListeningApi } from '../support/platform-api.js';
+import { ProvisioningHarness } from '../support/provisioning-harness.js';
+import { connectAs } from '../support/xmpp.js';
+
+// The customer's whole journey through the built dashboard, in Debian's Chromium, against the real
+// API and worker on the sandbox (Postgres, Redis, Docker, PowerDNS, Pebble). Each `it` continues
+// where the previous one stopped, as one person clicking through would.
+
+const WAIT = { short: 15_000, provisioning: 150_000 };
+
+let harness: ProvisioningHarness;
+let api: ListeningApi;
+let browser: TestBrowser;
+let page: Page;
+let serverId: string;
+let domain: string;
+let starttlsPort: number;
+const consoleErrors: string[] = [];
+const label = `w${randomBytes(4).toString('hex')}`;
+
+async function expectAccessibleEverywhere(name: string): Promise<void> {
+  for (const audit of await auditPage(page, name)) {
+    expect(audit.violations, `${name} at ${audit.viewport} width`).toEqual([]);
+    expect(audit.overflowPx, `${name} scrolls sideways at ${audit.viewport} width`).toBeLessThanOrEqual(0);
+  }
+}
+
+/** The text of the code element of a copyable value, found by its copy button's name. */
+const copyableValue = (name: string) =>
+  page.locator('.copyable', { has: page.getByRole('button', { name: `Copy ${name}`, exact: true }) }).locator('code').innerText();
+
+const XMPP_TRUST = async () => [(await pebbleIssuers()).root.toString()];
+
+beforeAll(async () => {
+  execFileSync('bash', ['web/build.sh'], { stdio: 'ignore' });
+  harness = await ProvisioningHarness.create(41_000);
+  await harness.startWorker();
+  api = await startPlatformApi(harness);
+  browser = await launchBrowser();
+  page = await browser.context.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await api?.close();
+  if (serverId) await harness.waitForState(serverId, 'deleted', 60_000).catch(() => undefined);
+  await harness?.close();
+});
+
+describe('the customer dashboard', () => {
+  it('refuses a weak password next to the field, then signs up', async () => {
+    await page.goto(`${api.url}/`);
+    await page.getByRole('heading', { name: 'Log in to Parley' }).waitFor({ timeout: WAIT.short });
+    await expectAccessibleEverywhere('log-in');
+
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    await page.getByLabel('Email').fill(`${label}@example.com`);
+    await page.getByLabel('Password').fill('short');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    const password = page.getByLabel('Password');
+    await page.locator('.field-error').first().waitFor({ timeout: WAIT.short });
+    expect(await password.getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('.field-error').first().innerText()).toMatch(/12 characters/);
+    await expectAccessibleEverywhere('sign-up-error');
+
+    await password.fill('violet staple orbit lantern');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('heading', { name: 'Your servers' }).waitFor({ timeout: WAIT.short });
+    await page.getByText('You have no servers yet').waitFor({ timeout: WAIT.short });
+    await expectAccessibleEverywhere('servers-empty');
+  });
+
+  it('adds a domain, lists its records to copy and shows each one\'s status after a real lookup', async () => {
+    await page.getByRole('link', { name: 'Domains' }).click();
+    await page.getByLabel('Domain').fill('not a domain');
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    await page.locator('.field-error').waitFor({ timeout: WAIT.short });
+    expect(await page.getByLabel('Domain').getAttribute('aria-invalid')).toBe('true');
+
+    const ownDomain = `${label}.example`;
+    await page.getByLabel('Domain').fill(ownDomain);
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    await page.getByRole('heading', { name: ownDomain }).waitFor({ timeout: WAIT.short });
+    expect(await page.getByRole('button', { name: /^Copy .* record name/ }).count()).toBeGreaterThan(1);
+    expect(await page.getByText('Not checked yet').count()).toBeGreaterThan(1);
+
+    await page.getByRole('button', { name: 'Verify now' }).click();
+    // Nobody created the records, so the sandbox resolver finds none of them.
+    await page.getByText('Not right yet').first().waitFor({ timeout: WAIT.short });
+    expect(await page.getByText('Found', { exact: true }).count()).toBe(0);
+    await expectAccessibleEverywhere('domain');
+  });
+
+  it('orders a server and says what will happen', async () => {
+    await page.getByRole('link', { name: 'Servers' }).click();
+    await page.getByRole('link', { name: 'Order a server' }).click();
+    await page.getByLabel('Name').fill(label);
+    await page.getByText('Talk to other XMPP servers').click();
+    await page.getByRole('radio', { name: /Personal/ }).check();
+    const summary = page.getByRole('region', { name: 'What happens next' });
+    expect(await summary.innerText()).toContain(`${label}.parley.test`);
+    await expectAccessibleEverywhere('order');
+
+    await page.getByRole('button', { name: 'Order server' }).click();
+    await page.waitForURL(/\/servers\/[0-9a-f-]{36}$/, { timeout: WAIT.short });
+    serverId = new URL(page.url()).pathname.split('/').at(-1) ?? '';
+    domain = `${label}.parley.test`;
+    await page.getByRole('heading', { name: `Setting up ${domain}` }).waitFor({ timeout: WAIT.short });
+    await expectAccessibleEverywhere('progress');
+  });
+
+  it('shows every provisioning step live until the server is ready', async () => {
+    await page.getByRole('heading', { name: 'Connection' }).waitFor({ timeout: WAIT.provisioning });
+    // The steps fold away once ready; each one is recorded as done.
+    expect(await page.locator('.steps li').count()).toBe(7);
+    expect(await page.locator('.steps li.step-done').count()).toBe(7);
+    expect(await page.getByText('Your server is ready.').count()).toBe(1);
+    expect(await page.locator('.facts').first().innerText()).toMatch(/Valid until/);
+  });
+
+  it('reveals the admin password once, and a real XMPP client logs in with what the page shows', async () => {
+    await page.getByRole('button', { name: 'Reveal admin password' }).click();
+    const jid = await copyableValue('admin address');
+    const password = await copyableValue('admin password');
+    const portText = await page.locator('.facts li').first().innerText();
+    starttlsPort = Number(/^(\d+)/.exec(portText)?.[1]);
+    await expectAccessibleEverywhere('server-ready');
+
+    expect(jid).toBe(`admin@${domain}`);
+    const session = await connectAs({
+      host: '127.0.0.1',
+      port: starttlsPort,
+      domain,
+      username: 'admin',
+      password,
+      trustedCaPems: await XMPP_TRUST(),
+      timeoutMs: 15_000,
+    });
+    expect(session.jid.startsWith(`${jid}/`)).toBe(true);
+    await session.close();
+
+    await page.reload();
+    await page.getByRole('button', { name: 'Reveal admin password' }).click();
+    const refusal = page.getByRole('alert');
+    await refusal.waitFor({ timeout: WAIT.short });
+    expect(await refusal.innerText()).toMatch(/Already revealed.*shown once already/s);
+    expect(await refusal.innerText()).not.toContain('/api/v1');
+  });
+
+  it('prints a welcome kit naming the apps and what they support', async () => {
+    await page.getByRole('link', { name: 'Open the printable welcome kit' }).click();
+    await page.getByRole('heading', { name: `Welcome to ${domain}` }).waitFor({ timeout: WAIT.short });
+    const kit = await page.locator('main').innerText();
+    for (const app of ['Conversations', 'Monocles', 'Monal', 'Siskin', 'Gajim', 'Dino']) expect(kit).toContain(app);
+    expect(kit).toContain('OMEMO');
+    await expectAccessibleEverywhere('welcome-kit');
+    await page.goBack();
+  });
+
+  it('adds a user whose revealed password logs in, and an invite with a link and QR code', async () => {
+    await page.getByRole('link', { name: 'Users and invites' }).click();
+    await page.getByLabel('New user').fill('alice');
+    await page.getByRole('button', { name: 'Add user' }).click();
+    const reveal = page.getByRole('button', { name: `Reveal password of alice@${domain}` });
+    await reveal.waitFor({ timeout: WAIT.short });
+    await reveal.click();
+    const password = await copyableValue(`password of alice@${domain}`);
+    const session = await connectAs({
+      host: '127.0.0.1',
+      port: starttlsPort,
+      domain,
+      username: 'alice',
+      password,
+      trustedCaPems: await XMPP_TRUST(),
+      timeoutMs: 15_000,
+    });
+    expect(session.jid.startsWith(`alice@${domain}/`)).toBe(true);
+    await session.close();
+
+    await page.getByRole('button', { name: 'Create invite' }).click();
+    const show = page.getByRole('button', { name: 'Show link and QR code' });
+    await show.waitFor({ timeout: WAIT.short });
+    await show.click();
+    const link = await copyableValue('invite link');
+    expect(link).toMatch(new RegExp(`^xmpp:${domain.replaceAll('.', '\\.')}\\?register;preauth=`));
+    expect(await page.getByRole('img', { name: 'QR code of the invite link' }).isVisible()).toBe(true);
+    expect(await page.getByText(/Expires in (7 days|1 week|168 hours)/).isVisible()).toBe(true);
+    await expectAccessibleEverywhere('users-and-invites');
+
+    await page.getByRole('button', { name: `Delete alice@${domain}` }).click();
+    await page.getByText(`alice@${domain}`).waitFor({ state: 'detached', timeout: WAIT.short });
+  });
+
+  it('refuses a second server of the same name next to the name field', async () => {
+    await page.goto(`${api.url}/servers/new`);
+    await page.getByLabel('Name').fill(label);
+    await page.getByRole('button', { name: 'Order server' }).click();
+    await page.locator('.field-error').waitFor({ timeout: WAIT.short });
+    expect(await page.getByLabel('Name').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('.field-error').innerText()).toMatch(/taken/);
+    await expectAccessibleEverywhere('order-error');
+  });
+
+  it('shows the audit log, and deletes the server once its name is typed', async () => {
+    await page.goto(`${api.url}/servers/${serverId}/manage`);
+    const log = page.getByRole('region', { name: 'Audit log', exact: true });
+    await log.getByText('Ordered a server').waitFor({ timeout: WAIT.short });
+    expect(await log.getByText('Revealed the admin password').isVisible()).toBe(true);
+    await expectAccessibleEverywhere('manage');
+
+    const confirm = page.getByLabel(/Type the server’s name/);
+    const remove = page.getByRole('button', { name: 'Delete server' });
+    await confirm.fill('something else');
+    expect(await remove.isDisabled()).toBe(true);
+    await confirm.fill(label);
+    await remove.click();
+    await page.getByRole('heading', { name: 'Your servers' }).waitFor({ timeout: WAIT.short });
+    await harness.waitForState(serverId, 'deleted', 90_000);
+
+    await page.getByRole('link', { name: 'Activity' }).click();
+    await page.getByText('Deleted a server').waitFor({ timeout: WAIT.short });
+    await expectAccessibleEverywhere('activity');
+  });
+
+  it('says in plain words when Parley cannot be reached, and the page ran under its CSP without errors', async () => {
+    expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
+    await api.close();
+    await page.getByRole('link', { name: 'Domains' }).click();
+    await page.getByText('Parley is unreachable').first().waitFor({ timeout: WAIT.short });
+    await expectAccessibleEverywhere('api-down');
+  });
+});

@@ -1,0 +1,48 @@
+import { UNREACHABLE, toApiError } from './plain-words.js';
+
+const BASE = '/api/v1';
+
+// The session cookie authenticates; writes must also carry the session's CSRF token, which
+// sign-up, log-in and GET /me hand out. Kept in memory only: a reload asks /me again.
+let csrfToken: string | null = null;
+
+export function rememberCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+/** One API call: JSON in, JSON out, and an ApiError in plain words when it fails. */
+export async function request<T>(method: Method, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  let response: Response;
+  try {
+    response = await fetch(`${BASE}${path}`, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch {
+    throw UNREACHABLE;
+  }
+  const text = await response.text().catch(() => '');
+  const parsed = parseJson(text);
+  if (!response.ok) throw toApiError(response.status, parsed, response.headers.get('retry-after'));
+  return parsed as T;
+}
+
+function parseJson(text: string): unknown {
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+export const get = <T>(path: string) => request<T>('GET', path);
+export const post = <T>(path: string, body: unknown = {}) => request<T>('POST', path, body);
+export const del = <T>(path: string, body?: unknown) => request<T>('DELETE', path, body);

@@ -1,0 +1,128 @@
+// The shapes of the API's answers the dashboard reads (see /api/docs/json for the full contract).
+
+export interface Plan {
+  code: string;
+  name: string;
+  maxServers: number;
+  maxUsersPerServer: number;
+}
+
+export interface Account {
+  id: string;
+  email: string;
+  role: 'customer' | 'operator';
+  plan: Plan;
+  createdAt: string;
+}
+
+export interface Authenticated {
+  account: Account;
+  csrfToken: string | null;
+  sessionExpiresAt: string | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface Ports {
+  starttls: number;
+  directTls: number | null;
+  federation: number | null;
+  upload: number | null;
+}
+
+export type ServerState =
+  | 'ordered'
+  | 'allocating'
+  | 'dns'
+  | 'certificate'
+  | 'configuring'
+  | 'starting'
+  | 'bootstrapping'
+  | 'probing'
+  | 'ready'
+  | 'stopped'
+  | 'failed'
+  | 'deprovisioning'
+  | 'deleted';
+
+export interface Server {
+  id: string;
+  name: string;
+  domain: string;
+  federation: boolean;
+  plan: string;
+  state: ServerState;
+  stateReason: string | null;
+  desiredState: string;
+  createdAt: string;
+  readyAt: string | null;
+  connection: { jidDomain: string; host: string; ports: Ports } | null;
+}
+
+export interface ServerDetail extends Server {
+  srvRecords: { name: string; value: string; ttl: number }[];
+  certificate: { names: string[]; notAfter: string | null; renewAfter: string | null; lastError: string | null } | null;
+}
+
+export interface ServerEvent {
+  id: string;
+  step: string;
+  status: 'started' | 'succeeded' | 'failed' | 'info';
+  message: string;
+  attempt: number;
+  at: string;
+}
+
+export interface DomainRecord {
+  name: string;
+  type: string;
+  value: string | null;
+  purpose: string;
+  required: boolean;
+  description: string;
+  check: { expected: string; found: string[]; ok: boolean; message: string } | null;
+}
+
+export interface Domain {
+  id: string;
+  name: string;
+  status: 'pending' | 'verified' | 'failed';
+  statusDetail: string;
+  verifiedAt: string | null;
+  lastCheckedAt: string | null;
+  createdAt: string;
+  records: DomainRecord[];
+}
+
+export interface XmppUser {
+  id: string;
+  localpart: string;
+  jid: string;
+  state: string;
+  lastError: string | null;
+  passwordRevealedAt: string | null;
+  createdAt: string;
+}
+
+export interface Invite {
+  id: string;
+  state: string;
+  expiresAt: string;
+  revokedAt: string | null;
+  lastError: string | null;
+  createdAt: string;
+}
+
+export interface AuditEntry {
+  id: string;
+  action: string;
+  actorKind: string;
+  targetType: string;
+  targetId: string | null;
+  ip: string | null;
+  detail: unknown;
+  createdAt: string;
+}

@@ -1,0 +1,43 @@
+import { Navigate, Route, Routes } from 'react-router';
+import { AuditPage } from './audit/audit-page.js';
+import { AuthPage } from './auth/auth-page.js';
+import { DomainPage } from './domains/domain-page.js';
+import { DomainsPage } from './domains/domains-page.js';
+import { AppShell } from './layout/app-shell.js';
+import { RequireSession } from './layout/require-session.js';
+import { NotFoundPage } from './layout/not-found-page.js';
+import { OrderPage } from './order/order-page.js';
+import { ManageTab } from './server/manage-tab.js';
+import { OverviewTab } from './server/overview-tab.js';
+import { ServerPage } from './server/server-page.js';
+import { WelcomeKitPage } from './server/welcome-kit-page.js';
+import { ServersPage } from './servers/servers-page.js';
+import { UsersTab } from './users/users-tab.js';
+
+export function App() {
+  return (
+    <Routes>
+      <Route element={<AppShell />}>
+        <Route path="/login" element={<AuthPage mode="login" />} />
+        <Route path="/signup" element={<AuthPage mode="signup" />} />
+        <Route element={<RequireSession />}>
+          <Route index element={<Navigate to="/servers" replace />} />
+          <Route path="/servers" element={<ServersPage />} />
+          <Route path="/servers/new" element={<OrderPage />} />
+          <Route path="/servers/:serverId" element={<ServerPage />}>
+            <Route index element={<OverviewTab />} />
+            <Route path="users" element={<UsersTab />} />
+            <Route path="manage" element={<ManageTab />} />
+          </Route>
+          <Route path="/domains" element={<DomainsPage />} />
+          <Route path="/domains/:domainId" element={<DomainPage />} />
+          <Route path="/activity" element={<AuditPage />} />
+        </Route>
+        <Route path="*" element={<NotFoundPage />} />
+      </Route>
+      <Route element={<RequireSession />}>
+        <Route path="/servers/:serverId/welcome" element={<WelcomeKitPage />} />
+      </Route>
+    </Routes>
+  );
+}

@@ -1,0 +1,68 @@
+import { useState, type FormEvent } from 'react';
+import { Link, Navigate, useNavigate, useSearchParams } from 'react-router';
+import { ApiError } from '../api/api-error.js';
+import { useAuthenticate, useSession } from '../session/use-session.js';
+import { ErrorNotice } from '../ui/error-notice.js';
+import { Field } from '../ui/field.js';
+import { usePageTitle } from '../ui/use-page-title.js';
+
+/** Only a path on this site: a crafted ?next=//elsewhere must not send anyone away. */
+const safeNext = (next: string | null) => (next && next.startsWith('/') && !next.startsWith('//') ? next : '/servers');
+
+export function AuthPage({ mode }: { mode: 'login' | 'signup' }) {
+  const signingUp = mode === 'signup';
+  usePageTitle(signingUp ? 'Sign up' : 'Log in');
+  const [params] = useSearchParams();
+  const navigate = useNavigate();
+  const session = useSession();
+  const authenticate = useAuthenticate(mode);
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const next = safeNext(params.get('next'));
+
+  if (session.data) return <Navigate to={next} replace />;
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    authenticate.mutate({ email, password }, { onSuccess: () => void navigate(next, { replace: true }) });
+  };
+  const error = authenticate.error instanceof ApiError ? authenticate.error : undefined;
+  const fieldErrors = error?.fields.length ? error : undefined;
+
+  return (
+    <div className="page narrow">
+      <h1>{signingUp ? 'Create your Parley account' : 'Log in to Parley'}</h1>
+      <p className="lede">{signingUp ? 'Your own private chat server, ready in about a minute.' : 'Manage your chat servers, users and domains.'}</p>
+      <form onSubmit={submit} className="card stack" noValidate>
+        <Field label="Email" type="email" name="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={fieldErrors?.fieldMessage('email')} />
+        <Field
+          label="Password"
+          type="password"
+          name="password"
+          autoComplete={signingUp ? 'new-password' : 'current-password'}
+          required
+          minLength={signingUp ? 12 : undefined}
+          hint={signingUp ? 'At least 12 characters. A few unrelated words work well.' : undefined}
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          error={fieldErrors?.fieldMessage('password')}
+        />
+        <ErrorNotice error={authenticate.error} />
+        <button type="submit" className="button-primary" disabled={authenticate.isPending}>
+          {authenticate.isPending ? 'One moment…' : signingUp ? 'Create account' : 'Log in'}
+        </button>
+      </form>
+      <p className="switch">
+        {signingUp ? (
+          <>
+            Already have an account? <Link to={`/login?next=${encodeURIComponent(next)}`}>Log in</Link>
+          </>
+        ) : (
+          <>
+            New to Parley? <Link to={`/signup?next=${encodeURIComponent(next)}`}>Create an account</Link>
+          </>
+        )}
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,41 @@
+import { NavLink, Outlet, useNavigate } from 'react-router';
+import { useLogOut, useSession } from '../session/use-session.js';
+
+export function AppShell() {
+  const session = useSession();
+  const logOut = useLogOut();
+  const navigate = useNavigate();
+  const me = session.data;
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <div className="topbar-inner">
+          <NavLink to="/" className="brand">
+            Parley
+          </NavLink>
+          {me ? (
+            <nav aria-label="Main">
+              <NavLink to="/servers">Servers</NavLink>
+              <NavLink to="/domains">Domains</NavLink>
+              <NavLink to="/activity">Activity</NavLink>
+            </nav>
+          ) : null}
+          {me ? (
+            <div className="account">
+              <span className="account-email">{me.account.email}</span>
+              <button type="button" className="button-quiet" onClick={() => logOut.mutate(undefined, { onSettled: () => void navigate('/login') })}>
+                Log out
+              </button>
+            </div>
+          ) : null}
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Outlet />
+      </main>
+    </>
+  );
+}

@@ -1,0 +1,114 @@
+import { useState, type FormEvent } from 'react';
+import { Link, useNavigate } from 'react-router';
+import { ApiError } from '../api/api-error.js';
+import { useDomains } from '../domains/domain-queries.js';
+import { useSession } from '../session/use-session.js';
+import { ErrorNotice } from '../ui/error-notice.js';
+import { Field } from '../ui/field.js';
+import { platformZone } from '../ui/platform-zone.js';
+import { usePageTitle } from '../ui/use-page-title.js';
+import { useOrderServer, usePlans } from './order-queries.js';
+import { OrderSummary } from './order-summary.js';
+
+export function OrderPage() {
+  usePageTitle('Order a server');
+  const navigate = useNavigate();
+  const session = useSession();
+  const plans = usePlans();
+  const domains = useDomains();
+  const order = useOrderServer();
+  const verified = domains.data?.items.filter((d) => d.status === 'verified') ?? [];
+  const [name, setName] = useState('');
+  const [domainId, setDomainId] = useState('');
+  const [federation, setFederation] = useState(false);
+  const [plan, setPlan] = useState(session.data?.account.plan.code ?? 'personal');
+  const zone = platformZone();
+  const customDomain = verified.find((d) => d.id === domainId)?.name;
+  const address = customDomain ?? (name ? `${name}.${zone}` : `yourname.${zone}`);
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    order.mutate(
+      { name, federation, plan, ...(domainId ? { domainId } : {}) },
+      { onSuccess: (server) => void navigate(`/servers/${server.id}`) },
+    );
+  };
+  const error = order.error instanceof ApiError ? order.error : undefined;
+  const planList = plans.data?.items ?? [];
+
+  return (
+    <div className="page narrow">
+      <h1>Order a server</h1>
+      <form onSubmit={submit} className="stack" noValidate>
+        <fieldset className="card stack">
+          <legend>Address</legend>
+          <Field
+            label="Name"
+            name="name"
+            required
+            autoComplete="off"
+            spellCheck={false}
+            hint={domainId ? 'A label for this server in your dashboard.' : `Your server’s address becomes name.${zone}. Lowercase letters, digits and hyphens.`}
+            value={name}
+            onChange={(e) => setName(e.target.value.toLowerCase())}
+            error={error?.fieldMessage('name')}
+          />
+          <div className="field">
+            <label htmlFor="order-domain">Domain</label>
+            <p className="hint" id="order-domain-hint">
+              Use the platform’s domain, or one of your own once it is verified (<Link to="/domains">Domains</Link>).
+            </p>
+            <select id="order-domain" aria-describedby="order-domain-hint" value={domainId} onChange={(e) => setDomainId(e.target.value)}>
+              <option value="">{`name.${zone} (platform domain)`}</option>
+              {verified.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.name}
+                </option>
+              ))}
+            </select>
+            {error?.fieldMessage('domainId') ? <p className="field-error">{error.fieldMessage('domainId')}</p> : null}
+          </div>
+        </fieldset>
+
+        <fieldset className="card stack">
+          <legend>Federation</legend>
+          <label className="check">
+            <input type="checkbox" checked={federation} onChange={(e) => setFederation(e.target.checked)} />
+            <span>
+              <strong>Talk to other XMPP servers</strong>
+              <span className="hint">Off: only people with an account on this server can chat with each other. You can order another server later if you change your mind.</span>
+            </span>
+          </label>
+        </fieldset>
+
+        <fieldset className="card stack">
+          <legend>Plan</legend>
+          <ErrorNotice error={plans.error} />
+          {planList.map((p) => (
+            <label key={p.code} className="check">
+              <input type="radio" name="plan" value={p.code} checked={plan === p.code} onChange={() => setPlan(p.code)} />
+              <span>
+                <strong>{p.name}</strong>
+                <span className="hint">
+                  Up to {p.maxUsersPerServer} users per server, {p.maxServers} servers per account.
+                </span>
+              </span>
+            </label>
+          ))}
+        </fieldset>
+
+        <OrderSummary address={address} federation={federation} />
+        {/* Field problems sit under their fields; the rest (a quota, the API down) sits by the button. */}
+        <ErrorNotice error={error?.fields.length ? null : order.error} />
+        <div className="actions">
+          <button type="submit" className="button-primary" disabled={order.isPending}>
+            {order.isPending ? 'Ordering…' : 'Order server'}
+          </button>
+          <Link to="/servers" className="button">
+            Cancel
+          </Link>
+        </div>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,54 @@
+import type { ServerDetail } from '../api/types.js';
+import { Copyable } from '../ui/copyable.js';
+import { formatDate, relative } from '../ui/format.js';
+
+/** Everything a person or an XMPP client needs to connect, each value copyable. */
+export function ConnectionCard({ server }: { server: ServerDetail }) {
+  const connection = server.connection;
+  if (!connection) return null;
+  const { ports } = connection;
+  const notAfter = server.certificate?.notAfter;
+  return (
+    <section className="card stack" aria-labelledby="connection-title">
+      <h2 id="connection-title">Connection</h2>
+      <dl className="facts">
+        <dt>Addresses</dt>
+        <dd>
+          <Copyable value={`name@${connection.jidDomain}`} label="address pattern" />
+        </dd>
+        <dt>Server</dt>
+        <dd>
+          <Copyable value={connection.host} label="server host name" />
+        </dd>
+        <dt>Ports</dt>
+        <dd>
+          <ul className="plain">
+            <li>{ports.starttls} (STARTTLS, for apps)</li>
+            {ports.directTls ? <li>{ports.directTls} (direct TLS)</li> : null}
+            {ports.federation ? <li>{ports.federation} (other servers)</li> : null}
+            {ports.upload ? <li>{ports.upload} (file uploads)</li> : null}
+          </ul>
+        </dd>
+        <dt>Federation</dt>
+        <dd>{server.federation ? 'On: users can chat with other XMPP servers' : 'Off: private to this server'}</dd>
+        <dt>Certificate</dt>
+        <dd>{notAfter ? `Valid until ${formatDate(notAfter)} (${relative(notAfter)}); renewed automatically` : 'Not issued yet'}</dd>
+      </dl>
+      {server.srvRecords.length > 0 ? (
+        <details>
+          <summary>DNS SRV records ({server.srvRecords.length})</summary>
+          <p className="hint">Apps find your server through these; Parley publishes them for you.</p>
+          <ul className="plain srv">
+            {server.srvRecords.map((r) => (
+              <li key={`${r.name} ${r.value}`}>
+                <code>
+                  {r.name} {r.ttl} IN SRV {r.value}
+                </code>
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
+    </section>
+  );
+}

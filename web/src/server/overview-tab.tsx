@@ -1,0 +1,43 @@
+import { Link } from 'react-router';
+import { ErrorNotice } from '../ui/error-notice.js';
+import { AdminCredentials } from './admin-credentials.js';
+import { ClientGuide } from './client-guide.js';
+import { ConnectionCard } from './connection-card.js';
+import { ProvisioningProgress } from './provisioning-progress.js';
+import { useServerContext } from './server-page.js';
+import { useTimeline } from './use-timeline.js';
+
+export function OverviewTab() {
+  const server = useServerContext();
+  const timeline = useTimeline(server);
+  const events = timeline.data ?? [];
+  // Until it has been ready once, the steps are the page; afterwards they fold away.
+  const settingUp = server.readyAt === null;
+  return (
+    <div className="stack">
+      <ErrorNotice error={timeline.error} />
+      {settingUp ? (
+        <section className="card" aria-labelledby="progress-title">
+          <ProvisioningProgress server={server} events={events} />
+        </section>
+      ) : null}
+      {server.state === 'stopped' ? <p className="notice">This server is stopped: nobody can connect until you start it again (Manage).</p> : null}
+      {server.connection && !settingUp ? (
+        <>
+          <ConnectionCard server={server} />
+          <AdminCredentials server={server} />
+          <ClientGuide />
+          <p>
+            <Link to={`/servers/${server.id}/welcome`} className="button">
+              Open the printable welcome kit
+            </Link>
+          </p>
+          <details className="card">
+            <summary>How it was set up</summary>
+            <ProvisioningProgress server={server} events={events} />
+          </details>
+        </>
+      ) : null}
+    </div>
+  );
+}

@@ -1,0 +1,21 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { del, post } from '../api/client.js';
+import { serverKeys } from '../servers/server-queries.js';
+
+export type ServerAction = 'stop' | 'start' | 'restart';
+
+export function useServerAction(serverId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (action: ServerAction) => post<{ accepted: boolean }>(`/servers/${serverId}/actions`, { action }),
+    onSuccess: () => client.invalidateQueries({ queryKey: serverKeys.one(serverId) }),
+  });
+}
+
+export function useDeleteServer(serverId: string) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn: (confirm: string) => del<{ accepted: boolean }>(`/servers/${serverId}`, { confirm }),
+    onSuccess: () => client.invalidateQueries({ queryKey: serverKeys.all }),
+  });
+}
