@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { SERVER_ACTIONS } from '../../../worker/src/contracts/provisioning.js';
 import { requireAuth } from '../auth/auth.plugin.js';
 import { principalOf } from '../auth/principal.js';
+import { compiledSuccessSerializer } from '../http/compiled-serializer.js';
 import { expected, pageLimit, pageSchema, problemResponses, uuidParams } from '../http/schemas.js';
 import { ServerService } from './servers.service.js';
 
@@ -78,6 +79,8 @@ export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
         querystring: z.strictObject({ cursor: z.uuid({ error: expected('must be the nextCursor of a previous page') }).optional(), limit: pageLimit }),
         response: { 200: pageSchema(serverSchema), ...problemResponses },
       },
+      // The most requested answer and the largest: 50 servers per page by default.
+      serializerCompiler: compiledSuccessSerializer,
     },
     (request) => servers.list(principalOf(request), request.query),
   );
