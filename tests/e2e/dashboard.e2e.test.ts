@@ -116,6 +116,8 @@ describe('the customer dashboard', () => {
     serverId = new URL(page.url()).pathname.split('/').at(-1) ?? '';
     domain = `${label}.parley.test`;
     await page.getByRole('heading', { name: `Setting up ${domain}` }).waitFor({ timeout: WAIT.short });
+    // A step reported done by the live stream (attached: once ready, the steps fold away).
+    await page.locator('.step-done').first().waitFor({ state: 'attached', timeout: WAIT.provisioning });
     await expectAccessibleEverywhere('progress');
   });
 

@@ -47,10 +47,10 @@ export function AuditTable({ entries }: { entries: AuditEntry[] }) {
       <tbody>
         {entries.map((entry) => (
           <tr key={entry.id}>
-            <td>{formatDateTime(entry.createdAt)}</td>
-            <td>{describe(entry.action)}</td>
-            <td>{ACTORS[entry.actorKind] ?? entry.actorKind}</td>
-            <td>{entry.ip ?? '—'}</td>
+            <td data-label="When">{formatDateTime(entry.createdAt)}</td>
+            <td data-label="What">{describe(entry.action)}</td>
+            <td data-label="Who">{ACTORS[entry.actorKind] ?? entry.actorKind}</td>
+            <td data-label="From">{entry.ip ?? '—'}</td>
           </tr>
         ))}
       </tbody>

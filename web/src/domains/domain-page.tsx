@@ -1,4 +1,5 @@
 import { Link, useNavigate, useParams } from 'react-router';
+import { withoutApiReferences } from '../api/plain-words.js';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { formatDateTime } from '../ui/format.js';
 import { QueryFallback } from '../ui/query-fallback.js';
@@ -26,7 +27,7 @@ export function DomainPage() {
         <h1>{d.name}</h1>
         <DomainStatus status={d.status} />
       </div>
-      <p className="lede">{d.statusDetail}</p>
+      <p className="lede">{withoutApiReferences(d.statusDetail)}</p>
       <section className="card stack" aria-labelledby="records-title">
         <h2 id="records-title">Records to create at your DNS host</h2>
         <ul className="records">

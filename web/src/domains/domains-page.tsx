@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { ApiError } from '../api/api-error.js';
+import { withoutApiReferences } from '../api/plain-words.js';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { Field } from '../ui/field.js';
 import { usePageTitle } from '../ui/use-page-title.js';
@@ -38,7 +39,7 @@ export function DomainsPage() {
             <li key={domain.id} className="list-row">
               <Link to={`/domains/${domain.id}`} className="list-main">
                 <span className="list-title">{domain.name}</span>
-                <span className="list-sub">{domain.statusDetail}</span>
+                <span className="list-sub">{withoutApiReferences(domain.statusDetail)}</span>
               </Link>
               <DomainStatus status={domain.status} />
             </li>

@@ -23,9 +23,9 @@ export function ClientGuide() {
                 {app.name}
                 <span className="hint block">{app.note}</span>
               </th>
-              <td>{app.platform}</td>
-              <td>{app.omemo ? 'Yes' : 'No'}</td>
-              <td>{app.audioVideoCalls ? 'Audio and video' : 'No'}</td>
+              <td data-label="Platform">{app.platform}</td>
+              <td data-label="OMEMO encryption">{app.omemo ? 'Yes' : 'No'}</td>
+              <td data-label="Calls">{app.audioVideoCalls ? 'Audio and video' : 'No'}</td>
             </tr>
           ))}
         </tbody>

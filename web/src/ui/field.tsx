@@ -7,6 +7,9 @@ interface FieldProps extends InputHTMLAttributes<HTMLInputElement> {
   error?: string | undefined;
 }
 
+// The API words field messages to follow the field's name ("is already taken", "must be ...").
+const withSubject = (label: string, message: string) => (/^[a-z]/.test(message) ? `${label} ${message}` : message);
+
 export function Field({ label, hint, error, ...input }: FieldProps) {
   const id = useId();
   const describedBy = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
@@ -21,7 +24,7 @@ export function Field({ label, hint, error, ...input }: FieldProps) {
       <input id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy} {...input} />
       {error ? (
         <p className="field-error" id={`${id}-error`}>
-          {error}
+          {withSubject(label, error)}
         </p>
       ) : null}
     </div>

@@ -1,13 +1,13 @@
 import type { ReactNode } from 'react';
 
 /**
- * A table that may scroll sideways at phone width. Focusable and named, so keyboard users can
- * scroll it too (axe: scrollable-region-focusable).
+ * A table that stacks its cells at phone width (each cell's data-label names its column there)
+ * and may still scroll sideways: focusable and named, so keyboards can scroll it too.
  */
 export function ScrollTable({ label, children }: { label: string; children: ReactNode }) {
   return (
     <div className="table-wrap" role="region" aria-label={label} tabIndex={0}>
-      <table>{children}</table>
+      <table className="table-stack">{children}</table>
     </div>
   );
 }
