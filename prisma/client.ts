@@ -55,12 +55,25 @@ export function createDatabase(databaseUrl: string): Database {
   // Prisma's adapter passes its type parsers with each of its queries, so the pool keeps pg's
   // defaults for the SqlReader's.
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  // Each distinct statement text is prepared once per connection under a name of its own, then
+  // only bound and executed: parsing and planning it every time was most of Postgres' CPU for
+  // these short reads. The texts are the code's own (values are always parameters), so the map
+  // stays as small as the number of statements the code writes.
+  const statementNames = new Map<string, string>();
+  const nameOf = (text: string) => {
+    let name = statementNames.get(text);
+    if (name === undefined) {
+      name = `sql_reader_${statementNames.size}`;
+      statementNames.set(text, name);
+    }
+    return name;
+  };
   return {
     prisma,
     sql: {
       async rows<Row>(query: Prisma.Sql) {
         try {
-          return (await pool.query(query.text, query.values)).rows as Row[];
+          return (await pool.query({ name: nameOf(query.text), text: query.text, values: query.values })).rows as Row[];
         } catch (error) {
           throw new SqlReadError(error);
         }

@@ -143,7 +143,9 @@ const toPageOf = (rows: SqlListRow[]) => ({
 async function floorList(pool: pg.Pool, accountId: string) {
   const page = { limit: PAGE_LIMIT };
   const query = serverListQuery({ accountId }, page);
-  return toPage((await pool.query<ServerFields>(query.text, query.values)).rows, page.limit, (row) => row.id, toServerItem);
+  // Prepared once per connection, as the API's SqlReader does (prisma/client.ts).
+  const rows = (await pool.query<ServerFields>({ name: 'floor_list', text: query.text, values: query.values })).rows;
+  return toPage(rows, page.limit, (row) => row.id, toServerItem);
 }
 
 /**
