@@ -47,7 +47,8 @@ export function AuthPage({ mode }: { mode: 'login' | 'signup' }) {
           onChange={(e) => setPassword(e.target.value)}
           error={fieldErrors?.fieldMessage('password')}
         />
-        <ErrorNotice error={authenticate.error} />
+        {/* Field problems sit under their fields; the rest (wrong password, too many attempts, API down) here. */}
+        <ErrorNotice error={fieldErrors ? null : authenticate.error} />
         <button type="submit" className="button-primary" disabled={authenticate.isPending}>
           {authenticate.isPending ? 'One moment…' : signingUp ? 'Create account' : 'Log in'}
         </button>

@@ -16,14 +16,14 @@ export function WelcomeKitPage() {
   if (!s) return <main className="page">{server.isPending ? <p className="loading">Loading…</p> : <ErrorNotice error={server.error} />}</main>;
   return (
     <main className="page kit" id="main">
-      <p className="no-print">
+      <p className="no-print actions">
         <Link to={`/servers/${s.id}`}>Back to the server</Link>{' '}
         <button type="button" className="button-primary" onClick={() => window.print()}>
           Print
         </button>
       </p>
       <h1>Welcome to {s.domain}</h1>
-      <p className="lede">This is a private chat server. Messages, group chats, files and calls stay on it.</p>
+      <p className="lede">A private chat server: your messages, group chats and shared files are kept on it, not on a big platform.</p>
       <h2>1. Install an app</h2>
       <ul>
         {CLIENT_APPS.map((app) => (
