@@ -7,6 +7,7 @@ import type { SecretBox } from '../../../worker/src/crypto/secret-box.js';
 import { adminSecretContext } from '../../../worker/src/contracts/secret-contexts.js';
 import { actorOf, type AuditService } from '../audit/audit.service.js';
 import { ownedBy, type Principal } from '../auth/principal.js';
+import { counted } from '../http/counted.js';
 import { HttpProblem, notFound } from '../http/problem.js';
 import { toPage } from '../http/schemas.js';
 import type { JobsPort } from '../plugins/jobs.plugin.js';
@@ -65,7 +66,7 @@ export class ServerService {
           throw new HttpProblem(
             409,
             'Server quota reached',
-            `Your ${account.plan.name} plan allows ${account.plan.maxServers} servers and you have ${live}. Delete one (DELETE /api/v1/servers/{id}) or move to a bigger plan.`,
+            `Your ${account.plan.name} plan allows ${counted(account.plan.maxServers, 'server')} and you have ${live}. Delete one (DELETE /api/v1/servers/{id}) or move to a bigger plan.`,
           );
         }
         // Checked inside the transaction: the domain row stays locked until the order commits.

@@ -3,6 +3,7 @@ import type { PrismaClient } from '../../../prisma/client.js';
 import type { Prisma } from '../../../prisma/generated/client/client.js';
 import { type AuditActor, type AuditEntry, type AuditService } from '../audit/audit.service.js';
 import { ownedBy, type Principal } from '../auth/principal.js';
+import { counted } from '../http/counted.js';
 import { HttpProblem, notFound } from '../http/problem.js';
 
 // What XMPP users and invites share: the owned server they live on, its seat quota, and how a
@@ -61,8 +62,6 @@ export async function assertSeatFree(tx: Tx, server: ServerWithPlan, now: Date):
       `Delete a user (DELETE /api/v1/servers/${server.id}/users/{id}) or revoke an invite (DELETE /api/v1/servers/${server.id}/invites/{id}), or move to a bigger plan.`,
   );
 }
-
-const counted = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 export interface Change<T> {
   /** The rows; `audit` is what to record, or absent when nothing was written (a repeated request). */
