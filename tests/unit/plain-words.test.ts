@@ -25,5 +25,7 @@ describe('the dashboard\'s plain-words errors', () => {
     const error = toApiError(400, { title: 'Invalid request', detail: 'x', errors: [{ in: 'body', field: 'name', message: 'is already taken' }, 'junk'] }, null);
     expect(error.fieldMessage('name')).toBe('is already taken');
     expect(error.fieldMessage('plan')).toBeUndefined();
+    const inZone = toApiError(400, { errors: [{ in: 'body', field: 'name', message: 'a.parley.test is inside parley.test: order a server with that name instead (POST /api/v1/servers), or add a domain you own.' }] }, null);
+    expect(inZone.fieldMessage('name')).toBe('a.parley.test is inside parley.test: order a server with that name instead, or add a domain you own.');
   });
 });

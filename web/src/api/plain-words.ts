@@ -39,7 +39,8 @@ export function toApiError(status: number, body: unknown, retryAfter: string | n
   let detail = typeof problem.detail === 'string' ? withoutApiReferences(problem.detail) : '';
   if (!detail && status >= 500) detail = 'Nothing was changed. Try again in a minute.';
   if (status === 429 && retryAfter) detail = `${detail} You can try again in ${Math.ceil(Number(retryAfter) / 60)} minute(s).`.trim();
-  const fields = Array.isArray(problem.errors) ? problem.errors.filter(isFieldProblem) : [];
+  // A field's message can name a route too ("order a server with that name instead (POST ...)").
+  const fields = Array.isArray(problem.errors) ? problem.errors.filter(isFieldProblem).map((f) => ({ ...f, message: withoutApiReferences(f.message) })) : [];
   return new ApiError(status, title, detail || title, fields);
 }
 
