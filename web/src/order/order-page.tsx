@@ -5,6 +5,7 @@ import { useDomains } from '../domains/domain-queries.js';
 import { useSession } from '../session/use-session.js';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { Field } from '../ui/field.js';
+import { counted } from '../ui/format.js';
 import { platformZone } from '../ui/platform-zone.js';
 import { usePageTitle } from '../ui/use-page-title.js';
 import { useOrderServer, usePlans } from './order-queries.js';
@@ -34,6 +35,7 @@ export function OrderPage() {
     );
   };
   const error = order.error instanceof ApiError ? order.error : undefined;
+  const orderError = error?.fields.length ? null : order.error;
   const planList = plans.data?.items ?? [];
 
   return (
@@ -90,7 +92,7 @@ export function OrderPage() {
               <span>
                 <strong>{p.name}</strong>
                 <span className="hint">
-                  Up to {p.maxUsersPerServer} users per server, {p.maxServers} servers per account.
+                  Up to {counted(p.maxUsersPerServer, 'user')} per server, {counted(p.maxServers, 'server')} per account.
                 </span>
               </span>
             </label>
@@ -98,10 +100,10 @@ export function OrderPage() {
         </fieldset>
 
         <OrderSummary address={address} federation={federation} />
-        {/* Field problems sit under their fields; the rest (a quota, the API down) sits by the button. */}
-        <ErrorNotice error={error?.fields.length ? null : order.error} />
+        {/* Field problems sit under their fields; the rest (a quota, the API down) sits by the button and describes it. */}
+        <ErrorNotice error={orderError} id="order-error" />
         <div className="actions">
-          <button type="submit" className="button-primary" disabled={order.isPending}>
+          <button type="submit" className="button-primary" disabled={order.isPending} aria-describedby={orderError ? 'order-error' : undefined}>
             {order.isPending ? 'Ordering…' : 'Order server'}
           </button>
           <Link to="/servers" className="button">

@@ -4,6 +4,9 @@ const date = new Intl.DateTimeFormat(undefined, { dateStyle: 'long' });
 export const formatDateTime = (iso: string) => dateTime.format(new Date(iso));
 export const formatDate = (iso: string) => date.format(new Date(iso));
 
+/** "1 server", "3 servers": a plan's limits read as a sentence. */
+export const counted = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 /** "in 6 days" / "3 hours ago", for expiries people reason about in days. */
 export function relative(iso: string, now = Date.now()): string {
   const seconds = (new Date(iso).getTime() - now) / 1000;
