@@ -1,5 +1,6 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { del, post } from '../api/client.js';
+import { auditKey } from '../audit/audit-queries.js';
 import { serverKeys } from '../servers/server-queries.js';
 
 export type ServerAction = 'stop' | 'start' | 'restart';
@@ -8,7 +9,8 @@ export function useServerAction(serverId: string) {
   const client = useQueryClient();
   return useMutation({
     mutationFn: (action: ServerAction) => post<{ accepted: boolean }>(`/servers/${serverId}/actions`, { action }),
-    onSuccess: () => client.invalidateQueries({ queryKey: serverKeys.one(serverId) }),
+    // The Manage tab shows the audit log beside the buttons: the request is in it now.
+    onSuccess: () => Promise.all([client.invalidateQueries({ queryKey: serverKeys.one(serverId) }), client.invalidateQueries({ queryKey: auditKey })]),
   });
 }
 

@@ -1,20 +1,55 @@
-import type { ServerDetail } from '../api/types.js';
+import type { ServerDetail, ServerState } from '../api/types.js';
+import { useServerUntil } from '../servers/server-queries.js';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { useServerAction, type ServerAction } from './server-actions-queries.js';
 
-const ACTIONS: { action: ServerAction; label: string; when: (s: ServerDetail) => boolean; explain: string }[] = [
-  { action: 'restart', label: 'Restart', when: (s) => s.state === 'ready', explain: 'Connected apps reconnect by themselves within seconds.' },
-  { action: 'stop', label: 'Stop', when: (s) => s.state === 'ready', explain: 'Nobody can connect until you start it again; nothing is deleted.' },
-  { action: 'start', label: 'Start', when: (s) => s.state === 'stopped', explain: 'Brings the server back with everything on it.' },
+interface ActionInfo {
+  action: ServerAction;
+  label: string;
+  when: (s: ServerDetail) => boolean;
+  explain: string;
+  /** The state the server ends in and what to say until then; a restart ends where it began, so there is nothing to follow. */
+  outcome?: { state: ServerState; working: string };
+  done: string;
+}
+
+const ACTIONS: ActionInfo[] = [
+  {
+    action: 'restart',
+    label: 'Restart',
+    when: (s) => s.state === 'ready',
+    explain: 'Connected apps reconnect by themselves within seconds.',
+    done: 'Restart requested: connected apps reconnect by themselves within seconds.',
+  },
+  {
+    action: 'stop',
+    label: 'Stop',
+    when: (s) => s.state === 'ready',
+    explain: 'Nobody can connect until you start it again; nothing is deleted.',
+    outcome: { state: 'stopped', working: 'Stopping: nobody can connect from now on.' },
+    done: 'Stopped. Start it again whenever you like.',
+  },
+  {
+    action: 'start',
+    label: 'Start',
+    when: (s) => s.state === 'stopped',
+    explain: 'Brings the server back with everything on it.',
+    outcome: { state: 'ready', working: 'Starting: ready once it answers again.' },
+    done: 'Running again: apps can connect.',
+  },
 ];
 
 export function ServerActions({ server }: { server: ServerDetail }) {
   const act = useServerAction(server.id);
-  const available = ACTIONS.filter((a) => a.when(server));
+  const requested = act.isSuccess ? ACTIONS.find((a) => a.action === act.variables) : undefined;
+  const waitingFor = requested?.outcome && server.state !== requested.outcome.state ? requested.outcome : undefined;
+  useServerUntil(server.id, waitingFor?.state);
+  // While the worker carries an action out, the buttons of the state it leaves would mislead.
+  const available = waitingFor ? [] : ACTIONS.filter((a) => a.when(server));
   return (
     <section className="card stack" aria-labelledby="actions-title">
       <h2 id="actions-title">Power</h2>
-      {available.length === 0 ? <p className="hint">Actions are available once the server is ready or stopped; it is {server.state} now.</p> : null}
+      {available.length === 0 && !waitingFor ? <p className="hint">Actions are available once the server is ready or stopped; it is {server.state} now.</p> : null}
       <ul className="plain stack">
         {available.map((a) => (
           <li key={a.action} className="action-row">
@@ -25,9 +60,9 @@ export function ServerActions({ server }: { server: ServerDetail }) {
           </li>
         ))}
       </ul>
-      {act.isSuccess ? (
+      {requested ? (
         <p className="notice" role="status">
-          Requested: the state above follows the server.
+          {waitingFor ? waitingFor.working : requested.done}
         </p>
       ) : null}
       <ErrorNotice error={act.error} />

@@ -21,11 +21,25 @@ export function useServers() {
   });
 }
 
+const serverQuery = (id: string) => ({ queryKey: serverKeys.one(id), queryFn: () => get<ServerDetail>(`/servers/${id}`) });
+
 export function useServer(id: string) {
   return useQuery({
-    queryKey: serverKeys.one(id),
-    queryFn: () => get<ServerDetail>(`/servers/${id}`),
+    ...serverQuery(id),
     // Deletion and actions are not on the timeline stream's state events everywhere: poll while busy.
     refetchInterval: (query) => (query.state.data && !isSettled(query.state.data.state) ? 2_000 : false),
+  });
+}
+
+/**
+ * Polls the server until it is in `state`. A stop or start moves a server from one settled state
+ * straight to another (the worker records no state in between), so useServer alone would stop
+ * polling before the change arrives.
+ */
+export function useServerUntil(id: string, state: ServerState | undefined) {
+  return useQuery({
+    ...serverQuery(id),
+    enabled: state !== undefined,
+    refetchInterval: (query) => (state !== undefined && query.state.data?.state !== state ? 1_000 : false),
   });
 }
