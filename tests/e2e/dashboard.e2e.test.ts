@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { Page } from 'playwright-core';
+import Docker from 'dockerode';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../support/browser.js';
 import { auditPage } from '../support/page-audit.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { startPlatformApi, type ListeningApi } from '../support/platform-api.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
+import { testEnv } from '../support/test-env.js';
 import { connectAs } from '../support/xmpp.js';
 
 // The customer's whole journey through the built dashboard, in Debian's Chromium, against the real
@@ -22,8 +24,10 @@ let page: Page;
 let serverId: string;
 let domain: string;
 let starttlsPort: number;
+let adminPassword: string;
 const consoleErrors: string[] = [];
 const label = `w${randomBytes(4).toString('hex')}`;
+const email = `${label}@example.com`;
 
 async function expectAccessibleEverywhere(name: string): Promise<void> {
   for (const audit of await auditPage(page, name)) {
@@ -37,6 +41,34 @@ const copyableValue = (name: string) =>
   page.locator('.copyable', { has: page.getByRole('button', { name: `Copy ${name}`, exact: true }) }).locator('code').innerText();
 
 const XMPP_TRUST = async () => [(await pebbleIssuers()).root.toString()];
+
+/** The text of what an element's aria-describedby points at: what a screen reader says with it. */
+async function describedBy(element: Locator): Promise<string> {
+  const ids = (await element.getAttribute('aria-describedby'))?.split(/\s+/) ?? [];
+  const texts = await Promise.all(ids.map((id) => page.locator(`[id="${id}"]`).innerText()));
+  return texts.join(' ');
+}
+
+const accountId = async () => (await harness.prisma.account.findUniqueOrThrow({ where: { email } })).id;
+
+/** The Docker state of the server's container ("running", "exited", ...), found by its label. */
+async function containerState(id: string): Promise<string | undefined> {
+  const docker = new Docker({ socketPath: testEnv().DOCKER_SOCKET });
+  const [container] = await docker.listContainers({ all: true, filters: { label: [`parley.server=${id}`] } });
+  return container?.State;
+}
+
+/** Bounded: the worker records the reset on the timeline once Prosody has the new password. */
+async function waitForAdminReset(id: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await harness.prisma.provisioningEvent.findFirst({ where: { serverId: id, step: 'admin_reset', status: { in: ['succeeded', 'failed'] } } }))) {
+    if (Date.now() > deadline) throw new Error(`the admin password reset was not applied within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const adminLogin = async (password: string) =>
+  connectAs({ host: '127.0.0.1', port: starttlsPort, domain, username: 'admin', password, trustedCaPems: await XMPP_TRUST(), timeoutMs: 15_000 });
 
 beforeAll(async () => {
   execFileSync('bash', ['web/build.sh'], { stdio: 'ignore' });
@@ -64,7 +96,7 @@ describe('the customer dashboard', () => {
     await expectAccessibleEverywhere('log-in');
 
     await page.getByRole('link', { name: 'Create an account' }).click();
-    await page.getByLabel('Email').fill(`${label}@example.com`);
+    await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill('short');
     await page.getByRole('button', { name: 'Create account' }).click();
     const password = page.getByLabel('Password');
@@ -80,13 +112,26 @@ describe('the customer dashboard', () => {
     await expectAccessibleEverywhere('servers-empty');
   });
 
-  it('adds a domain, lists its records to copy and shows each one\'s status after a real lookup', async () => {
+  it('refuses a bad domain and one inside the platform zone beside the field, in plain words, creating nothing', async () => {
     await page.getByRole('link', { name: 'Domains' }).click();
-    await page.getByLabel('Domain').fill('not a domain');
-    await page.getByRole('button', { name: 'Add domain' }).click();
-    await page.locator('.field-error').waitFor({ timeout: WAIT.short });
-    expect(await page.getByLabel('Domain').getAttribute('aria-invalid')).toBe('true');
+    const field = page.getByLabel('Domain');
+    const refusals: [string, RegExp][] = [
+      ['not a domain', /only letters a-z, digits, hyphens and dots/],
+      [`chat.${label}.parley.test`, new RegExp(`chat\\.${label}\\.parley\\.test is inside parley\\.test, which Parley runs itself: order a server with that name instead, or add a domain you own\\.`)],
+    ];
+    for (const [input, reason] of refusals) {
+      await field.fill(input);
+      await page.getByRole('button', { name: 'Add domain' }).click();
+      await page.locator('.field-error', { hasText: reason }).waitFor({ timeout: WAIT.short });
+      expect(await field.getAttribute('aria-invalid')).toBe('true');
+      expect(await describedBy(field)).toMatch(reason);
+      expect(await page.locator('.field-error').innerText()).not.toContain('/api/v1');
+    }
+    await expectAccessibleEverywhere('domain-error');
+    expect(await harness.prisma.domain.count({ where: { accountId: await accountId() } })).toBe(0);
+  });
 
+  it('adds a domain, lists its records to copy and shows each one\'s status after a real lookup', async () => {
     const ownDomain = `${label}.example`;
     await page.getByLabel('Domain').fill(ownDomain);
     await page.getByRole('button', { name: 'Add domain' }).click();
@@ -134,20 +179,13 @@ describe('the customer dashboard', () => {
     await page.getByRole('button', { name: 'Reveal admin password' }).click();
     const jid = await copyableValue('admin address');
     const password = await copyableValue('admin password');
+    adminPassword = password;
     const portText = await page.locator('.facts li').first().innerText();
     starttlsPort = Number(/^(\d+)/.exec(portText)?.[1]);
     await expectAccessibleEverywhere('server-ready');
 
     expect(jid).toBe(`admin@${domain}`);
-    const session = await connectAs({
-      host: '127.0.0.1',
-      port: starttlsPort,
-      domain,
-      username: 'admin',
-      password,
-      trustedCaPems: await XMPP_TRUST(),
-      timeoutMs: 15_000,
-    });
+    const session = await adminLogin(password);
     expect(session.jid.startsWith(`${jid}/`)).toBe(true);
     await session.close();
 
@@ -213,11 +251,70 @@ describe('the customer dashboard', () => {
     await expectAccessibleEverywhere('order-error');
   });
 
+  it('refuses an order over the plan\'s server quota beside the order button, adding no server', async () => {
+    const account = await accountId();
+    const personal = await harness.prisma.account.findUniqueOrThrow({ where: { id: account }, select: { planId: true } });
+    const solo = await harness.prisma.plan.create({
+      data: { code: `solo-${label}`, name: 'Solo', maxServers: 1, maxUsersPerServer: 5, storageMiB: 256, memoryMiB: 128, cpuMillis: 250, pidsLimit: 32 },
+    });
+    await harness.prisma.account.update({ where: { id: account }, data: { planId: solo.id } });
+    try {
+      await page.goto(`${api.url}/servers/new`);
+      await page.getByLabel('Name').fill(`${label}-two`);
+      const order = page.getByRole('button', { name: 'Order server' });
+      await order.click();
+      const refusal = page.getByRole('alert');
+      await refusal.waitFor({ timeout: WAIT.short });
+      const words = /Server quota reached\. Your Solo plan allows 1 server and you have 1\. Delete one or move to a bigger plan\./;
+      expect(await refusal.innerText()).toMatch(words);
+      expect(await describedBy(order)).toMatch(words);
+      expect(await page.getByText('1 server per account').isVisible()).toBe(true);
+      await expectAccessibleEverywhere('order-quota');
+      expect(await harness.prisma.server.count({ where: { accountId: account } })).toBe(1);
+    } finally {
+      await harness.prisma.account.update({ where: { id: account }, data: { planId: personal.planId } });
+      await harness.prisma.plan.delete({ where: { id: solo.id } });
+    }
+  });
+
+  it('stops and starts the server from Manage, and its container follows', async () => {
+    await page.goto(`${api.url}/servers/${serverId}/manage`);
+    const badge = page.locator('.page-head .badge');
+    await page.getByRole('button', { name: 'Stop', exact: true }).click();
+    await badge.getByText('Stopped', { exact: true }).waitFor({ timeout: 60_000 });
+    expect(await page.getByRole('status').innerText()).toMatch(/Stopped\. Start it again/);
+    expect(await containerState(serverId)).toBe('exited');
+    await page.getByRole('region', { name: 'Audit log', exact: true }).getByText('Stopped a server').waitFor({ timeout: WAIT.short });
+    await expectAccessibleEverywhere('server-stopped');
+
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await badge.getByText('Ready', { exact: true }).waitFor({ timeout: 60_000 });
+    expect(await page.getByRole('status').innerText()).toMatch(/Running again/);
+    expect(await containerState(serverId)).toBe('running');
+  });
+
+  it('resets the admin password: the new one is revealed once and logs in, the old one is refused', async () => {
+    await page.goto(`${api.url}/servers/${serverId}`);
+    await page.getByRole('button', { name: 'Reset admin password' }).click();
+    await page.getByText('A new password is being set').waitFor({ timeout: WAIT.short });
+    await waitForAdminReset(serverId, 30_000);
+    await page.getByRole('button', { name: 'Reveal admin password' }).click();
+    const password = await copyableValue('admin password');
+    expect(password).not.toBe(adminPassword);
+    await expectAccessibleEverywhere('admin-reset');
+
+    const session = await adminLogin(password);
+    expect(session.jid.startsWith(`admin@${domain}/`)).toBe(true);
+    await session.close();
+    await expect(adminLogin(adminPassword)).rejects.toThrow(/not-authorized|auth/i);
+  });
+
   it('shows the audit log, and deletes the server once its name is typed', async () => {
     await page.goto(`${api.url}/servers/${serverId}/manage`);
     const log = page.getByRole('region', { name: 'Audit log', exact: true });
     await log.getByText('Ordered a server').waitFor({ timeout: WAIT.short });
-    expect(await log.getByText('Revealed the admin password').isVisible()).toBe(true);
+    // Twice: the first password, and the one after the reset.
+    expect(await log.getByText('Revealed the admin password').count()).toBe(2);
     await expectAccessibleEverywhere('manage');
 
     const confirm = page.getByLabel(/Type the server’s name/);
