@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVISIONING_QUEUE, stepJobId } from '../../worker/src/contracts/provisioning.js';
 import { startApiHarness, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
 import { readyServer } from '../support/api-tenant-fixtures.js';
+import { SecretBox } from '../../worker/src/crypto/secret-box.js';
+import { adminSecretContext } from '../../worker/src/contracts/secret-contexts.js';
+import { secretRow } from '../../worker/src/provisioning/sealed-secret.js';
 
 let harness: ApiHarness;
 let alice: TestAccount;
@@ -112,6 +115,31 @@ describe('a server\'s details, actions and credentials', () => {
     const audit = await harness.prisma.auditLog.findMany({ where: { action: 'credential.reveal', targetId: server.id } });
     expect(audit).toHaveLength(1);
     expect(JSON.stringify(audit.map((row) => row.detail))).not.toContain('fixture admin password');
+  });
+
+  it('keeps a new password until the worker has set it on the server, then reveals it once', async () => {
+    const server = await readyServer(harness, alice);
+    const secrets = SecretBox.fromKeyring(harness.config.secretsKeyring);
+    // What the worker's reset has done before Prosody took the password: issuance 2 is stored.
+    await harness.prisma.serverCredential.create({
+      data: {
+        server: { connect: { id: server.id } },
+        kind: 'admin',
+        jid: `admin@${server.name}.${harness.config.platformZone}`,
+        issuance: 2,
+        secret: { create: secretRow('admin_password', secrets.seal('second password', adminSecretContext(server.id))) },
+      },
+    });
+    const reveal = () => harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/credentials/reveal`, headers: withToken(alice), payload: {} });
+    const early = await reveal();
+    expect(early.statusCode).toBe(409);
+    expect(early.json<{ detail: string }>().detail).toContain('The new admin password is being set on the server; reveal it in a few seconds');
+    expect(await harness.prisma.encryptedSecret.count({ where: { serverCredential: { serverId: server.id }, revealedAt: { not: null } } })).toBe(0);
+
+    await harness.prisma.serverCredential.updateMany({ where: { serverId: server.id, issuance: 2 }, data: { appliedAt: new Date() } });
+    const answer = await reveal();
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json()).toMatchObject({ password: 'second password', issuance: 2 });
   });
 
   it('queues a reset of the admin password as the next issuance', async () => {

@@ -68,6 +68,7 @@ describe('server actions and admin password reset', () => {
     await expect(loginAs(before.password)).rejects.toThrow();
     const credentials = await harness.prisma.serverCredential.findMany({ where: { serverId }, include: { secret: true }, orderBy: { issuance: 'asc' } });
     expect(credentials.map((c) => c.issuance)).toEqual([1, 2]);
+    expect(credentials.every((c) => c.appliedAt !== null), 'both were set in Prosody, so both could be revealed').toBe(true);
     expect(credentials[0]?.secret.destroyedAt).not.toBeNull();
     expect(credentials[0]?.secret.ciphertext.length).toBe(0);
   });

@@ -41,6 +41,7 @@ export async function readyServer(harness: ApiHarness, owner: TestAccount): Prom
       server: { connect: { id: server.id } },
       kind: 'admin',
       jid: `admin@${server.domain}`,
+      appliedAt: new Date(),
       secret: { create: secretRow('admin_password', secrets.seal('fixture admin password', adminSecretContext(server.id))) },
     },
   });

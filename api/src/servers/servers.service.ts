@@ -186,6 +186,14 @@ export class ServerService {
     if (!credential) {
       throw new HttpProblem(409, 'Not ready yet', `The admin account is created while the server is set up; it is ${server.state} now. Watch GET /api/v1/servers/${id}/events.`);
     }
+    // A password Prosody does not have yet would not log in: keep it until the worker has set it.
+    if (!credential.appliedAt) {
+      throw new HttpProblem(
+        409,
+        'Not ready yet',
+        `The ${credential.issuance === 1 ? '' : 'new '}admin password is being set on the server; reveal it in a few seconds (GET /api/v1/servers/${id}/events shows when it is done).`,
+      );
+    }
     const marked = await this.prisma.$transaction(async (tx) => {
       const { count } = await tx.encryptedSecret.updateMany({ where: { id: credential.secretId, revealedAt: null, destroyedAt: null }, data: { revealedAt: new Date() } });
       if (count === 1) {

@@ -5,7 +5,6 @@ import { secretRow } from './sealed-secret.js';
 import { isUniqueViolation } from './prisma-errors.js';
 import { adminSecretContext } from '../contracts/secret-contexts.js';
 
-
 /** 24 random bytes in base64url: 192 bits, and no characters that trip up copy and paste. */
 export function generatePassword(): string {
   return randomBytes(24).toString('base64url');
@@ -21,7 +20,7 @@ export async function currentAdminCredential(prisma: PrismaClient, secrets: Secr
     orderBy: { issuance: 'desc' },
     include: { secret: true },
   });
-  if (existing) return { jid: existing.jid, password: secrets.open(existing.secret, adminSecretContext(serverId)) };
+  if (existing) return { jid: existing.jid, issuance: existing.issuance, password: secrets.open(existing.secret, adminSecretContext(serverId)) };
 
   const password = generatePassword();
   const jid = `admin@${domain}`;
@@ -35,9 +34,14 @@ export async function currentAdminCredential(prisma: PrismaClient, secrets: Secr
         secret: { create: secretRow('admin_password', secrets.seal(password, adminSecretContext(serverId))) },
       },
     });
-    return { jid, password };
+    return { jid, issuance: 1, password };
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     return currentAdminCredential(prisma, secrets, serverId, domain);
   }
+}
+
+/** Records that Prosody has the credential's password: from now on the API may reveal it. */
+export async function markAdminCredentialApplied(prisma: PrismaClient, serverId: string, issuance: number): Promise<void> {
+  await prisma.serverCredential.updateMany({ where: { serverId, kind: 'admin', issuance, appliedAt: null }, data: { appliedAt: new Date() } });
 }

@@ -1,5 +1,5 @@
 import { describeError } from '../contracts/dependency-check.js';
-import { generatePassword } from './admin-credential.js';
+import { generatePassword, markAdminCredentialApplied } from './admin-credential.js';
 import { adminSecretContext } from '../contracts/secret-contexts.js';
 import { isUniqueViolation } from './prisma-errors.js';
 import { prosodyCreateOrUpdateUser } from './prosody-accounts.js';
@@ -59,6 +59,7 @@ export async function resetAdminPassword(
       domain: server.domain,
       password: deps.secrets.open(credential.secret, adminSecretContext(serverId)),
     });
+    await markAdminCredentialApplied(deps.prisma, serverId, issuance);
     const older = await deps.prisma.serverCredential.findMany({ where: { serverId, kind: 'admin', issuance: { lt: issuance } }, select: { secretId: true } });
     await wipeSecrets(deps.prisma, older.map((c) => c.secretId));
     const message = `A new admin password (issuance ${issuance}) is set; the previous one no longer works`;

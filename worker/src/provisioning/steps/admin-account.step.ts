@@ -1,4 +1,4 @@
-import { currentAdminCredential } from '../admin-credential.js';
+import { currentAdminCredential, markAdminCredentialApplied } from '../admin-credential.js';
 import { prosodyCreateOrUpdateUser } from '../prosody-accounts.js';
 import { loadServer, type StepDeps } from '../step-deps.js';
 
@@ -8,5 +8,6 @@ export async function adminAccountStep(deps: StepDeps, serverId: string): Promis
   const credential = await currentAdminCredential(deps.prisma, deps.secrets, serverId, server.domain);
   const [username] = credential.jid.split('@');
   await prosodyCreateOrUpdateUser(deps.containers, serverId, { username: username ?? 'admin', domain: server.domain, password: credential.password });
+  await markAdminCredentialApplied(deps.prisma, serverId, credential.issuance);
   return `Admin account ${credential.jid} is set up`;
 }
