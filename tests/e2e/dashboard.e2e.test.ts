@@ -51,11 +51,19 @@ async function describedBy(element: Locator): Promise<string> {
 
 const accountId = async () => (await harness.prisma.account.findUniqueOrThrow({ where: { email } })).id;
 
-/** The Docker state of the server's container ("running", "exited", ...), found by its label. */
+const docker = () => new Docker({ socketPath: testEnv().DOCKER_SOCKET });
+/** The server's containers, found by their label. */
+const serverContainers = (id: string) => docker().listContainers({ all: true, filters: { label: [`parley.server=${id}`] } });
+
+/** The Docker state of the server's container ("running", "exited", ...). */
 async function containerState(id: string): Promise<string | undefined> {
-  const docker = new Docker({ socketPath: testEnv().DOCKER_SOCKET });
-  const [container] = await docker.listContainers({ all: true, filters: { label: [`parley.server=${id}`] } });
+  const [container] = await serverContainers(id);
   return container?.State;
+}
+
+/** Removes the server's container out from under Parley, as if it were lost. */
+async function removeContainer(id: string): Promise<void> {
+  for (const c of await serverContainers(id)) await docker().getContainer(c.Id).remove({ force: true });
 }
 
 /** Bounded: the worker records the reset on the timeline once Prosody has the new password. */
@@ -307,6 +315,21 @@ describe('the customer dashboard', () => {
     expect(session.jid.startsWith(`admin@${domain}/`)).toBe(true);
     await session.close();
     await expect(adminLogin(adminPassword)).rejects.toThrow(/not-authorized|auth/i);
+  });
+
+  it('says beside Power when the worker\'s stop fails, offering no other action while it retries', async () => {
+    await page.goto(`${api.url}/servers/${serverId}/manage`);
+    const power = page.getByRole('region', { name: 'Power', exact: true });
+    const stop = power.getByRole('button', { name: 'Stop', exact: true });
+    await stop.waitFor({ timeout: WAIT.short });
+    // A container removed from under Parley: every attempt to stop it fails until the deletion below.
+    await removeContainer(serverId);
+    await stop.click();
+    const failure = power.getByRole('alert');
+    await failure.getByText(/^The last attempt failed: server \S+ has no container\. Parley keeps trying/).waitFor({ timeout: WAIT.short });
+    expect(await power.getByRole('status').innerText()).toMatch(/^Stopping/);
+    expect(await power.getByRole('button').count()).toBe(0);
+    await expectAccessibleEverywhere('server-action-failing');
   });
 
   it('shows the audit log, and deletes the server once its name is typed', async () => {

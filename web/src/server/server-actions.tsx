@@ -1,6 +1,7 @@
 import type { ServerDetail, ServerState } from '../api/types.js';
 import { useServerUntil } from '../servers/server-queries.js';
 import { ErrorNotice } from '../ui/error-notice.js';
+import { useLastAttempt } from './last-attempt-queries.js';
 import { useServerAction, type ServerAction } from './server-actions-queries.js';
 
 interface ActionInfo {
@@ -44,6 +45,9 @@ export function ServerActions({ server }: { server: ServerDetail }) {
   const requested = act.isSuccess ? ACTIONS.find((a) => a.action === act.variables) : undefined;
   const waitingFor = requested?.outcome && server.state !== requested.outcome.state ? requested.outcome : undefined;
   useServerUntil(server.id, waitingFor?.state);
+  const attempt = useLastAttempt(server.id, waitingFor && requested && act.data ? { action: requested.action, since: act.data.since } : undefined).data;
+  // The worker records success just after the new state, so either one means it is done.
+  const working = waitingFor && attempt?.status !== 'succeeded' ? waitingFor.working : undefined;
   // While the worker carries an action out, the buttons of the state it leaves would mislead.
   const available = waitingFor ? [] : ACTIONS.filter((a) => a.when(server));
   return (
@@ -62,7 +66,12 @@ export function ServerActions({ server }: { server: ServerDetail }) {
       </ul>
       {requested ? (
         <p className="notice" role="status">
-          {waitingFor ? waitingFor.working : requested.done}
+          {working ?? requested.done}
+        </p>
+      ) : null}
+      {working && attempt?.status === 'failed' ? (
+        <p className="notice notice-warn" role="alert">
+          The last attempt failed: {attempt.message.replace(/\.$/, '')}. Parley keeps trying for a few minutes; this page says so once it works.
         </p>
       ) : null}
       <ErrorNotice error={act.error} />

@@ -10,6 +10,7 @@ export const serverKeys = {
   all: ['servers'] as const,
   one: (id: string) => ['servers', id] as const,
   events: (id: string) => ['servers', id, 'events'] as const,
+  eventsAfter: (id: string, after: string) => ['servers', id, 'events', { after }] as const,
 };
 
 export function useServers() {
