@@ -87,7 +87,7 @@ describe('certificate renewal', () => {
     const failed = await until('a failed renewal event', () =>
       harness.prisma.provisioningEvent.findFirst({ where: { serverId, step: 'renew', status: 'failed' } }).then((e) => e ?? undefined),
     );
-    expect(failed.message).toMatch(/^Certificate renewal failed: /);
+    expect(failed.message).toMatch(/^Certificate renewal failed: .* \(will retry; attempt 1 of 20\)$/);
     const current = await activeCertificate();
     expect(current.lastError).toBeTruthy();
     expect(current.lastAttemptAt).not.toBeNull();

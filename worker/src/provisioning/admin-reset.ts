@@ -5,7 +5,7 @@ import { isUniqueViolation } from './prisma-errors.js';
 import { prosodyCreateOrUpdateUser } from './prosody-accounts.js';
 import { secretRow, wipeSecrets } from './sealed-secret.js';
 import { loadServer, type StepDeps } from './step-deps.js';
-import type { EventContext, Timeline } from './timeline.js';
+import { failureMessage, type EventContext, type Timeline } from './timeline.js';
 
 /**
  * Issues admin credential number `issuance` and sets it in Prosody. The new secret is stored
@@ -66,7 +66,7 @@ export async function resetAdminPassword(
     await timeline.record(serverId, 'admin_reset', 'succeeded', message, context);
     return message;
   } catch (error) {
-    await timeline.record(serverId, 'admin_reset', 'failed', describeError(error), context);
+    await timeline.record(serverId, 'admin_reset', 'failed', failureMessage(describeError(error), context), context);
     throw error;
   }
 }

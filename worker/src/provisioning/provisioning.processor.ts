@@ -63,7 +63,7 @@ export function createProvisioningProcessor(options: ProcessorOptions) {
 
   return async (job: Job): Promise<string> => {
     const attempt = job.attemptsMade + 1;
-    const context = { attempt, ...(job.id ? { jobId: job.id } : {}) };
+    const context = { attempt, attempts: job.opts.attempts ?? 1, ...(job.id ? { jobId: job.id } : {}) };
     if (job.name === RENEWAL_SCAN_JOB) return scanForRenewals(deps);
     if (job.name === RECONCILE_JOB) return reconcile(deps);
     if (job.name === RENEW_JOB) {

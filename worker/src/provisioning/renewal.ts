@@ -2,7 +2,7 @@ import { describeError } from '../contracts/dependency-check.js';
 import { certificateNames } from './dns-plan.js';
 import { buildServerSpec } from './server-spec.js';
 import { loadServer, type StepDeps } from './step-deps.js';
-import type { EventContext, Timeline } from './timeline.js';
+import { failureMessage, type EventContext, type Timeline } from './timeline.js';
 import { challengeNamer, issueCertificate } from './steps/certificate.step.js';
 
 /** Finds active certificates past their renewal time on running servers and queues each once. */
@@ -48,7 +48,7 @@ export async function renewCertificate(
   } catch (error) {
     const reason = describeError(error);
     await deps.prisma.certificate.updateMany({ where: { serverId, status: 'active' }, data: { lastError: reason, lastAttemptAt: new Date() } });
-    await timeline.record(serverId, 'renew', 'failed', `Certificate renewal failed: ${reason}`, context);
+    await timeline.record(serverId, 'renew', 'failed', failureMessage(`Certificate renewal failed: ${reason}`, context), context);
     throw error;
   }
 }

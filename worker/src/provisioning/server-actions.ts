@@ -1,7 +1,7 @@
 import { STEP_TITLE, type ServerAction } from '../contracts/provisioning.js';
 import { describeError } from '../contracts/dependency-check.js';
 import { requireNode, type StepDeps } from './step-deps.js';
-import type { EventContext, Timeline } from './timeline.js';
+import { failureMessage, type EventContext, type Timeline } from './timeline.js';
 import { serverPorts } from './steps/allocate.step.js';
 import { waitForXmppService } from './xmpp-readiness.js';
 
@@ -41,7 +41,7 @@ export async function runServerAction(
     await timeline.record(serverId, action, 'succeeded', message, context);
     return message;
   } catch (error) {
-    await timeline.record(serverId, action, 'failed', describeError(error), context);
+    await timeline.record(serverId, action, 'failed', failureMessage(describeError(error), context), context);
     throw error;
   }
 }

@@ -5,8 +5,16 @@ export type EventStatus = 'started' | 'succeeded' | 'failed' | 'info';
 
 export interface EventContext {
   attempt?: number;
+  /** How many attempts the job has in all: a failure before the last says it will be retried. */
+  attempts?: number;
   jobId?: string;
   detail?: Record<string, string | number | boolean | null>;
+}
+
+/** A failure as the timeline shows it: one that BullMQ retries says so, and how far along it is. */
+export function failureMessage(reason: string, context: EventContext): string {
+  const { attempt, attempts } = context;
+  return attempt !== undefined && attempts !== undefined && attempt < attempts ? `${reason} (will retry; attempt ${attempt} of ${attempts})` : reason;
 }
 
 /** The server's timeline the customer watches, and its state; one row per step outcome. */
