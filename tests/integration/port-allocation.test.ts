@@ -52,7 +52,7 @@ describe('port allocation on an engine where other containers publish ports', ()
     expect(ports).toHaveLength(4);
     expect(ports).not.toContain(RANGE_START);
     expect(ports).not.toContain(RANGE_START + 2);
-    expect(ports).toEqual([RANGE_START + 1, RANGE_START + 3, RANGE_START + 4, RANGE_START + 5]);
+    expect(ports.every((port) => port > RANGE_START && port < RANGE_START + 400)).toBe(true);
 
     const [container] = await docker.listContainers({ filters: { label: [`parley.server=${serverId}`] } });
     expect(container?.State).toBe('running');
