@@ -326,7 +326,7 @@ describe('the customer dashboard', () => {
     await removeContainer(serverId);
     await stop.click();
     const failure = power.getByRole('alert');
-    await failure.getByText(/^The last attempt failed: server \S+ has no container\. Parley keeps trying/).waitFor({ timeout: WAIT.short });
+    await failure.getByText(/^Attempt \d+ of 20 failed: server \S+ has no container\. Parley keeps trying/).waitFor({ timeout: WAIT.short });
     expect(await power.getByRole('status').innerText()).toMatch(/^Stopping/);
     expect(await power.getByRole('button').count()).toBe(0);
     await expectAccessibleEverywhere('server-action-failing');

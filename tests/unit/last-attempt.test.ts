@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerEvent } from '../../web/src/api/types.js';
-import { lastAttempt } from '../../web/src/server/last-attempt.js';
+import { failureNotice, lastAttempt } from '../../web/src/server/last-attempt.js';
 
 let nextId = 1;
 const event = (step: string, status: ServerEvent['status'], message = `${step} ${status}`): ServerEvent => ({
@@ -27,5 +27,14 @@ describe('the last attempt at a server action, as the Power section reports it',
   it('is nothing before an attempt at that action has finished', () => {
     expect(lastAttempt([], 'start')).toBeUndefined();
     expect(lastAttempt([event('start', 'started'), event('restart', 'failed')], 'start')).toBeUndefined();
+  });
+
+  it('says a failure will be retried, and which attempt it was, until the last one', () => {
+    expect(failureNotice('server x has no container (will retry; attempt 3 of 20)')).toBe(
+      'Attempt 3 of 20 failed: server x has no container. Parley keeps trying for a few minutes; this page says so once it works.',
+    );
+    expect(failureNotice('server x has no container.')).toBe(
+      'The last attempt failed: server x has no container. Parley has stopped trying; try again later, or contact support if it keeps failing.',
+    );
   });
 });

@@ -2,6 +2,7 @@ import type { ServerDetail, ServerState } from '../api/types.js';
 import { useServerUntil } from '../servers/server-queries.js';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { useLastAttempt } from './last-attempt-queries.js';
+import { failureNotice } from './last-attempt.js';
 import { useServerAction, type ServerAction } from './server-actions-queries.js';
 
 interface ActionInfo {
@@ -71,7 +72,7 @@ export function ServerActions({ server }: { server: ServerDetail }) {
       ) : null}
       {working && attempt?.status === 'failed' ? (
         <p className="notice notice-warn" role="alert">
-          The last attempt failed: {attempt.message.replace(/\.$/, '')}. Parley keeps trying for a few minutes; this page says so once it works.
+          {failureNotice(attempt.message)}
         </p>
       ) : null}
       <ErrorNotice error={act.error} />
