@@ -1,6 +1,6 @@
 import { assertDomain } from '../contracts/domain-name.js';
 import type { ContainerRuntime, ExecResult } from '../ports/container-runtime.js';
-import { assertUsername } from './prosody-config.js';
+import { assertUsername } from '../contracts/xmpp-names.js';
 
 // Accounts are managed with prosodyctl (Prosody 0.12) inside the server's container:
 // - `prosodyctl adduser JID` / `prosodyctl passwd JID` read the password from stdin (twice: new,

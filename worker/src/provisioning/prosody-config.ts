@@ -2,9 +2,6 @@ import { assertDomain } from '../contracts/domain-name.js';
 import { assertUsername } from '../contracts/xmpp-names.js';
 import type { ContainerFile } from '../ports/container-runtime.js';
 
-// Moved to the contracts (the API checks names too); re-exported for the provisioning code.
-export { assertUsername };
-
 /** Ports Prosody listens on inside the container (the node maps its own ports onto these). */
 const PROSODY_PORTS = { c2s: 5222, c2sDirectTls: 5223, s2s: 5269, https: 5281, httpLoopback: 5280 } as const;
 
