@@ -195,10 +195,11 @@ describe('POST /api/v1/me/password', () => {
   const change = (headers: Record<string, string>, payload: object) =>
     harness.inject({ method: 'POST', url: '/api/v1/me/password', headers, payload });
 
-  it('needs the current password and a new acceptable one', async () => {
+  it('needs the current password, naming the field it refuses, and a new acceptable one', async () => {
     const account = await harness.signUp();
     const wrong = await change(withCookie(account), { currentPassword: 'not my password!', newPassword: 'a brand new passphrase' });
     expect(wrong.statusCode).toBe(403);
+    expect(wrong.json<Problem>().errors).toEqual([{ in: 'body', field: 'currentPassword', message: 'is not the password of this account' }]);
     const same = await change(withCookie(account), { currentPassword: account.password, newPassword: account.password });
     expect(same.statusCode).toBe(400);
     expect(same.json<Problem>().errors).toEqual([{ in: 'body', field: 'newPassword', message: 'must differ from the current password' }]);

@@ -354,6 +354,56 @@ describe('the customer dashboard', () => {
     await expectAccessibleEverywhere('activity');
   });
 
+  it('manages the account: a token shown once works over HTTP until revoked, and a changed password logs in', async () => {
+    const me = (secret: string) => fetch(`${api.url}/api/v1/me`, { headers: { authorization: `Bearer ${secret}` } });
+    await page.getByRole('link', { name: `Your account: ${email}` }).click();
+    await page.getByRole('heading', { name: 'Your account' }).waitFor({ timeout: WAIT.short });
+    expect(await page.getByRole('region', { name: 'Plan and limits' }).innerText()).toMatch(/Personal.*Up to \d+ servers?.*per server/s);
+
+    await page.getByLabel('Token name').fill('e2e script');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = await copyableValue('new API token');
+    expect(await page.getByText('Store it now').isVisible()).toBe(true);
+    const tokens = page.getByRole('region', { name: 'Your API tokens' });
+    await tokens.getByText('e2e script').waitFor({ timeout: WAIT.short });
+    await expectAccessibleEverywhere('account');
+    const byToken = await me(secret);
+    expect(byToken.status).toBe(200);
+    expect(((await byToken.json()) as { account: { email: string } }).account.email).toBe(email);
+
+    await page.getByRole('button', { name: 'I have stored it' }).click();
+    // Dismissed, the secret is gone from the page for good.
+    await page.getByText(secret).waitFor({ state: 'detached', timeout: WAIT.short });
+    await page.getByRole('button', { name: 'Revoke e2e script' }).click();
+    await page.getByRole('button', { name: 'Yes, revoke e2e script' }).click();
+    await page.getByText('No API tokens yet.').waitFor({ timeout: WAIT.short });
+    expect((await me(secret)).status).toBe(401);
+
+    const current = page.getByLabel('Current password');
+    const newPassword = page.getByLabel('New password', { exact: true });
+    await current.fill('not the password at all');
+    await newPassword.fill('amber quarry thistle beacon');
+    await page.getByLabel('New password again').fill('amber quarry thistle beacon');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.locator('.field-error').waitFor({ timeout: WAIT.short });
+    expect(await current.getAttribute('aria-invalid')).toBe('true');
+    expect(await describedBy(current)).toBe('Current password is not the password of this account');
+    expect(await newPassword.getAttribute('aria-invalid')).toBeNull();
+    await expectAccessibleEverywhere('account-password-error');
+
+    await current.fill('violet staple orbit lantern');
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByText('Password changed.').waitFor({ timeout: WAIT.short });
+    expect(await page.locator('.field-error').count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('heading', { name: 'Log in to Parley' }).waitFor({ timeout: WAIT.short });
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('amber quarry thistle beacon');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Your servers' }).waitFor({ timeout: WAIT.short });
+  });
+
   it('says in plain words when Parley cannot be reached, and the page ran under its CSP without errors', async () => {
     expect(consoleErrors.filter((e) => /Content Security Policy/i.test(e))).toEqual([]);
     await api.close();

@@ -1,4 +1,5 @@
 import { Navigate, Route, Routes } from 'react-router';
+import { AccountPage } from './account/account-page.js';
 import { AuditPage } from './audit/audit-page.js';
 import { AuthPage } from './auth/auth-page.js';
 import { DomainPage } from './domains/domain-page.js';
@@ -32,6 +33,7 @@ export function App() {
           <Route path="/domains" element={<DomainsPage />} />
           <Route path="/domains/:domainId" element={<DomainPage />} />
           <Route path="/activity" element={<AuditPage />} />
+          <Route path="/account" element={<AccountPage />} />
         </Route>
         <Route path="*" element={<NotFoundPage />} />
       </Route>

@@ -69,7 +69,10 @@ export class AccountService {
     const subjects = loginSubjects(this.config, account.email, ip);
     await this.limiter.hit(subjects);
     if (!(await verifyPassword(account.passwordHash, input.currentPassword))) {
-      throw new HttpProblem(403, 'Wrong current password', 'currentPassword is not the password of this account; nothing was changed.');
+      // Named as a field too, so a form can put the refusal beside the input it is about.
+      throw new HttpProblem(403, 'Wrong current password', 'currentPassword is not the password of this account; nothing was changed.', {
+        errors: [{ in: 'body', field: 'currentPassword', message: 'is not the password of this account' }],
+      });
     }
     await this.limiter.refund(subjects);
     const passwordHash = await hashPassword(input.newPassword);

@@ -5,6 +5,8 @@ export interface Plan {
   name: string;
   maxServers: number;
   maxUsersPerServer: number;
+  /** Upload storage per server. */
+  storageMiB: number;
 }
 
 export interface Account {
@@ -125,4 +127,14 @@ export interface AuditEntry {
   ip: string | null;
   detail: unknown;
   createdAt: string;
+}
+
+/** A personal API token as listed; the secret itself is only in the answer that created it. */
+export interface ApiToken {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
 }

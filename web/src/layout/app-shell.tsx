@@ -25,7 +25,11 @@ export function AppShell() {
           ) : null}
           {me ? (
             <div className="account">
-              <span className="account-email">{me.account.email}</span>
+              {/* The email says whose account this is; the hidden words tell screen readers where the link goes. */}
+              <NavLink to="/account" className="account-email">
+                <span className="visually-hidden">Your account: </span>
+                {me.account.email}
+              </NavLink>
               <button type="button" className="button-quiet" onClick={() => logOut.mutate(undefined, { onSettled: () => void navigate('/login') })}>
                 Log out
               </button>
