@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INVITE_CREATE_JOB, INVITE_REVOKE_JOB, inviteJobId, inviteUriContext, XMPP_USERS_QUEUE } from '../../worker/src/contracts/xmpp-user-jobs.js';
 import { SecretBox } from '../../worker/src/crypto/secret-box.js';
-import { secretRow } from '../../worker/src/provisioning/sealed-secret.js';
+import { secretRow } from '../../worker/src/crypto/sealed-secret.js';
 import { snapshotDatabase } from '../support/api-db-snapshot.js';
 import { startApiHarness, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
 import { readyServer } from '../support/api-tenant-fixtures.js';

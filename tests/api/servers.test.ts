@@ -7,7 +7,7 @@ import { startApiHarness, withToken, type ApiHarness, type TestAccount } from '.
 import { readyServer } from '../support/api-tenant-fixtures.js';
 import { SecretBox } from '../../worker/src/crypto/secret-box.js';
 import { adminSecretContext } from '../../worker/src/contracts/secret-contexts.js';
-import { secretRow } from '../../worker/src/provisioning/sealed-secret.js';
+import { secretRow } from '../../worker/src/crypto/sealed-secret.js';
 
 let harness: ApiHarness;
 let alice: TestAccount;

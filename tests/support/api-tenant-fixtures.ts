@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { adminSecretContext } from '../../worker/src/contracts/secret-contexts.js';
 import { SecretBox } from '../../worker/src/crypto/secret-box.js';
-import { secretRow } from '../../worker/src/provisioning/sealed-secret.js';
+import { secretRow } from '../../worker/src/crypto/sealed-secret.js';
 import { withToken, type ApiHarness, type TestAccount } from './api-harness.js';
 
 /** A resource owned by `owner`, and how to address it on the routes of one path template. */

@@ -4,6 +4,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { Prisma } from '../../../prisma/generated/client/client.js';
 import { isValidUsername, USERNAME_RULE } from '../../../worker/src/contracts/xmpp-names.js';
+import { wipeSecrets } from '../../../worker/src/crypto/sealed-secret.js';
 import {
   enqueueUserCreate,
   enqueueUserDelete,
@@ -46,9 +47,6 @@ function toDto(user: UserRow, domain: string): XmppUserDto {
 
 /** 24 random bytes in base64url: 192 bits, and no characters that trip up copy and paste. */
 const generatePassword = () => randomBytes(24).toString('base64url');
-
-/** Prisma wants plain Uint8Arrays for Bytes columns; these mark a secret as wiped for good. */
-const WIPED = { iv: new Uint8Array(0), ciphertext: new Uint8Array(0), authTag: new Uint8Array(0) };
 
 const usersPath = (serverId: string) => `/api/v1/servers/${serverId}/users`;
 
@@ -179,7 +177,7 @@ export class XmppUserService {
           data: { lastError: null, secret: { create: sealUserPassword(this.secrets, id, password) } },
           include: withSecretState,
         });
-        if (previousSecret) await tx.encryptedSecret.updateMany({ where: { id: previousSecret.id, destroyedAt: null }, data: { ...WIPED, destroyedAt: new Date() } });
+        if (previousSecret) await wipeSecrets(tx, [previousSecret.id]);
         return {
           result: { user, server, previous: { lastError: current.lastError, updatedAt: current.updatedAt, secret: previousSecret } },
           audit: { action: 'xmpp_user.password_reset', targetType: 'xmpp_user', targetId: id, detail: { serverId, localpart: user.localpart } },

@@ -1,6 +1,7 @@
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
 import type { SealedSecret } from '../crypto/secret-box.js';
+import { secretRow } from '../crypto/sealed-secret.js';
 
 // The contract between the API (writes rows, seals secrets, enqueues) and the worker (makes
 // Prosody agree with the rows). Payloads carry ids only: passwords and invite URIs are sealed
@@ -57,15 +58,7 @@ export const inviteUriContext = (inviteId: string): string => `invite_uri:${invi
  */
 export function sealUserPassword(secrets: { seal(plaintext: string, associatedData: string): SealedSecret }, userId: string, password: string) {
   if (password.length === 0 || /[\r\n\0]/.test(password)) throw new Error('a password must be non-empty and a single line');
-  const sealed = secrets.seal(password, xmppUserPasswordContext(userId));
-  // Prisma's Bytes columns want plain Uint8Arrays, not Buffers.
-  return {
-    purpose: 'xmpp_user_password' as const,
-    keyVersion: sealed.keyVersion,
-    iv: Uint8Array.from(sealed.iv),
-    ciphertext: Uint8Array.from(sealed.ciphertext),
-    authTag: Uint8Array.from(sealed.authTag),
-  };
+  return secretRow('xmpp_user_password', secrets.seal(password, xmppUserPasswordContext(userId)));
 }
 
 async function addUserJob(queue: Queue, name: UserJobName, job: UserJob): Promise<Job> {

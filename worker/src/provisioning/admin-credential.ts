@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { SecretBox } from '../crypto/secret-box.js';
-import { secretRow } from './sealed-secret.js';
+import { secretRow } from '../crypto/sealed-secret.js';
 import { isUniqueViolation } from './prisma-errors.js';
 import { adminSecretContext } from '../contracts/secret-contexts.js';
 

@@ -3,7 +3,7 @@ import { generatePassword, markAdminCredentialApplied } from './admin-credential
 import { adminSecretContext } from '../contracts/secret-contexts.js';
 import { isUniqueViolation } from './prisma-errors.js';
 import { prosodyCreateOrUpdateUser } from './prosody-accounts.js';
-import { secretRow, wipeSecrets } from './sealed-secret.js';
+import { secretRow, wipeSecrets } from '../crypto/sealed-secret.js';
 import { loadServer, type StepDeps } from './step-deps.js';
 import { failureMessage, type EventContext, type Timeline } from './timeline.js';
 

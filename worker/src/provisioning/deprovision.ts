@@ -2,7 +2,7 @@ import { STEP_TITLE } from '../contracts/provisioning.js';
 import type { Failpoints } from './failpoints.js';
 import type { StepDeps } from './step-deps.js';
 import type { EventContext, Timeline } from './timeline.js';
-import { wipeSecrets } from './sealed-secret.js';
+import { wipeSecrets } from '../crypto/sealed-secret.js';
 
 /**
  * Removes everything a server had (container, volumes, DNS records the ledger owns, its

@@ -1,5 +1,5 @@
 import { inviteUriContext, type InviteJob } from '../contracts/xmpp-user-jobs.js';
-import { secretRow } from '../provisioning/sealed-secret.js';
+import { secretRow } from '../crypto/sealed-secret.js';
 import { PermanentStepError } from '../provisioning/step-errors.js';
 import type { XmppUsersDeps } from './deps.js';
 import { InviteExpiredError, prosodyMintInvite, prosodyRevokeInvite } from './prosody-invites.js';

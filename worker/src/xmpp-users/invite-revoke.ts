@@ -3,7 +3,7 @@ import { PermanentStepError } from '../provisioning/step-errors.js';
 import type { XmppUsersDeps } from './deps.js';
 import { prosodyRevokeInvite } from './prosody-invites.js';
 import { serverForAccounts } from './server-guard.js';
-import { wipeSecrets } from '../provisioning/sealed-secret.js';
+import { wipeSecrets } from '../crypto/sealed-secret.js';
 
 /**
  * Deletes the invite from Prosody's store, so its token no longer registers an account, then

@@ -6,7 +6,7 @@ import { PermanentStepError } from '../provisioning/step-errors.js';
 import type { XmppUsersDeps } from './deps.js';
 import { prosodyDeleteAccountLive, prosodyEndSessions } from './prosody-shell.js';
 import { serverForAccounts } from './server-guard.js';
-import { wipeSecrets } from '../provisioning/sealed-secret.js';
+import { wipeSecrets } from '../crypto/sealed-secret.js';
 
 // The three user jobs make the Prosody account match the XmppUser row: present with the password
 // sealed in row.secretId (pending/active), or absent (deleting/deleted). The row is the truth;

@@ -1,6 +1,6 @@
 import type { DnsRecord } from '../../ports/dns-provider.js';
 import { acmeAccountKey } from '../acme-account.js';
-import { secretRow } from '../sealed-secret.js';
+import { secretRow } from '../../crypto/sealed-secret.js';
 import { renewAfter } from '../certificate-timing.js';
 import { acmeChallengeName, certificateNames } from '../dns-plan.js';
 import { delegatedChallengeName } from '../../contracts/custom-domain.js';
