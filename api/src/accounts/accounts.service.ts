@@ -7,6 +7,7 @@ import type { ApiConfig } from '../config.js';
 import { HttpProblem } from '../http/problem.js';
 import { loginSubjects, type ClientInfo, type IssuedSession, type SessionService } from '../sessions/sessions.service.js';
 import { toAccountDto, type AccountDto } from './accounts.schemas.js';
+import { isUniqueViolation } from '../../../prisma/errors.js';
 
 export const DEFAULT_PLAN = 'personal';
 
@@ -89,8 +90,4 @@ export class AccountService {
       });
     });
   }
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
 }

@@ -18,6 +18,7 @@ import {
   type PlannedRecord,
   type RecordCheck,
 } from './domain-records.js';
+import { isUniqueViolation } from '../../../prisma/errors.js';
 
 export const DOMAINS_LIST_HINT = 'GET /api/v1/domains';
 const RETRY_AFTER_SECONDS = 5;
@@ -42,10 +43,6 @@ const storedChecksSchema = z.array(
 export function storedChecks(value: unknown): RecordCheck[] {
   const parsed = storedChecksSchema.safeParse(value);
   return parsed.success ? parsed.data : [];
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
 }
 
 export class DomainService {

@@ -14,14 +14,11 @@ import type { JobsPort } from '../plugins/jobs.plugin.js';
 import { requireVerifiedDomain } from '../domains/verified-domain.js';
 import { serverListQuery, toServerItem, type ServerFields } from './server-list.js';
 import { platformDomainFor } from './server-name.js';
+import { isUniqueViolation } from '../../../prisma/errors.js';
 
 const LIST_HINT = 'GET /api/v1/servers';
 const withDetail = { node: true, plan: true, portAllocations: true } as const;
 type ServerRow = Prisma.ServerGetPayload<{ include: typeof withDetail }>;
-
-function isUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'P2002';
-}
 
 export function toServerDto(server: ServerRow) {
   const port = (purpose: PortPurpose) => server.portAllocations.find((p) => p.purpose === purpose)?.port ?? null;

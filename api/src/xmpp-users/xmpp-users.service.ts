@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { Prisma } from '../../../prisma/generated/client/client.js';
 import { isValidUsername, USERNAME_RULE } from '../../../worker/src/contracts/xmpp-names.js';
+import { generatePassword } from '../../../worker/src/crypto/generated-password.js';
 import { wipeSecrets } from '../../../worker/src/crypto/sealed-secret.js';
 import {
   enqueueUserCreate,
@@ -44,9 +44,6 @@ function toDto(user: UserRow, domain: string): XmppUserDto {
     createdAt: user.createdAt.toISOString(),
   };
 }
-
-/** 24 random bytes in base64url: 192 bits, and no characters that trip up copy and paste. */
-const generatePassword = () => randomBytes(24).toString('base64url');
 
 const usersPath = (serverId: string) => `/api/v1/servers/${serverId}/users`;
 

@@ -1,7 +1,7 @@
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { CertificateAuthority } from '../ports/certificate-authority.js';
-import { isUniqueViolation } from './prisma-errors.js';
+import { isUniqueViolation } from '../../../prisma/errors.js';
 import { secretRow } from '../crypto/sealed-secret.js';
 
 const associatedData = (directoryUrl: string) => `acme_account_key:${directoryUrl}`;

@@ -1,14 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { generatePassword } from '../crypto/generated-password.js';
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { secretRow } from '../crypto/sealed-secret.js';
-import { isUniqueViolation } from './prisma-errors.js';
+import { isUniqueViolation } from '../../../prisma/errors.js';
 import { adminSecretContext } from '../contracts/secret-contexts.js';
-
-/** 24 random bytes in base64url: 192 bits, and no characters that trip up copy and paste. */
-export function generatePassword(): string {
-  return randomBytes(24).toString('base64url');
-}
 
 /**
  * The server's current admin credential, minted once: a re-run (after a crash, or a retry)

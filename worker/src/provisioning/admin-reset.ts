@@ -1,7 +1,8 @@
 import { describeError } from '../contracts/dependency-check.js';
-import { generatePassword, markAdminCredentialApplied } from './admin-credential.js';
+import { generatePassword } from '../crypto/generated-password.js';
+import { markAdminCredentialApplied } from './admin-credential.js';
 import { adminSecretContext } from '../contracts/secret-contexts.js';
-import { isUniqueViolation } from './prisma-errors.js';
+import { isUniqueViolation } from '../../../prisma/errors.js';
 import { prosodyCreateOrUpdateUser } from './prosody-accounts.js';
 import { secretRow, wipeSecrets } from '../crypto/sealed-secret.js';
 import { loadServer, type StepDeps } from './step-deps.js';

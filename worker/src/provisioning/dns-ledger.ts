@@ -1,7 +1,7 @@
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { DnsRecordPurpose } from '../../../prisma/generated/client/enums.js';
 import type { DnsProvider, DnsRecord } from '../ports/dns-provider.js';
-import { isUniqueViolation } from './prisma-errors.js';
+import { isUniqueViolation } from '../../../prisma/errors.js';
 
 export interface LedgerEntry {
   record: DnsRecord;

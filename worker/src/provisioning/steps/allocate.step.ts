@@ -1,7 +1,7 @@
 import type { PrismaClient } from '../../../../prisma/client.js';
 import type { PortPurpose } from '../../../../prisma/generated/client/enums.js';
 import { PermanentStepError } from '../step-errors.js';
-import { isUniqueViolation } from '../prisma-errors.js';
+import { isUniqueViolation } from '../../../../prisma/errors.js';
 
 export const PORT_PURPOSES: readonly PortPurpose[] = ['c2s', 'c2s_direct_tls', 's2s', 'https'];
 export type AllocatedPorts = Record<PortPurpose, number>;
