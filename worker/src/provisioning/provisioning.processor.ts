@@ -20,7 +20,7 @@ import {
 import type { Failpoints } from './failpoints.js';
 import { PermanentStepError } from './step-errors.js';
 import type { StepDeps } from './step-deps.js';
-import { Timeline } from './timeline.js';
+import { failureMessage, Timeline } from './timeline.js';
 import { allocateStep } from './steps/allocate.step.js';
 import { dnsStep } from './steps/dns.step.js';
 import { certificateStep } from './steps/certificate.step.js';
@@ -108,15 +108,9 @@ export function createProvisioningProcessor(options: ProcessorOptions) {
       return message;
     } catch (error) {
       const permanent = error instanceof PermanentStepError || error instanceof UnrecoverableError || options.isPermanent(error);
-      const finalAttempt = permanent || attempt >= (job.opts.attempts ?? 1);
+      const finalAttempt = permanent || attempt >= context.attempts;
       const reason = describeError(error);
-      await timeline.record(
-        serverId,
-        step,
-        'failed',
-        finalAttempt ? reason : `${reason} (will retry; attempt ${attempt} of ${job.opts.attempts ?? 1})`,
-        context,
-      );
+      await timeline.record(serverId, step, 'failed', failureMessage(reason, context, permanent), context);
       if (finalAttempt) await timeline.setState(serverId, 'failed', `${STEP_TITLE[step]}: ${reason}`);
       if (permanent) throw new UnrecoverableError(reason);
       throw error;

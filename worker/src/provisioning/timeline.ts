@@ -11,10 +11,13 @@ export interface EventContext {
   detail?: Record<string, string | number | boolean | null>;
 }
 
-/** A failure as the timeline shows it: one that BullMQ retries says so, and how far along it is. */
-export function failureMessage(reason: string, context: EventContext): string {
+/**
+ * A failure as the timeline shows it: one that BullMQ retries says so, and how far along it is;
+ * a permanent one (never retried) or the last attempt is the bare reason.
+ */
+export function failureMessage(reason: string, context: EventContext, permanent = false): string {
   const { attempt, attempts } = context;
-  return attempt !== undefined && attempts !== undefined && attempt < attempts ? `${reason} (will retry; attempt ${attempt} of ${attempts})` : reason;
+  return !permanent && attempt !== undefined && attempts !== undefined && attempt < attempts ? `${reason} (will retry; attempt ${attempt} of ${attempts})` : reason;
 }
 
 /** The server's timeline the customer watches, and its state; one row per step outcome. */

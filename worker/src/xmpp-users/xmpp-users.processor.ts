@@ -12,7 +12,7 @@ import {
 } from '../contracts/xmpp-user-jobs.js';
 import { InvalidUsernameError } from '../contracts/xmpp-names.js';
 import { PermanentStepError } from '../provisioning/step-errors.js';
-import { Timeline } from '../provisioning/timeline.js';
+import { failureMessage, Timeline } from '../provisioning/timeline.js';
 import type { XmppUsersDeps } from './deps.js';
 import { createInvite } from './invite-create.js';
 import { revokeInvite } from './invite-revoke.js';
@@ -40,7 +40,7 @@ export function createXmppUsersProcessor(deps: XmppUsersDeps) {
     if ((await deps.prisma.server.count({ where: { id: task.serverId } })) === 0) throw new UnrecoverableError(`no server ${task.serverId}`);
     const attempt = job.attemptsMade + 1;
     const attempts = job.opts.attempts ?? 1;
-    const context = { attempt, detail: task.detail, ...(job.id ? { jobId: job.id } : {}) };
+    const context = { attempt, attempts, detail: task.detail, ...(job.id ? { jobId: job.id } : {}) };
     try {
       const message = await task.run();
       await timeline.record(task.serverId, job.name, 'succeeded', message, context);
@@ -50,7 +50,7 @@ export function createXmppUsersProcessor(deps: XmppUsersDeps) {
       const final = permanent || attempt >= attempts;
       const reason = describeError(error);
       await task.recordFailure(reason, final);
-      await timeline.record(task.serverId, job.name, 'failed', final ? reason : `${reason} (will retry; attempt ${attempt} of ${attempts})`, context);
+      await timeline.record(task.serverId, job.name, 'failed', failureMessage(reason, context, permanent), context);
       if (permanent) throw new UnrecoverableError(reason);
       throw error;
     }
