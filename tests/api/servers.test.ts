@@ -229,6 +229,32 @@ describe('the live timeline', () => {
   });
 });
 
+describe('closing the API', () => {
+  it('ends the timeline streams browsers hold open, so a shutdown does not wait for them', async () => {
+    const closing = await startApiHarness();
+    const owner = await closing.signUp();
+    const server = await readyServer(closing, owner);
+    const address = await closing.app.listen({ host: '127.0.0.1', port: 0 });
+    const url = new URL(`/api/v1/servers/${server.id}/events/stream`, address);
+    // Wrapped in an object: resolving with the promise itself would wait for the stream's end.
+    const { ended } = await new Promise<{ ended: Promise<string> }>((resolve, reject) => {
+      httpRequest(url, { headers: withToken(owner) }, (res) => {
+        let text = '';
+        const done = new Promise<string>((resolveEnd) => res.on('end', () => resolveEnd(text)));
+        res.on('data', (chunk: Buffer) => {
+          text += chunk.toString('utf8');
+          // Open and past its first event: the stream is in its polling loop.
+          if (text.includes('event: state')) resolve({ ended: done });
+        });
+      })
+        .on('error', reject)
+        .end();
+    });
+    await closing.close();
+    expect(await ended).toContain('event: state\ndata: {"state":"ready"');
+  });
+});
+
 describe('logs', () => {
   it('never contain a revealed admin password, even at trace level', async () => {
     const traced = await startApiHarness({ captureLogs: true });

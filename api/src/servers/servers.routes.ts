@@ -45,6 +45,13 @@ export const serverEventSchema = z.object({
 });
 
 export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
+  // A stream never ends by itself: without this, closing the API (a deploy, SIGTERM) would wait
+  // for every watching browser, up to the stream's hour.
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', (hookDone) => {
+    for (const stop of openStreams) stop();
+    hookDone();
+  });
   const servers = new ServerService(app.prisma, app.sql, app.audit, app.jobs, app.secrets, app.config.platformZone);
 
   app.post(
@@ -210,9 +217,11 @@ export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
       // hour, after which the browser's EventSource reconnects with Last-Event-ID.
       const deadline = Date.now() + 3_600_000;
       let closed = false;
-      request.raw.on('close', () => {
+      const stop = () => {
         closed = true;
-      });
+      };
+      request.raw.on('close', stop);
+      openStreams.add(stop);
       let idleTicks = 0;
       while (!closed && Date.now() < deadline) {
         try {
@@ -230,6 +239,7 @@ export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
         }
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
+      openStreams.delete(stop);
       raw.end();
     },
   );
