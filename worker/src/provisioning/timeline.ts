@@ -13,7 +13,8 @@ export interface EventContext {
 
 /**
  * A failure as the timeline shows it: one that BullMQ retries says so, and how far along it is;
- * a permanent one (never retried) or the last attempt is the bare reason.
+ * a permanent one (never retried) or the last attempt is the bare reason. The dashboard reads
+ * the suffix (web/src/server/last-attempt.ts): keep the two in step.
  */
 export function failureMessage(reason: string, context: EventContext, permanent = false): string {
   const { attempt, attempts } = context;
