@@ -87,7 +87,9 @@ describe('certificate renewal', () => {
     const failed = await until('a failed renewal event', () =>
       harness.prisma.provisioningEvent.findFirst({ where: { serverId, step: 'renew', status: 'failed' } }).then((e) => e ?? undefined),
     );
-    expect(failed.message).toMatch(/^Certificate renewal failed: .* \(will retry; attempt 1 of 20\)$/);
+    expect(failed.message).toMatch(/^Certificate renewal failed: /);
+    expect(failed).toMatchObject({ attempt: 1, maxAttempts: 20, willRetry: true });
+    expect(failed.errorType).toBeTruthy();
     const current = await activeCertificate();
     expect(current.lastError).toBeTruthy();
     expect(current.lastAttemptAt).not.toBeNull();

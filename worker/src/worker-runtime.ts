@@ -10,17 +10,17 @@ import { RedisZoneLock } from './adapters/redis-zone-lock.js';
 import { describeError } from './contracts/dependency-check.js';
 import { PROVISION_STEPS, PROVISIONING_QUEUE, RECONCILE_JOB, RENEW_JOB, RENEWAL_SCAN_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
 import { SecretBox } from './crypto/secret-box.js';
-import { isPermanentAcmeError } from './adapters/acme.certificate-authority.js';
 import { startHealthReporter } from './health/health-reporter.js';
 import { DnsLedger } from './provisioning/dns-ledger.js';
 import { Failpoints } from './provisioning/failpoints.js';
 import { registerNode } from './provisioning/node-registry.js';
-import { createProvisioningProcessor } from './provisioning/provisioning.processor.js';
+import { provisioningRegistry } from './provisioning/provisioning.processor.js';
 import { STEP_JOB_OPTIONS, enqueueDeprovisioning, enqueueProvisioning, stepBackoffMs } from './contracts/provisioning-flow.js';
 import type { JobQueue, StepDeps } from './provisioning/step-deps.js';
 import { trustedRootsFrom } from './provisioning/trusted-roots.js';
 import { XMPP_USERS_QUEUE } from './contracts/xmpp-user-jobs.js';
-import { createXmppUsersProcessor } from './xmpp-users/xmpp-users.processor.js';
+import { xmppUsersRegistry } from './xmpp-users/xmpp-users.processor.js';
+import { Timeline } from './provisioning/timeline.js';
 
 export interface WorkerRuntime {
   queue: Queue;
@@ -31,6 +31,9 @@ export interface WorkerRuntime {
 
 /** Wires the worker: adapters behind ports, the provisioning queue, the health heartbeat. */
 export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): Promise<WorkerRuntime> {
+  // Before touching anything: a declared job with no handler, or with two, refuses to start.
+  const provisioningJobs = provisioningRegistry();
+  const xmppUsersJobs = xmppUsersRegistry();
   const prisma = createPrismaClient(config.databaseUrl);
   const secrets = SecretBox.fromKeyring(config.secretsKeyring);
   await registerNode(prisma, {
@@ -97,7 +100,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
 
   // BullMQ blocks on its worker connection; it does not close a connection it was given.
   const workerConnection = connection.duplicate();
-  const worker = new Worker(PROVISIONING_QUEUE, createProvisioningProcessor({ deps, failpoints, isPermanent: isPermanentAcmeError }), {
+  const worker = new Worker(PROVISIONING_QUEUE, provisioningJobs.processor({ deps, failpoints, timeline: new Timeline(prisma) }), {
     connection: workerConnection,
     concurrency: config.jobs.concurrency,
     lockDuration: config.jobs.lockMs,
@@ -108,7 +111,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   });
   // Users and invites on their own queue, so a burst of them never waits behind provisioning.
   const usersConnection = connection.duplicate();
-  const usersWorker = new Worker(XMPP_USERS_QUEUE, createXmppUsersProcessor(deps), {
+  const usersWorker = new Worker(XMPP_USERS_QUEUE, xmppUsersJobs.processor({ deps, timeline: new Timeline(prisma) }), {
     connection: usersConnection,
     concurrency: config.jobs.concurrency,
     lockDuration: config.jobs.lockMs,

@@ -39,8 +39,11 @@ export const serverEventSchema = z.object({
   id: z.string().describe('Increasing; pass as `after` (or Last-Event-ID on the stream) to resume.'),
   step: z.string(),
   status: z.enum(['started', 'succeeded', 'failed', 'info']),
-  message: z.string(),
+  message: z.string().describe('What happened; on a failure, the plain reason.'),
   attempt: z.number().int(),
+  maxAttempts: z.number().int().nullable().describe('How many attempts the job has in all; null when not run by a job.'),
+  willRetry: z.boolean().nullable().describe('On a failure: whether the worker tries again by itself; null otherwise.'),
+  errorType: z.string().nullable().describe('On a failure: a stable type, e.g. permanent, container_not_found, xmpp_not_ready, acme_rejected, unknown.'),
   at: z.iso.datetime(),
 });
 

@@ -136,6 +136,9 @@ export class ServerService {
       status: e.status,
       message: e.message,
       attempt: e.attempt,
+      maxAttempts: e.maxAttempts,
+      willRetry: e.willRetry,
+      errorType: e.errorType,
       at: e.createdAt.toISOString(),
     }));
   }

@@ -75,6 +75,12 @@ export interface ServerEvent {
   status: 'started' | 'succeeded' | 'failed' | 'info';
   message: string;
   attempt: number;
+  /** How many attempts the job has in all; null on events not run by a job. */
+  maxAttempts: number | null;
+  /** On a failure: whether the worker tries again by itself; null otherwise. */
+  willRetry: boolean | null;
+  /** On a failure: a stable type such as permanent or container_not_found; null otherwise. */
+  errorType: string | null;
   at: string;
 }
 

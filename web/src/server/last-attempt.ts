@@ -10,13 +10,12 @@ export function lastAttempt(events: readonly ServerEvent[], action: ServerAction
   return events.findLast((e) => e.step === action && (e.status === 'failed' || e.status === 'succeeded'));
 }
 
-// The worker's timeline suffix on a failure BullMQ will retry (worker/src/provisioning/timeline.ts).
-const WILL_RETRY = /\s*\(will retry; attempt (\d+) of (\d+)\)\.?$/;
-
 /** A failed attempt in plain words: retried ones say so, the last one says Parley has stopped trying. */
-export function failureNotice(message: string): string {
-  const retry = WILL_RETRY.exec(message);
-  const reason = message.replace(WILL_RETRY, '').replace(/\.$/, '');
-  if (retry) return `Attempt ${retry[1]} of ${retry[2]} failed: ${reason}. Parley keeps trying for a few minutes; this page says so once it works.`;
+export function failureNotice(event: Pick<ServerEvent, 'message' | 'attempt' | 'maxAttempts' | 'willRetry'>): string {
+  const reason = event.message.replace(/\.$/, '');
+  if (event.willRetry) {
+    const of = event.maxAttempts === null ? '' : ` of ${event.maxAttempts}`;
+    return `Attempt ${event.attempt}${of} failed: ${reason}. Parley keeps trying for a few minutes; this page says so once it works.`;
+  }
   return `The last attempt failed: ${reason}. Parley has stopped trying; try again later, or contact support if it keeps failing.`;
 }

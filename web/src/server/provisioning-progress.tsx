@@ -1,4 +1,5 @@
 import type { ServerDetail, ServerEvent } from '../api/types.js';
+import { failureNotice } from './last-attempt.js';
 import { PROVISIONING_STEPS } from './provisioning-steps.js';
 
 type StepStatus = 'waiting' | 'running' | 'done' | 'failed';
@@ -6,7 +7,8 @@ type StepStatus = 'waiting' | 'running' | 'done' | 'failed';
 function statusOf(events: ServerEvent[], step: string): { status: StepStatus; last?: ServerEvent } {
   const last = events.filter((e) => e.step === step && e.status !== 'info').at(-1);
   if (!last) return { status: 'waiting' };
-  const status: StepStatus = last.status === 'succeeded' ? 'done' : last.status === 'failed' ? 'failed' : 'running';
+  // A failure the worker retries by itself leaves the step in progress.
+  const status: StepStatus = last.status === 'succeeded' ? 'done' : last.status === 'failed' && !last.willRetry ? 'failed' : 'running';
   return { status, last };
 }
 
@@ -41,7 +43,7 @@ export function ProvisioningProgress({ server, events }: { server: ServerDetail;
               {WORDS[s.status]}
               {s.last && s.last.attempt > 1 && s.status !== 'done' ? `, attempt ${s.last.attempt}` : ''}
             </span>
-            {s.status === 'failed' || (s.status === 'running' && s.last && s.last.attempt > 1) ? <p className="step-detail">{s.last?.message}</p> : null}
+            {s.last?.status === 'failed' ? <p className="step-detail">{failureNotice(s.last)}</p> : null}
           </li>
         ))}
       </ol>

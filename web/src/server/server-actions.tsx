@@ -72,7 +72,7 @@ export function ServerActions({ server }: { server: ServerDetail }) {
       ) : null}
       {working && attempt?.status === 'failed' ? (
         <p className="notice notice-warn" role="alert">
-          {failureNotice(attempt.message)}
+          {failureNotice(attempt)}
         </p>
       ) : null}
       <ErrorNotice error={act.error} />

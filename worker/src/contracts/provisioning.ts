@@ -14,6 +14,20 @@ export const RENEW_JOB = 'renew';
 export const SERVER_ACTION_JOB = 'server-action';
 export const ADMIN_RESET_JOB = 'admin-reset';
 
+/**
+ * Every job name on the provisioning queue. The worker refuses to start unless each has exactly
+ * one handler: a new kind of job is its name here plus one handler entry in the worker.
+ */
+export const PROVISIONING_JOBS = [
+  ...PROVISION_STEPS,
+  DEPROVISION_JOB,
+  RENEWAL_SCAN_JOB,
+  RECONCILE_JOB,
+  RENEW_JOB,
+  SERVER_ACTION_JOB,
+  ADMIN_RESET_JOB,
+] as const;
+
 export const STEP_STATE = {
   allocate: 'allocating',
   dns: 'dns',
@@ -53,6 +67,9 @@ export type ServerActionJob = z.infer<typeof serverActionJobSchema>;
 /** `issuance` is the credential number the reset creates: the current one plus one. */
 export const adminResetJobSchema = z.object({ serverId: z.uuid(), issuance: z.number().int().min(2) });
 export type AdminResetJob = z.infer<typeof adminResetJobSchema>;
+
+/** The scheduler's jobs (renewal scan, reconcile) carry nothing. */
+export const scheduledJobSchema = z.object({});
 
 /** Deterministic ids: enqueueing the same order twice adds nothing the second time. */
 export const stepJobId = (serverId: string, step: ProvisionStep): string => `provision.${serverId}.${step}`;

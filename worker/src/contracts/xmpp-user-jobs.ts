@@ -19,6 +19,8 @@ export const USER_JOBS = [USER_CREATE_JOB, USER_DELETE_JOB, USER_RESET_PASSWORD_
 export type UserJobName = (typeof USER_JOBS)[number];
 export const INVITE_JOBS = [INVITE_CREATE_JOB, INVITE_REVOKE_JOB] as const;
 export type InviteJobName = (typeof INVITE_JOBS)[number];
+/** Every job name on the xmpp-users queue; the worker refuses to start unless each has exactly one handler. */
+export const XMPP_USERS_JOBS = [...USER_JOBS, ...INVITE_JOBS] as const;
 
 /**
  * `secretId` is the user's password secret at the time of the request. A user row is reused when

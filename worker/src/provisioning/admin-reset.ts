@@ -1,4 +1,3 @@
-import { describeError } from '../contracts/dependency-check.js';
 import { generatePassword } from '../crypto/generated-password.js';
 import { markAdminCredentialApplied } from './admin-credential.js';
 import { adminSecretContext } from '../contracts/secret-contexts.js';
@@ -6,7 +5,8 @@ import { isUniqueViolation } from '../../../prisma/errors.js';
 import { prosodyCreateOrUpdateUser } from './prosody-accounts.js';
 import { secretRow, wipeSecrets } from '../crypto/sealed-secret.js';
 import { loadServer, type StepDeps } from './step-deps.js';
-import { failureMessage, type EventContext, type Timeline } from './timeline.js';
+import { trackedStep } from '../jobs/tracked-step.js';
+import type { EventContext, Timeline } from './timeline.js';
 
 /**
  * Issues admin credential number `issuance` and sets it in Prosody. The new secret is stored
@@ -23,8 +23,7 @@ export async function resetAdminPassword(
   const server = await loadServer(deps.prisma, serverId);
   if (server.deletedAt || server.desiredState === 'deleted') return 'skipped: the server is being deleted';
   if (server.state !== 'ready') throw new Error(`the server is ${server.state}; the reset waits until it is ready`);
-  await timeline.record(serverId, 'admin_reset', 'started', 'Reset the admin password', context);
-  try {
+  return trackedStep({ timeline, serverId, step: 'admin_reset', title: 'Reset the admin password', context }, async () => {
     const previous = await deps.prisma.serverCredential.findFirstOrThrow({
       where: { serverId, kind: 'admin' },
       orderBy: { issuance: 'desc' },
@@ -63,11 +62,6 @@ export async function resetAdminPassword(
     await markAdminCredentialApplied(deps.prisma, serverId, issuance);
     const older = await deps.prisma.serverCredential.findMany({ where: { serverId, kind: 'admin', issuance: { lt: issuance } }, select: { secretId: true } });
     await wipeSecrets(deps.prisma, older.map((c) => c.secretId));
-    const message = `A new admin password (issuance ${issuance}) is set; the previous one no longer works`;
-    await timeline.record(serverId, 'admin_reset', 'succeeded', message, context);
-    return message;
-  } catch (error) {
-    await timeline.record(serverId, 'admin_reset', 'failed', failureMessage(describeError(error), context), context);
-    throw error;
-  }
+    return `A new admin password (issuance ${issuance}) is set; the previous one no longer works`;
+  });
 }

@@ -1,6 +1,7 @@
 import { STEP_TITLE } from '../contracts/provisioning.js';
 import type { Failpoints } from './failpoints.js';
 import type { StepDeps } from './step-deps.js';
+import { trackedStep } from '../jobs/tracked-step.js';
 import type { EventContext, Timeline } from './timeline.js';
 import { wipeSecrets } from '../crypto/sealed-secret.js';
 
@@ -26,19 +27,25 @@ export async function deprovision(
   if (active) throw new Error(`waiting for the running step "${active}" to finish before removing the server`);
 
   await timeline.setState(serverId, 'deprovisioning');
-  await timeline.record(serverId, 'deprovision', 'started', STEP_TITLE.deprovision, context);
-
-  await deps.containers.removeServer(serverId);
-  const records = await deps.ledger.withdraw(serverId);
-  const revoked = await revokeCertificates(deps, serverId);
-  await deps.prisma.portAllocation.deleteMany({ where: { serverId } });
-  await wipeServerSecrets(deps, serverId);
-  await failpoints.hit('deprovision.after-effects');
-
-  const message = `Removed the container and its volumes, ${records} DNS records and ${revoked} certificate(s); ports and secrets released`;
-  await timeline.record(serverId, 'deprovision', 'succeeded', message, context);
-  await timeline.setState(serverId, 'deleted');
-  return message;
+  return trackedStep(
+    {
+      timeline,
+      serverId,
+      step: 'deprovision',
+      title: STEP_TITLE.deprovision,
+      context,
+      onSuccess: () => timeline.setState(serverId, 'deleted'),
+    },
+    async () => {
+      await deps.containers.removeServer(serverId);
+      const records = await deps.ledger.withdraw(serverId);
+      const revoked = await revokeCertificates(deps, serverId);
+      await deps.prisma.portAllocation.deleteMany({ where: { serverId } });
+      await wipeServerSecrets(deps, serverId);
+      await failpoints.hit('deprovision.after-effects');
+      return `Removed the container and its volumes, ${records} DNS records and ${revoked} certificate(s); ports and secrets released`;
+    },
+  );
 }
 
 async function revokeCertificates(deps: StepDeps, serverId: string): Promise<number> {

@@ -1,8 +1,8 @@
-import { describeError } from '../contracts/dependency-check.js';
 import { certificateNames } from './dns-plan.js';
 import { buildServerSpec } from './server-spec.js';
 import { loadServer, type StepDeps } from './step-deps.js';
-import { failureMessage, type EventContext, type Timeline } from './timeline.js';
+import { trackedStep } from '../jobs/tracked-step.js';
+import type { EventContext, Timeline } from './timeline.js';
 import { challengeNamer, issueCertificate } from './steps/certificate.step.js';
 
 /** Finds active certificates past their renewal time on running servers and queues each once. */
@@ -29,26 +29,31 @@ export async function renewCertificate(
 ): Promise<string> {
   const server = await loadServer(deps.prisma, serverId);
   if (server.deletedAt || server.desiredState !== 'running') return 'skipped: the server is not running';
-  await timeline.record(serverId, 'renew', 'started', 'Renew the TLS certificate', context);
-  try {
-    const active = await deps.prisma.certificate.findFirst({ where: { serverId, status: 'active' }, orderBy: { createdAt: 'desc' } });
-    // A retry after the new certificate was stored only has to install it.
-    const issued =
-      active?.id === certificateId
-        ? await issueCertificate(deps, serverId, certificateNames(server.domain), challengeNamer(server, deps.settings.platformZone))
-        : 'Already renewed';
-    const { spec } = await buildServerSpec(deps, serverId);
-    await deps.containers.writeFiles(serverId, spec.files);
-    const reload = await deps.containers.exec(serverId, ['prosodyctl', 'reload']);
-    if (reload.exitCode !== 0) throw new Error(`Prosody did not reload: ${(reload.stderr || reload.stdout).trim()}`);
-    await deps.prisma.server.update({ where: { id: serverId }, data: { specHash: spec.specHash } });
-    const message = `${issued}; installed and reloaded`;
-    await timeline.record(serverId, 'renew', 'succeeded', message, context);
-    return message;
-  } catch (error) {
-    const reason = describeError(error);
-    await deps.prisma.certificate.updateMany({ where: { serverId, status: 'active' }, data: { lastError: reason, lastAttemptAt: new Date() } });
-    await timeline.record(serverId, 'renew', 'failed', failureMessage(`Certificate renewal failed: ${reason}`, context), context);
-    throw error;
-  }
+  return trackedStep(
+    {
+      timeline,
+      serverId,
+      step: 'renew',
+      title: 'Renew the TLS certificate',
+      context,
+      failureText: (reason) => `Certificate renewal failed: ${reason}`,
+      onFailure: async ({ reason }) => {
+        await deps.prisma.certificate.updateMany({ where: { serverId, status: 'active' }, data: { lastError: reason, lastAttemptAt: new Date() } });
+      },
+    },
+    async () => {
+      const active = await deps.prisma.certificate.findFirst({ where: { serverId, status: 'active' }, orderBy: { createdAt: 'desc' } });
+      // A retry after the new certificate was stored only has to install it.
+      const issued =
+        active?.id === certificateId
+          ? await issueCertificate(deps, serverId, certificateNames(server.domain), challengeNamer(server, deps.settings.platformZone))
+          : 'Already renewed';
+      const { spec } = await buildServerSpec(deps, serverId);
+      await deps.containers.writeFiles(serverId, spec.files);
+      const reload = await deps.containers.exec(serverId, ['prosodyctl', 'reload']);
+      if (reload.exitCode !== 0) throw new Error(`Prosody did not reload: ${(reload.stderr || reload.stdout).trim()}`);
+      await deps.prisma.server.update({ where: { id: serverId }, data: { specHash: spec.specHash } });
+      return `${issued}; installed and reloaded`;
+    },
+  );
 }

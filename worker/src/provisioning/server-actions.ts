@@ -1,7 +1,7 @@
 import { STEP_TITLE, type ServerAction } from '../contracts/provisioning.js';
-import { describeError } from '../contracts/dependency-check.js';
 import { requireNode, type StepDeps } from './step-deps.js';
-import { failureMessage, type EventContext, type Timeline } from './timeline.js';
+import { trackedStep } from '../jobs/tracked-step.js';
+import type { EventContext, Timeline } from './timeline.js';
 import { serverPorts } from './steps/allocate.step.js';
 import { waitForXmppService } from './xmpp-readiness.js';
 
@@ -21,27 +21,21 @@ export async function runServerAction(
   if (!['ready', 'stopped'].includes(server.state)) {
     throw new Error(`the server is ${server.state}; ${action} waits until provisioning has finished`);
   }
-  await timeline.record(serverId, action, 'started', STEP_TITLE[action], context);
-  try {
+  return trackedStep({ timeline, serverId, step: action, title: STEP_TITLE[action], context }, async () => {
     if (action === 'stop') {
       await deps.containers.stopServer(serverId);
       await timeline.setState(serverId, 'stopped');
-    } else {
-      await (action === 'start' ? deps.containers.startServer(serverId) : deps.containers.restartServer(serverId));
-      const ports = await serverPorts(deps.prisma, serverId);
-      await waitForXmppService({
-        host: server.node.publicAddress,
-        port: ports.c2s,
-        domain: server.domain,
-        timeoutMs: deps.settings.serviceStartTimeoutMs,
-      });
-      await timeline.setState(serverId, 'ready');
+      return 'Server stopped';
     }
-    const message = action === 'stop' ? 'Server stopped' : 'Server running; XMPP answers again';
-    await timeline.record(serverId, action, 'succeeded', message, context);
-    return message;
-  } catch (error) {
-    await timeline.record(serverId, action, 'failed', failureMessage(describeError(error), context), context);
-    throw error;
-  }
+    await (action === 'start' ? deps.containers.startServer(serverId) : deps.containers.restartServer(serverId));
+    const ports = await serverPorts(deps.prisma, serverId);
+    await waitForXmppService({
+      host: server.node.publicAddress,
+      port: ports.c2s,
+      domain: server.domain,
+      timeoutMs: deps.settings.serviceStartTimeoutMs,
+    });
+    await timeline.setState(serverId, 'ready');
+    return 'Server running; XMPP answers again';
+  });
 }

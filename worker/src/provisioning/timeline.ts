@@ -3,29 +3,27 @@ import type { ServerState } from '../../../prisma/generated/client/enums.js';
 
 export type EventStatus = 'started' | 'succeeded' | 'failed' | 'info';
 
+/** The job an event belongs to: which attempt of how many. */
 export interface EventContext {
   attempt?: number;
-  /** How many attempts the job has in all: a failure before the last says it will be retried. */
-  attempts?: number;
+  /** How many attempts the job has in all. */
+  maxAttempts?: number;
   jobId?: string;
   detail?: Record<string, string | number | boolean | null>;
 }
 
-/**
- * A failure as the timeline shows it: one that BullMQ retries says so, and how far along it is;
- * a permanent one (never retried) or the last attempt is the bare reason. The dashboard reads
- * the suffix (web/src/server/last-attempt.ts): keep the two in step.
- */
-export function failureMessage(reason: string, context: EventContext, permanent = false): string {
-  const { attempt, attempts } = context;
-  return !permanent && attempt !== undefined && attempts !== undefined && attempt < attempts ? `${reason} (will retry; attempt ${attempt} of ${attempts})` : reason;
+/** What a failed event says besides its reason; the dashboard reads these, never the message. */
+export interface FailureFields {
+  willRetry: boolean;
+  /** A stable type (worker/src/jobs/error-type.ts). */
+  errorType: string;
 }
 
 /** The server's timeline the customer watches, and its state; one row per step outcome. */
 export class Timeline {
   constructor(private readonly prisma: PrismaClient) {}
 
-  async record(serverId: string, step: string, status: EventStatus, message: string, context: EventContext = {}): Promise<void> {
+  async record(serverId: string, step: string, status: EventStatus, message: string, context: EventContext = {}, failure?: FailureFields): Promise<void> {
     await this.prisma.provisioningEvent.create({
       data: {
         serverId,
@@ -33,6 +31,9 @@ export class Timeline {
         status,
         message,
         attempt: context.attempt ?? 1,
+        maxAttempts: context.maxAttempts ?? null,
+        willRetry: failure?.willRetry ?? null,
+        errorType: failure?.errorType ?? null,
         jobId: context.jobId ?? null,
         ...(context.detail ? { detail: context.detail } : {}),
       },

@@ -1,0 +1,41 @@
+import { UnrecoverableError } from 'bullmq';
+import { isPermanentAcmeError } from '../adapters/acme.certificate-authority.js';
+import { InvalidUsernameError } from '../contracts/xmpp-names.js';
+import { ForeignObjectError, ServerContainerNotFoundError } from '../ports/container-runtime.js';
+import { PermanentStepError } from '../provisioning/step-errors.js';
+import { XmppServiceNotReadyError } from '../provisioning/xmpp-readiness.js';
+
+/** A stable name for what went wrong, stored on the timeline: readers match on it, never on the message. */
+export type ErrorType = 'foreign_object' | 'invalid_username' | 'acme_rejected' | 'permanent' | 'container_not_found' | 'xmpp_not_ready' | 'unknown';
+
+export interface ErrorClass {
+  type: ErrorType;
+  /** Retrying cannot fix it: the job fails at once instead of retrying for minutes. */
+  permanent: boolean;
+}
+
+type ErrorConstructor = abstract new (...args: never[]) => Error;
+
+// Checked in order, the specific before the general (an InviteExpiredError is a PermanentStepError).
+const KNOWN: readonly (readonly [ErrorConstructor, ErrorClass])[] = [
+  // Another container holds the name: waiting will not give it back.
+  [ForeignObjectError, { type: 'foreign_object', permanent: true }],
+  [InvalidUsernameError, { type: 'invalid_username', permanent: true }],
+  [PermanentStepError, { type: 'permanent', permanent: true }],
+  [UnrecoverableError, { type: 'permanent', permanent: true }],
+  [ServerContainerNotFoundError, { type: 'container_not_found', permanent: false }],
+  [XmppServiceNotReadyError, { type: 'xmpp_not_ready', permanent: false }],
+];
+
+const MAX_CAUSE_DEPTH = 8;
+
+/** The one place that decides what a job's failure is and whether a retry can help. */
+export function classifyError(error: unknown): ErrorClass {
+  if (isPermanentAcmeError(error)) return { type: 'acme_rejected', permanent: true };
+  // Adapters wrap what they caught with context; the telling error may sit a few causes down.
+  for (let current = error, depth = 0; current instanceof Error && depth < MAX_CAUSE_DEPTH; current = current.cause, depth += 1) {
+    const known = KNOWN.find(([type]) => current instanceof type);
+    if (known) return known[1];
+  }
+  return { type: 'unknown', permanent: false };
+}
