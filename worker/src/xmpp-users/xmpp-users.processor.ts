@@ -1,4 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq';
+import type { z } from 'zod';
 import {
   INVITE_CREATE_JOB,
   INVITE_JOBS,
@@ -9,7 +10,7 @@ import {
   XMPP_USERS_QUEUE,
 } from '../contracts/xmpp-user-jobs.js';
 import { jobDefiner, JobRegistry, type JobHandler } from '../jobs/job-registry.js';
-import { jobContext, trackedStep, type TrackedStep } from '../jobs/tracked-step.js';
+import { jobContext, trackedStep, type StepFailure } from '../jobs/tracked-step.js';
 import { Timeline } from '../provisioning/timeline.js';
 import type { XmppUsersDeps } from './deps.js';
 import { createInvite } from './invite-create.js';
@@ -22,63 +23,57 @@ export interface XmppUsersJobContext {
   timeline: Timeline;
 }
 
-/**
- * Records a user or invite job's outcome on the server's timeline (the job name is the step; no
- * `started` event, so a burst of requests stays readable). Messages name accounts, never
- * passwords or invite URIs.
- */
-async function trackedRequest(
-  { deps, timeline }: XmppUsersJobContext,
-  job: Job,
-  request: { serverId: string; detail: Record<string, string>; onFailure: TrackedStep['onFailure'] },
-  run: () => Promise<string>,
-): Promise<string> {
-  // The timeline hangs off the server row; without it there is nowhere to report to.
-  if ((await deps.prisma.server.count({ where: { id: request.serverId } })) === 0) throw new UnrecoverableError(`no server ${request.serverId}`);
-  return trackedStep({ timeline, serverId: request.serverId, step: job.name, context: jobContext(job, request.detail), onFailure: request.onFailure }, run);
+/** One user or invite request: the server it is on, what it names, how to run it, and what its failure changes. */
+interface AccountRequest {
+  serverId: string;
+  detail: Record<string, string>;
+  run: () => Promise<string>;
+  onFailure: (failure: StepFailure) => Promise<void>;
 }
 
 const job = jobDefiner<XmppUsersJobContext>();
 
+/**
+ * A handler that records the request's outcome on the server's timeline (the job name is the
+ * step; no `started` event, so a burst of requests stays readable). Messages name accounts,
+ * never passwords or invite URIs.
+ */
+function accountJob<Payload>(name: string, schema: z.ZodType<Payload>, request: (deps: XmppUsersDeps, payload: Payload) => AccountRequest) {
+  return job(name, schema, async ({ deps, timeline }, payload, bullJob) => {
+    const { serverId, detail, run, onFailure } = request(deps, payload);
+    // The timeline hangs off the server row; without it there is nowhere to report to.
+    if ((await deps.prisma.server.count({ where: { id: serverId } })) === 0) throw new UnrecoverableError(`no server ${serverId}`);
+    return trackedStep({ timeline, serverId, step: name, context: jobContext(bullJob, detail), onFailure }, run);
+  });
+}
+
 /** The handlers of the xmpp-users queue, one per name in XMPP_USERS_JOBS. */
 export const XMPP_USERS_HANDLERS: readonly JobHandler<XmppUsersJobContext>[] = [
   ...USER_JOBS.map((name) =>
-    job(name, userJobSchema, (context, data, bullJob) =>
-      trackedRequest(
-        context,
-        bullJob,
-        {
-          serverId: data.serverId,
-          detail: { userId: data.userId },
-          // The row keeps its state (a user has no failed state): pending or deleting, with the reason.
-          onFailure: async ({ reason }) => {
-            await context.deps.prisma.xmppUser.updateMany({ where: { id: data.userId }, data: { lastError: reason } });
-          },
-        },
-        () => runUserJob(context.deps, name, data),
-      ),
-    ),
+    accountJob(name, userJobSchema, (deps, data) => ({
+      serverId: data.serverId,
+      detail: { userId: data.userId },
+      run: () => runUserJob(deps, name, data),
+      // The row keeps its state (a user has no failed state): pending or deleting, with the reason.
+      onFailure: async ({ reason }) => {
+        await deps.prisma.xmppUser.updateMany({ where: { id: data.userId }, data: { lastError: reason } });
+      },
+    })),
   ),
   ...INVITE_JOBS.map((name) =>
-    job(name, inviteJobSchema, (context, data, bullJob) =>
-      trackedRequest(
-        context,
-        bullJob,
-        {
-          serverId: data.serverId,
-          detail: { inviteId: data.inviteId },
-          onFailure: async ({ reason, willRetry }) => {
-            await context.deps.prisma.invite.updateMany({ where: { id: data.inviteId }, data: { lastError: reason } });
-            // An invite that could not be created is failed; a revocation that failed is retried by
-            // enqueueing it again, and the invite stays what it was.
-            if (name === INVITE_CREATE_JOB && !willRetry) {
-              await context.deps.prisma.invite.updateMany({ where: { id: data.inviteId, state: 'pending' }, data: { state: 'failed' } });
-            }
-          },
-        },
-        () => (name === INVITE_CREATE_JOB ? createInvite(context.deps, data) : revokeInvite(context.deps, data)),
-      ),
-    ),
+    accountJob(name, inviteJobSchema, (deps, data) => ({
+      serverId: data.serverId,
+      detail: { inviteId: data.inviteId },
+      run: () => (name === INVITE_CREATE_JOB ? createInvite(deps, data) : revokeInvite(deps, data)),
+      onFailure: async ({ reason, willRetry }) => {
+        await deps.prisma.invite.updateMany({ where: { id: data.inviteId }, data: { lastError: reason } });
+        // An invite that could not be created is failed; a revocation that failed is retried by
+        // enqueueing it again, and the invite stays what it was.
+        if (name === INVITE_CREATE_JOB && !willRetry) {
+          await deps.prisma.invite.updateMany({ where: { id: data.inviteId, state: 'pending' }, data: { state: 'failed' } });
+        }
+      },
+    })),
   ),
 ];
 
