@@ -37,7 +37,7 @@ export class ProvisioningHarness {
       logLevel: 'warn',
       healthReportIntervalMs: 60_000,
       node: { ...base.node, name: `test-${portRangeStart}`, portRangeStart, portRangeEnd: portRangeStart + 399 },
-      jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, reconcileGraceMs: 0 },
+      jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, reconcileGraceMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16 },
     };
     return new ProvisioningHarness(db, redis, config, SecretBox.fromKeyring(config.secretsKeyring));
   }

@@ -35,3 +35,40 @@ export async function sendPresence(session: XmppSession): Promise<void> {
 export async function sendMessage(session: XmppSession, to: string, body: string): Promise<void> {
   await session.xmpp.send(xml('message', { to, type: 'chat' }, xml('body', {}, body)));
 }
+
+/** The bodies of the session's archived messages (XEP-0313 query of its own archive), oldest first. */
+export async function archivedBodies(session: XmppSession, timeoutMs = 10_000): Promise<string[]> {
+  const queryid = `q${Math.random().toString(36).slice(2)}`;
+  const bodies: string[] = [];
+  const onStanza = (stanza: Element) => {
+    const result = stanza.is('message') ? stanza.getChild('result', 'urn:xmpp:mam:2') : undefined;
+    if (!result || result.attrs.queryid !== queryid) return;
+    const body = result.getChild('forwarded', 'urn:xmpp:forward:0')?.getChild('message')?.getChildText('body');
+    if (body) bodies.push(body);
+  };
+  session.xmpp.on('stanza', onStanza);
+  try {
+    await session.xmpp.iqCaller.request(xml('iq', { type: 'set' }, xml('query', { xmlns: 'urn:xmpp:mam:2', queryid })), timeoutMs);
+  } finally {
+    session.xmpp.off('stanza', onStanza);
+  }
+  return bodies;
+}
+
+/** Logs both in, sends `body` from one to the other and waits until it arrives; closes both. */
+export async function deliverMessage(open: (username: string, password: string) => Promise<XmppSession>, from: { username: string; password: string }, to: { username: string; password: string }, body: string): Promise<void> {
+  const receiver = await open(to.username, to.password);
+  try {
+    await sendPresence(receiver);
+    const sender = await open(from.username, from.password);
+    try {
+      const received = nextMessage(receiver, 10_000);
+      await sendMessage(sender, receiver.jid.split('/')[0] ?? receiver.jid, body);
+      await received;
+    } finally {
+      await sender.close();
+    }
+  } finally {
+    await receiver.close();
+  }
+}

@@ -32,7 +32,11 @@ export function createAdapters(config: WorkerConfig, zoneLock?: ZoneLock): Worke
           ...lock,
         });
   return {
-    containers: new DockerContainerRuntime(new Docker({ socketPath: config.docker.socketPath })),
+    containers: new DockerContainerRuntime(new Docker({ socketPath: config.docker.socketPath }), {
+      nodeName: config.node.name,
+      // The event stream stays idle for hours by design: its own client, without a request timeout.
+      eventsClient: new Docker({ socketPath: config.docker.socketPath }),
+    }),
     dns,
     ca: new AcmeCertificateAuthority({
       directoryUrl: config.acme.directoryUrl,

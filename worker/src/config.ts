@@ -43,6 +43,8 @@ const workerEnvSchema = z
     RENEWAL_SCAN_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
     RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
     RECONCILE_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
+    HEALTH_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
+    HEALTH_CHECK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
     DNS_PROPAGATION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(900_000).default(120_000),
     SERVICE_START_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(60_000),
     PARLEY_FAILPOINTS: z.string().regex(/^[a-z_.,-]*$/, 'must be comma-separated failpoint names').default(''),
@@ -85,6 +87,9 @@ export interface WorkerConfig {
     renewalScanIntervalMs: number;
     reconcileIntervalMs: number;
     reconcileGraceMs: number;
+    /** Bound on one STARTTLS look at a server, and how many run at once in a pass. */
+    healthCheckTimeoutMs: number;
+    healthCheckConcurrency: number;
   };
   timeouts: { dnsPropagationMs: number; serviceStartMs: number };
   failpoints: string[];
@@ -128,6 +133,8 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       renewalScanIntervalMs: e.RENEWAL_SCAN_INTERVAL_MS,
       reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
       reconcileGraceMs: e.RECONCILE_GRACE_MS,
+      healthCheckTimeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
+      healthCheckConcurrency: e.HEALTH_CHECK_CONCURRENCY,
     },
     timeouts: { dnsPropagationMs: e.DNS_PROPAGATION_TIMEOUT_MS, serviceStartMs: e.SERVICE_START_TIMEOUT_MS },
     failpoints: e.PARLEY_FAILPOINTS.split(',').filter(Boolean),

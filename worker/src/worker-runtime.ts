@@ -15,7 +15,9 @@ import { DnsLedger } from './provisioning/dns-ledger.js';
 import { Failpoints } from './provisioning/failpoints.js';
 import { registerNode } from './provisioning/node-registry.js';
 import { provisioningRegistry } from './provisioning/provisioning.processor.js';
-import { STEP_JOB_OPTIONS, enqueueDeprovisioning, enqueueProvisioning, stepBackoffMs } from './contracts/provisioning-flow.js';
+import { STEP_JOB_OPTIONS, enqueueDeprovisioning, enqueueHealthChecks, enqueueProvisioning, stepBackoffMs } from './contracts/provisioning-flow.js';
+import { HEAL_JOB } from './contracts/health.js';
+import { watchContainerEvents } from './healing/container-event-watcher.js';
 import type { JobQueue, StepDeps } from './provisioning/step-deps.js';
 import { trustedRootsFrom } from './provisioning/trusted-roots.js';
 import { XMPP_USERS_QUEUE } from './contracts/xmpp-user-jobs.js';
@@ -68,6 +70,12 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     },
     enqueueProvisioning: (serverId) => enqueueProvisioning(flows, serverId),
     enqueueDeprovisioning: (serverId) => enqueueDeprovisioning(queue, serverId),
+    enqueueHealthChecks: (serverIds) => enqueueHealthChecks(queue, serverIds),
+    busyWith: async (serverId) => {
+      // Bounded by the workers' concurrency: only jobs running right now are listed.
+      const running = await queue.getActive();
+      return running.find((j) => j.name !== HEAL_JOB && (j.data as { serverId?: unknown }).serverId === serverId)?.name ?? null;
+    },
   };
   // Every worker upserts the same scheduler; Redis holds one, so the scan runs once per interval.
   await queue.upsertJobScheduler(RENEWAL_SCAN_JOB, { every: config.jobs.renewalScanIntervalMs }, { name: RENEWAL_SCAN_JOB, data: {} });
@@ -91,6 +99,9 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       dnsPropagationTimeoutMs: config.timeouts.dnsPropagationMs,
       serviceStartTimeoutMs: config.timeouts.serviceStartMs,
       reconcileGraceMs: config.jobs.reconcileGraceMs,
+      nodeName: config.node.name,
+      healthCheckTimeoutMs: config.jobs.healthCheckTimeoutMs,
+      healthCheckConcurrency: config.jobs.healthCheckConcurrency,
     },
   };
   const failpoints = new Failpoints(new Set(config.failpoints), (point) => {
@@ -134,10 +145,20 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     onPublishError: (error) => logger.debug({ err: describeError(error) }, 'could not publish the health report'),
   });
 
+  const containerEvents = watchContainerEvents({
+    containers: adapters.containers,
+    checkServers: (serverIds) => jobs.enqueueHealthChecks(serverIds),
+    requestPass: async () => {
+      await queue.add(RECONCILE_JOB, {}, { jobId: `${RECONCILE_JOB}.after-connect.${Date.now()}`, removeOnComplete: true, removeOnFail: true });
+    },
+    logger,
+  });
+
   return {
     queue,
     flows,
     close: async () => {
+      containerEvents.stop();
       reporter.stop();
       await Promise.all([worker.close(), usersWorker.close()]);
       await Promise.all([queue.close(), flows.close()]);

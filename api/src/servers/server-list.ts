@@ -1,4 +1,5 @@
 import { Prisma } from '../../../prisma/generated/client/client.js';
+import { healthMessage, type HealthStatus } from '../../../worker/src/contracts/health.js';
 
 /**
  * One server as every server route shows it, from whichever query read it: the list's single
@@ -16,6 +17,11 @@ export interface ServerFields {
   desiredState: string;
   createdAt: Date;
   readyAt: Date | null;
+  /** What the reconciler last observed (worker/src/contracts/health.ts). */
+  health: HealthStatus;
+  healthIssue: string | null;
+  healthChangedAt: Date | null;
+  healthCheckedAt: Date | null;
   /** Host ports by purpose; null when the server holds none for it (yet). */
   c2s: number | null;
   c2sDirectTls: number | null;
@@ -35,6 +41,13 @@ export function toServerItem(server: ServerFields) {
     desiredState: server.desiredState,
     createdAt: server.createdAt.toISOString(),
     readyAt: server.readyAt?.toISOString() ?? null,
+    health: {
+      status: server.health,
+      issue: server.healthIssue,
+      message: healthMessage(server.health, server.healthIssue),
+      since: server.healthChangedAt?.toISOString() ?? null,
+      checkedAt: server.healthCheckedAt?.toISOString() ?? null,
+    },
     connection:
       server.c2s === null
         ? null
@@ -59,6 +72,7 @@ export function serverListQuery(scope: { accountId?: string }, page: { cursor?: 
   return Prisma.sql`
     SELECT s.id, s.name, s.domain, s.federation, p.code AS plan, s.state::text AS state, s.state_reason AS "stateReason",
       s.desired_state::text AS "desiredState", s.created_at AS "createdAt", s.ready_at AS "readyAt",
+      s.health::text AS health, s.health_issue AS "healthIssue", s.health_changed_at AS "healthChangedAt", s.health_checked_at AS "healthCheckedAt",
       pa.c2s, pa.c2s_direct_tls AS "c2sDirectTls", pa.s2s, pa.https
     FROM servers s
     JOIN plans p ON p.id = s.plan_id

@@ -1,6 +1,7 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SERVER_ACTIONS } from '../../../worker/src/contracts/provisioning.js';
+import { HEALTH_STATUSES } from '../../../worker/src/contracts/health.js';
 import { requireAuth } from '../auth/auth.plugin.js';
 import { principalOf } from '../auth/principal.js';
 import { compiledSuccessSerializer } from '../http/compiled-serializer.js';
@@ -24,9 +25,28 @@ const serverSchema = z.object({
   desiredState: z.string(),
   createdAt: z.iso.datetime(),
   readyAt: z.iso.datetime().nullable(),
+  health: z
+    .object({
+      status: z.enum(HEALTH_STATUSES).describe('unknown (not observed yet), ok, degraded (XMPP answers, something else is wrong), down, needs_attention (repairs kept failing)'),
+      issue: z.string().nullable().describe('The kind of the worst open incident, e.g. container_stopped, dns_record_missing'),
+      message: z.string().nullable().describe('What is wrong and what Parley is doing, in plain words'),
+      since: z.iso.datetime().nullable(),
+      checkedAt: z.iso.datetime().nullable().describe('When Parley last looked'),
+    })
+    .describe('What Parley observed, not what it hopes'),
   connection: z.object({ jidDomain: z.string(), host: z.string(), ports: portsSchema }).nullable(),
 });
+const incidentSchema = z.object({
+  id: z.uuid(),
+  kind: z.string(),
+  status: z.enum(['open', 'needs_attention', 'resolved']),
+  openedAt: z.iso.datetime(),
+  resolvedAt: z.iso.datetime().nullable(),
+  repairAttempts: z.number().int(),
+  lastError: z.string().nullable(),
+});
 const serverDetailSchema = serverSchema.extend({
+  incidents: z.array(incidentSchema).describe('The most recent incidents, newest first'),
   srvRecords: z.array(z.object({ name: z.string(), value: z.string(), ttl: z.number() })),
   certificate: z
     .object({ names: z.array(z.string()), notAfter: z.iso.datetime().nullable(), renewAfter: z.iso.datetime().nullable(), lastError: z.string().nullable() })

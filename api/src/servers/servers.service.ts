@@ -108,12 +108,22 @@ export class ServerService {
 
   async get(principal: Principal, id: string) {
     const server = await this.find(principal, id);
-    const [records, certificate] = await Promise.all([
+    const [records, certificate, incidents] = await Promise.all([
       this.prisma.dnsRecord.findMany({ where: { serverId: id, deletedAt: null, type: 'SRV' }, orderBy: { name: 'asc' } }),
       this.prisma.certificate.findFirst({ where: { serverId: id, status: 'active' }, orderBy: { createdAt: 'desc' } }),
+      this.prisma.incident.findMany({ where: { serverId: id }, orderBy: { openedAt: 'desc' }, take: 10 }),
     ]);
     return {
       ...toServerDto(server),
+      incidents: incidents.map((i) => ({
+        id: i.id,
+        kind: i.kind,
+        status: i.status,
+        openedAt: i.openedAt.toISOString(),
+        resolvedAt: i.resolvedAt?.toISOString() ?? null,
+        repairAttempts: i.repairAttempts,
+        lastError: i.lastError,
+      })),
       srvRecords: records.map((r) => ({ name: r.name, value: r.value, ttl: r.ttl })),
       certificate: certificate
         ? {

@@ -3,11 +3,15 @@ import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import {
+  CONTAINER_EVENT_ACTIONS,
   ForeignObjectError,
   ServerContainerNotFoundError,
   type ContainerFile,
   type ContainerRuntime,
+  type ContainerEvent,
+  type ContainerEventAction,
   type ContainerState,
+  type EventSubscription,
   type ExecResult,
   type OwnedObjects,
   type ServerContainerSpec,
@@ -16,6 +20,8 @@ import {
 export const LABEL_SERVER = 'parley.server';
 export const LABEL_MANAGED = 'parley.managed';
 export const LABEL_SPEC_HASH = 'parley.spec-hash';
+/** The node (platform instance) that made the object: only its own reconciler removes orphans. */
+export const LABEL_NODE = 'parley.node';
 
 const CONFIG_DIR = '/etc/parley';
 const DATA_DIR = '/var/lib/prosody';
@@ -39,10 +45,19 @@ export const configVolumeName = (serverId: string) => `parley-${serverId}-config
 export interface DockerContainerRuntimeOptions {
   /** Bound on one exec (prosodyctl): the process may outlive it, the caller does not wait. */
   execTimeoutMs?: number;
+  /** Written on every object as parley.node. */
+  nodeName?: string;
+  /** A client without a request timeout, for the event stream (idle for hours by design). */
+  eventsClient?: Docker;
 }
+
+const EVENT_RECONNECT_MIN_MS = 250;
+const EVENT_RECONNECT_MAX_MS = 5_000;
 
 export class DockerContainerRuntime implements ContainerRuntime {
   private readonly execTimeoutMs: number;
+  private readonly nodeName: string | undefined;
+  private readonly eventsClient: Docker;
   /** image id -> gid of the prosody group; images are immutable, so this never goes stale. */
   private readonly prosodyGids = new Map<string, number>();
 
@@ -51,6 +66,8 @@ export class DockerContainerRuntime implements ContainerRuntime {
     options: DockerContainerRuntimeOptions = {},
   ) {
     this.execTimeoutMs = options.execTimeoutMs ?? 60_000;
+    this.nodeName = options.nodeName;
+    this.eventsClient = options.eventsClient ?? docker;
   }
 
   async ping(): Promise<string> {
@@ -62,6 +79,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
     validateSpec(spec);
     await this.ensureVolume(dataVolumeName(spec.serverId), spec.serverId);
     await this.ensureVolume(configVolumeName(spec.serverId), spec.serverId);
+    const createOptions = containerCreateOptions(spec, this.nodeName);
 
     // Each pass observes the engine afresh: a concurrent run, or a crash half-way through an
     // earlier one, leaves a state the next pass recognises and finishes.
@@ -77,7 +95,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
         containerId = existing.Id;
       } else {
         try {
-          containerId = (await this.docker.createContainer(containerCreateOptions(spec))).id;
+          containerId = (await this.docker.createContainer(createOptions)).id;
         } catch (error) {
           if (statusOf(error) === 409) continue; // created meanwhile (or still being removed)
           throw error;
@@ -129,8 +147,8 @@ export class DockerContainerRuntime implements ContainerRuntime {
     assertServerId(serverId);
     const filters = { label: ownedLabelFilter(serverId) };
     for (const summary of await this.docker.listContainers({ all: true, filters })) {
-      // force: the data goes too, so a graceful stop buys nothing.
-      await ignoreStatus(this.docker.getContainer(summary.Id).remove({ force: true }), 404);
+      // force: the data goes too, so a graceful stop buys nothing. 409: a removal already under way.
+      await ignoreStatus(this.docker.getContainer(summary.Id).remove({ force: true }), 404, 409);
     }
     const { Volumes } = await this.docker.listVolumes({ filters });
     for (const volume of Volumes ?? []) {
@@ -138,19 +156,103 @@ export class DockerContainerRuntime implements ContainerRuntime {
     }
   }
 
+  async discardContainer(serverId: string): Promise<void> {
+    const existing = await this.inspectOwned(serverId);
+    if (existing) await this.discard(existing.Id);
+  }
+
+  watchEvents(handlers: { onEvent(event: ContainerEvent): void; onConnected(): void; onError(error: unknown): void }): EventSubscription {
+    let stopped = false;
+    let current: NodeJS.ReadableStream | undefined;
+    let delay = EVENT_RECONNECT_MIN_MS;
+    const filters = { type: ['container' as const], label: [`${LABEL_MANAGED}=true`], event: [...CONTAINER_EVENT_ACTIONS] };
+    const reconnect = () => {
+      if (stopped) return;
+      setTimeout(connect, delay).unref();
+      delay = Math.min(delay * 2, EVENT_RECONNECT_MAX_MS);
+    };
+    const connect = () => {
+      if (stopped) return;
+      this.eventsClient.getEvents({ filters }).then(
+        (stream) => {
+          if (stopped) return destroyStream(stream);
+          current = stream;
+          delay = EVENT_RECONNECT_MIN_MS;
+          handlers.onConnected();
+          let buffer = '';
+          stream.on('data', (chunk: Buffer | string) => {
+            buffer += chunk.toString();
+            const lines = buffer.split('\n');
+            buffer = lines.pop() ?? '';
+            for (const line of lines) {
+              const event = parseContainerEvent(line);
+              if (event) handlers.onEvent(event);
+            }
+          });
+          stream.on('error', (error: unknown) => handlers.onError(error));
+          // The engine ends the stream when it stops or restarts: connect again.
+          stream.on('close', reconnect);
+        },
+        (error: unknown) => {
+          handlers.onError(error);
+          reconnect();
+        },
+      );
+    };
+    connect();
+    return {
+      stop: () => {
+        stopped = true;
+        if (current) destroyStream(current);
+      },
+    };
+  }
+
   async listOwned(serverId?: string): Promise<OwnedObjects> {
     if (serverId !== undefined) assertServerId(serverId);
     const filters = { label: serverId === undefined ? [`${LABEL_MANAGED}=true`] : ownedLabelFilter(serverId) };
-    const [containers, { Volumes }] = await Promise.all([this.docker.listContainers({ all: true, filters }), this.docker.listVolumes({ filters })]);
+    const [containers, { Volumes }] = await Promise.all([
+      // One server: inspect, which is current. The list is served from a copy the engine updates
+      // a moment after it reports an event, so right after a "die" it still says "running".
+      serverId === undefined ? this.listedContainers(filters) : this.inspectedContainer(serverId),
+      this.docker.listVolumes({ filters }),
+    ]);
     return {
-      containers: containers.map((c) => ({
-        id: c.Id,
-        serverId: c.Labels[LABEL_SERVER] ?? '',
-        specHash: c.Labels[LABEL_SPEC_HASH] ?? '',
-        state: c.State as ContainerState,
-      })),
-      volumes: (Volumes ?? []).map((v) => ({ name: v.Name, serverId: v.Labels?.[LABEL_SERVER] ?? '' })),
+      containers,
+      volumes: (Volumes ?? []).map((v) => ({ name: v.Name, serverId: v.Labels?.[LABEL_SERVER] ?? '', node: v.Labels?.[LABEL_NODE] ?? null })),
     };
+  }
+
+  private async listedContainers(filters: { label: string[] }): Promise<OwnedObjects['containers']> {
+    const containers = await this.docker.listContainers({ all: true, filters });
+    return containers.map((c) => ({
+      id: c.Id,
+      serverId: c.Labels[LABEL_SERVER] ?? '',
+      specHash: c.Labels[LABEL_SPEC_HASH] ?? '',
+      state: c.State as ContainerState,
+      ports: c.Ports.filter((p) => p.PublicPort).map((p) => ({ containerPort: p.PrivatePort, hostPort: p.PublicPort, hostIp: p.IP })),
+      node: c.Labels[LABEL_NODE] ?? null,
+    }));
+  }
+
+  private async inspectedContainer(serverId: string): Promise<OwnedObjects['containers']> {
+    const info = await this.inspectOwned(serverId);
+    if (!info) return [];
+    const labels = info.Config.Labels ?? {};
+    // Published ports are listed only while the container runs, as in the engine's own list.
+    const bindings = info.State.Running ? Object.entries(info.NetworkSettings.Ports ?? {}) : [];
+    return [
+      {
+        id: info.Id,
+        serverId,
+        specHash: labels[LABEL_SPEC_HASH] ?? '',
+        state: info.State.Status as ContainerState,
+        ports: bindings.flatMap(([key, hostBindings]) =>
+          (hostBindings ?? []).map((b) => ({ containerPort: Number(key.split('/')[0]), hostPort: Number(b.HostPort), hostIp: b.HostIp })),
+        ),
+        node: labels[LABEL_NODE] ?? null,
+      },
+    ];
   }
 
   async publishedHostPorts(): Promise<ReadonlySet<number>> {
@@ -186,7 +288,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
 
   private async ensureVolume(name: string, serverId: string): Promise<void> {
     // Creating an existing volume returns it unchanged: its labels prove who made it.
-    await this.docker.createVolume({ Name: name, Labels: ownedLabels(serverId) });
+    await this.docker.createVolume({ Name: name, Labels: ownedLabels(serverId, this.nodeName) });
     const info = await this.docker.getVolume(name).inspect();
     if (!isOwned(info.Labels, serverId)) {
       throw new ForeignObjectError(`volume ${name} exists but is not labelled as Parley's (${LABEL_SERVER}=${serverId}): left untouched`);
@@ -231,15 +333,15 @@ export class DockerContainerRuntime implements ContainerRuntime {
 }
 
 /** The engine-level definition of a server container (exported so tests can stage a crash half-way). */
-export function containerCreateOptions(spec: ServerContainerSpec): Docker.ContainerCreateOptions {
-  const labels = { ...ownedLabels(spec.serverId), [LABEL_SPEC_HASH]: spec.specHash };
+export function containerCreateOptions(spec: ServerContainerSpec, nodeName?: string): Docker.ContainerCreateOptions {
+  const labels = { ...ownedLabels(spec.serverId, nodeName), [LABEL_SPEC_HASH]: spec.specHash };
   const volume = (name: string, target: string, noCopy: boolean): Docker.MountSettings => ({
     Type: 'volume',
     Source: name,
     Target: target,
     // Labels here too: should the volume vanish between ensureVolume and create, the engine
     // recreates it with them instead of leaving an unlabelled one behind.
-    VolumeOptions: { NoCopy: noCopy, Labels: ownedLabels(spec.serverId), DriverConfig: { Name: 'local', Options: {} } },
+    VolumeOptions: { NoCopy: noCopy, Labels: ownedLabels(spec.serverId, nodeName), DriverConfig: { Name: 'local', Options: {} } },
   });
   return {
     name: containerName(spec.serverId),
@@ -272,8 +374,29 @@ export function containerCreateOptions(spec: ServerContainerSpec): Docker.Contai
   };
 }
 
-function ownedLabels(serverId: string): Record<string, string> {
-  return { [LABEL_SERVER]: serverId, [LABEL_MANAGED]: 'true' };
+function ownedLabels(serverId: string, nodeName?: string): Record<string, string> {
+  return { [LABEL_SERVER]: serverId, [LABEL_MANAGED]: 'true', ...(nodeName ? { [LABEL_NODE]: nodeName } : {}) };
+}
+
+/** One line of the engine's event stream, if it is about one of Parley's server containers. */
+export function parseContainerEvent(line: string): ContainerEvent | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { Action, Actor, time } = raw as { Action?: unknown; Actor?: { Attributes?: Record<string, string> }; time?: unknown };
+  const serverId = Actor?.Attributes?.[LABEL_SERVER];
+  // Health-check actions arrive as "exec_start: ..." and the like: only the plain ones count.
+  if (typeof Action !== 'string' || !(CONTAINER_EVENT_ACTIONS as readonly string[]).includes(Action)) return undefined;
+  if (!serverId || !SERVER_ID.test(serverId)) return undefined;
+  return { serverId, action: Action as ContainerEventAction, at: new Date(typeof time === 'number' ? time * 1000 : Date.now()) };
+}
+
+function destroyStream(stream: NodeJS.ReadableStream): void {
+  (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
 }
 
 function ownedLabelFilter(serverId: string): string[] {

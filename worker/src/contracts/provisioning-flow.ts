@@ -14,6 +14,7 @@ import {
   stepJobId,
   type ServerJob,
 } from './provisioning.js';
+import { HEAL_JOB, healJobId, type HealJob } from './health.js';
 
 /** Retries span minutes, so a dependency that is down for a while delays the order, not fails it. */
 export const STEP_JOB_OPTIONS: JobsOptions = {
@@ -56,6 +57,17 @@ export async function enqueueProvisioning(flows: FlowProducer, serverId: string)
 export async function enqueueDeprovisioning(queue: Queue, serverId: string): Promise<void> {
   const data: ServerJob = { serverId };
   await queue.add(DEPROVISION_JOB, data, { ...STEP_JOB_OPTIONS, jobId: deprovisionJobId(serverId) });
+}
+
+/**
+ * Health checks are cheap to repeat and level-triggered: no retries kept, no history kept; a
+ * check that finds its server busy tries again a few times, and the next pass catches the rest.
+ */
+export const HEAL_JOB_OPTIONS: JobsOptions = { attempts: 5, backoff: { type: 'fixed', delay: 2_000 }, removeOnComplete: true, removeOnFail: true };
+
+export async function enqueueHealthChecks(queue: Queue, serverIds: string[]): Promise<void> {
+  if (serverIds.length === 0) return;
+  await queue.addBulk(serverIds.map((serverId) => ({ name: HEAL_JOB, data: { serverId } satisfies HealJob, opts: { ...HEAL_JOB_OPTIONS, jobId: healJobId(serverId) } })));
 }
 
 export async function enqueueServerAction(queue: Queue, serverId: string, action: ServerAction, requestId: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { HEAL_JOB } from './health.js';
 
 export const PROVISIONING_QUEUE = 'provisioning';
 
@@ -26,6 +27,7 @@ export const PROVISIONING_JOBS = [
   RENEW_JOB,
   SERVER_ACTION_JOB,
   ADMIN_RESET_JOB,
+  HEAL_JOB,
 ] as const;
 
 export const STEP_STATE = {

@@ -29,9 +29,30 @@ export interface ExecResult {
 
 export type ContainerState = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
+export interface PublishedPort {
+  containerPort: number;
+  hostPort: number;
+  hostIp: string;
+}
+
 export interface OwnedObjects {
-  containers: { id: string; serverId: string; specHash: string; state: ContainerState }[];
-  volumes: { name: string; serverId: string }[];
+  containers: { id: string; serverId: string; specHash: string; state: ContainerState; ports: PublishedPort[]; node: string | null }[];
+  volumes: { name: string; serverId: string; node: string | null }[];
+}
+
+/** Engine events about Parley's containers that can change what a server's health is. */
+// Not 'kill': it comes before the process has exited, and 'die' follows it.
+export const CONTAINER_EVENT_ACTIONS = ['start', 'die', 'oom', 'stop', 'destroy'] as const;
+export type ContainerEventAction = (typeof CONTAINER_EVENT_ACTIONS)[number];
+
+export interface ContainerEvent {
+  serverId: string;
+  action: ContainerEventAction;
+  at: Date;
+}
+
+export interface EventSubscription {
+  stop(): void;
 }
 
 /**
@@ -67,8 +88,18 @@ export interface ContainerRuntime {
   /** Idempotent: removes every container and volume labelled with the server; "already gone" is success. */
   removeServer(serverId: string): Promise<void>;
 
-  /** Read-only: Parley's containers and volumes, for one server or all. */
+  /** Removes the server's container only; its volumes (the customer's data) stay. */
+  discardContainer(serverId: string): Promise<void>;
+
+  /** Read-only: Parley's containers and volumes, for one server or all, in one engine call each. */
   listOwned(serverId?: string): Promise<OwnedObjects>;
+
+  /**
+   * Follows the engine's events about Parley's containers until stopped, reconnecting after the
+   * engine restarts. `onConnected` runs at every (re)connection: events missed meanwhile are
+   * only found by looking again.
+   */
+  watchEvents(handlers: { onEvent(event: ContainerEvent): void; onConnected(): void; onError(error: unknown): void }): EventSubscription;
 
   /**
    * Read-only: host ports that any container on the engine publishes, Parley's or not, so

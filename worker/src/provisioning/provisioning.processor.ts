@@ -19,7 +19,10 @@ import { jobContext } from '../jobs/tracked-step.js';
 import { resetAdminPassword } from './admin-reset.js';
 import { deprovision } from './deprovision.js';
 import { runProvisionStep, type ProvisioningJobContext } from './provision-step.js';
-import { reconcile } from './reconcile.js';
+import { HEAL_JOB, healJobSchema } from '../contracts/health.js';
+import { classifyError } from '../jobs/error-type.js';
+import { heal } from '../healing/heal.js';
+import { reconcilePass } from '../healing/reconcile-pass.js';
 import { renewCertificate, scanForRenewals } from './renewal.js';
 import { runServerAction } from './server-actions.js';
 
@@ -35,7 +38,8 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
     deprovision(deps, timeline, serverId, jobContext(bullJob), failpoints),
   ),
   job(RENEWAL_SCAN_JOB, scheduledJobSchema, ({ deps }) => scanForRenewals(deps)),
-  job(RECONCILE_JOB, scheduledJobSchema, ({ deps }) => reconcile(deps)),
+  job(RECONCILE_JOB, scheduledJobSchema, async ({ deps }) => JSON.stringify(await reconcilePass(deps, deps.settings.nodeName))),
+  job(HEAL_JOB, healJobSchema, ({ deps, timeline }, { serverId }) => heal(deps, timeline, serverId, (error) => classifyError(error).type)),
   job(RENEW_JOB, renewJobSchema, ({ deps, timeline }, { serverId, certificateId }, bullJob) =>
     renewCertificate(deps, timeline, serverId, certificateId, jobContext(bullJob)),
   ),

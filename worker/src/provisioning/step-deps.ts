@@ -18,6 +18,10 @@ export interface ProvisioningSettings {
   serviceStartTimeoutMs: number;
   /** How old an unqueued order or deletion must be before the reconciler queues it. */
   reconcileGraceMs: number;
+  /** This worker's node: the reconciler watches its servers and removes only its orphans. */
+  nodeName: string;
+  healthCheckTimeoutMs: number;
+  healthCheckConcurrency: number;
 }
 
 /** What steps may ask of the job queue. */
@@ -29,6 +33,10 @@ export interface JobQueue {
   /** Adds a server's provisioning flow or its removal; both are no-ops when already queued. */
   enqueueProvisioning(serverId: string): Promise<void>;
   enqueueDeprovisioning(serverId: string): Promise<void>;
+  /** Queues a health check (and repair) of each server, in one call; one already waiting is kept. */
+  enqueueHealthChecks(serverIds: string[]): Promise<void>;
+  /** The name of another job running for the server right now, if any. */
+  busyWith(serverId: string): Promise<string | null>;
 }
 
 /** Everything a provisioning step may touch; each side effect sits behind a port. */

@@ -1,0 +1,56 @@
+import type { ContainerRuntime, OwnedObjects } from '../ports/container-runtime.js';
+import type { DnsProvider } from '../ports/dns-provider.js';
+import { zoneKey, type Observation } from './diagnose.js';
+import type { WatchedServer } from './watched-server.js';
+import { checkXmpp } from './xmpp-check.js';
+
+export interface ObserveDeps {
+  containers: ContainerRuntime;
+  dns: DnsProvider;
+  xmppTimeoutMs: number;
+  /** XMPP checks at once: enough to finish a large pass quickly, few enough not to flood a node. */
+  xmppConcurrency: number;
+}
+
+/**
+ * Looks at servers as they are: their containers (from one engine listing), XMPP (a STARTTLS
+ * check of each running one) and DNS (the record values present, listed by the caller).
+ */
+export async function observe(deps: ObserveDeps, servers: WatchedServer[], owned: OwnedObjects, zoneKeys: ReadonlySet<string>): Promise<Map<string, Observation>> {
+  const xmpp = await checkAll(deps, servers, owned);
+  const byServer = new Map(owned.containers.map((c) => [c.serverId, c]));
+  return new Map(
+    servers.map((server) => {
+      const container = byServer.get(server.id);
+      return [server.id, { container: container ? { id: container.id, state: container.state, ports: container.ports } : null, xmpp: xmpp.get(server.id) ?? null, zoneKeys }];
+    }),
+  );
+}
+
+/** The record values present in whole zones (a pass: one listing per zone). */
+export async function zoneContents(dns: DnsProvider, zones: Iterable<string>): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for (const zone of new Set(zones)) for (const record of await dns.listRecords(zone)) keys.add(zoneKey(zone, record));
+  return keys;
+}
+
+/** The values present at one server's ledger names (a single check: one listing per name). */
+export async function recordsAt(dns: DnsProvider, server: WatchedServer): Promise<Set<string>> {
+  const keys = new Set<string>();
+  const names = new Map(server.records.map(({ zone, record }) => [`${zone}|${record.name}`, { zone, name: record.name }]));
+  for (const { zone, name } of names.values()) for (const record of await dns.listRecords(zone, name)) keys.add(zoneKey(zone, record));
+  return keys;
+}
+
+async function checkAll(deps: ObserveDeps, servers: WatchedServer[], owned: OwnedObjects) {
+  const running = new Set(owned.containers.filter((c) => c.state === 'running').map((c) => c.serverId));
+  const queue = servers.filter((s) => running.has(s.id));
+  const results = new Map<string, Awaited<ReturnType<typeof checkXmpp>>>();
+  const lane = async () => {
+    for (let server = queue.shift(); server; server = queue.shift()) {
+      results.set(server.id, await checkXmpp({ host: server.nodeAddress, port: server.c2sPort, domain: server.domain, timeoutMs: deps.xmppTimeoutMs }));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, deps.xmppConcurrency) }, lane));
+  return results;
+}

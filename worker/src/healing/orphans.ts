@@ -1,0 +1,26 @@
+import type { OwnedObjects } from '../ports/container-runtime.js';
+import type { StepDeps } from '../provisioning/step-deps.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Removes what Parley made and nothing needs any more: containers and volumes labelled with this
+ * node whose server has no row or is deleted, and ledger records whose server is gone. An object
+ * without this node's label, or a record without a ledger row, is never touched.
+ */
+export async function removeOrphans(deps: StepDeps, nodeName: string, owned: OwnedObjects): Promise<{ containers: number; records: number }> {
+  const labelled = new Set(
+    [...owned.containers, ...owned.volumes].filter((o) => o.node === nodeName && UUID.test(o.serverId)).map((o) => o.serverId),
+  );
+  const live = await deps.prisma.server.findMany({ where: { id: { in: [...labelled] }, state: { not: 'deleted' } }, select: { id: true } });
+  const liveIds = new Set(live.map((s) => s.id));
+  const orphans = [...labelled].filter((id) => !liveIds.has(id));
+  for (const serverId of orphans) await deps.containers.removeServer(serverId);
+
+  const records = await deps.prisma.dnsRecord.findMany({
+    where: { deletedAt: null, zone: deps.settings.platformZone, OR: [{ serverId: null }, { server: { state: 'deleted' } }] },
+    select: { name: true, type: true, value: true, ttl: true },
+  });
+  const removed = records.length > 0 ? await deps.ledger.withdrawValues(records) : 0;
+  return { containers: orphans.length, records: removed };
+}
