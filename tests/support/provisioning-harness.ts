@@ -25,12 +25,16 @@ export class ProvisioningHarness {
 
   runtime: WorkerRuntime | undefined;
 
-  static async create(portRangeStart: number): Promise<ProvisioningHarness> {
+  /** `configure` adjusts the worker's configuration (outside services behind a test's proxy, say). */
+  static async create(
+    portRangeStart: number,
+    options: { persistentRedis?: boolean; configure?: (config: WorkerConfig) => WorkerConfig } = {},
+  ): Promise<ProvisioningHarness> {
     const db = await createTestDatabase();
-    const redis = await RedisServer.start();
+    const redis = await RedisServer.start({ persistent: options.persistentRedis ?? false });
     await seedPlans(db.prisma);
     const base = loadWorkerConfig();
-    const config: WorkerConfig = {
+    const defaults: WorkerConfig = {
       ...base,
       databaseUrl: db.url,
       redisUrl: redis.url,
@@ -39,6 +43,7 @@ export class ProvisioningHarness {
       node: { ...base.node, name: `test-${portRangeStart}`, portRangeStart, portRangeEnd: portRangeStart + 399 },
       jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, reconcileGraceMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16 },
     };
+    const config = options.configure ? options.configure(defaults) : defaults;
     return new ProvisioningHarness(db, redis, config, SecretBox.fromKeyring(config.secretsKeyring));
   }
 

@@ -40,10 +40,14 @@ export class RedisServer {
   private process: ChildProcess | undefined;
   private readonly dir = mkdtempSync(join(tmpdir(), 'parley-redis-'));
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly persistent: boolean,
+  ) {}
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
+  /** `persistent`: an append-only file, as the platform's own Redis has (infra/bootstrap/services.sh). */
+  static async start(options: { persistent?: boolean } = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), options.persistent ?? false);
     await server.resume();
     return server;
   }
@@ -55,7 +59,7 @@ export class RedisServer {
   async resume(): Promise<void> {
     this.process = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, '--maxmemory-policy', 'noeviction'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', this.persistent ? 'yes' : 'no', '--dir', this.dir, '--maxmemory-policy', 'noeviction'],
       { stdio: 'ignore' },
     );
     await waitForPort(this.port, true, 10_000);
@@ -66,6 +70,16 @@ export class RedisServer {
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
+    await exited;
+    await waitForPort(this.port, false, 10_000);
+  }
+
+  /** A clean shutdown (SIGTERM: Redis writes out what it holds), as a restart of the service does. */
+  async shutdown(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
     await exited;
     await waitForPort(this.port, false, 10_000);
   }

@@ -15,12 +15,15 @@ import { DnsLedger } from './provisioning/dns-ledger.js';
 import { Failpoints } from './provisioning/failpoints.js';
 import { registerNode } from './provisioning/node-registry.js';
 import { provisioningRegistry } from './provisioning/provisioning.processor.js';
-import { STEP_JOB_OPTIONS, enqueueDeprovisioning, enqueueHealthChecks, enqueueProvisioning, stepBackoffMs } from './contracts/provisioning-flow.js';
+import { enqueueDeprovisioning, enqueueHealthChecks, enqueueProvisioning } from './contracts/provisioning-flow.js';
+import { retryDelayMs } from './jobs/retry-delay.js';
+import { RENEW_JOB_OPTIONS } from './provisioning/renewal-backoff.js';
 import { HEAL_JOB } from './contracts/health.js';
 import { watchContainerEvents } from './healing/container-event-watcher.js';
 import type { JobQueue, StepDeps } from './provisioning/step-deps.js';
 import { trustedRootsFrom } from './provisioning/trusted-roots.js';
-import { XMPP_USERS_QUEUE } from './contracts/xmpp-user-jobs.js';
+import { XMPP_USERS_QUEUE, enqueueInviteJob, enqueueUserJob } from './contracts/xmpp-user-jobs.js';
+import { restartProvisioning, serverJobs } from './provisioning/queued-work.js';
 import { xmppUsersRegistry } from './xmpp-users/xmpp-users.processor.js';
 import { Timeline } from './provisioning/timeline.js';
 
@@ -53,7 +56,12 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   // Several worker processes may write one zone: the lock lives in Redis.
   const adapters = createAdapters(config, new RedisZoneLock(connection));
   const queue = new Queue(PROVISIONING_QUEUE, { connection });
+  const usersQueue = new Queue(XMPP_USERS_QUEUE, { connection });
   const flows = new FlowProducer({ connection });
+  // Without a listener BullMQ prints every reconnect failure to the console while Redis is down.
+  const onProducerError = (error: Error) => logger.debug({ err: describeError(error) }, 'redis connection error');
+  queue.on('error', onProducerError);
+  flows.on('error', onProducerError);
 
   const jobs: JobQueue = {
     activeStep: async (serverId) => {
@@ -65,8 +73,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     },
     enqueueRenewal: async (serverId, certificateId) => {
       const data: RenewJob = { serverId, certificateId };
-      // Removed when it finally fails, so the next scan can try the same certificate again.
-      await queue.add(RENEW_JOB, data, { ...STEP_JOB_OPTIONS, jobId: renewJobId(certificateId), removeOnFail: true });
+      await queue.add(RENEW_JOB, data, { ...RENEW_JOB_OPTIONS, jobId: renewJobId(certificateId) });
     },
     enqueueProvisioning: (serverId) => enqueueProvisioning(flows, serverId),
     enqueueDeprovisioning: (serverId) => enqueueDeprovisioning(queue, serverId),
@@ -75,6 +82,14 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       // Bounded by the workers' concurrency: only jobs running right now are listed.
       const running = await queue.getActive();
       return running.find((j) => j.name !== HEAL_JOB && (j.data as { serverId?: unknown }).serverId === serverId)?.name ?? null;
+    },
+    serverJobs: (serverId, kind) => serverJobs(queue, serverId, kind),
+    restartProvisioning: (serverId) => restartProvisioning(queue, flows, serverId),
+    enqueueUserJob: async (name, job) => {
+      await enqueueUserJob(usersQueue, name, job);
+    },
+    enqueueInviteJob: async (name, job) => {
+      await enqueueInviteJob(usersQueue, name, job);
     },
   };
   // Every worker upserts the same scheduler; Redis holds one, so the scan runs once per interval.
@@ -85,6 +100,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     prisma,
     secrets,
     dns: adapters.dns,
+    resolver: adapters.resolver,
     ledger: new DnsLedger(prisma, adapters.dns, config.platformZone),
     ca: adapters.ca,
     containers: adapters.containers,
@@ -99,9 +115,11 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       dnsPropagationTimeoutMs: config.timeouts.dnsPropagationMs,
       serviceStartTimeoutMs: config.timeouts.serviceStartMs,
       reconcileGraceMs: config.jobs.reconcileGraceMs,
+      stuckAfterMs: config.deadlines.stuckAfterMs,
       nodeName: config.node.name,
       healthCheckTimeoutMs: config.jobs.healthCheckTimeoutMs,
       healthCheckConcurrency: config.jobs.healthCheckConcurrency,
+      acmeOrderLimits: config.acme.orderLimits,
     },
   };
   const failpoints = new Failpoints(new Set(config.failpoints), (point) => {
@@ -111,18 +129,18 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
 
   // BullMQ blocks on its worker connection; it does not close a connection it was given.
   const workerConnection = connection.duplicate();
-  const worker = new Worker(PROVISIONING_QUEUE, provisioningJobs.processor({ deps, failpoints, timeline: new Timeline(prisma) }), {
+  const worker = new Worker(PROVISIONING_QUEUE, provisioningJobs.processor({ deps, failpoints, timeline: new Timeline(prisma) }, config.deadlines.provisioningJobMs), {
     connection: workerConnection,
     concurrency: config.jobs.concurrency,
     lockDuration: config.jobs.lockMs,
     stalledInterval: config.jobs.stalledCheckMs,
     // A worker killed mid-step leaves its job stalled; the next worker picks it up again.
     maxStalledCount: 10,
-    settings: { backoffStrategy: (attemptsMade: number) => stepBackoffMs(attemptsMade) },
+    settings: { backoffStrategy: retryDelayMs },
   });
   // Users and invites on their own queue, so a burst of them never waits behind provisioning.
   const usersConnection = connection.duplicate();
-  const usersWorker = new Worker(XMPP_USERS_QUEUE, xmppUsersJobs.processor({ deps, timeline: new Timeline(prisma) }), {
+  const usersWorker = new Worker(XMPP_USERS_QUEUE, xmppUsersJobs.processor({ deps, timeline: new Timeline(prisma) }, config.deadlines.xmppUsersJobMs), {
     connection: usersConnection,
     concurrency: config.jobs.concurrency,
     lockDuration: config.jobs.lockMs,
@@ -161,7 +179,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       containerEvents.stop();
       reporter.stop();
       await Promise.all([worker.close(), usersWorker.close()]);
-      await Promise.all([queue.close(), flows.close()]);
+      await Promise.all([queue.close(), usersQueue.close(), flows.close()]);
       workerConnection.disconnect();
       usersConnection.disconnect();
       healthRedis.disconnect();
