@@ -4,6 +4,7 @@ import Docker from 'dockerode';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../support/browser.js';
+import { join } from 'node:path';
 import { auditPage } from '../support/page-audit.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { startPlatformApi, type ListeningApi } from '../support/platform-api.js';
@@ -64,6 +65,11 @@ async function containerState(id: string): Promise<string | undefined> {
 /** Removes the server's container out from under Parley, as if it were lost. */
 async function removeContainer(id: string): Promise<void> {
   for (const c of await serverContainers(id)) await docker().getContainer(c.Id).remove({ force: true });
+}
+
+/** Kills the server's container behind Parley's back, as a crash would. */
+async function killContainer(id: string): Promise<void> {
+  for (const c of await serverContainers(id)) await docker().getContainer(c.Id).kill();
 }
 
 /** Bounded: the worker records the reset on the timeline once Prosody has the new password. */
@@ -317,12 +323,39 @@ describe('the customer dashboard', () => {
     await expect(adminLogin(adminPassword)).rejects.toThrow(/not-authorized|auth/i);
   });
 
+  it('shows a container killed behind Parley\'s back as down, in plain words, then ready again, without a reload', async () => {
+    const badge = page.locator('.page-head .badge');
+    await badge.getByText('Ready', { exact: true }).waitFor({ timeout: WAIT.short });
+    // Gone after a reload: its presence at the end proves the page updated by itself.
+    await page.evaluate('window.sameDocument = true');
+    await killContainer(serverId);
+
+    await badge.getByText('Down', { exact: true }).waitFor({ timeout: WAIT.short });
+    await page.getByText('Your server stopped unexpectedly; Parley is restarting it.').waitFor({ timeout: WAIT.short });
+    // At once, not through the full audit: Parley repairs a killed server within seconds.
+    await page.screenshot({ path: join(import.meta.dirname, '..', 'artifacts', 'dashboard', 'server-incident-desktop.png'), fullPage: true, animations: 'disabled' });
+
+    await badge.getByText('Ready', { exact: true }).waitFor({ timeout: 60_000 });
+    const incidents = page.getByRole('region', { name: 'Incidents', exact: true });
+    await incidents.getByText('Server stopped unexpectedly').waitFor({ timeout: WAIT.short });
+    expect(await incidents.innerText()).toMatch(/Nothing is wrong right now\..*lasted \d/s);
+    expect(await page.getByText(/^Healthy\. Checked /).isVisible()).toBe(true);
+    expect(await page.evaluate('window.sameDocument')).toBe(true);
+    expect(await containerState(serverId)).toBe('running');
+    await expectAccessibleEverywhere('server-recovered');
+  });
+
   it('says beside Power when the worker\'s stop fails, offering no other action while it retries', async () => {
     await page.goto(`${api.url}/servers/${serverId}/manage`);
     const power = page.getByRole('region', { name: 'Power', exact: true });
     const stop = power.getByRole('button', { name: 'Stop', exact: true });
     await stop.waitFor({ timeout: WAIT.short });
-    // A container removed from under Parley: every attempt to stop it fails until the deletion below.
+    // Parley has given up repairing this server (as after a crash loop, whose five real failed
+    // repairs take minutes), so the container removed below stays gone and every attempt to stop
+    // it fails until the deletion below.
+    await harness.prisma.incident.create({
+      data: { serverId, kind: 'container_missing', status: 'needs_attention', repairAttempts: 5, lastError: 'the server did not answer after its container was recreated' },
+    });
     await removeContainer(serverId);
     await stop.click();
     const failure = power.getByRole('alert');
@@ -330,6 +363,14 @@ describe('the customer dashboard', () => {
     expect(await power.getByRole('status').innerText()).toMatch(/^Stopping/);
     expect(await power.getByRole('button').count()).toBe(0);
     await expectAccessibleEverywhere('server-action-failing');
+
+    await page.locator('.page-head .badge').getByText('Needs attention', { exact: true }).waitFor({ timeout: WAIT.short });
+    await page.getByRole('link', { name: 'Overview', exact: true }).click();
+    const incident = page.getByRole('article', { name: 'Server removed from its machine' });
+    await incident.waitFor({ timeout: WAIT.short });
+    expect(await incident.innerText()).toMatch(/stopped retrying after 5 repair attempts.*Restart the server in Manage/s);
+    expect(await page.getByText(/it has stopped retrying.*Restart the server from Manage/).isVisible()).toBe(true);
+    await expectAccessibleEverywhere('server-needs-attention');
   });
 
   it('shows the audit log, and deletes the server once its name is typed', async () => {

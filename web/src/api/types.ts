@@ -50,6 +50,30 @@ export type ServerState =
   | 'deprovisioning'
   | 'deleted';
 
+export type HealthStatus = 'unknown' | 'ok' | 'degraded' | 'down' | 'needs_attention';
+
+/** What Parley last observed of a server, apart from its lifecycle state. */
+export interface ServerHealth {
+  status: HealthStatus;
+  /** The kind of the worst open incident, e.g. container_stopped. */
+  issue: string | null;
+  /** What is wrong and what Parley is doing, in plain words; null when all is well. */
+  message: string | null;
+  since: string | null;
+  checkedAt: string | null;
+}
+
+export interface Incident {
+  id: string;
+  /** What was found: container_missing, container_stopped, xmpp_unresponsive, dns_record_missing, ... */
+  kind: string;
+  status: 'open' | 'needs_attention' | 'resolved';
+  openedAt: string;
+  resolvedAt: string | null;
+  repairAttempts: number;
+  lastError: string | null;
+}
+
 export interface Server {
   id: string;
   name: string;
@@ -61,10 +85,13 @@ export interface Server {
   desiredState: string;
   createdAt: string;
   readyAt: string | null;
+  health: ServerHealth;
   connection: { jidDomain: string; host: string; ports: Ports } | null;
 }
 
 export interface ServerDetail extends Server {
+  /** The most recent incidents, newest first. */
+  incidents: Incident[];
   srvRecords: { name: string; value: string; ttl: number }[];
   certificate: { names: string[]; notAfter: string | null; renewAfter: string | null; lastError: string | null } | null;
 }

@@ -3,16 +3,19 @@ import { ErrorNotice } from '../ui/error-notice.js';
 import { AdminCredentials } from './admin-credentials.js';
 import { ClientGuide } from './client-guide.js';
 import { ConnectionCard } from './connection-card.js';
+import { IncidentPanel } from './incident-panel.js';
 import { ProvisioningProgress } from './provisioning-progress.js';
 import { useServerContext } from './server-page.js';
 import { useTimeline } from './use-timeline.js';
 
 export function OverviewTab() {
   const server = useServerContext();
-  const timeline = useTimeline(server);
+  const timeline = useTimeline(server.id);
   const events = timeline.data ?? [];
   // Until it has been ready once, the steps are the page; afterwards they fold away.
   const settingUp = server.readyAt === null;
+  // An incident going on comes first; past ones are history, below the connection details.
+  const ongoing = server.incidents.some((i) => i.status !== 'resolved');
   return (
     <div className="stack">
       <ErrorNotice error={timeline.error} />
@@ -21,10 +24,12 @@ export function OverviewTab() {
           <ProvisioningProgress server={server} events={events} />
         </section>
       ) : null}
+      {ongoing ? <IncidentPanel server={server} /> : null}
       {server.state === 'stopped' ? <p className="notice">This server is stopped: nobody can connect until you start it again (Manage).</p> : null}
       {server.connection && !settingUp ? (
         <>
           <ConnectionCard server={server} />
+          {ongoing ? null : <IncidentPanel server={server} />}
           <AdminCredentials server={server} />
           <ClientGuide />
           <p>

@@ -1,7 +1,9 @@
 import { Link, NavLink, Outlet, useOutletContext, useParams } from 'react-router';
 import type { ServerDetail } from '../api/types.js';
 import { useServer } from '../servers/server-queries.js';
-import { StateBadge } from '../servers/state-badge.js';
+import { HealthNote } from '../servers/health-note.js';
+import { ServerBadge } from '../servers/server-badge.js';
+import { useTimelineStream } from './use-timeline.js';
 import { QueryFallback } from '../ui/query-fallback.js';
 import { usePageTitle } from '../ui/use-page-title.js';
 
@@ -10,6 +12,7 @@ export function ServerPage() {
   const { serverId = '' } = useParams();
   const server = useServer(serverId);
   usePageTitle(server.data?.domain ?? 'Server');
+  useTimelineStream(serverId, server.data?.state);
 
   if (!server.data) return <QueryFallback pending={server.isPending} error={server.error} back={{ to: '/servers', label: 'Back to your servers' }} />;
   const s = server.data;
@@ -20,8 +23,9 @@ export function ServerPage() {
       </p>
       <div className="page-head">
         <h1>{s.domain}</h1>
-        <StateBadge state={s.state} />
+        <ServerBadge server={s} />
       </div>
+      <HealthNote server={s} />
       <nav className="tabs" aria-label="Server">
         <NavLink to={`/servers/${s.id}`} end>
           Overview

@@ -1,6 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { get } from '../api/client.js';
 import type { Page, Server, ServerDetail, ServerState } from '../api/types.js';
+import { troubleOf } from './server-condition.js';
 
 /** States nothing is happening in: no need to watch them change. */
 const SETTLED: ReadonlySet<ServerState> = new Set(['ready', 'stopped', 'failed', 'deleted']);
@@ -17,9 +18,22 @@ export function useServers() {
   return useQuery({
     queryKey: serverKeys.all,
     queryFn: () => get<Page<Server>>('/servers?limit=100'),
-    // The list shows states; while one is moving, refresh it calmly.
-    refetchInterval: (query) => (query.state.data?.items.some((s) => !isSettled(s.state)) ? 3_000 : false),
+    // The list shows states and health, which change behind the page's back (Parley watches and
+    // repairs): refresh it calmly, and more often while one is moving or in trouble.
+    refetchInterval: (query) => (query.state.data?.items.some((s) => !isSettled(s.state) || troubleOf(s) !== null) ? 3_000 : 15_000),
   });
+}
+
+/**
+ * How often the server page re-reads the server. Deletion and actions are not on the timeline
+ * stream's state events everywhere: every 2 s while busy. While an incident goes on, every
+ * second: the worker records an incident before it writes the health it adds up to, and a repair
+ * takes seconds. Otherwise the stream brings incidents, and a slow poll keeps "Checked …" current.
+ */
+function serverPollMs(server: ServerDetail | undefined): number {
+  if (server && !isSettled(server.state)) return 2_000;
+  if (server?.incidents.some((i) => i.status === 'open')) return 1_000;
+  return 30_000;
 }
 
 const serverQuery = (id: string) => ({ queryKey: serverKeys.one(id), queryFn: () => get<ServerDetail>(`/servers/${id}`) });
@@ -27,8 +41,7 @@ const serverQuery = (id: string) => ({ queryKey: serverKeys.one(id), queryFn: ()
 export function useServer(id: string) {
   return useQuery({
     ...serverQuery(id),
-    // Deletion and actions are not on the timeline stream's state events everywhere: poll while busy.
-    refetchInterval: (query) => (query.state.data && !isSettled(query.state.data.state) ? 2_000 : false),
+    refetchInterval: (query) => serverPollMs(query.state.data),
   });
 }
 

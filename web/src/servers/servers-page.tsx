@@ -2,7 +2,8 @@ import { Link } from 'react-router';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { usePageTitle } from '../ui/use-page-title.js';
 import { useServers } from './server-queries.js';
-import { StateBadge } from './state-badge.js';
+import { HealthLine } from './health-note.js';
+import { ServerBadge } from './server-badge.js';
 
 export function ServersPage() {
   usePageTitle('Servers');
@@ -32,8 +33,9 @@ export function ServersPage() {
                 <span className="list-sub">
                   {server.plan} plan · federation {server.federation ? 'on' : 'off'}
                 </span>
+                <HealthLine server={server} />
               </Link>
-              <StateBadge state={server.state} />
+              <ServerBadge server={server} />
             </li>
           ))}
         </ul>

@@ -21,3 +21,11 @@ export function relative(iso: string, now = Date.now()): string {
   }
   return format.format(Math.round(seconds), 'second');
 }
+
+/**
+ * "just now" / "2 minutes ago" for something that has happened: a page's clock ticks every few
+ * seconds, so a moment the server has just recorded may look a little in the future.
+ */
+export function ago(iso: string, now = Date.now()): string {
+  return now - new Date(iso).getTime() < 5_000 ? 'just now' : relative(iso, now);
+}
