@@ -46,7 +46,7 @@ describe('XMPP users and invites: the API writes rows and enqueues, the worker m
     const connection = { host: '127.0.0.1', port: harness.redis.port, maxRetriesPerRequest: null };
     queue = new Queue(XMPP_USERS_QUEUE, { connection });
     queueEvents = new QueueEvents(XMPP_USERS_QUEUE, { connection });
-    worker = new Worker(XMPP_USERS_QUEUE, createXmppUsersProcessor({ prisma: harness.prisma, secrets: harness.secrets, containers }), {
+    worker = new Worker(XMPP_USERS_QUEUE, createXmppUsersProcessor({ prisma: harness.prisma, secrets: harness.secrets, containers }, harness.config.deadlines.xmppUsersJobMs), {
       connection,
       concurrency: 4,
     });

@@ -35,7 +35,7 @@ describe('a queue’s job registry', () => {
     const registry = new JobRegistry('q', ['echo', 'ping'], [echo, ping]);
     const context: Context = { seen: [] };
     await expect(registry.dispatch(context, bullJob('echo', { text: 'hi', extra: 1 }))).resolves.toBe('said hi');
-    await expect(registry.processor(context)(bullJob('ping', {}))).resolves.toBe('pong');
+    await expect(registry.processor(context, 1_000)(bullJob('ping', {}))).resolves.toBe('pong');
     expect(context.seen).toEqual(['hi']);
   });
 

@@ -3,6 +3,7 @@ import Docker from 'dockerode';
 import type { WorkerConfig } from './config.js';
 import type { ContainerRuntime } from './ports/container-runtime.js';
 import type { DnsProvider } from './ports/dns-provider.js';
+import type { DnsResolver } from './ports/dns-resolver.js';
 import type { CertificateAuthority } from './ports/certificate-authority.js';
 import type { XmppProbe } from './ports/xmpp-probe.js';
 import { DockerContainerRuntime } from './adapters/docker.container-runtime.js';
@@ -10,11 +11,13 @@ import { PowerDnsProvider } from './adapters/powerdns.dns-provider.js';
 import { createRoute53Client, Route53DnsProvider } from './adapters/route53.dns-provider.js';
 import { AcmeCertificateAuthority } from './adapters/acme.certificate-authority.js';
 import { XmppClientProbe } from './adapters/xmpp-client.xmpp-probe.js';
+import { NodeDnsResolver } from './adapters/node-dns.dns-resolver.js';
 import type { ZoneLock } from './adapters/zone-lock.js';
 
 export interface WorkerAdapters {
   containers: ContainerRuntime;
   dns: DnsProvider;
+  resolver: DnsResolver;
   ca: CertificateAuthority;
   probe: XmppProbe;
 }
@@ -24,23 +27,25 @@ export function createAdapters(config: WorkerConfig, zoneLock?: ZoneLock): Worke
   const lock = zoneLock ? { lock: zoneLock } : {};
   const dns: DnsProvider =
     config.dns.kind === 'powerdns'
-      ? new PowerDnsProvider({ ...config.dns, zone: config.platformZone, ...lock })
+      ? new PowerDnsProvider({ ...config.dns, zone: config.platformZone, requestTimeoutMs: config.timeouts.dnsApiMs, ...lock })
       : new Route53DnsProvider({
-          client: createRoute53Client({ region: config.dns.region, endpoint: config.dns.endpoint }),
+          client: createRoute53Client({ region: config.dns.region, endpoint: config.dns.endpoint, requestTimeoutMs: config.timeouts.dnsApiMs }),
           hostedZoneId: config.dns.hostedZoneId,
           zone: config.platformZone,
           ...lock,
         });
   return {
-    containers: new DockerContainerRuntime(new Docker({ socketPath: config.docker.socketPath }), {
+    containers: new DockerContainerRuntime(new Docker({ socketPath: config.docker.socketPath, timeout: config.timeouts.dockerApiMs }), {
       nodeName: config.node.name,
       // The event stream stays idle for hours by design: its own client, without a request timeout.
       eventsClient: new Docker({ socketPath: config.docker.socketPath }),
     }),
     dns,
+    resolver: new NodeDnsResolver(config.dnsResolver),
     ca: new AcmeCertificateAuthority({
       directoryUrl: config.acme.directoryUrl,
       caBundle: config.acme.caBundleFile ? readFileSync(config.acme.caBundleFile) : undefined,
+      httpTimeoutMs: config.timeouts.acmeHttpMs,
     }),
     probe: new XmppClientProbe(),
   };

@@ -24,6 +24,9 @@ const workerEnvSchema = z
     ACME_DIRECTORY_URL: envFields.httpUrl('https://acme-staging-v02.api.letsencrypt.org/directory'),
     ACME_CA_BUNDLE_FILE: z.string().min(1).optional(),
     ACME_CONTACT_EMAIL: z.email('must be an email address'),
+    ACME_ORDER_BUDGET: z.coerce.number().int().min(1).max(100_000).default(250),
+    ACME_ORDER_WINDOW_MS: z.coerce.number().int().min(1_000).max(7 * 86_400_000).default(10_800_000),
+    ACME_ORDERS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(20),
     DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
     NODE_PUBLIC_ADDRESS: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IP address' }),
     ACME_EXTRA_ROOTS_URL: envFields.httpUrl('https://127.0.0.1:15000/roots/0').optional(),
@@ -47,6 +50,12 @@ const workerEnvSchema = z
     HEALTH_CHECK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
     DNS_PROPAGATION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(900_000).default(120_000),
     SERVICE_START_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(600_000).default(60_000),
+    ACME_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(30_000),
+    DOCKER_API_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(120_000),
+    DNS_API_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+    PROVISIONING_JOB_DEADLINE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(900_000),
+    XMPP_USERS_JOB_DEADLINE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(180_000),
+    RECONCILE_STUCK_AFTER_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(1_800_000),
     PARLEY_FAILPOINTS: z.string().regex(/^[a-z_.,-]*$/, 'must be comma-separated failpoint names').default(''),
     HEALTH_REPORT_INTERVAL_MS: z.coerce.number().int().min(200).max(60_000).default(5_000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
@@ -76,7 +85,14 @@ export interface WorkerConfig {
   platformZone: string;
   dnsResolver: string;
   dns: DnsProviderConfig;
-  acme: { directoryUrl: string; caBundleFile: string | undefined; contactEmail: string; extraRootsUrl: string | undefined };
+  acme: {
+    directoryUrl: string;
+    caBundleFile: string | undefined;
+    contactEmail: string;
+    extraRootsUrl: string | undefined;
+    /** New orders allowed per sliding window: per ACME account (the platform) and per customer account. */
+    orderLimits: { perAcmeAccount: number; perCustomer: number; windowMs: number };
+  };
   docker: { socketPath: string; publicAddress: string };
   prosodyImage: string;
   node: { name: string; hostname: string; portRangeStart: number; portRangeEnd: number };
@@ -91,7 +107,13 @@ export interface WorkerConfig {
     healthCheckTimeoutMs: number;
     healthCheckConcurrency: number;
   };
-  timeouts: { dnsPropagationMs: number; serviceStartMs: number };
+  /** Bounds on every call to the outside (each HTTP request or API call, not a whole job). */
+  timeouts: { dnsPropagationMs: number; serviceStartMs: number; acmeHttpMs: number; dockerApiMs: number; dnsApiMs: number };
+  /**
+   * How long one run of a job may take on each queue before it fails and is retried, and how long
+   * an order or deletion may sit unfinished with nothing queued before the reconciler re-queues it.
+   */
+  deadlines: { provisioningJobMs: number; xmppUsersJobMs: number; stuckAfterMs: number };
   failpoints: string[];
   healthReportIntervalMs: number;
   shutdownTimeoutMs: number;
@@ -117,6 +139,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       caBundleFile: e.ACME_CA_BUNDLE_FILE,
       contactEmail: e.ACME_CONTACT_EMAIL,
       extraRootsUrl: e.ACME_EXTRA_ROOTS_URL,
+      orderLimits: { perAcmeAccount: e.ACME_ORDER_BUDGET, perCustomer: e.ACME_ORDERS_PER_ACCOUNT, windowMs: e.ACME_ORDER_WINDOW_MS },
     },
     docker: { socketPath: e.DOCKER_SOCKET, publicAddress: e.NODE_PUBLIC_ADDRESS },
     prosodyImage: e.PROSODY_IMAGE,
@@ -136,7 +159,18 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       healthCheckTimeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
       healthCheckConcurrency: e.HEALTH_CHECK_CONCURRENCY,
     },
-    timeouts: { dnsPropagationMs: e.DNS_PROPAGATION_TIMEOUT_MS, serviceStartMs: e.SERVICE_START_TIMEOUT_MS },
+    timeouts: {
+      dnsPropagationMs: e.DNS_PROPAGATION_TIMEOUT_MS,
+      serviceStartMs: e.SERVICE_START_TIMEOUT_MS,
+      acmeHttpMs: e.ACME_HTTP_TIMEOUT_MS,
+      dockerApiMs: e.DOCKER_API_TIMEOUT_MS,
+      dnsApiMs: e.DNS_API_TIMEOUT_MS,
+    },
+    deadlines: {
+      provisioningJobMs: e.PROVISIONING_JOB_DEADLINE_MS,
+      xmppUsersJobMs: e.XMPP_USERS_JOB_DEADLINE_MS,
+      stuckAfterMs: e.RECONCILE_STUCK_AFTER_MS,
+    },
     failpoints: e.PARLEY_FAILPOINTS.split(',').filter(Boolean),
     healthReportIntervalMs: e.HEALTH_REPORT_INTERVAL_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

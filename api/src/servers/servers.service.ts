@@ -32,6 +32,9 @@ export function toServerDto(server: ServerRow) {
   });
 }
 
+const beingDeleted = (id: string, action: ServerAction) =>
+  new HttpProblem(409, 'Server is being deleted', `The server is being deleted, so it cannot ${action}; its deletion goes on (GET /api/v1/servers/${id}/events).`);
+
 export class ServerService {
   constructor(
     private readonly prisma: PrismaClient,
@@ -131,6 +134,9 @@ export class ServerService {
             notAfter: certificate.notAfter?.toISOString() ?? null,
             renewAfter: certificate.renewAfter?.toISOString() ?? null,
             lastError: certificate.lastError,
+            blockedReason: certificate.blockedReason,
+            nextAttemptAt: certificate.nextAttemptAt?.toISOString() ?? null,
+            failureCount: certificate.failureCount,
           }
         : null,
     };
@@ -160,12 +166,18 @@ export class ServerService {
 
   async act(principal: Principal, id: string, action: ServerAction, ip: string) {
     const server = await this.find(principal, id);
+    if (server.desiredState === 'deleted') throw beingDeleted(id, action);
     if (!['ready', 'stopped'].includes(server.state)) {
       throw new HttpProblem(409, 'Not now', `The server is ${server.state}; ${action} is possible once it is ready or stopped. Watch GET /api/v1/servers/${id}/events.`);
     }
     const requestId = randomUUID();
     await this.prisma.$transaction(async (tx) => {
-      await tx.server.update({ where: { id }, data: { desiredState: action === 'stop' ? 'stopped' : 'running' } });
+      // Matched on the desired state: a DELETE that committed since the read above wins.
+      const { count } = await tx.server.updateMany({
+        where: { id, deletedAt: null, desiredState: { not: 'deleted' } },
+        data: { desiredState: action === 'stop' ? 'stopped' : 'running' },
+      });
+      if (count === 0) throw beingDeleted(id, action);
       await this.audit.record(tx, actorOf(principal, ip), { action: `server.${action}`, targetType: 'server', targetId: id, detail: { name: server.name } });
       await this.jobs.serverAction(id, action, requestId);
     });

@@ -24,13 +24,17 @@ export interface AcmeOptions {
    * negative answer from before the record existed. Failures after the last one are permanent.
    */
   validationAttempts?: number;
+  /** Bound on each HTTP request to the CA (acme-client sets none): a CA that hangs fails the call. */
+  httpTimeoutMs?: number;
 }
 
 const ACME_ERROR = 'urn:ietf:params:acme:error:';
 const BAD_NONCE = `${ACME_ERROR}badNonce`;
 const ALREADY_REVOKED = `${ACME_ERROR}alreadyRevoked`;
+const RATE_LIMITED = `${ACME_ERROR}rateLimited`;
 /** Polls per challenge or order: about 50 s at the default intervals, a bounded wait for a job. */
 const POLL_ATTEMPTS = 15;
+const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 
 /** Problem types (RFC 8555 section 6.7) that the same request will meet again, however often retried. */
 const PERMANENT_PROBLEMS = new Set(
@@ -78,6 +82,11 @@ export function isPermanentAcmeError(error: unknown): boolean {
   return findAcmeError(error)?.problems.some((problem) => PERMANENT_PROBLEMS.has(problem.type)) ?? false;
 }
 
+/** The CA refused for its rate limits: transient, and a sign to slow down. */
+export function isRateLimitedAcmeError(error: unknown): boolean {
+  return findAcmeError(error)?.problems.some((problem) => problem.type === RATE_LIMITED) ?? false;
+}
+
 /** How long the CA asked to wait (Retry-After, e.g. on rateLimited), when it did. */
 export function acmeRetryAfterMs(error: unknown): number | undefined {
   return findAcmeError(error)?.retryAfterMs;
@@ -102,7 +111,7 @@ export class AcmeCertificateAuthority implements CertificateAuthority {
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.pollMaxIntervalMs = Math.max(this.pollIntervalMs, options.pollMaxIntervalMs ?? 5_000);
     this.validationAttempts = Math.max(1, options.validationAttempts ?? 2);
-    registerAcmeOrigin(options.directoryUrl, options.caBundle);
+    registerAcmeOrigin(options.directoryUrl, { caBundle: options.caBundle, timeoutMs: options.httpTimeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS });
   }
 
   async ping(): Promise<string> {
@@ -126,6 +135,8 @@ export class AcmeCertificateAuthority implements CertificateAuthority {
       client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${request.contactEmail}`] }),
     );
     for (let attempt = 1; ; attempt += 1) {
+      // Not wrapped: its refusal (the order budget is spent) reaches the caller as it is.
+      await request.beforeOrder(names);
       const order = await withContext(`ordering a certificate for ${names.join(', ')}`, () =>
         client.createOrder({ identifiers: names.map((value) => ({ type: 'dns', value })) }),
       );
@@ -138,10 +149,14 @@ export class AcmeCertificateAuthority implements CertificateAuthority {
     }
   }
 
-  async revoke(chainPem: string, accountKeyPem: string): Promise<void> {
+  async revoke(chainPem: string, accountKeyPem: string, directoryUrl: string = this.directoryUrl): Promise<void> {
     const [leaf] = acme.crypto.splitPemChain(chainPem);
     if (!leaf) throw new RangeError('no certificate to revoke in the given PEM');
-    const client = this.client(accountKeyPem);
+    // A directory this worker was configured with before: same trust and bounds as the current one.
+    if (!acmeOrigins.has(new URL(directoryUrl).origin)) {
+      registerAcmeOrigin(directoryUrl, { caBundle: this.options.caBundle, timeoutMs: this.options.httpTimeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS });
+    }
+    const client = this.client(accountKeyPem, directoryUrl);
     try {
       // Revocation is signed by the account that ordered the certificate: look it up, never create it.
       await withContext('looking up the ACME account', () => client.createAccount({ onlyReturnExisting: true }));
@@ -152,9 +167,9 @@ export class AcmeCertificateAuthority implements CertificateAuthority {
     }
   }
 
-  private client(accountKeyPem: string): acme.Client {
+  private client(accountKeyPem: string, directoryUrl: string = this.directoryUrl): acme.Client {
     return new acme.Client({
-      directoryUrl: this.directoryUrl,
+      directoryUrl,
       accountKey: accountKeyPem,
       backoffMin: this.pollIntervalMs,
       backoffMax: this.pollMaxIntervalMs,
@@ -313,22 +328,29 @@ function originOf(url: string | undefined): string | undefined {
 /*
  * acme-client sends every request through one shared axios instance, `acme.axios` (its documented
  * hook), and has no per-client HTTP options. The two interceptors below are installed on it once
- * and act only on origins an adapter registered: they give that CA's requests an agent trusting
- * its extra CA (Pebble's API certificate), and turn its problem responses into AcmeError, since
+ * and act only on origins an adapter registered: they give that CA's requests a timeout and an
+ * agent trusting its extra CA (Pebble's API certificate), and turn its problem responses into AcmeError, since
  * acme-client keeps only the detail text and the type is what tells permanent from transient.
  * Requests to other origins pass untouched, and the process-wide TLS trust is never changed.
  */
-const acmeOrigins = new Map<string, Agent | undefined>();
+interface AcmeOrigin {
+  agent: Agent | undefined;
+  timeoutMs: number;
+}
+
+const acmeOrigins = new Map<string, AcmeOrigin>();
 let interceptorsInstalled = false;
 
-function registerAcmeOrigin(directoryUrl: string, caBundle: Buffer | undefined): void {
-  acmeOrigins.set(new URL(directoryUrl).origin, caBundle ? new Agent({ ca: caBundle, keepAlive: true }) : undefined);
+function registerAcmeOrigin(directoryUrl: string, options: { caBundle: Buffer | undefined; timeoutMs: number }): void {
+  const agent = options.caBundle ? new Agent({ ca: options.caBundle, keepAlive: true }) : undefined;
+  acmeOrigins.set(new URL(directoryUrl).origin, { agent, timeoutMs: options.timeoutMs });
   if (interceptorsInstalled) return;
   interceptorsInstalled = true;
   acme.axios.interceptors.request.use((config) => {
     const origin = originOf(config.url);
-    const agent = origin === undefined ? undefined : acmeOrigins.get(origin);
-    if (agent) config.httpsAgent = agent;
+    const registered = origin === undefined ? undefined : acmeOrigins.get(origin);
+    if (registered?.agent) config.httpsAgent = registered.agent;
+    if (registered) config.timeout = registered.timeoutMs;
     return config;
   });
   // Runs after acme-client's own interceptor, so its retries of 429/5xx/network errors are already spent.

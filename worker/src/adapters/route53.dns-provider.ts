@@ -51,8 +51,17 @@ export function createRoute53Client(options: {
   region: string;
   endpoint?: string | undefined;
   credentials?: Route53ClientConfig['credentials'];
+  /** Bound on connecting and on each request; the SDK has none by default. */
+  requestTimeoutMs?: number;
 }): Route53Client {
-  return new Route53Client({ region: options.region, endpoint: options.endpoint, credentials: options.credentials, maxAttempts: 1 });
+  const timeoutMs = options.requestTimeoutMs ?? 15_000;
+  return new Route53Client({
+    region: options.region,
+    endpoint: options.endpoint,
+    credentials: options.credentials,
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
+  });
 }
 
 /** A record set that is not a plain one (alias, or weighted/latency/... routing): Parley leaves it alone. */

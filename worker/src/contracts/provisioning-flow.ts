@@ -54,9 +54,17 @@ export async function enqueueProvisioning(flows: FlowProducer, serverId: string)
   await flows.add(provisioningFlow(serverId));
 }
 
+/**
+ * A deletion that finished without deleting (it failed for good) is kept for 30 days under its
+ * deterministic id, where adding it again would be a no-op: it is removed first, so a repeated
+ * DELETE or the reconciler queues it afresh. One waiting or running is kept as it is.
+ */
 export async function enqueueDeprovisioning(queue: Queue, serverId: string): Promise<void> {
+  const jobId = deprovisionJobId(serverId);
+  const state = await queue.getJobState(jobId);
+  if (state === 'failed' || state === 'completed') await queue.remove(jobId);
   const data: ServerJob = { serverId };
-  await queue.add(DEPROVISION_JOB, data, { ...STEP_JOB_OPTIONS, jobId: deprovisionJobId(serverId) });
+  await queue.add(DEPROVISION_JOB, data, { ...STEP_JOB_OPTIONS, jobId });
 }
 
 /**
@@ -68,6 +76,15 @@ export const HEAL_JOB_OPTIONS: JobsOptions = { attempts: 5, backoff: { type: 'fi
 export async function enqueueHealthChecks(queue: Queue, serverIds: string[]): Promise<void> {
   if (serverIds.length === 0) return;
   await queue.addBulk(serverIds.map((serverId) => ({ name: HEAL_JOB, data: { serverId } satisfies HealJob, opts: { ...HEAL_JOB_OPTIONS, jobId: healJobId(serverId) } })));
+}
+
+/**
+ * A check when a repair's backoff ends. Its id names the moment, so checks that computed the
+ * same backoff add one job, and it never collides with the check that queued it.
+ */
+export async function enqueueHealthCheckAt(queue: Queue, serverId: string, at: Date): Promise<void> {
+  const data: HealJob = { serverId };
+  await queue.add(HEAL_JOB, data, { ...HEAL_JOB_OPTIONS, jobId: `${healJobId(serverId)}.at.${at.getTime()}`, delay: Math.max(0, at.getTime() - Date.now()) });
 }
 
 export async function enqueueServerAction(queue: Queue, serverId: string, action: ServerAction, requestId: string): Promise<void> {

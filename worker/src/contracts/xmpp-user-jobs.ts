@@ -63,23 +63,25 @@ export function sealUserPassword(secrets: { seal(plaintext: string, associatedDa
   return secretRow('xmpp_user_password', secrets.seal(password, xmppUserPasswordContext(userId)));
 }
 
-async function addUserJob(queue: Queue, name: UserJobName, job: UserJob): Promise<Job> {
+/** Any user job by name: the reconciler queues a request whose row it found but whose job it did not. */
+export async function enqueueUserJob(queue: Queue, name: UserJobName, job: UserJob): Promise<Job> {
   const data = userJobSchema.parse(job);
   return queue.add(name, data, { ...XMPP_USER_JOB_OPTIONS, jobId: userJobId(name, data) });
 }
 
-async function addInviteJob(queue: Queue, name: InviteJobName, job: InviteJob): Promise<Job> {
+/** Any invite job by name, likewise. */
+export async function enqueueInviteJob(queue: Queue, name: InviteJobName, job: InviteJob): Promise<Job> {
   const data = inviteJobSchema.parse(job);
   return queue.add(name, data, { ...XMPP_USER_JOB_OPTIONS, jobId: inviteJobId(name, data.inviteId) });
 }
 
 /** After writing the row (state pending) and sealing its password into `secretId`. */
-export const enqueueUserCreate = (queue: Queue, job: UserJob) => addUserJob(queue, USER_CREATE_JOB, job);
+export const enqueueUserCreate = (queue: Queue, job: UserJob) => enqueueUserJob(queue, USER_CREATE_JOB, job);
 /** After sealing the new password into a new secret and pointing the row's secretId at it. */
-export const enqueueUserPasswordReset = (queue: Queue, job: UserJob) => addUserJob(queue, USER_RESET_PASSWORD_JOB, job);
+export const enqueueUserPasswordReset = (queue: Queue, job: UserJob) => enqueueUserJob(queue, USER_RESET_PASSWORD_JOB, job);
 /** After setting the row's state to `deleting`; `secretId` is the row's current one. */
-export const enqueueUserDelete = (queue: Queue, job: UserJob) => addUserJob(queue, USER_DELETE_JOB, job);
+export const enqueueUserDelete = (queue: Queue, job: UserJob) => enqueueUserJob(queue, USER_DELETE_JOB, job);
 /** After writing the invite row (state pending, expiresAt as the customer asked). */
-export const enqueueInviteCreate = (queue: Queue, job: InviteJob) => addInviteJob(queue, INVITE_CREATE_JOB, job);
+export const enqueueInviteCreate = (queue: Queue, job: InviteJob) => enqueueInviteJob(queue, INVITE_CREATE_JOB, job);
 /** After setting the row's revokedAt (the request); the worker sets state `revoked` once Prosody agrees. */
-export const enqueueInviteRevoke = (queue: Queue, job: InviteJob) => addInviteJob(queue, INVITE_REVOKE_JOB, job);
+export const enqueueInviteRevoke = (queue: Queue, job: InviteJob) => enqueueInviteJob(queue, INVITE_REVOKE_JOB, job);

@@ -1,12 +1,27 @@
 import { UnrecoverableError } from 'bullmq';
-import { isPermanentAcmeError } from '../adapters/acme.certificate-authority.js';
+import { AcmeError, isPermanentAcmeError, isRateLimitedAcmeError } from '../adapters/acme.certificate-authority.js';
 import { InvalidUsernameError } from '../contracts/xmpp-names.js';
 import { ForeignObjectError, ServerContainerNotFoundError } from '../ports/container-runtime.js';
 import { PermanentStepError } from '../provisioning/step-errors.js';
+import { AcmeBudgetExhaustedError } from '../provisioning/acme-budget.js';
+import { ChallengeDelegationMissingError } from '../provisioning/challenge-delegation.js';
 import { XmppServiceNotReadyError } from '../provisioning/xmpp-readiness.js';
+import { JobDeadlineError } from './job-deadline.js';
 
 /** A stable name for what went wrong, stored on the timeline: readers match on it, never on the message. */
-export type ErrorType = 'foreign_object' | 'invalid_username' | 'acme_rejected' | 'permanent' | 'container_not_found' | 'xmpp_not_ready' | 'unknown';
+export type ErrorType =
+  | 'foreign_object'
+  | 'invalid_username'
+  | 'acme_rejected'
+  | 'acme_rate_limited'
+  | 'acme_unavailable'
+  | 'acme_budget_exhausted'
+  | 'acme_challenge_cname_missing'
+  | 'permanent'
+  | 'container_not_found'
+  | 'xmpp_not_ready'
+  | 'deadline_exceeded'
+  | 'unknown';
 
 export interface ErrorClass {
   type: ErrorType;
@@ -21,10 +36,17 @@ const KNOWN: readonly (readonly [ErrorConstructor, ErrorClass])[] = [
   // Another container holds the name: waiting will not give it back.
   [ForeignObjectError, { type: 'foreign_object', permanent: true }],
   [InvalidUsernameError, { type: 'invalid_username', permanent: true }],
+  // Only the customer can put their CNAME back; the renewal scan checks again at its backoff rate.
+  [ChallengeDelegationMissingError, { type: 'acme_challenge_cname_missing', permanent: true }],
+  // The job waits for a free slot in the window (worker/src/jobs/retry-delay.ts).
+  [AcmeBudgetExhaustedError, { type: 'acme_budget_exhausted', permanent: false }],
   [PermanentStepError, { type: 'permanent', permanent: true }],
   [UnrecoverableError, { type: 'permanent', permanent: true }],
   [ServerContainerNotFoundError, { type: 'container_not_found', permanent: false }],
   [XmppServiceNotReadyError, { type: 'xmpp_not_ready', permanent: false }],
+  [JobDeadlineError, { type: 'deadline_exceeded', permanent: false }],
+  // The CA answered with a problem that is not permanent: serverInternal, badNonce, ...
+  [AcmeError, { type: 'acme_unavailable', permanent: false }],
 ];
 
 const MAX_CAUSE_DEPTH = 8;
@@ -32,6 +54,7 @@ const MAX_CAUSE_DEPTH = 8;
 /** The one place that decides what a job's failure is and whether a retry can help. */
 export function classifyError(error: unknown): ErrorClass {
   if (isPermanentAcmeError(error)) return { type: 'acme_rejected', permanent: true };
+  if (isRateLimitedAcmeError(error)) return { type: 'acme_rate_limited', permanent: false };
   // Adapters wrap what they caught with context; the telling error may sit a few causes down.
   for (let current = error, depth = 0; current instanceof Error && depth < MAX_CAUSE_DEPTH; current = current.cause, depth += 1) {
     const known = KNOWN.find(([type]) => current instanceof type);

@@ -1,5 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { z } from 'zod';
+import { withDeadline } from './job-deadline.js';
 
 /** One kind of job: its name (from the contracts) and how to run it with what the queue gives it. */
 export interface JobHandler<Context> {
@@ -63,8 +64,8 @@ export class JobRegistry<Context> {
     return handler.run(context, job);
   }
 
-  /** The BullMQ processor for this queue. */
-  processor(context: Context): (job: Job) => Promise<string> {
-    return (job) => this.dispatch(context, job);
+  /** The BullMQ processor for this queue; a run longer than `deadlineMs` fails and is retried. */
+  processor(context: Context, deadlineMs: number): (job: Job) => Promise<string> {
+    return (job) => withDeadline(this.dispatch(context, job), job.name, deadlineMs);
   }
 }

@@ -22,6 +22,11 @@ export interface IssueRequest {
   accountKeyPem: string;
   contactEmail: string;
   solver: DnsChallengeSolver;
+  /**
+   * Called before each new ACME order (an issuance may order again after a refused validation);
+   * it records the order, or throws to create none (the CA's order budget is spent).
+   */
+  beforeOrder(names: string[]): Promise<void>;
 }
 
 /** An ACME CA: Pebble in the sandbox, Let's Encrypt in production. */
@@ -37,6 +42,9 @@ export interface CertificateAuthority {
   /** Registers the account if needed and issues one certificate for all names through DNS-01. */
   issue(request: IssueRequest): Promise<IssuedCertificate>;
 
-  /** Revokes a certificate this account issued; one already revoked is success. */
-  revoke(chainPem: string, accountKeyPem: string): Promise<void>;
+  /**
+   * Revokes a certificate this account issued, at the directory that issued it (the configured
+   * one when omitted); one already revoked is success.
+   */
+  revoke(chainPem: string, accountKeyPem: string, directoryUrl?: string): Promise<void>;
 }

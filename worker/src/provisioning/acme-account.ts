@@ -4,7 +4,8 @@ import type { CertificateAuthority } from '../ports/certificate-authority.js';
 import { isUniqueViolation } from '../../../prisma/errors.js';
 import { secretRow } from '../crypto/sealed-secret.js';
 
-const associatedData = (directoryUrl: string) => `acme_account_key:${directoryUrl}`;
+/** Associated data binding a sealed account key to its CA directory. */
+export const acmeAccountKeyContext = (directoryUrl: string) => `acme_account_key:${directoryUrl}`;
 
 /**
  * One ACME account per CA directory, its key sealed at rest. Two workers racing to create it
@@ -12,10 +13,10 @@ const associatedData = (directoryUrl: string) => `acme_account_key:${directoryUr
  */
 export async function acmeAccountKey(prisma: PrismaClient, secrets: SecretBox, ca: CertificateAuthority, contactEmail: string) {
   const existing = await prisma.acmeAccount.findUnique({ where: { directoryUrl: ca.directoryUrl }, include: { key: true } });
-  if (existing) return { accountId: existing.id, keyPem: secrets.open(existing.key, associatedData(ca.directoryUrl)) };
+  if (existing) return { accountId: existing.id, keyPem: secrets.open(existing.key, acmeAccountKeyContext(ca.directoryUrl)) };
 
   const keyPem = await ca.createAccountKey();
-  const sealed = secrets.seal(keyPem, associatedData(ca.directoryUrl));
+  const sealed = secrets.seal(keyPem, acmeAccountKeyContext(ca.directoryUrl));
   try {
     const account = await prisma.acmeAccount.create({
       data: {

@@ -4,11 +4,13 @@ import type { StepDeps } from './step-deps.js';
 import { trackedStep } from '../jobs/tracked-step.js';
 import type { EventContext, Timeline } from './timeline.js';
 import { wipeSecrets } from '../crypto/sealed-secret.js';
+import { revokeCertificates } from './certificate-revocation.js';
 
 /**
  * Removes everything a server had (container, volumes, DNS records the ledger owns, its
  * certificates, ports and secrets) and keeps its row and timeline. Every part is idempotent, so
- * a crash half-way is finished by the retry.
+ * a crash half-way is finished by the retry; a certificate the CA will not revoke is recorded and
+ * does not hold the deletion up.
  */
 export async function deprovision(
   deps: StepDeps,
@@ -20,6 +22,9 @@ export async function deprovision(
   const server = await deps.prisma.server.findUnique({ where: { id: serverId } });
   if (!server) return 'nothing to remove: no such server';
   if (server.state === 'deleted') return 'already removed';
+  // First, before anything that can fail or wait: a deletion that never finishes still leaves
+  // no secret behind. Revocation needs only the platform's ACME account key and the chain.
+  await wipeServerSecrets(deps, serverId);
 
   // A step still running would recreate what we remove; wait for it (its successors see the
   // deletion and cancel themselves).
@@ -39,28 +44,15 @@ export async function deprovision(
     async () => {
       await deps.containers.removeServer(serverId);
       const records = await deps.ledger.withdraw(serverId);
-      const revoked = await revokeCertificates(deps, serverId);
+      const revocation = await revokeCertificates(deps, timeline, serverId, context);
       await deps.prisma.portAllocation.deleteMany({ where: { serverId } });
+      // Again: a step that was running when the first wipe ran may have sealed a new secret.
       await wipeServerSecrets(deps, serverId);
       await failpoints.hit('deprovision.after-effects');
-      return `Removed the container and its volumes, ${records} DNS records and ${revoked} certificate(s); ports and secrets released`;
+      const unrevoked = revocation.failed > 0 ? `; ${revocation.failed} could not be revoked (recorded on each)` : '';
+      return `Removed the container and its volumes, ${records} DNS records; revoked ${revocation.revoked} certificate(s)${unrevoked}; ports and secrets released`;
     },
   );
-}
-
-async function revokeCertificates(deps: StepDeps, serverId: string): Promise<number> {
-  const certificates = await deps.prisma.certificate.findMany({
-    where: { serverId, status: { in: ['active', 'superseded'] }, chainPem: { not: null } },
-    include: { acmeAccount: { include: { key: true } } },
-  });
-  for (const certificate of certificates) {
-    if (certificate.chainPem && certificate.acmeAccount) {
-      const accountKeyPem = deps.secrets.open(certificate.acmeAccount.key, `acme_account_key:${certificate.acmeAccount.directoryUrl}`);
-      await deps.ca.revoke(certificate.chainPem, accountKeyPem);
-    }
-    await deps.prisma.certificate.update({ where: { id: certificate.id }, data: { status: 'revoked', revokedAt: new Date() } });
-  }
-  return certificates.length;
 }
 
 async function wipeServerSecrets(deps: StepDeps, serverId: string): Promise<void> {

@@ -3,8 +3,11 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import type { CertificateAuthority } from '../ports/certificate-authority.js';
 import type { ContainerRuntime } from '../ports/container-runtime.js';
 import type { DnsProvider } from '../ports/dns-provider.js';
+import type { DnsResolver } from '../ports/dns-resolver.js';
 import type { XmppProbe } from '../ports/xmpp-probe.js';
 import type { DnsLedger } from './dns-ledger.js';
+import type { AcmeOrderLimits } from './acme-budget.js';
+import type { InviteJob, InviteJobName, UserJob, UserJobName } from '../contracts/xmpp-user-jobs.js';
 
 export interface ProvisioningSettings {
   platformZone: string;
@@ -18,10 +21,14 @@ export interface ProvisioningSettings {
   serviceStartTimeoutMs: number;
   /** How old an unqueued order or deletion must be before the reconciler queues it. */
   reconcileGraceMs: number;
+  /** How long an order or deletion may sit unfinished with no job waiting or running before it is re-queued. */
+  stuckAfterMs: number;
   /** This worker's node: the reconciler watches its servers and removes only its orphans. */
   nodeName: string;
   healthCheckTimeoutMs: number;
   healthCheckConcurrency: number;
+  /** New ACME orders allowed per sliding window, for the platform and for each customer. */
+  acmeOrderLimits: AcmeOrderLimits;
 }
 
 /** What steps may ask of the job queue. */
@@ -35,15 +42,28 @@ export interface JobQueue {
   enqueueDeprovisioning(serverId: string): Promise<void>;
   /** Queues a health check (and repair) of each server, in one call; one already waiting is kept. */
   enqueueHealthChecks(serverIds: string[]): Promise<void>;
+  /** Queues one check of the server for later (when a repair's backoff ends). */
+  enqueueHealthCheckAt(serverId: string, at: Date): Promise<void>;
   /** The name of another job running for the server right now, if any. */
   busyWith(serverId: string): Promise<string | null>;
+  /** Whether the server's order (its steps) or its deletion has a job waiting or running, only finished ones, or none. */
+  serverJobs(serverId: string, kind: 'provisioning' | 'deprovisioning'): Promise<QueuedWork>;
+  /** Queues an order's whole flow again (every step is idempotent) after removing its finished step jobs. */
+  restartProvisioning(serverId: string): Promise<void>;
+  /** Queues a user or invite request whose job never reached the queue; one already there is kept. */
+  enqueueUserJob(name: UserJobName, job: UserJob): Promise<void>;
+  enqueueInviteJob(name: InviteJobName, job: InviteJob): Promise<void>;
 }
+
+export type QueuedWork = 'none' | 'pending' | 'finished';
 
 /** Everything a provisioning step may touch; each side effect sits behind a port. */
 export interface StepDeps {
   prisma: PrismaClient;
   secrets: SecretBox;
   dns: DnsProvider;
+  /** Reads names Parley does not control, such as a customer's `_acme-challenge` CNAMEs. */
+  resolver: DnsResolver;
   ledger: DnsLedger;
   ca: CertificateAuthority;
   containers: ContainerRuntime;

@@ -86,6 +86,6 @@ export function xmppUsersRegistry(): JobRegistry<XmppUsersJobContext> {
  * The xmpp-users queue's processor: makes Prosody agree with the user and invite rows, keeps a
  * failure's reason on the row, and tells BullMQ whether retrying can help.
  */
-export function createXmppUsersProcessor(deps: XmppUsersDeps): (job: Job) => Promise<string> {
-  return xmppUsersRegistry().processor({ deps, timeline: new Timeline(deps.prisma) });
+export function createXmppUsersProcessor(deps: XmppUsersDeps, deadlineMs: number): (job: Job) => Promise<string> {
+  return xmppUsersRegistry().processor({ deps, timeline: new Timeline(deps.prisma) }, deadlineMs);
 }
