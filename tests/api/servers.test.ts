@@ -103,6 +103,18 @@ describe('a server\'s details, actions and credentials', () => {
     expect(detail.body).not.toContain('fixture admin password');
   });
 
+  it('shows a certificate blocked on the customer with the exact fix and when it is tried again', async () => {
+    const server = await readyServer(harness, alice);
+    const domain = `${server.name}.${harness.config.platformZone}`;
+    const blockedReason = `_acme-challenge.${domain} CNAME abc.acme.${harness.config.platformZone}.`;
+    const nextAttemptAt = new Date(Date.now() + 3_600_000);
+    await harness.prisma.certificate.create({
+      data: { serverId: server.id, names: [domain], status: 'active', blockedReason, nextAttemptAt, failureCount: 2, lastErrorType: 'acme_challenge_cname_missing' },
+    });
+    const detail = await harness.inject({ method: 'GET', url: `/api/v1/servers/${server.id}`, headers: withToken(alice) });
+    expect(detail.json<{ certificate: unknown }>().certificate).toMatchObject({ blockedReason, nextAttemptAt: nextAttemptAt.toISOString(), failureCount: 2 });
+  });
+
   it('reveals the admin password exactly once, and says how to get a new one', async () => {
     const server = await readyServer(harness, alice);
     const first = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/credentials/reveal`, headers: withToken(alice), payload: {} });

@@ -44,6 +44,13 @@ function recordingSolver(dns: PowerDnsProvider, zone: string, resolver: string, 
 
 const callKey = (call: SolverCall) => `${call.name} ${call.value}`;
 
+/** The names of every new ACME order the adapter announced, in order. */
+const ordered: string[][] = [];
+const countOrder = (orderNames: string[]) => {
+  ordered.push(orderNames);
+  return Promise.resolve();
+};
+
 function sans(certificate: X509Certificate): string[] {
   return (certificate.subjectAltName ?? '').split(', ').map((entry) => entry.replace(/^DNS:/, ''));
 }
@@ -85,7 +92,7 @@ describe('AcmeCertificateAuthority against Pebble and PowerDNS', () => {
     accountKeyPem = await ca.createAccountKey();
     names = freshNames();
     firstSolver = recordingSolver(dns, zone, resolver);
-    issued = await ca.issue({ names, accountKeyPem, contactEmail, solver: firstSolver.solver });
+    issued = await ca.issue({ names, accountKeyPem, contactEmail, solver: firstSolver.solver, beforeOrder: countOrder });
   });
 
   it('creates an ECDSA P-256 account key', () => {
@@ -131,7 +138,7 @@ describe('AcmeCertificateAuthority against Pebble and PowerDNS', () => {
 
   it('issues again with the same account key (the account is found, not duplicated)', async () => {
     const again = recordingSolver(dns, zone, resolver);
-    const second = await ca.issue({ names, accountKeyPem, contactEmail, solver: again.solver });
+    const second = await ca.issue({ names, accountKeyPem, contactEmail, solver: again.solver, beforeOrder: countOrder });
     expect(second.serial).not.toBe(issued.serial);
     expect(second.privateKeyPem).not.toBe(issued.privateKeyPem);
     expect(sans(new X509Certificate(second.chainPem)).sort()).toEqual([...names].sort());
@@ -151,7 +158,7 @@ describe('AcmeCertificateAuthority against Pebble and PowerDNS', () => {
     const silentName = refusedNames[2]!;
     const refusing = recordingSolver(dns, zone, resolver, [silentName]);
     const error: unknown = await ca
-      .issue({ names: refusedNames, accountKeyPem, contactEmail, solver: refusing.solver })
+      .issue({ names: refusedNames, accountKeyPem, contactEmail, solver: refusing.solver, beforeOrder: countOrder })
       .then(() => undefined, (e: unknown) => e);
     expect(error).toBeInstanceOf(AcmeError);
     const message = (error as Error).message;
@@ -159,6 +166,8 @@ describe('AcmeCertificateAuthority against Pebble and PowerDNS', () => {
     expect(message).toContain('[unauthorized]');
     expect((error as AcmeError).problems.map((p) => p.name)).toEqual([silentName]);
     expect(isPermanentAcmeError(error)).toBe(true);
+    // Validation is tried with a second order before giving up; each order is announced first.
+    expect(ordered.filter((o) => o.join() === refusedNames.join())).toHaveLength(2);
     // The good names were published and withdrawn, the silent one was presented and cleaned too.
     for (const name of refusedNames) expect(refusing.presented.map((call) => call.name)).toContain(name);
     expect(refusing.cleaned.map(callKey).sort()).toEqual(refusing.presented.map(callKey).sort());
@@ -168,10 +177,20 @@ describe('AcmeCertificateAuthority against Pebble and PowerDNS', () => {
   it('reports a name the CA refuses to order as a permanent error, before publishing anything', async () => {
     const solver = recordingSolver(dns, zone, resolver);
     const error: unknown = await ca
-      .issue({ names: [`bad_name.${zone}`], accountKeyPem, contactEmail, solver: solver.solver })
+      .issue({ names: [`bad_name.${zone}`], accountKeyPem, contactEmail, solver: solver.solver, beforeOrder: countOrder })
       .then(() => undefined, (e: unknown) => e);
     expect((error as Error).message).toMatch(/bad_name.*\[malformed\]/);
     expect(isPermanentAcmeError(error)).toBe(true);
+    expect(solver.presented).toEqual([]);
+  });
+
+  it('creates no order when the order is refused before it is made (the budget is spent)', async () => {
+    const solver = recordingSolver(dns, zone, resolver);
+    const spent = new Error('no budget left');
+    const error: unknown = await ca
+      .issue({ names: freshNames(), accountKeyPem, contactEmail, solver: solver.solver, beforeOrder: () => Promise.reject(spent) })
+      .then(() => undefined, (e: unknown) => e);
+    expect(error).toBe(spent);
     expect(solver.presented).toEqual([]);
   });
 });

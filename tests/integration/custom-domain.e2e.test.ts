@@ -1,24 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { COMPONENT_LABELS, customDomainHost, delegatedChallengeName } from '../../worker/src/contracts/custom-domain.js';
+import { customDomainHost } from '../../worker/src/contracts/custom-domain.js';
 import { PowerDnsProvider } from '../../worker/src/adapters/powerdns.dns-provider.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { testEnv } from '../support/test-env.js';
+import { challengeCnames, pdnsZone, tearDownCustomerDomain } from '../support/customer-zone.js';
 import { connectAs } from '../support/xmpp.js';
-
-/** The customer's DNS host, played by a zone of our own on the sandbox PowerDNS. */
-async function pdnsZone(method: 'POST' | 'DELETE', zone: string): Promise<void> {
-  const env = testEnv();
-  const base = `${env.PDNS_API_URL}/api/v1/servers/localhost/zones`;
-  const response = await fetch(method === 'POST' ? base : `${base}/${zone}.`, {
-    method,
-    headers: { 'X-API-Key': env.PDNS_API_KEY, 'content-type': 'application/json' },
-    ...(method === 'POST' ? { body: JSON.stringify({ name: `${zone}.`, kind: 'Native', nameservers: [`ns1.${env.PLATFORM_ZONE}.`] }) } : {}),
-  });
-  if (!response.ok) throw new Error(`PowerDNS ${method} zone ${zone}: HTTP ${response.status} ${await response.text()}`);
-}
 
 describe('a server on a customer\'s own domain', () => {
   const env = testEnv();
@@ -32,21 +21,10 @@ describe('a server on a customer\'s own domain', () => {
     harness = await ProvisioningHarness.create(37_000);
     await pdnsZone('POST', customerZone);
     ({ serverId, domainId } = await harness.placeCustomDomainOrder(customerZone));
-    const delegations = [customerZone, ...COMPONENT_LABELS.map((c) => `${c}.${customerZone}`)].map((name) => ({
-      name: `_acme-challenge.${name}`,
-      type: 'CNAME' as const,
-      ttl: 60,
-      value: `${delegatedChallengeName({ id: domainId, name: customerZone }, name, env.PLATFORM_ZONE)}.`,
-    }));
-    await customer.addRecords(customerZone, delegations);
+    await customer.addRecords(customerZone, challengeCnames(domainId, customerZone));
   });
 
-  afterAll(async () => {
-    await harness.deprovision(serverId);
-    await harness.waitForState(serverId, 'deleted', 60_000).catch(() => undefined);
-    await harness.close();
-    await pdnsZone('DELETE', customerZone);
-  });
+  afterAll(() => tearDownCustomerDomain(harness, serverId, customerZone));
 
   it('gets a certificate through the delegated challenge and logs in under the customer\'s domain', async () => {
     await harness.provision(serverId);

@@ -8,6 +8,8 @@ import { ForeignObjectError, ServerContainerNotFoundError } from '../../worker/s
 import { PermanentStepError } from '../../worker/src/provisioning/step-errors.js';
 import { XmppServiceNotReadyError } from '../../worker/src/provisioning/xmpp-readiness.js';
 import { InviteExpiredError } from '../../worker/src/xmpp-users/prosody-invites.js';
+import { AcmeBudgetExhaustedError } from '../../worker/src/provisioning/acme-budget.js';
+import { ChallengeDelegationMissingError } from '../../worker/src/provisioning/challenge-delegation.js';
 
 const acme = (type: string) => new AcmeError('the CA said no', [{ type: `urn:ietf:params:acme:error:${type}`, detail: 'no' }]);
 
@@ -19,7 +21,10 @@ describe('what a job failure is', () => {
     ['a subclass of it', new InviteExpiredError(), 'permanent', true],
     ['BullMQ\'s own', new UnrecoverableError('no server'), 'permanent', true],
     ['a request the CA refuses', acme('rejectedIdentifier'), 'acme_rejected', true],
-    ['a CA that is busy', acme('rateLimited'), 'unknown', false],
+    ['a CA that is busy', acme('rateLimited'), 'acme_rate_limited', false],
+    ['a CA failing on its side', acme('serverInternal'), 'acme_unavailable', false],
+    ['a customer\'s _acme-challenge CNAME gone', new ChallengeDelegationMissingError([{ name: '_acme-challenge.a.example', target: 'x.acme.parley.test.' }]), 'acme_challenge_cname_missing', true],
+    ['the ACME order budget spent', new AcmeBudgetExhaustedError('platform', 250, new Date()), 'acme_budget_exhausted', false],
     ['a missing container', new ServerContainerNotFoundError('s1'), 'container_not_found', false],
     ['XMPP not answering yet', new XmppServiceNotReadyError('no stream features'), 'xmpp_not_ready', false],
     ['anything else', new Error('ECONNREFUSED'), 'unknown', false],

@@ -49,7 +49,18 @@ const serverDetailSchema = serverSchema.extend({
   incidents: z.array(incidentSchema).describe('The most recent incidents, newest first'),
   srvRecords: z.array(z.object({ name: z.string(), value: z.string(), ttl: z.number() })),
   certificate: z
-    .object({ names: z.array(z.string()), notAfter: z.iso.datetime().nullable(), renewAfter: z.iso.datetime().nullable(), lastError: z.string().nullable() })
+    .object({
+      names: z.array(z.string()),
+      notAfter: z.iso.datetime().nullable(),
+      renewAfter: z.iso.datetime().nullable(),
+      lastError: z.string().nullable(),
+      blockedReason: z
+        .string()
+        .nullable()
+        .describe('Set when renewal waits for the customer: the exact records to create, e.g. "_acme-challenge.chat.example.com CNAME <target>"; no order is made meanwhile.'),
+      nextAttemptAt: z.iso.datetime().nullable().describe('When a renewal that failed (or is blocked) is tried again; null when not waiting.'),
+      failureCount: z.number().int().describe('Renewals failed in a row; reset by a success.'),
+    })
     .nullable(),
 });
 /** Actions that take no input: send `{}`; anything else in it is refused. */

@@ -6,6 +6,8 @@ import { acmeChallengeName, certificateNames } from '../dns-plan.js';
 import { delegatedChallengeName } from '../../contracts/custom-domain.js';
 import { waitForRecords } from '../dns-propagation.js';
 import { loadServer, type StepDeps } from '../step-deps.js';
+import { claimAcmeOrder } from '../acme-budget.js';
+import { assertChallengesDelegated, challengeDelegations } from '../challenge-delegation.js';
 
 const CHALLENGE_TTL = 60;
 /** A certificate this close to expiry is not worth installing on a new server. */
@@ -18,7 +20,15 @@ export async function certificateStep(deps: StepDeps, serverId: string): Promise
   if (current?.notAfter && sameNames(current.names, names) && current.notAfter.getTime() - Date.now() > MIN_REMAINING_MS) {
     return `Certificate for ${names.join(', ')} already valid until ${current.notAfter.toISOString()}`;
   }
-  return issueCertificate(deps, serverId, names, challengeNamer(server, deps.settings.platformZone));
+  return issueCertificate(deps, server, names);
+}
+
+/** The server a certificate is issued for: its customer (whose order limit counts) and its domain. */
+export interface IssuingServer {
+  id: string;
+  accountId: string;
+  domain: string;
+  customDomain: { id: string } | null;
 }
 
 /**
@@ -30,16 +40,28 @@ export function challengeNamer(server: { domain: string; customDomain: { id: str
   return custom ? (name) => delegatedChallengeName({ id: custom.id, name: server.domain }, name, platformZone) : acmeChallengeName;
 }
 
-/** Issues a new certificate for the names and makes it the server's active one. */
-export async function issueCertificate(deps: StepDeps, serverId: string, names: string[], challengeName: (name: string) => string): Promise<string> {
+/**
+ * Issues a new certificate for the names and makes it the server's active one. On a customer's
+ * domain, the `_acme-challenge` CNAMEs are checked first: without them validation cannot pass,
+ * so no ACME order is spent. Each new order is claimed against the order budget before it is made.
+ */
+export async function issueCertificate(deps: StepDeps, server: IssuingServer, names: string[]): Promise<string> {
+  const serverId = server.id;
+  const custom = server.customDomain;
+  if (custom) {
+    await assertChallengesDelegated(deps.resolver, challengeDelegations({ id: custom.id, name: server.domain }, names, deps.settings.platformZone));
+  }
   // An issuance interrupted by a crash may have left challenge values behind: always clean up.
   await deps.ledger.withdraw(serverId, 'acme_challenge');
   const account = await acmeAccountKey(deps.prisma, deps.secrets, deps.ca, deps.settings.acmeContactEmail);
+  const challengeName = challengeNamer(server, deps.settings.platformZone);
   const challenge = (name: string, value: string): DnsRecord => ({ name: challengeName(name), type: 'TXT', ttl: CHALLENGE_TTL, value });
   const issued = await deps.ca.issue({
     names,
     accountKeyPem: account.keyPem,
     contactEmail: deps.settings.acmeContactEmail,
+    beforeOrder: (ordered) =>
+      claimAcmeOrder(deps.prisma, deps.settings.acmeOrderLimits, { acmeAccountId: account.accountId, serverId, accountId: server.accountId, names: ordered }),
     solver: {
       present: async (name, value) => {
         await deps.ledger.publish(serverId, [{ record: challenge(name, value), purpose: 'acme_challenge' }]);
