@@ -136,9 +136,23 @@ describe('self-healing', () => {
     } finally {
       // As the API does for a customer's start: desired state first, then the action.
       await harness.prisma.server.update({ where: { id: serverId }, data: { desiredState: 'running' } });
+      const requested = new Date();
       await enqueueServerAction((await harness.startWorker()).queue, serverId, 'start', randomUUID());
-      await waitFor('running again', async () => (await docker.getContainer(containerName(serverId)).inspect()).State.Running && (await health()) === 'ok');
+      await waitFor('started again', async () => (await harness.prisma.provisioningEvent.count({ where: { serverId, step: 'start', status: 'succeeded', createdAt: { gte: requested } } })) === 1);
     }
+  });
+
+  it('reinstalls a certificate deleted from the config volume, without a restart', async () => {
+    const container = docker.getContainer(containerName(serverId));
+    const startedAt = (await container.inspect()).State.StartedAt;
+    const removal = await container.exec({ Cmd: ['rm', `/etc/parley/certs/${domain}.crt`], User: '0', AttachStdout: true, AttachStderr: true });
+    await removal.start({});
+    await waitFor('the file is gone', async () => (await removal.inspect()).ExitCode === 0);
+    await pass();
+    await waitFor('repaired', async () => (await health()) === 'ok' && (await harness.prisma.incident.count({ where: { serverId, kind: 'config_files_missing', resolvedAt: { not: null } } })) === 1);
+    // A stat of the file: rejected with 404 while it is missing.
+    await expect(container.infoArchive({ path: `/etc/parley/certs/${domain}.crt` })).resolves.toBeTruthy();
+    expect((await container.inspect()).State.StartedAt).toBe(startedAt);
   });
 
   it('puts back a deleted SRV record and a changed A record, and leaves values it does not own', async () => {

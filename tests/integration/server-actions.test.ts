@@ -13,6 +13,11 @@ describe('server actions and admin password reset', () => {
   let root: string;
 
   const queue = async () => (await harness.startWorker()).queue;
+  /** As the API does: the request's desired state on the row first, then the job. */
+  const request = async (action: 'stop' | 'start' | 'restart') => {
+    await harness.prisma.server.update({ where: { id: serverId }, data: { desiredState: action === 'stop' ? 'stopped' : 'running' } });
+    await enqueueServerAction(await queue(), serverId, action, randomUUID());
+  };
   const loginAs = async (password: string) => {
     const session = await connectAs({ host: '127.0.0.1', port: c2sPort, domain, username: 'admin', password, trustedCaPems: [root], timeoutMs: 10_000 });
     await session.close();
@@ -42,15 +47,15 @@ describe('server actions and admin password reset', () => {
 
   it('stops, starts and restarts the server, which answers again each time it runs', async () => {
     const { password } = await harness.adminPassword(serverId);
-    await enqueueServerAction(await queue(), serverId, 'stop', randomUUID());
+    await request('stop');
     await harness.waitForState(serverId, 'stopped');
     await expect(loginAs(password)).rejects.toThrow();
 
-    await enqueueServerAction(await queue(), serverId, 'start', randomUUID());
+    await request('start');
     await harness.waitForState(serverId, 'ready');
     await loginAs(password);
 
-    await enqueueServerAction(await queue(), serverId, 'restart', randomUUID());
+    await request('restart');
     await waitForEvent('restart', 1);
     await harness.waitForState(serverId, 'ready');
     await loginAs(password);

@@ -24,6 +24,7 @@ const server: WatchedServer = {
 const healthy: Observation = {
   container: { id: 'c1', state: 'running', ports: [...server.ports].reverse() },
   xmpp: { answers: true, certificateSerial: 'AB01' },
+  missingFiles: [],
   zoneKeys: new Set([zoneKey(zone, srv)]),
 };
 const kinds = (seen: Observation, s: WatchedServer = server) => diagnose(s, seen).map((f) => f.kind);
@@ -51,6 +52,12 @@ describe('diagnose', () => {
     expect(kinds({ ...healthy, container: { ...healthy.container!, ports: [server.ports[0]!] } })).toEqual(['ports_mismatch']);
     expect(kinds({ ...healthy, xmpp: { answers: false, reason: 'connection refused' } })).toEqual(['xmpp_unresponsive']);
     expect(kinds({ ...healthy, xmpp: { answers: true, certificateSerial: 'FF' } })).toEqual(['certificate_mismatch']);
+  });
+
+  it('files gone from the config volume, whether the container runs or not', () => {
+    expect(kinds({ ...healthy, missingFiles: ['certs/a.parley.test.key'] })).toEqual(['config_files_missing']);
+    const stopped = { ...healthy, container: { id: 'c1', state: 'exited' as const, ports: [] }, xmpp: null, missingFiles: ['prosody.cfg.lua'] };
+    expect(kinds(stopped, { ...server, desiredState: 'stopped' })).toEqual(['config_files_missing']);
   });
 
   it('lists exactly the ledger records missing from the zone', () => {

@@ -12,7 +12,7 @@ import { createRoute53Client, Route53DnsProvider } from './adapters/route53.dns-
 import { AcmeCertificateAuthority } from './adapters/acme.certificate-authority.js';
 import { XmppClientProbe } from './adapters/xmpp-client.xmpp-probe.js';
 import { NodeDnsResolver } from './adapters/node-dns.dns-resolver.js';
-import type { ZoneLock } from './adapters/zone-lock.js';
+import type { KeyedLock } from './adapters/keyed-lock.js';
 
 export interface WorkerAdapters {
   containers: ContainerRuntime;
@@ -23,7 +23,7 @@ export interface WorkerAdapters {
 }
 
 /** The composition root of side effects: configuration picks the adapter behind each port. */
-export function createAdapters(config: WorkerConfig, zoneLock?: ZoneLock): WorkerAdapters {
+export function createAdapters(config: WorkerConfig, zoneLock?: KeyedLock): WorkerAdapters {
   const lock = zoneLock ? { lock: zoneLock } : {};
   const dns: DnsProvider =
     config.dns.kind === 'powerdns'

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { createPrismaClient } from '../../prisma/client.js';
 import type { WorkerConfig } from './config.js';
 import { createAdapters } from './adapters.js';
-import { RedisZoneLock } from './adapters/redis-zone-lock.js';
+import { RedisKeyedLock } from './adapters/redis-keyed-lock.js';
 import { describeError } from './contracts/dependency-check.js';
 import { PROVISION_STEPS, PROVISIONING_QUEUE, RECONCILE_JOB, RENEW_JOB, RENEWAL_SCAN_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
 import { SecretBox } from './crypto/secret-box.js';
@@ -15,10 +15,9 @@ import { DnsLedger } from './provisioning/dns-ledger.js';
 import { Failpoints } from './provisioning/failpoints.js';
 import { registerNode } from './provisioning/node-registry.js';
 import { provisioningRegistry } from './provisioning/provisioning.processor.js';
-import { enqueueDeprovisioning, enqueueHealthChecks, enqueueProvisioning } from './contracts/provisioning-flow.js';
+import { enqueueDeprovisioning, enqueueHealthCheckAt, enqueueHealthChecks, enqueueProvisioning } from './contracts/provisioning-flow.js';
 import { retryDelayMs } from './jobs/retry-delay.js';
 import { RENEW_JOB_OPTIONS } from './provisioning/renewal-backoff.js';
-import { HEAL_JOB } from './contracts/health.js';
 import { watchContainerEvents } from './healing/container-event-watcher.js';
 import type { JobQueue, StepDeps } from './provisioning/step-deps.js';
 import { trustedRootsFrom } from './provisioning/trusted-roots.js';
@@ -54,7 +53,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', (error) => logger.debug({ err: describeError(error) }, 'redis connection error'));
   // Several worker processes may write one zone: the lock lives in Redis.
-  const adapters = createAdapters(config, new RedisZoneLock(connection));
+  const adapters = createAdapters(config, new RedisKeyedLock(connection));
   const queue = new Queue(PROVISIONING_QUEUE, { connection });
   const usersQueue = new Queue(XMPP_USERS_QUEUE, { connection });
   const flows = new FlowProducer({ connection });
@@ -78,10 +77,11 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     enqueueProvisioning: (serverId) => enqueueProvisioning(flows, serverId),
     enqueueDeprovisioning: (serverId) => enqueueDeprovisioning(queue, serverId),
     enqueueHealthChecks: (serverIds) => enqueueHealthChecks(queue, serverIds),
-    busyWith: async (serverId) => {
+    enqueueHealthCheckAt: (serverId, at) => enqueueHealthCheckAt(queue, serverId, at),
+    busyWith: async (serverId, exceptJobId) => {
       // Bounded by the workers' concurrency: only jobs running right now are listed.
       const running = await queue.getActive();
-      return running.find((j) => j.name !== HEAL_JOB && (j.data as { serverId?: unknown }).serverId === serverId)?.name ?? null;
+      return running.find((j) => j.id !== exceptJobId && (j.data as { serverId?: unknown }).serverId === serverId)?.name ?? null;
     },
     serverJobs: (serverId, kind) => serverJobs(queue, serverId, kind),
     restartProvisioning: (serverId) => restartProvisioning(queue, flows, serverId),
@@ -104,6 +104,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     ledger: new DnsLedger(prisma, adapters.dns, config.platformZone),
     ca: adapters.ca,
     containers: adapters.containers,
+    serverLock: new RedisKeyedLock(connection, { namespace: 'server' }),
     probe: adapters.probe,
     jobs,
     settings: {

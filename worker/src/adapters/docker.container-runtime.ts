@@ -136,7 +136,17 @@ export class DockerContainerRuntime implements ContainerRuntime {
   }
 
   async startServer(serverId: string): Promise<void> {
-    await this.startContainer((await this.requireOwned(serverId)).Id);
+    const { Id } = await this.requireOwned(serverId);
+    try {
+      await this.startContainer(Id);
+    } catch (error) {
+      // Refused because the container is being removed: for the caller it is already gone.
+      if (statusOf(error) === 409) {
+        const state = (await this.inspectOwned(serverId).catch(() => undefined))?.State.Status;
+        if (state === undefined || state === 'removing') throw new ServerContainerNotFoundError(serverId);
+      }
+      throw error;
+    }
   }
 
   async restartServer(serverId: string): Promise<void> {
@@ -154,6 +164,24 @@ export class DockerContainerRuntime implements ContainerRuntime {
     for (const volume of Volumes ?? []) {
       await ignoreStatus(this.docker.getVolume(volume.Name).remove(), 404);
     }
+  }
+
+  async missingFiles(serverId: string, paths: string[]): Promise<string[]> {
+    validateFiles(paths.map((path) => ({ path, content: '', mode: 0o644 })));
+    const container = this.docker.getContainer((await this.requireOwned(serverId)).Id);
+    const missing = await Promise.all(
+      paths.map(async (path) => {
+        try {
+          // HEAD on the archive endpoint: a stat, no content, and it works on a stopped container.
+          await container.infoArchive({ path: `${CONFIG_DIR}/${path}` });
+          return null;
+        } catch (error) {
+          if (statusOf(error) === 404) return path;
+          throw error;
+        }
+      }),
+    );
+    return missing.filter((path): path is string => path !== null);
   }
 
   async discardContainer(serverId: string): Promise<void> {

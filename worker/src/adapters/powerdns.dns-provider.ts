@@ -16,11 +16,11 @@ import {
   type StoredRrset,
   type ValueCodec,
 } from './dns-rrset.js';
-import { InProcessZoneLock, type ZoneLock } from './zone-lock.js';
+import { InProcessKeyedLock, type KeyedLock } from './keyed-lock.js';
 
 export interface PowerDnsOptions {
-  /** Serialises changes per zone; pass a RedisZoneLock when several workers share a zone. */
-  lock?: ZoneLock;
+  /** Serialises changes per zone; pass a RedisKeyedLock when several workers share a zone. */
+  lock?: KeyedLock;
   apiUrl: string;
   apiKey: string;
   serverId: string;
@@ -62,13 +62,13 @@ const DEFAULT_RETRY: BackoffOptions = { maxAttempts: 6, baseDelayMs: 100, maxDel
  */
 export class PowerDnsProvider implements DnsProvider {
   readonly kind = 'powerdns' as const;
-  private readonly lock: ZoneLock;
+  private readonly lock: KeyedLock;
   private readonly retry: BackoffOptions;
   private readonly baseUrl: string;
 
   constructor(private readonly options: PowerDnsOptions) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.lock = options.lock ?? new InProcessZoneLock();
+    this.lock = options.lock ?? new InProcessKeyedLock();
     this.baseUrl = options.apiUrl.replace(/\/$/, '');
   }
 

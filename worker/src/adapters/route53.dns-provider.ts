@@ -27,11 +27,11 @@ import {
   type StoredRrset,
   type ValueCodec,
 } from './dns-rrset.js';
-import { InProcessZoneLock, type ZoneLock } from './zone-lock.js';
+import { InProcessKeyedLock, type KeyedLock } from './keyed-lock.js';
 
 export interface Route53Options {
-  /** Serialises changes per zone; pass a RedisZoneLock when several workers share a zone. */
-  lock?: ZoneLock;
+  /** Serialises changes per zone; pass a RedisKeyedLock when several workers share a zone. */
+  lock?: KeyedLock;
   client: Route53Client;
   hostedZoneId: string;
   /** The platform zone; `ping()` proves the hosted zone is this one. */
@@ -91,7 +91,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  */
 export class Route53DnsProvider implements DnsProvider {
   readonly kind = 'route53' as const;
-  private readonly lock: ZoneLock;
+  private readonly lock: KeyedLock;
   private readonly retry: BackoffOptions;
   private readonly syncIntervalMs: number;
   private readonly syncTimeoutMs: number;
@@ -99,7 +99,7 @@ export class Route53DnsProvider implements DnsProvider {
 
   constructor(private readonly options: Route53Options) {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.lock = options.lock ?? new InProcessZoneLock();
+    this.lock = options.lock ?? new InProcessKeyedLock();
     this.syncIntervalMs = options.sync?.intervalMs ?? 2_000;
     this.syncTimeoutMs = options.sync?.timeoutMs ?? 180_000;
   }

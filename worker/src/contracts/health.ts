@@ -11,6 +11,7 @@ export const FINDING_KINDS = [
   'ports_mismatch',
   'xmpp_unresponsive',
   'certificate_mismatch',
+  'config_files_missing',
   'dns_record_missing',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
@@ -30,6 +31,7 @@ const REPAIRING: Record<FindingKind, string> = {
   ports_mismatch: 'Your server is not reachable on its assigned ports; Parley is recreating it.',
   xmpp_unresponsive: 'Your server is running but does not answer chat connections; Parley is restarting it.',
   certificate_mismatch: 'Your server is not presenting its current TLS certificate; Parley is reinstalling it.',
+  config_files_missing: 'Files of your server (its configuration or TLS certificate) are missing; Parley is reinstalling them.',
   dns_record_missing: 'A DNS record of your server is missing or was changed; Parley is putting it back.',
 };
 

@@ -8,6 +8,8 @@ import type { XmppCheck } from './xmpp-check.js';
 export interface Observation {
   container: { id: string; state: ContainerState; ports: PublishedPort[] } | null;
   xmpp: XmppCheck | null;
+  /** Config-volume files that are gone (null: not looked at). */
+  missingFiles: string[] | null;
   /** `zone|name|type|value` of every record value present in the zones of the server's ledger. */
   zoneKeys: ReadonlySet<string>;
 }
@@ -32,6 +34,7 @@ export function diagnose(server: WatchedServer, seen: Observation): Finding[] {
   if (server.containerId && container.id !== server.containerId) {
     findings.push({ kind: 'container_spec_drift', detail: { expected: server.containerId, found: container.id } });
   }
+  if (seen.missingFiles && seen.missingFiles.length > 0) findings.push({ kind: 'config_files_missing', detail: { files: seen.missingFiles.join(', ') } });
   if (container.state !== 'running') {
     if (server.desiredState === 'running') findings.push({ kind: 'container_stopped', detail: { state: container.state } });
     return [...findings, ...dns];

@@ -5,7 +5,7 @@ import type { Timeline } from '../provisioning/timeline.js';
 import { diagnose, type Finding } from './diagnose.js';
 import { IncidentBook } from './incident-book.js';
 import { observe, recordsAt } from './observe.js';
-import { CONTAINER_REPAIR_ORDER, repair } from './repair.js';
+import { CONTAINER_REPAIR_ORDER, repair, SupersededRepairError } from './repair.js';
 import { loadWatched } from './watched-server.js';
 
 /** Another job is changing the server (a step, a stop, a renewal): look again once it is done. */
@@ -27,7 +27,12 @@ const WAIT_IN_CHECK_MS = 5_000;
  * DNS), observe again and close what is fixed. Level-triggered: running it twice, or on a
  * healthy server, changes nothing.
  */
-export async function heal(deps: StepDeps, timeline: Timeline, serverId: string, errorTypeOf: (error: unknown) => string): Promise<string> {
+export async function heal(
+  deps: StepDeps,
+  timeline: Timeline,
+  serverId: string,
+  job: { jobId: string | undefined; errorTypeOf: (error: unknown) => string },
+): Promise<string> {
   const book = new IncidentBook(deps.prisma, timeline);
   const done: string[] = [];
   for (let round = 1; ; round++) {
@@ -37,7 +42,8 @@ export async function heal(deps: StepDeps, timeline: Timeline, serverId: string,
       for (const incident of await book.unresolved(serverId)) await book.resolve(incident, new Date());
       return 'not watched: the server is being provisioned or deleted';
     }
-    const busy = await deps.jobs.busyWith(serverId);
+    // Another job on the server (a step, an action, another check of it) would race this one.
+    const busy = await deps.jobs.busyWith(serverId, job.jobId);
     if (busy) throw new ServerBusyError(serverId, busy);
 
     const owned = await deps.containers.listOwned(server.id);
@@ -57,7 +63,11 @@ export async function heal(deps: StepDeps, timeline: Timeline, serverId: string,
     const toRepair = [containerFix, due.find((f) => f.kind === 'dns_record_missing')].filter((f): f is Finding => f !== undefined);
     if (toRepair.length === 0) {
       const next = Math.min(...[...incidents.values()].filter((i) => i.status === 'open').map((i) => i.nextRepairAt?.getTime() ?? Infinity));
-      if (next - now.getTime() > WAIT_IN_CHECK_MS) return `${summary}; next repair ${Number.isFinite(next) ? `at ${new Date(next).toISOString()}` : 'after someone acts (needs attention)'}`;
+      if (!Number.isFinite(next)) return `${summary}; repairs stopped: needs attention`;
+      if (next - now.getTime() > WAIT_IN_CHECK_MS) {
+        await deps.jobs.enqueueHealthCheckAt(serverId, new Date(next));
+        return `${summary}; next repair at ${new Date(next).toISOString()}`;
+      }
       await sleep(Math.max(0, next - now.getTime()));
       continue;
     }
@@ -65,11 +75,17 @@ export async function heal(deps: StepDeps, timeline: Timeline, serverId: string,
       const incident = incidents.get(finding.kind);
       if (!incident) continue;
       try {
-        const action = await repair(deps, server, finding);
+        const action = await deps.serverLock.run(serverId, () => repair(deps, server, finding));
         await book.repaired(incident, action, new Date());
         done.push(action);
       } catch (error) {
-        await book.repairFailed(incident, describeError(error), errorTypeOf(error), new Date());
+        // Not a failed repair: the owner changed their mind, or the container went away under it
+        // (a "die" just before a removal); the next round observes what is there now.
+        if (error instanceof SupersededRepairError || job.errorTypeOf(error) === 'container_not_found') {
+          done.push(describeError(error));
+          continue;
+        }
+        await book.repairFailed(incident, describeError(error), job.errorTypeOf(error), new Date());
         done.push(`${finding.kind}: repair failed`);
       }
     }

@@ -3,6 +3,7 @@ import type { DnsProvider } from '../ports/dns-provider.js';
 import { zoneKey, type Observation } from './diagnose.js';
 import type { WatchedServer } from './watched-server.js';
 import { checkXmpp } from './xmpp-check.js';
+import { prosodyFilePaths } from '../provisioning/prosody-config.js';
 
 export interface ObserveDeps {
   containers: ContainerRuntime;
@@ -17,12 +18,25 @@ export interface ObserveDeps {
  * check of each running one) and DNS (the record values present, listed by the caller).
  */
 export async function observe(deps: ObserveDeps, servers: WatchedServer[], owned: OwnedObjects, zoneKeys: ReadonlySet<string>): Promise<Map<string, Observation>> {
-  const xmpp = await checkAll(deps, servers, owned);
   const byServer = new Map(owned.containers.map((c) => [c.serverId, c]));
+  const present = servers.filter((s) => byServer.has(s.id));
+  const running = present.filter((s) => byServer.get(s.id)?.state === 'running');
+  const [xmpp, missing] = await Promise.all([
+    inLanes(deps.xmppConcurrency, running, (s) => checkXmpp({ host: s.nodeAddress, port: s.c2sPort, domain: s.domain, timeoutMs: deps.xmppTimeoutMs })),
+    inLanes(deps.xmppConcurrency, present, (s) => deps.containers.missingFiles(s.id, prosodyFilePaths(s.domain)).catch(() => null)),
+  ]);
   return new Map(
     servers.map((server) => {
       const container = byServer.get(server.id);
-      return [server.id, { container: container ? { id: container.id, state: container.state, ports: container.ports } : null, xmpp: xmpp.get(server.id) ?? null, zoneKeys }];
+      return [
+        server.id,
+        {
+          container: container ? { id: container.id, state: container.state, ports: container.ports } : null,
+          xmpp: xmpp.get(server.id) ?? null,
+          missingFiles: missing.get(server.id) ?? null,
+          zoneKeys,
+        },
+      ];
     }),
   );
 }
@@ -42,15 +56,13 @@ export async function recordsAt(dns: DnsProvider, server: WatchedServer): Promis
   return keys;
 }
 
-async function checkAll(deps: ObserveDeps, servers: WatchedServer[], owned: OwnedObjects) {
-  const running = new Set(owned.containers.filter((c) => c.state === 'running').map((c) => c.serverId));
-  const queue = servers.filter((s) => running.has(s.id));
-  const results = new Map<string, Awaited<ReturnType<typeof checkXmpp>>>();
+/** Runs `look` for each server, `lanes` at a time; results by server id. */
+async function inLanes<T>(lanes: number, servers: WatchedServer[], look: (server: WatchedServer) => Promise<T>): Promise<Map<string, T>> {
+  const queue = [...servers];
+  const results = new Map<string, T>();
   const lane = async () => {
-    for (let server = queue.shift(); server; server = queue.shift()) {
-      results.set(server.id, await checkXmpp({ host: server.nodeAddress, port: server.c2sPort, domain: server.domain, timeoutMs: deps.xmppTimeoutMs }));
-    }
+    for (let server = queue.shift(); server; server = queue.shift()) results.set(server.id, await look(server));
   };
-  await Promise.all(Array.from({ length: Math.max(1, deps.xmppConcurrency) }, lane));
+  await Promise.all(Array.from({ length: Math.max(1, lanes) }, lane));
   return results;
 }

@@ -6,30 +6,57 @@ import { waitForXmppService } from '../provisioning/xmpp-readiness.js';
 import type { Finding } from './diagnose.js';
 import type { WatchedServer } from './watched-server.js';
 
+/** The repair no longer applies: the customer changed what they want since the server was observed. */
+export class SupersededRepairError extends Error {
+  constructor(reason: string) {
+    super(`repair skipped: ${reason}`);
+    this.name = 'SupersededRepairError';
+  }
+}
+
 /** Container findings by how much one repair fixes: recreating also restarts and reinstalls. */
-export const CONTAINER_REPAIR_ORDER: FindingKind[] = ['container_missing', 'container_spec_drift', 'ports_mismatch', 'container_stopped', 'xmpp_unresponsive', 'certificate_mismatch'];
+export const CONTAINER_REPAIR_ORDER: FindingKind[] = [
+  'container_missing',
+  'container_spec_drift',
+  'ports_mismatch',
+  'container_stopped',
+  'xmpp_unresponsive',
+  'config_files_missing',
+  'certificate_mismatch',
+];
 
 /**
  * Puts back what a finding says is wrong, touching only what Parley owns: its labelled container
  * (recreated from the server's volumes, so the data stays) and values its DNS ledger holds.
  * Returns what was done, in the customer's words.
  */
-export async function repair(deps: StepDeps, server: WatchedServer, finding: Finding): Promise<string> {
+export async function repair(deps: StepDeps, observed: WatchedServer, finding: Finding): Promise<string> {
+  // The customer may have stopped (or deleted) the server since it was observed: their wish wins.
+  const current = await deps.prisma.server.findUnique({ where: { id: observed.id }, select: { desiredState: true } });
+  if (!current || current.desiredState === 'deleted') throw new SupersededRepairError('the server is being deleted');
+  const server = { ...observed, desiredState: current.desiredState };
+  if (server.desiredState === 'stopped' && (finding.kind === 'container_stopped' || finding.kind === 'xmpp_unresponsive')) {
+    throw new SupersededRepairError('the server was stopped by its owner meanwhile');
+  }
   switch (finding.kind) {
     case 'container_missing':
     case 'container_spec_drift':
     case 'ports_mismatch':
       return recreate(deps, server, finding.kind !== 'container_missing');
     case 'container_stopped':
+      // The files first: a server that died because one was gone would die again.
+      await writeFiles(deps, server);
       await deps.containers.startServer(server.id);
       await waitUntilAnswering(deps, server);
       return 'Started the server again; XMPP answers';
     case 'xmpp_unresponsive':
+      await writeFiles(deps, server);
       await deps.containers.restartServer(server.id);
       await waitUntilAnswering(deps, server);
       return 'Restarted the server; XMPP answers again';
+    case 'config_files_missing':
     case 'certificate_mismatch':
-      return reinstallCertificate(deps, server);
+      return reinstallFiles(deps, server);
     case 'dns_record_missing':
       return putBackRecords(deps, finding.detail.records);
   }
@@ -49,12 +76,17 @@ async function recreate(deps: StepDeps, server: WatchedServer, replace: boolean)
   return 'Recreated the server from its data; XMPP answers again';
 }
 
-async function reinstallCertificate(deps: StepDeps, server: WatchedServer): Promise<string> {
+async function writeFiles(deps: StepDeps, server: WatchedServer): Promise<void> {
   const { spec } = await buildServerSpec(deps, server.id);
   await deps.containers.writeFiles(server.id, spec.files);
+}
+
+async function reinstallFiles(deps: StepDeps, server: WatchedServer): Promise<string> {
+  await writeFiles(deps, server);
+  if (server.desiredState === 'stopped') return 'Reinstalled the configuration and TLS certificate';
   const reload = await deps.containers.exec(server.id, ['prosodyctl', 'reload']);
   if (reload.exitCode !== 0) throw new Error(`Prosody did not reload: ${(reload.stderr || reload.stdout).trim()}`);
-  return 'Reinstalled the TLS certificate and reloaded the server';
+  return 'Reinstalled the configuration and TLS certificate and reloaded the server';
 }
 
 async function putBackRecords(deps: StepDeps, records: { zone: string; record: DnsRecord }[]): Promise<string> {

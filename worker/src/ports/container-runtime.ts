@@ -88,6 +88,9 @@ export interface ContainerRuntime {
   /** Idempotent: removes every container and volume labelled with the server; "already gone" is success. */
   removeServer(serverId: string): Promise<void>;
 
+  /** Read-only: which of these paths (relative to the config volume) are missing from it. */
+  missingFiles(serverId: string, paths: string[]): Promise<string[]>;
+
   /** Removes the server's container only; its volumes (the customer's data) stay. */
   discardContainer(serverId: string): Promise<void>;
 

@@ -152,10 +152,16 @@ export function renderProsodyConfig(input: ProsodyConfigInput): string {
  * through the names in the certificate, or by falling back to their parent domain).
  */
 export function prosodyFiles(input: { config: string; chainPem: string; privateKeyPem: string; domain: string }): ContainerFile[] {
-  const domain = assertDomain(input.domain);
+  const [config, chain, key] = prosodyFilePaths(input.domain);
   return [
-    { path: 'prosody.cfg.lua', content: input.config, mode: 0o644 },
-    { path: `certs/${domain}.crt`, content: input.chainPem, mode: 0o644 },
-    { path: `certs/${domain}.key`, content: input.privateKeyPem, mode: 0o440, secret: true },
+    { path: config, content: input.config, mode: 0o644 },
+    { path: chain, content: input.chainPem, mode: 0o644 },
+    { path: key, content: input.privateKeyPem, mode: 0o440, secret: true },
   ];
+}
+
+/** Where the configuration, the certificate chain and its key live in the config volume. */
+export function prosodyFilePaths(domainName: string): [config: string, chain: string, key: string] {
+  const domain = assertDomain(domainName);
+  return ['prosody.cfg.lua', `certs/${domain}.crt`, `certs/${domain}.key`];
 }

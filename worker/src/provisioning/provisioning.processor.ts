@@ -39,7 +39,7 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
   ),
   job(RENEWAL_SCAN_JOB, scheduledJobSchema, ({ deps }) => scanForRenewals(deps)),
   job(RECONCILE_JOB, scheduledJobSchema, async ({ deps }) => JSON.stringify(await reconcilePass(deps, deps.settings.nodeName))),
-  job(HEAL_JOB, healJobSchema, ({ deps, timeline }, { serverId }) => heal(deps, timeline, serverId, (error) => classifyError(error).type)),
+  job(HEAL_JOB, healJobSchema, ({ deps, timeline }, { serverId }, bullJob) => heal(deps, timeline, serverId, { jobId: bullJob.id, errorTypeOf: (error) => classifyError(error).type })),
   job(RENEW_JOB, renewJobSchema, ({ deps, timeline }, { serverId, certificateId }, bullJob) =>
     renewCertificate(deps, timeline, serverId, certificateId, jobContext(bullJob)),
   ),

@@ -39,7 +39,8 @@ export async function runServerAction(
   if (!['ready', 'stopped'].includes(server.state)) {
     throw new Error(`the server is ${server.state}; ${action} waits until provisioning has finished`);
   }
-  const apply = async (step: ServerAction): Promise<string> => {
+  const apply = (step: ServerAction): Promise<string> => deps.serverLock.run(serverId, () => applyUnlocked(step));
+  const applyUnlocked = async (step: ServerAction): Promise<string> => {
     if (step === 'stop') {
       await deps.containers.stopServer(serverId);
       await timeline.setState(serverId, 'stopped');

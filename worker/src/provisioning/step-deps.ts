@@ -6,6 +6,7 @@ import type { DnsProvider } from '../ports/dns-provider.js';
 import type { DnsResolver } from '../ports/dns-resolver.js';
 import type { XmppProbe } from '../ports/xmpp-probe.js';
 import type { DnsLedger } from './dns-ledger.js';
+import type { KeyedLock } from '../adapters/keyed-lock.js';
 import type { AcmeOrderLimits } from './acme-budget.js';
 import type { InviteJob, InviteJobName, UserJob, UserJobName } from '../contracts/xmpp-user-jobs.js';
 
@@ -44,8 +45,8 @@ export interface JobQueue {
   enqueueHealthChecks(serverIds: string[]): Promise<void>;
   /** Queues one check of the server for later (when a repair's backoff ends). */
   enqueueHealthCheckAt(serverId: string, at: Date): Promise<void>;
-  /** The name of another job running for the server right now, if any. */
-  busyWith(serverId: string): Promise<string | null>;
+  /** The name of a job running for the server right now other than `exceptJobId` (the caller), if any. */
+  busyWith(serverId: string, exceptJobId?: string): Promise<string | null>;
   /** Whether the server's order (its steps) or its deletion has a job waiting or running, only finished ones, or none. */
   serverJobs(serverId: string, kind: 'provisioning' | 'deprovisioning'): Promise<QueuedWork>;
   /** Queues an order's whole flow again (every step is idempotent) after removing its finished step jobs. */
@@ -67,6 +68,8 @@ export interface StepDeps {
   ledger: DnsLedger;
   ca: CertificateAuthority;
   containers: ContainerRuntime;
+  /** One container-changing operation per server at a time, across workers (a repair, an action). */
+  serverLock: KeyedLock;
   probe: XmppProbe;
   jobs: JobQueue;
   settings: ProvisioningSettings;

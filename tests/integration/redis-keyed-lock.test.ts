@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisZoneLock } from '../../worker/src/adapters/redis-zone-lock.js';
+import { RedisKeyedLock } from '../../worker/src/adapters/redis-keyed-lock.js';
 import { RedisServer } from '../support/redis-server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -24,7 +24,7 @@ describe('the DNS zone lock shared by worker processes', () => {
   });
 
   it('never lets two workers change one zone at once, and lets different zones run together', async () => {
-    const workers = [new RedisZoneLock(client()), new RedisZoneLock(client())];
+    const workers = [new RedisKeyedLock(client()), new RedisKeyedLock(client())];
     const active = new Map<string, number>();
     const peak = new Map<string, number>();
     const task = (zone: string) => async () => {
@@ -50,7 +50,7 @@ describe('the DNS zone lock shared by worker processes', () => {
     const redis = client();
     await redis.set('parley:dns-zone-lock:dead.test', 'a-dead-worker', 'PX', 300);
     const started = Date.now();
-    await new RedisZoneLock(client()).run('dead.test', async () => {
+    await new RedisKeyedLock(client()).run('dead.test', async () => {
       // Our lease ran out and another worker took the key: our release must leave it alone.
       await redis.set('parley:dns-zone-lock:dead.test', 'someone-else');
     });
@@ -60,7 +60,7 @@ describe('the DNS zone lock shared by worker processes', () => {
 
   it('gives up with a clear error when the zone stays locked', async () => {
     await client().set('parley:dns-zone-lock:stuck.test', 'held', 'PX', 10_000);
-    const lock = new RedisZoneLock(client(), { waitMs: 200 });
-    await expect(lock.run('stuck.test', () => Promise.resolve())).rejects.toThrow('another worker has held the DNS lock of stuck.test');
+    const lock = new RedisKeyedLock(client(), { waitMs: 200 });
+    await expect(lock.run('stuck.test', () => Promise.resolve())).rejects.toThrow('another worker has held the dns-zone lock of stuck.test');
   });
 });
