@@ -186,7 +186,7 @@ async function main(): Promise<void> {
       reconcile_pass_p95_ms_200: Math.round(percentile(passes, 95)),
     };
     console.log('Recovery benchmark (sandbox: Docker, PowerDNS, Pebble on this machine)');
-    console.log(`  settings: worker process with production defaults: LOG_LEVEL=${production.logLevel}, RECONCILE_INTERVAL_MS=${production.jobs.reconcileIntervalMs}, HEALTH_CHECK_TIMEOUT_MS=${production.jobs.healthCheckTimeoutMs}, HEALTH_CHECK_CONCURRENCY=${production.jobs.healthCheckConcurrency}, WORKER_CONCURRENCY=${production.jobs.concurrency}; API over HTTP, polled every 25 ms`);
+    console.log(`  settings: worker process with production defaults: LOG_LEVEL=${production.logLevel}, RECONCILE_INTERVAL_MS=${production.jobs.reconcileIntervalMs}, SERVER_CHECK_TIMEOUT_MS=${production.jobs.healthCheckTimeoutMs}, SERVER_CHECK_CONCURRENCY=${production.jobs.healthCheckConcurrency}, WORKER_CONCURRENCY=${production.jobs.concurrency}; API over HTTP, polled every 25 ms`);
     console.log(`  ${'what'.padEnd(44)} ${'p50'.padStart(8)} ${'p95'.padStart(8)}   target (p95)`);
     const row = (what: string, values: number[], target: string) =>
       console.log(`  ${what.padEnd(44)} ${String(Math.round(percentile(values, 50))).padStart(6)} ms ${String(Math.round(percentile(values, 95))).padStart(6)} ms   ${target}`);

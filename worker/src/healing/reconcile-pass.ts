@@ -4,7 +4,7 @@ import { observeDeps } from './heal.js';
 import { removeOrphans } from './orphans.js';
 import { loadWatchedPage } from './watched-server.js';
 import type { StepDeps } from '../provisioning/step-deps.js';
-import { reconcile as requeueUnqueued } from '../provisioning/reconcile.js';
+import { requeueUnfinished } from '../provisioning/requeue-unfinished.js';
 
 const PAGE = 500;
 
@@ -25,7 +25,7 @@ export interface PassReport {
  */
 export async function reconcilePass(deps: StepDeps, nodeName: string): Promise<PassReport> {
   const started = Date.now();
-  const requeued = await requeueUnqueued(deps);
+  const requeued = await requeueUnfinished(deps);
   const node = await deps.prisma.node.findUnique({ where: { name: nodeName }, select: { id: true } });
   const owned = await deps.containers.listOwned();
   const zoneKeys = await zoneContents(deps.dns, [deps.settings.platformZone]);

@@ -12,7 +12,7 @@ const PROVISIONING_STATES: ServerState[] = ['ordered', 'allocating', 'dns', 'cer
  * a deletion unfinished for longer than `stuckAfterMs` with no job waiting or running for it (its
  * jobs failed for good, or were lost) is queued again.
  */
-export async function reconcile(deps: StepDeps, now = new Date()): Promise<string> {
+export async function requeueUnfinished(deps: StepDeps, now = new Date()): Promise<string> {
   const before = new Date(now.getTime() - deps.settings.reconcileGraceMs);
   const stuckBefore = new Date(now.getTime() - deps.settings.stuckAfterMs);
   const [orders, deletions, stuckOrders, stuckDeletions] = await Promise.all([
