@@ -215,7 +215,17 @@ describe('DockerContainerRuntime against the real engine', () => {
       expect((await docker.getVolume(name).inspect()).Labels).toMatchObject({ 'parley.server': server.id, 'parley.managed': 'true' });
     }
     const owned = await runtime.listOwned(server.id);
-    expect(owned.containers).toEqual([{ id: containerId, serverId: server.id, specHash: 'hash-a', state: 'running' }]);
+    const byPort = (ports: { containerPort: number; hostPort: number }[]) => [...ports].sort((a, b) => a.containerPort - b.containerPort);
+    const wanted = byPort([
+      { containerPort: 5222, hostPort: server.ports.c2s },
+      { containerPort: 5223, hostPort: server.ports.c2sDirectTls },
+      { containerPort: 5269, hostPort: server.ports.s2s },
+      { containerPort: 5281, hostPort: server.ports.https },
+    ]).map((p) => ({ ...p, hostIp: HOST }));
+    expect(owned.containers.map((c) => ({ ...c, ports: byPort(c.ports) }))).toEqual([{ id: containerId, serverId: server.id, specHash: 'hash-a', state: 'running', node: null, ports: wanted }]);
+    // The engine's list, which the full pass reads, says the same as the single-server inspect.
+    const listed = (await runtime.listOwned()).containers.find((c) => c.serverId === server.id);
+    expect(byPort(listed?.ports ?? [])).toEqual(wanted);
     expect(owned.volumes.map((v) => v.name).sort()).toEqual([configVolumeName(server.id), dataVolumeName(server.id)].sort());
   });
 
@@ -382,7 +392,7 @@ describe('DockerContainerRuntime against the real engine', () => {
     expect(replaced.reused).toBe(false);
     expect(replaced.containerId).not.toBe(firstId);
     await expect(docker.getContainer(firstId).inspect()).rejects.toMatchObject({ statusCode: 404 });
-    expect((await runtime.listOwned(server.id)).containers).toEqual([{ id: replaced.containerId, serverId: server.id, specHash: 'hash-b', state: 'running' }]);
+    expect((await runtime.listOwned(server.id)).containers).toMatchObject([{ id: replaced.containerId, serverId: server.id, specHash: 'hash-b', state: 'running' }]);
 
     await waitForXmppService({ host: HOST, port: server.ports.c2s, domain: server.domain, timeoutMs: 20_000 });
     // Accounts live on the data volume: they survived the replacement.

@@ -55,6 +55,14 @@ export class IncidentBook {
     return incident;
   }
 
+  /** The owner asked for a start or restart: repairs that had given up may try again at once. */
+  async retryAfterOwnerAction(serverId: string): Promise<void> {
+    await this.prisma.incident.updateMany({
+      where: { serverId, resolvedAt: null, status: 'needs_attention' },
+      data: { status: 'open', repairAttempts: 0, nextRepairAt: null },
+    });
+  }
+
   /** May the incident be repaired now? Not once it needs attention, nor before its backoff ends. */
   dueForRepair(incident: Incident, now: Date): boolean {
     return incident.status === 'open' && (!incident.nextRepairAt || incident.nextRepairAt <= now);

@@ -62,11 +62,16 @@ export async function repair(deps: StepDeps, observed: WatchedServer, finding: F
   }
 }
 
+/** Creates (and starts) the server's container again from the database's spec and its volumes. */
+export async function recreateFromVolumes(deps: StepDeps, serverId: string): Promise<void> {
+  const { spec } = await buildServerSpec(deps, serverId);
+  const { containerId } = await deps.containers.ensureServer(spec);
+  await deps.prisma.server.update({ where: { id: serverId }, data: { containerId, specHash: spec.specHash } });
+}
+
 async function recreate(deps: StepDeps, server: WatchedServer, replace: boolean): Promise<string> {
   if (replace) await deps.containers.discardContainer(server.id);
-  const { spec } = await buildServerSpec(deps, server.id);
-  const { containerId } = await deps.containers.ensureServer(spec);
-  await deps.prisma.server.update({ where: { id: server.id }, data: { containerId, specHash: spec.specHash } });
+  await recreateFromVolumes(deps, server.id);
   // The customer stopped it: it comes back as they left it.
   if (server.desiredState === 'stopped') {
     await deps.containers.stopServer(server.id);

@@ -4,6 +4,8 @@ import { trackedStep } from '../jobs/tracked-step.js';
 import type { EventContext, Timeline } from './timeline.js';
 import { serverPorts } from './steps/allocate.step.js';
 import { waitForXmppService } from './xmpp-readiness.js';
+import { IncidentBook } from '../healing/incident-book.js';
+import { recreateFromVolumes } from '../healing/repair.js';
 
 type PowerState = 'running' | 'stopped';
 
@@ -46,7 +48,10 @@ export async function runServerAction(
       await timeline.setState(serverId, 'stopped');
       return 'Server stopped';
     }
-    await (step === 'start' ? deps.containers.startServer(serverId) : deps.containers.restartServer(serverId));
+    await new IncidentBook(deps.prisma, timeline).retryAfterOwnerAction(serverId);
+    // A container removed behind Parley's back comes back from the server's volumes.
+    if ((await deps.containers.listOwned(serverId)).containers.length === 0) await recreateFromVolumes(deps, serverId);
+    else await (step === 'start' ? deps.containers.startServer(serverId) : deps.containers.restartServer(serverId));
     const ports = await serverPorts(deps.prisma, serverId);
     await waitForXmppService({ host: server.node.publicAddress, port: ports.c2s, domain: server.domain, timeoutMs: deps.settings.serviceStartTimeoutMs });
     await timeline.setState(serverId, 'ready');
