@@ -80,7 +80,10 @@ describe('GET /api/v1/servers', () => {
     expect(page.items.map((s) => s.id)).toEqual(carols);
     expect(page.nextCursor).toBeNull();
     for (const item of page.items) {
-      const { srvRecords: _records, certificate: _certificate, ...summary } = await get<Item & { srvRecords: unknown; certificate: unknown }>(`/api/v1/servers/${item.id}`, carol);
+      const { srvRecords: _records, certificate: _certificate, incidents: _incidents, ...summary } = await get<Item & { srvRecords: unknown; certificate: unknown; incidents: unknown }>(
+        `/api/v1/servers/${item.id}`,
+        carol,
+      );
       expect(item).toEqual(summary);
     }
   });

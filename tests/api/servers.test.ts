@@ -115,6 +115,25 @@ describe('a server\'s details, actions and credentials', () => {
     expect(detail.json<{ certificate: unknown }>().certificate).toMatchObject({ blockedReason, nextAttemptAt: nextAttemptAt.toISOString(), failureCount: 2 });
   });
 
+  it('says what the reconciler observed: health in plain words over the list and the detail, with the incidents', async () => {
+    const server = await readyServer(harness, alice);
+    const fresh = await harness.inject({ method: 'GET', url: `/api/v1/servers/${server.id}`, headers: withToken(alice) });
+    expect(fresh.json<{ health: unknown; incidents: unknown[] }>()).toMatchObject({ health: { status: 'unknown', issue: null, message: null }, incidents: [] });
+
+    const since = new Date();
+    await harness.prisma.server.update({ where: { id: server.id }, data: { health: 'down', healthIssue: 'container_stopped', healthChangedAt: since, healthCheckedAt: since } });
+    const incident = await harness.prisma.incident.create({ data: { serverId: server.id, kind: 'container_stopped', repairAttempts: 1, lastError: 'exited at once' } });
+    const health = { status: 'down', issue: 'container_stopped', message: 'Your server stopped unexpectedly; Parley is restarting it.', since: since.toISOString(), checkedAt: since.toISOString() };
+    const detail = await harness.inject({ method: 'GET', url: `/api/v1/servers/${server.id}`, headers: withToken(alice) });
+    expect(detail.json<{ state: string; health: unknown; incidents: unknown[] }>()).toMatchObject({
+      state: 'ready',
+      health,
+      incidents: [{ id: incident.id, kind: 'container_stopped', status: 'open', resolvedAt: null, repairAttempts: 1, lastError: 'exited at once' }],
+    });
+    const list = await harness.inject({ method: 'GET', url: '/api/v1/servers', headers: withToken(alice) });
+    expect(list.json<{ items: { id: string; health: unknown }[] }>().items.find((s) => s.id === server.id)?.health).toEqual(health);
+  });
+
   it('reveals the admin password exactly once, and says how to get a new one', async () => {
     const server = await readyServer(harness, alice);
     const first = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/credentials/reveal`, headers: withToken(alice), payload: {} });

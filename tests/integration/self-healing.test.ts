@@ -195,6 +195,22 @@ describe('self-healing', () => {
     }
   });
 
+  it('after repairs gave up, the owner\'s start tries again and brings a removed container back', async () => {
+    const book = new IncidentBook(harness.prisma, new Timeline(harness.prisma));
+    let incident = await book.open(serverId, { kind: 'container_missing', detail: { expected: null } }, new Date());
+    for (let i = 0; i < MAX_REPAIR_ATTEMPTS; i++) incident = await book.repairFailed(incident, 'recreated, then gone again', 'unknown', new Date());
+    await docker.getContainer(containerName(serverId)).remove({ force: true });
+    await waitFor('needs attention', async () => (await health()) === 'needs_attention');
+    await new Promise((r) => setTimeout(r, 1_000));
+    await expect(docker.getContainer(containerName(serverId)).inspect()).rejects.toMatchObject({ statusCode: 404 });
+
+    await enqueueServerAction((await harness.startWorker()).queue, serverId, 'start', randomUUID());
+    await waitFor('back and healthy', async () => (await docker.getContainer(containerName(serverId)).inspect()).State.Running && (await health()) === 'ok');
+    expect((await harness.prisma.incident.findUniqueOrThrow({ where: { id: incident.id } })).status).toBe('resolved');
+    const session = await login('bob', bob.password);
+    await session.close();
+  });
+
   it('stops repairing a crash loop after a few attempts and says it needs attention', async () => {
     const book = new IncidentBook(harness.prisma, new Timeline(harness.prisma));
     const { serverId: other } = await harness.placeOrder();
