@@ -205,7 +205,9 @@ describe('self-healing', () => {
     await expect(docker.getContainer(containerName(serverId)).inspect()).rejects.toMatchObject({ statusCode: 404 });
 
     await enqueueServerAction((await harness.startWorker()).queue, serverId, 'start', randomUUID());
-    await waitFor('back and healthy', async () => (await docker.getContainer(containerName(serverId)).inspect()).State.Running && (await health()) === 'ok');
+    // Until the start recreates it, there is no container to inspect.
+    const running = async () => (await docker.getContainer(containerName(serverId)).inspect().catch(() => undefined))?.State.Running === true;
+    await waitFor('back and healthy', async () => (await running()) && (await health()) === 'ok');
     expect((await harness.prisma.incident.findUniqueOrThrow({ where: { id: incident.id } })).status).toBe('resolved');
     const session = await login('bob', bob.password);
     await session.close();
