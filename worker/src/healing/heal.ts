@@ -47,7 +47,7 @@ export async function heal(
     if (busy) throw new ServerBusyError(serverId, busy);
 
     const owned = await deps.containers.listOwned(server.id);
-    const seen = (await observe(observeDeps(deps), [server], owned, await recordsAt(deps.dns, server))).get(server.id);
+    const seen = (await observe(observeDeps(deps), [server], owned, await recordsAt(deps.dns, server), 'all')).get(server.id);
     const findings = seen ? diagnose(server, seen) : [];
     const now = new Date();
     const incidents = await reconcileIncidents(book, serverId, findings, now);

@@ -17,13 +17,22 @@ export interface ObserveDeps {
  * Looks at servers as they are: their containers (from one engine listing), XMPP (a STARTTLS
  * check of each running one) and DNS (the record values present, listed by the caller).
  */
-export async function observe(deps: ObserveDeps, servers: WatchedServer[], owned: OwnedObjects, zoneKeys: ReadonlySet<string>): Promise<Map<string, Observation>> {
+export async function observe(
+  deps: ObserveDeps,
+  servers: WatchedServer[],
+  owned: OwnedObjects,
+  zoneKeys: ReadonlySet<string>,
+  files: 'all' | 'certificate',
+): Promise<Map<string, Observation>> {
+  // A pass stats only the certificate (one engine call per server); a missing configuration or
+  // key shows at the next start, whose repair writes every file again.
+  const pathsOf = (domain: string) => (files === 'all' ? prosodyFilePaths(domain) : [prosodyFilePaths(domain)[1]]);
   const byServer = new Map(owned.containers.map((c) => [c.serverId, c]));
   const present = servers.filter((s) => byServer.has(s.id));
   const running = present.filter((s) => byServer.get(s.id)?.state === 'running');
   const [xmpp, missing] = await Promise.all([
     inLanes(deps.xmppConcurrency, running, (s) => checkXmpp({ host: s.nodeAddress, port: s.c2sPort, domain: s.domain, timeoutMs: deps.xmppTimeoutMs })),
-    inLanes(deps.xmppConcurrency, present, (s) => deps.containers.missingFiles(s.id, prosodyFilePaths(s.domain)).catch(() => null)),
+    inLanes(deps.xmppConcurrency, present, (s) => deps.containers.missingFiles(s.id, pathsOf(s.domain)).catch(() => null)),
   ]);
   return new Map(
     servers.map((server) => {

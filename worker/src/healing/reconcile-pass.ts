@@ -36,7 +36,7 @@ export async function reconcilePass(deps: StepDeps, nodeName: string): Promise<P
     if (page.length === 0) break;
     after = page.at(-1)?.id ?? null;
     report.servers += page.length;
-    const seen = await observe(observeDeps(deps), page, owned, zoneKeys);
+    const seen = await observe(observeDeps(deps), page, owned, zoneKeys, 'certificate');
     const needCheck: string[] = [];
     const healthy: string[] = [];
     for (const server of page) {
