@@ -8,6 +8,7 @@ import type {
   IssuedCertificate,
 } from '../ports/certificate-authority.js';
 import { httpsGetJson } from './https-get.js';
+import { findCause } from '../contracts/error-causes.js';
 
 export interface AcmeOptions {
   directoryUrl: string;
@@ -92,13 +93,8 @@ export function acmeRetryAfterMs(error: unknown): number | undefined {
   return findAcmeError(error)?.retryAfterMs;
 }
 
-function findAcmeError(error: unknown): AcmeError | undefined {
-  // Errors from issue() and revoke() wrap the CA's answer with context; it sits a few causes down.
-  for (let current = error, depth = 0; current instanceof Error && depth < 8; current = current.cause, depth += 1) {
-    if (current instanceof AcmeError) return current;
-  }
-  return undefined;
-}
+// Errors from issue() and revoke() wrap the CA's answer with context; it sits a few causes down.
+const findAcmeError = (error: unknown): AcmeError | undefined => findCause(error, AcmeError);
 
 export class AcmeCertificateAuthority implements CertificateAuthority {
   readonly directoryUrl: string;

@@ -1,4 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
+import { causeChain } from '../contracts/error-causes.js';
 import { AcmeError, isPermanentAcmeError, isRateLimitedAcmeError } from '../adapters/acme.certificate-authority.js';
 import { InvalidUsernameError } from '../contracts/xmpp-names.js';
 import { ForeignObjectError, ServerContainerNotFoundError } from '../ports/container-runtime.js';
@@ -49,14 +50,11 @@ const KNOWN: readonly (readonly [ErrorConstructor, ErrorClass])[] = [
   [AcmeError, { type: 'acme_unavailable', permanent: false }],
 ];
 
-const MAX_CAUSE_DEPTH = 8;
-
 /** The one place that decides what a job's failure is and whether a retry can help. */
 export function classifyError(error: unknown): ErrorClass {
   if (isPermanentAcmeError(error)) return { type: 'acme_rejected', permanent: true };
   if (isRateLimitedAcmeError(error)) return { type: 'acme_rate_limited', permanent: false };
-  // Adapters wrap what they caught with context; the telling error may sit a few causes down.
-  for (let current = error, depth = 0; current instanceof Error && depth < MAX_CAUSE_DEPTH; current = current.cause, depth += 1) {
+  for (const current of causeChain(error)) {
     const known = KNOWN.find(([type]) => current instanceof type);
     if (known) return known[1];
   }

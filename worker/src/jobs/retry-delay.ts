@@ -1,9 +1,8 @@
+import { findCause } from '../contracts/error-causes.js';
 import { acmeRetryAfterMs } from '../adapters/acme.certificate-authority.js';
 import { stepBackoffMs } from '../contracts/provisioning-flow.js';
 import { AcmeBudgetExhaustedError } from '../provisioning/acme-budget.js';
 import { RENEWAL_BACKOFF, renewalRetryDelayMs } from '../provisioning/renewal-backoff.js';
-
-const MAX_CAUSE_DEPTH = 8;
 
 /**
  * BullMQ's backoff for the provisioning queue's custom types. A failure that knows when a retry
@@ -17,8 +16,6 @@ export function retryDelayMs(attemptsMade: number, type?: string, error?: Error)
 }
 
 function knownWaitMs(error: unknown): number | undefined {
-  for (let current = error, depth = 0; current instanceof Error && depth < MAX_CAUSE_DEPTH; current = current.cause, depth += 1) {
-    if (current instanceof AcmeBudgetExhaustedError) return Math.max(0, current.retryAt.getTime() - Date.now());
-  }
-  return acmeRetryAfterMs(error);
+  const budget = findCause(error, AcmeBudgetExhaustedError);
+  return budget ? Math.max(0, budget.retryAt.getTime() - Date.now()) : acmeRetryAfterMs(error);
 }
