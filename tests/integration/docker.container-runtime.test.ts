@@ -17,7 +17,7 @@ import {
   LABEL_SERVER,
 } from '../../worker/src/adapters/docker.container-runtime.js';
 import { XmppClientProbe } from '../../worker/src/adapters/xmpp-client.xmpp-probe.js';
-import { ForeignObjectError, type ServerContainerSpec } from '../../worker/src/ports/container-runtime.js';
+import { ForeignObjectError, ServerContainerNotFoundError, type ServerContainerSpec } from '../../worker/src/ports/container-runtime.js';
 import { XmppProbeError, type XmppLoginRequest } from '../../worker/src/ports/xmpp-probe.js';
 import { prosodyCreateOrUpdateUser, prosodyDeleteUser, prosodyListUsers } from '../../worker/src/provisioning/prosody-accounts.js';
 import { luaString, prosodyFiles, renderProsodyConfig } from '../../worker/src/provisioning/prosody-config.js';
@@ -222,11 +222,20 @@ describe('DockerContainerRuntime against the real engine', () => {
       { containerPort: 5269, hostPort: server.ports.s2s },
       { containerPort: 5281, hostPort: server.ports.https },
     ]).map((p) => ({ ...p, hostIp: HOST }));
-    expect(owned.containers.map((c) => ({ ...c, ports: byPort(c.ports) }))).toEqual([{ id: containerId, serverId: server.id, specHash: 'hash-a', state: 'running', node: null, ports: wanted }]);
+    const address = expect.stringMatching(/^\d+\.\d+\.\d+\.\d+$/) as unknown as string;
+    expect(owned.containers.map((c) => ({ ...c, ports: byPort(c.ports) }))).toEqual([{ id: containerId, serverId: server.id, specHash: 'hash-a', state: 'running', node: null, ports: wanted, address }]);
     // The engine's list, which the full pass reads, says the same as the single-server inspect.
     const listed = (await runtime.listOwned()).containers.find((c) => c.serverId === server.id);
     expect(byPort(listed?.ports ?? [])).toEqual(wanted);
+    expect(listed?.address).toBe(owned.containers[0]?.address);
     expect(owned.volumes.map((v) => v.name).sort()).toEqual([configVolumeName(server.id), dataVolumeName(server.id)].sort());
+  });
+
+  it('stats config files through the listed container, and tells a missing file from a missing container', async () => {
+    const [container] = (await runtime.listOwned(server.id)).containers;
+    if (!container) throw new Error('the container is not listed');
+    expect(await runtime.missingFiles(container, ['prosody.cfg.lua', 'certs/not-there.crt'])).toEqual(['certs/not-there.crt']);
+    await expect(runtime.missingFiles({ ...container, id: 'f'.repeat(64) }, ['prosody.cfg.lua'])).rejects.toBeInstanceOf(ServerContainerNotFoundError);
   });
 
   it('answers XMPP with STARTTLS on the published port', async () => {

@@ -13,6 +13,7 @@ import {
   type ContainerState,
   type EventSubscription,
   type ExecResult,
+  type OwnedContainer,
   type OwnedObjects,
   type ServerContainerSpec,
 } from '../ports/container-runtime.js';
@@ -166,9 +167,9 @@ export class DockerContainerRuntime implements ContainerRuntime {
     }
   }
 
-  async missingFiles(serverId: string, paths: string[]): Promise<string[]> {
+  async missingFiles(owned: OwnedContainer, paths: string[]): Promise<string[]> {
     validateFiles(paths.map((path) => ({ path, content: '', mode: 0o644 })));
-    const container = this.docker.getContainer((await this.requireOwned(serverId)).Id);
+    const container = this.docker.getContainer(owned.id);
     const missing = await Promise.all(
       paths.map(async (path) => {
         try {
@@ -181,6 +182,12 @@ export class DockerContainerRuntime implements ContainerRuntime {
         }
       }),
     );
+    // A HEAD answer has no body: a 404 is the same for a missing file and a missing container.
+    if (missing.some((path) => path !== null)) {
+      await container.inspect().catch((error: unknown) => {
+        throw statusOf(error) === 404 ? new ServerContainerNotFoundError(owned.serverId) : error;
+      });
+    }
     return missing.filter((path): path is string => path !== null);
   }
 
@@ -260,6 +267,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
       state: c.State as ContainerState,
       ports: c.Ports.filter((p) => p.PublicPort).map((p) => ({ containerPort: p.PrivatePort, hostPort: p.PublicPort, hostIp: p.IP })),
       node: c.Labels[LABEL_NODE] ?? null,
+      address: firstAddress(c.NetworkSettings.Networks),
     }));
   }
 
@@ -279,6 +287,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
           (hostBindings ?? []).map((b) => ({ containerPort: Number(key.split('/')[0]), hostPort: Number(b.HostPort), hostIp: b.HostIp })),
         ),
         node: labels[LABEL_NODE] ?? null,
+        address: info.State.Running ? firstAddress(info.NetworkSettings.Networks) : null,
       },
     ];
   }
@@ -595,4 +604,8 @@ function firstTarFile(archive: Buffer): Buffer {
     offset = start + Math.ceil(size / BLOCK) * BLOCK;
   }
   throw new Error('archive holds no regular file');
+}
+
+function firstAddress(networks: Record<string, { IPAddress?: string }> | undefined): string | null {
+  return Object.values(networks ?? {}).find((n) => n.IPAddress)?.IPAddress ?? null;
 }

@@ -1,9 +1,10 @@
-import type { ContainerRuntime, OwnedObjects } from '../ports/container-runtime.js';
+import type { ContainerRuntime, OwnedContainer, OwnedObjects } from '../ports/container-runtime.js';
 import type { DnsProvider } from '../ports/dns-provider.js';
 import { zoneKey, type Observation } from './diagnose.js';
 import type { WatchedServer } from './watched-server.js';
 import { checkXmpp } from './xmpp-check.js';
 import { prosodyFilePaths } from '../provisioning/prosody-config.js';
+import { CONTAINER_PORTS } from '../provisioning/server-spec.js';
 
 export interface ObserveDeps {
   containers: ContainerRuntime;
@@ -31,8 +32,11 @@ export async function observe(
   const present = servers.filter((s) => byServer.has(s.id));
   const running = present.filter((s) => byServer.get(s.id)?.state === 'running');
   const [xmpp, missing] = await Promise.all([
-    inLanes(deps.xmppConcurrency, running, (s) => checkXmpp({ host: s.nodeAddress, port: s.c2sPort, domain: s.domain, timeoutMs: deps.xmppTimeoutMs })),
-    inLanes(deps.xmppConcurrency, present, (s) => deps.containers.missingFiles(s.id, pathsOf(s.domain)).catch(() => null)),
+    inLanes(deps.xmppConcurrency, running, (s) => checkXmpp({ ...xmppAddress(s, byServer.get(s.id)), domain: s.domain, timeoutMs: deps.xmppTimeoutMs })),
+    inLanes(deps.xmppConcurrency, present, async (s) => {
+      const container = byServer.get(s.id);
+      return container ? deps.containers.missingFiles(container, pathsOf(s.domain)).catch(() => null) : null;
+    }),
   ]);
   return new Map(
     servers.map((server) => {
@@ -48,6 +52,14 @@ export async function observe(
       ];
     }),
   );
+}
+
+/**
+ * Prosody itself, at the container's address: the engine's port proxy costs a third of a check's
+ * CPU, and what it publishes is compared with the allocations from the listing instead.
+ */
+function xmppAddress(server: WatchedServer, container: OwnedContainer | undefined): { host: string; port: number } {
+  return container?.address ? { host: container.address, port: CONTAINER_PORTS.c2s } : { host: server.nodeAddress, port: server.c2sPort };
 }
 
 /** The record values present in whole zones (a pass: one listing per zone). */

@@ -25,10 +25,13 @@ export interface PassReport {
  */
 export async function reconcilePass(deps: StepDeps, nodeName: string): Promise<PassReport> {
   const started = Date.now();
-  const requeued = await requeueUnfinished(deps);
-  const node = await deps.prisma.node.findUnique({ where: { name: nodeName }, select: { id: true } });
-  const owned = await deps.containers.listOwned();
-  const zoneKeys = await zoneContents(deps.dns, [deps.settings.platformZone]);
+  // Independent reads, at once: they are a tenth of a pass when made one after another.
+  const [requeued, node, owned, zoneKeys] = await Promise.all([
+    requeueUnfinished(deps),
+    deps.prisma.node.findUnique({ where: { name: nodeName }, select: { id: true } }),
+    deps.containers.listOwned(),
+    zoneContents(deps.dns, [deps.settings.platformZone]),
+  ]);
   const report: PassReport = { servers: 0, findings: {}, checksQueued: 0, orphans: { containers: 0, records: 0 }, requeued, elapsedMs: 0 };
   let after: string | null = null;
   while (node) {

@@ -35,8 +35,20 @@ export interface PublishedPort {
   hostIp: string;
 }
 
+/** A container as `listOwned` found it: carrying Parley's labels, so it is Parley's to look into. */
+export interface OwnedContainer {
+  id: string;
+  serverId: string;
+  specHash: string;
+  state: ContainerState;
+  ports: PublishedPort[];
+  node: string | null;
+  /** Its address on its network, reachable from its node (null while it is not running). */
+  address: string | null;
+}
+
 export interface OwnedObjects {
-  containers: { id: string; serverId: string; specHash: string; state: ContainerState; ports: PublishedPort[]; node: string | null }[];
+  containers: OwnedContainer[];
   volumes: { name: string; serverId: string; node: string | null }[];
 }
 
@@ -88,8 +100,11 @@ export interface ContainerRuntime {
   /** Idempotent: removes every container and volume labelled with the server; "already gone" is success. */
   removeServer(serverId: string): Promise<void>;
 
-  /** Read-only: which of these paths (relative to the config volume) are missing from it. */
-  missingFiles(serverId: string, paths: string[]): Promise<string[]>;
+  /**
+   * Read-only: which of these paths (relative to the config volume) are missing from it. Takes a
+   * container from `listOwned`, so a pass over many servers costs one engine call per file.
+   */
+  missingFiles(container: OwnedContainer, paths: string[]): Promise<string[]>;
 
   /** Removes the server's container only; its volumes (the customer's data) stay. */
   discardContainer(serverId: string): Promise<void>;
