@@ -11,6 +11,7 @@ import { createReadinessProbes } from './health/readiness-probes.js';
 import type { ReadinessProbes } from './health/readiness.js';
 import { openApiPlugin } from './http/openapi.plugin.js';
 import { registerProblemHandler } from './http/problem.js';
+import { registerJsonBodyParser } from './http/json-body.js';
 import { dbPlugin } from './plugins/db.plugin.js';
 import { redisPlugin } from './plugins/redis.plugin.js';
 import { jobsPlugin } from './plugins/jobs.plugin.js';
@@ -63,6 +64,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerProblemHandler(app);
+  registerJsonBodyParser(app);
   app.decorate('config', config);
 
   app.register(dbPlugin, { databaseUrl: config.databaseUrl, database: deps.database });

@@ -48,6 +48,10 @@ describe('ordering a server', () => {
   it.each([
     ['an invalid name', { name: 'Not_Valid' }, 400, 'lowercase letters'],
     ['a reserved name', { name: 'www' }, 400, 'reserved'],
+    ['a name the platform uses for its own records', { name: 'domains' }, 400, 'reserved'],
+    ['a name mail clients look up by convention', { name: 'autoconfig' }, 400, 'reserved'],
+    ['a name browsers look up by convention', { name: 'wpad' }, 400, 'reserved'],
+    ['a name like the platform\'s own hosts', { name: 'turn2' }, 400, 'reserved'],
     ['an unknown plan', { name: 'fine-name', plan: 'platinum' }, 400, 'choose one of: personal, team'],
     ['a missing name', {}, 400, 'name'],
   ])('refuses %s, says what to fix, and writes nothing', async (_what, payload, status, hint) => {
@@ -74,6 +78,38 @@ describe('ordering a server', () => {
     const answer = await order(carol, { name: label() });
     expect(answer.statusCode).toBe(409);
     expect(answer.json<{ detail: string }>().detail).toMatch(/allows 3 servers.*Delete one/);
+    expect(await countServers()).toBe(before);
+  });
+
+  it('holds the server quota when one account orders in parallel', async () => {
+    const dave = await harness.signUp();
+    const answers = await Promise.all(Array.from({ length: 10 }, () => order(dave, { name: label() })));
+    const statuses = answers.map((a) => a.statusCode).sort();
+    expect(statuses).toEqual([...Array<number>(3).fill(202), ...Array<number>(7).fill(409)]);
+    expect(await harness.prisma.server.count({ where: { accountId: dave.id } })).toBe(3);
+  });
+
+  it('refuses a server on a bigger plan than the account\'s, and allows a smaller one', async () => {
+    const erin = await harness.signUp();
+    const before = await countServers();
+    const bigger = await order(erin, { name: label(), plan: 'team' });
+    expect(bigger.statusCode).toBe(403);
+    expect(bigger.json<{ detail: string }>().detail).toMatch(/Personal plan does not include Team servers/);
+    expect(await countServers()).toBe(before);
+    await harness.prisma.account.update({ where: { id: erin.id }, data: { plan: { connect: { code: 'team' } } } });
+    expect((await order(erin, { name: label(), plan: 'personal' })).statusCode).toBe(202);
+    expect((await order(erin, { name: label(), plan: 'team' })).statusCode).toBe(202);
+  });
+
+  it('refuses the name of one of the platform\'s machines', async () => {
+    const name = label();
+    await harness.prisma.node.create({
+      data: { name, hostname: `${name}.${harness.config.platformZone}`, publicAddress: '127.0.0.1', dockerEndpoint: 'unix:///var/run/docker.sock', portRangeStart: 60000, portRangeEnd: 60009, state: 'draining' },
+    });
+    const before = await countServers();
+    const answer = await order(alice, { name });
+    expect(answer.statusCode).toBe(400);
+    expect(answer.json<{ detail: string }>().detail).toContain('platform\'s machines');
     expect(await countServers()).toBe(before);
   });
 
@@ -132,6 +168,22 @@ describe('a server\'s details, actions and credentials', () => {
     });
     const list = await harness.inject({ method: 'GET', url: '/api/v1/servers', headers: withToken(alice) });
     expect(list.json<{ items: { id: string; health: unknown }[] }>().items.find((s) => s.id === server.id)?.health).toEqual(health);
+  });
+
+  it.each([
+    ['no body at all', {}],
+    ['an empty body sent as JSON', { payload: '', headers: { 'content-type': 'application/json' } }],
+  ])('takes an action with no input from a request with %s', async (_what, request: { payload?: string; headers?: Record<string, string> }) => {
+    const server = await readyServer(harness, alice);
+    const answer = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/credentials/reveal`, ...request, headers: { ...withToken(alice), ...request.headers } });
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json()).toMatchObject({ password: 'fixture admin password' });
+  });
+
+  it('still refuses a body that is not an empty object on an action with no input', async () => {
+    const server = await readyServer(harness, alice);
+    const answer = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/credentials/reveal`, headers: withToken(alice), payload: { extra: 1 } });
+    expect(answer.statusCode).toBe(400);
   });
 
   it('reveals the admin password exactly once, and says how to get a new one', async () => {

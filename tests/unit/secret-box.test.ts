@@ -20,6 +20,13 @@ describe('SecretBox', () => {
     expect(() => box.open(tampered, 'admin_password:srv1')).toThrow();
   });
 
+  it('refuses a genuine tag cut short, which GCM would otherwise accept', () => {
+    const box = SecretBox.fromKeyring(`1:${key()}`);
+    const sealed = box.seal('secret', 'admin_password:srv1');
+    expect(sealed.authTag).toHaveLength(16);
+    expect(() => box.open({ ...sealed, authTag: sealed.authTag.subarray(0, 4) }, 'admin_password:srv1')).toThrow(/tag/i);
+  });
+
   it('seals with the newest key and still opens what older keys sealed', () => {
     const k1 = key();
     const old = SecretBox.fromKeyring(`1:${k1}`).seal('before rotation', 'x');

@@ -2,7 +2,7 @@ import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireAuth } from '../auth/auth.plugin.js';
 import { principalOf } from '../auth/principal.js';
-import { expected, pageLimit, pageSchema, problemResponses, uuidParams } from '../http/schemas.js';
+import { expected, pageLimit, pageSchema, noInput, problemResponses, uuidParams } from '../http/schemas.js';
 import { RECORD_PURPOSES, RECORD_TYPES } from './domain-records.js';
 import { DomainService } from './domains.service.js';
 
@@ -93,7 +93,7 @@ export const domainRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
         tags: ['domains'],
         summary: 'Look the records up in DNS now; verified once the ownership TXT and the _acme-challenge CNAMEs are right',
         params: uuidParams,
-        body: z.strictObject({}).describe('An empty object: this action takes no input.'),
+        body: noInput,
         response: { 200: domainSchema, ...problemResponses },
       },
     },

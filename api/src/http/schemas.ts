@@ -13,6 +13,9 @@ export const problemSchema = z.looseObject({
 /** Spread into every route's `response` so the spec documents the problem+json answers. */
 export const problemResponses = { '4xx': problemSchema, '5xx': problemSchema } as const;
 
+/** The body of an action that takes no input: none at all, or an empty JSON object. */
+export const noInput = z.strictObject({}).nullish().describe('Nothing to send: no body, or an empty JSON object.');
+
 /**
  * A field's error message for a wrong type or format that still says "is required" when the field
  * is missing: `z.string({ error: expected('must be a string') })`.

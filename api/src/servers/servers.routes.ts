@@ -5,7 +5,7 @@ import { HEALTH_STATUSES } from '../../../worker/src/contracts/health.js';
 import { requireAuth } from '../auth/auth.plugin.js';
 import { principalOf } from '../auth/principal.js';
 import { compiledSuccessSerializer } from '../http/compiled-serializer.js';
-import { expected, pageLimit, pageSchema, problemResponses, uuidParams } from '../http/schemas.js';
+import { expected, pageLimit, pageSchema, noInput, problemResponses, uuidParams } from '../http/schemas.js';
 import { ServerService } from './servers.service.js';
 
 const portsSchema = z.object({
@@ -64,7 +64,6 @@ const serverDetailSchema = serverSchema.extend({
     .nullable(),
 });
 /** Actions that take no input: send `{}`; anything else in it is refused. */
-const noInput = z.strictObject({}).describe('An empty object: this action takes no input.');
 
 export const serverEventSchema = z.object({
   id: z.string().describe('Increasing; pass as `after` (or Last-Event-ID on the stream) to resume.'),

@@ -14,6 +14,7 @@ import type { JobsPort } from '../plugins/jobs.plugin.js';
 import { requireVerifiedDomain } from '../domains/verified-domain.js';
 import { serverListQuery, toServerItem, type ServerFields } from './server-list.js';
 import { platformDomainFor } from './server-name.js';
+import { withinAccountPlan } from '../plans/plan-allowance.js';
 import { isUniqueViolation } from '../../../prisma/errors.js';
 
 const LIST_HINT = 'GET /api/v1/servers';
@@ -58,9 +59,19 @@ export class ServerService {
       const codes = (await this.prisma.plan.findMany({ where: { active: true }, select: { code: true } })).map((p) => p.code);
       throw new HttpProblem(400, 'Unknown plan', `There is no plan "${input.plan}"; choose one of: ${codes.join(', ')}.`);
     }
+    if (!withinAccountPlan(plan, account.plan)) {
+      const reason = `Your account's ${account.plan.name} plan does not include ${plan.name} servers; order a ${account.plan.name} server, or move your account to the ${plan.name} plan first.`;
+      throw new HttpProblem(403, 'Plan not included', reason, { errors: [{ in: 'body', field: 'plan', message: 'is bigger than your account\'s plan' }] });
+    }
+    if (await this.prisma.node.findFirst({ where: { name: input.name }, select: { id: true } })) {
+      const reason = `"${input.name}" is the name of one of the platform's machines; choose another name.`;
+      throw new HttpProblem(400, 'Invalid server name', reason, { errors: [{ in: 'body', field: 'name', message: reason }] });
+    }
     let domain = name.domain;
     try {
       const created = await this.prisma.$transaction(async (tx) => {
+        // The account row stays locked until the order commits: parallel orders count one by one.
+        await tx.$queryRaw`SELECT id FROM accounts WHERE id = ${account.id}::uuid FOR UPDATE`;
         const live = await tx.server.count({ where: { accountId: account.id, deletedAt: null } });
         if (live >= account.plan.maxServers) {
           throw new HttpProblem(

@@ -2,13 +2,12 @@ import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireAuth } from '../auth/auth.plugin.js';
 import { principalOf } from '../auth/principal.js';
-import { expected, pageLimit, pageSchema, problemResponses } from '../http/schemas.js';
+import { expected, noInput, pageLimit, pageSchema, problemResponses } from '../http/schemas.js';
 import { XmppUserService } from './xmpp-users.service.js';
 
 const serverParams = z.strictObject({ serverId: z.uuid({ error: expected('must be a server id (a UUID)') }) });
 const userParams = serverParams.extend({ id: z.uuid({ error: expected('must be a user id (a UUID)') }) });
 /** Requests that take no input still refuse anything sent with them. */
-const noInput = z.strictObject({}).optional().describe('Nothing to send (an empty object is fine).');
 
 const xmppUserSchema = z.object({
   id: z.uuid(),

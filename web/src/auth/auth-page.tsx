@@ -32,7 +32,7 @@ export function AuthPage({ mode }: { mode: 'login' | 'signup' }) {
   return (
     <div className="page narrow">
       <h1>{signingUp ? 'Create your Parley account' : 'Log in to Parley'}</h1>
-      <p className="lede">{signingUp ? 'Your own private chat server, ready in about a minute.' : 'Manage your chat servers, users and domains.'}</p>
+      <p className="lede">{signingUp ? 'Your own private chat server, ready in seconds.' : 'Manage your chat servers, users and domains.'}</p>
       <form onSubmit={submit} className="card stack" noValidate>
         <Field label="Email" type="email" name="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={fieldErrors?.fieldMessage('email')} />
         <Field

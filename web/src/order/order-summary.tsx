@@ -8,7 +8,7 @@ export function OrderSummary({ address, federation }: { address: string; federat
           Parley reserves a place for <strong>{address}</strong> and publishes its DNS records.
         </li>
         <li>It gets a TLS certificate for the address, then starts your XMPP server.</li>
-        <li>It creates an admin account and logs in once to check everything works; about a minute in all.</li>
+        <li>It creates an admin account and logs in once to check everything works; a few seconds in all.</li>
         <li>You see the admin password once. Then add people, or send them invite links.</li>
       </ol>
       <p className="hint">{federation ? 'Your users can also chat with people on other XMPP servers.' : 'Your server stays private: it does not talk to other servers.'}</p>

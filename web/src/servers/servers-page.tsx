@@ -21,7 +21,7 @@ export function ServersPage() {
       {servers.isPending ? <p className="loading">Loading…</p> : null}
       {servers.data && live.length === 0 ? (
         <div className="card empty">
-          <p>You have no servers yet. Order one: it is ready in about a minute, with its own address, certificate and admin account.</p>
+          <p>You have no servers yet. Order one: it is ready in seconds, with its own address, certificate and admin account.</p>
         </div>
       ) : null}
       {live.length > 0 ? (

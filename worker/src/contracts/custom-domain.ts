@@ -9,6 +9,8 @@ export const COMPONENT_LABELS = ['conference', 'upload'] as const;
 
 const ACME_PARENT = 'acme';
 const HOST_PARENT = 'domains';
+/** Labels of the platform zone that Parley's own names live under: never a server's name. */
+export const PLATFORM_PARENT_LABELS = [ACME_PARENT, HOST_PARENT] as const;
 const labelOf = (domainId: string) => domainId.replaceAll('-', '').toLowerCase();
 
 /** The host name the customer's SRV records (and the upload CNAME) target. */
