@@ -63,7 +63,6 @@ const serverDetailSchema = serverSchema.extend({
     })
     .nullable(),
 });
-/** Actions that take no input: send `{}`; anything else in it is refused. */
 
 export const serverEventSchema = z.object({
   id: z.string().describe('Increasing; pass as `after` (or Last-Event-ID on the stream) to resume.'),

@@ -7,7 +7,6 @@ import { XmppUserService } from './xmpp-users.service.js';
 
 const serverParams = z.strictObject({ serverId: z.uuid({ error: expected('must be a server id (a UUID)') }) });
 const userParams = serverParams.extend({ id: z.uuid({ error: expected('must be a user id (a UUID)') }) });
-/** Requests that take no input still refuse anything sent with them. */
 
 const xmppUserSchema = z.object({
   id: z.uuid(),
