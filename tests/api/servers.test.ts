@@ -246,6 +246,39 @@ describe('a server\'s details, actions and credentials', () => {
     expect(early.json<{ detail: string }>().detail).toContain('once it is ready');
   });
 
+  it('queues an action only once its request is committed, and keeps nothing when it cannot queue it', async () => {
+    const server = await readyServer(harness, alice);
+    // What a worker taking the job at once would read, from outside the request's transaction:
+    // before the commit it would see "running" and skip the stop as superseded.
+    const jobs = harness.app.jobs;
+    const enqueue = jobs.serverAction.bind(jobs);
+    let seenByWorker: string | undefined;
+    jobs.serverAction = async (...args) => {
+      seenByWorker = (await harness.prisma.server.findUniqueOrThrow({ where: { id: server.id } })).desiredState;
+      return enqueue(...args);
+    };
+    try {
+      const stop = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/actions`, headers: withToken(alice), payload: { action: 'stop' } });
+      expect(stop.statusCode).toBe(202);
+    } finally {
+      jobs.serverAction = enqueue;
+    }
+    expect(seenByWorker).toBe('stopped');
+
+    const audits = () => harness.prisma.auditLog.count({ where: { targetId: server.id, action: { startsWith: 'server.' } } });
+    const before = await audits();
+    await harness.redis.pause();
+    try {
+      const start = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/actions`, headers: withToken(alice), payload: { action: 'start' } });
+      expect(start.statusCode).toBe(503);
+      expect(start.body).toMatch(/redis/i);
+    } finally {
+      await harness.redis.resume();
+    }
+    expect((await harness.prisma.server.findUniqueOrThrow({ where: { id: server.id } })).desiredState).toBe('stopped');
+    expect(await audits()).toBe(before);
+  });
+
   it('deletes only when the name is typed to confirm', async () => {
     const server = await readyServer(harness, alice);
     const wrong = await harness.inject({ method: 'DELETE', url: `/api/v1/servers/${server.id}`, headers: withToken(alice), payload: { confirm: 'nope' } });

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import type { Locator, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser } from '../support/browser.js';
 import { join } from 'node:path';
 import { auditPage } from '../support/page-audit.js';
@@ -94,6 +94,15 @@ beforeAll(async () => {
   page.on('console', (message) => {
     if (message.type() === 'error') consoleErrors.push(message.text());
   });
+});
+
+// What CI's output cannot show otherwise: the server as the worker left it when a step failed.
+afterEach(async (context) => {
+  if (context.task.result?.state !== 'fail' || !serverId) return;
+  const events = await harness.prisma.provisioningEvent.findMany({ where: { serverId }, orderBy: { id: 'desc' }, take: 30 });
+  const server = await harness.prisma.server.findUnique({ where: { id: serverId }, select: { state: true, desiredState: true, health: true, healthIssue: true } });
+  const incidents = await harness.prisma.incident.findMany({ where: { serverId }, select: { kind: true, status: true, repairAttempts: true, lastError: true } });
+  console.error('server after the failure:', JSON.stringify({ server, incidents, timeline: events.reverse().map((e) => [e.createdAt.toISOString(), e.step, e.status, e.message]) }));
 });
 
 afterAll(async () => {

@@ -20,6 +20,9 @@ describe('docker-compose.yml', () => {
     const { stdout } = await compose(required, 'config');
     expect(stdout).toContain('parley/platform:local');
     expect(stdout).toMatch(/127\.0\.0\.1:8080/);
+    // The worker installs the tenant firewall in the host's network namespace.
+    expect(stdout).toMatch(/worker:[\s\S]*network_mode: host/);
+    expect(stdout).toContain('NET_ADMIN');
     const services = await compose(required, '--profile', 'sandbox', 'config', '--services');
     expect(services.stdout.split('\n').filter(Boolean).sort()).toEqual(['api', 'migrate', 'pebble', 'postgres', 'powerdns', 'redis', 'worker']);
   });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { connect as tlsConnect } from 'node:tls';
@@ -21,7 +21,8 @@ import { ForeignObjectError, ServerContainerNotFoundError, type ServerContainerS
 import { XmppProbeError, type XmppLoginRequest } from '../../worker/src/ports/xmpp-probe.js';
 import { prosodyCreateOrUpdateUser, prosodyDeleteUser, prosodyListUsers } from '../../worker/src/provisioning/prosody-accounts.js';
 import { luaString, prosodyFiles, renderProsodyConfig } from '../../worker/src/provisioning/prosody-config.js';
-import { waitForXmppService } from '../../worker/src/provisioning/xmpp-readiness.js';
+import { waitForServerAnswering } from '../../worker/src/provisioning/server-answering.js';
+import { waitForXmppService, XmppServiceNotReadyError } from '../../worker/src/provisioning/xmpp-readiness.js';
 import { freePort } from '../support/redis-server.js';
 import { testEnv } from '../support/test-env.js';
 import { connectAs, nextMessage, sendMessage, sendPresence } from '../support/xmpp.js';
@@ -29,6 +30,7 @@ import { connectAs, nextMessage, sendMessage, sendPresence } from '../support/xm
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
 const HOST = '127.0.0.1';
+const TENANT_NETWORK = 'parley-tenants';
 
 interface Pki {
   caPem: string;
@@ -107,6 +109,7 @@ function specFor(server: TestServer, pki: Pki, specHash: string, image: string):
     image,
     specHash,
     hostIp: HOST,
+    network: TENANT_NETWORK,
     ports: [
       { containerPort: 5222, hostPort: server.ports.c2s },
       { containerPort: 5223, hostPort: server.ports.c2sDirectTls },
@@ -194,6 +197,12 @@ describe('DockerContainerRuntime against the real engine', () => {
     expect(host.NanoCpus).toBe(500_000_000);
     expect(host.PidsLimit).toBe(64);
     expect(host.RestartPolicy).toMatchObject({ Name: 'unless-stopped' });
+    // Alone among other tenants: on the tenant network, whose containers cannot reach each other.
+    expect(host.NetworkMode).toBe(TENANT_NETWORK);
+    expect(Object.keys(info.NetworkSettings.Networks)).toEqual([TENANT_NETWORK]);
+    const network = await docker.getNetwork(TENANT_NETWORK).inspect();
+    expect(network.Options).toMatchObject({ 'com.docker.network.bridge.enable_icc': 'false', 'com.docker.network.bridge.name': TENANT_NETWORK });
+    expect(network.Labels).toMatchObject({ 'parley.managed': 'true', 'parley.role': 'tenants' });
     expect(host.LogConfig).toEqual({ Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '3' } });
     expect(Object.keys(host.Tmpfs ?? {}).sort()).toEqual(['/run/prosody', '/tmp']);
     const bindings = Object.values(host.PortBindings as Record<string, { HostIp: string; HostPort: string }[]>).flat();
@@ -429,6 +438,19 @@ describe('DockerContainerRuntime against the real engine', () => {
     await runtime.removeServer(crashed.id);
   });
 
+  it('stops waiting for XMPP once the container has stopped or is gone, instead of until the deadline', async () => {
+    const failing = await track();
+    await runtime.ensureServer(specFor(failing, pki, 'hash-w', image));
+    const target = { serverId: failing.id, host: HOST, port: failing.ports.c2s, domain: failing.domain };
+    await waitForServerAnswering(runtime, target, 20_000);
+
+    await runtime.stopServer(failing.id);
+    await expect(waitForServerAnswering(runtime, target, 600_000)).rejects.toThrow(new XmppServiceNotReadyError(`the container of ${failing.domain} exited before XMPP answered`));
+    await runtime.discardContainer(failing.id);
+    await expect(waitForServerAnswering(runtime, target, 600_000)).rejects.toBeInstanceOf(ServerContainerNotFoundError);
+    await runtime.removeServer(failing.id);
+  });
+
   it('never touches a container that holds the name without the labels', async () => {
     const squatted = await track();
     const squatter = await docker.createContainer({ name: containerName(squatted.id), Image: image, Labels: { 'parley.server': squatted.id } });
@@ -438,6 +460,21 @@ describe('DockerContainerRuntime against the real engine', () => {
     await expect(runtime.stopServer(squatted.id)).rejects.toBeInstanceOf(ForeignObjectError);
     await runtime.removeServer(squatted.id);
     expect((await docker.getContainer(squatter.id).inspect()).Id).toBe(squatter.id);
+  });
+
+  it('joins no network that is not Parley\'s tenant network, nor one that lets containers reach each other', async () => {
+    const elsewhere = await track();
+    const open = `pt-open-${randomBytes(3).toString('hex')}`;
+    await docker.createNetwork({ Name: open, Options: { 'com.docker.network.bridge.name': open }, Labels: { 'parley.managed': 'true', 'parley.role': 'tenants' } });
+    try {
+      await expect(runtime.ensureServer({ ...specFor(elsewhere, pki, 'hash-n', image), network: open })).rejects.toThrow(new ForeignObjectError(`network ${open} lets containers reach each other, or its bridge is not named ${open}: no server joins it`));
+      for (const shared of ['bridge', 'host']) {
+        await expect(runtime.ensureServer({ ...specFor(elsewhere, pki, 'hash-n', image), network: shared })).rejects.toThrow(/must name Parley's tenant network/);
+      }
+      expect((await runtime.listOwned(elsewhere.id)).containers).toEqual([]);
+    } finally {
+      await docker.getNetwork(open).remove();
+    }
   });
 
   it('refuses to publish on every interface', async () => {

@@ -81,6 +81,9 @@ describe('configuration', () => {
     ]);
     expect(loadWorkerConfig({ ...workerEnv, NODE_PORT_RANGE: '30000-30399' }).node).toMatchObject({ portRangeStart: 30000, portRangeEnd: 30399 });
     expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, NODE_PORT_RANGE: '80-90' }))[0]).toMatch(/^NODE_PORT_RANGE: /);
+    expect(loadWorkerConfig(workerEnv).node.tenantNetwork).toBe('parley-tenants');
+    // Also a bridge interface's name: Linux allows 15 characters.
+    expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, TENANT_NETWORK: 'parley-tenants-x' }))[0]).toMatch(/^TENANT_NETWORK: must be 1-15/);
   });
 
   it.each([

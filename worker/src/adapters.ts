@@ -6,6 +6,8 @@ import type { DnsProvider } from './ports/dns-provider.js';
 import type { DnsResolver } from './ports/dns-resolver.js';
 import type { CertificateAuthority } from './ports/certificate-authority.js';
 import type { XmppProbe } from './ports/xmpp-probe.js';
+import type { TenantFirewall } from './ports/tenant-firewall.js';
+import { IptablesTenantFirewall } from './adapters/iptables.tenant-firewall.js';
 import { DockerContainerRuntime } from './adapters/docker.container-runtime.js';
 import { PowerDnsProvider } from './adapters/powerdns.dns-provider.js';
 import { createRoute53Client, Route53DnsProvider } from './adapters/route53.dns-provider.js';
@@ -20,6 +22,7 @@ export interface WorkerAdapters {
   resolver: DnsResolver;
   ca: CertificateAuthority;
   probe: XmppProbe;
+  firewall: TenantFirewall;
 }
 
 /** The composition root of side effects: configuration picks the adapter behind each port. */
@@ -48,5 +51,6 @@ export function createAdapters(config: WorkerConfig, zoneLock?: KeyedLock): Work
       httpTimeoutMs: config.timeouts.acmeHttpMs,
     }),
     probe: new XmppClientProbe(),
+    firewall: new IptablesTenantFirewall(),
   };
 }

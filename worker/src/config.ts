@@ -40,6 +40,8 @@ const workerEnvSchema = z
         const [a, b] = v.split('-').map(Number);
         return a !== undefined && b !== undefined && a >= 1024 && b <= 65535 && a + 3 <= b;
       }, 'must lie within 1024-65535 and hold at least four ports'),
+    // Also the name of its bridge interface, which the tenant firewall matches: at most 15 characters.
+    TENANT_NETWORK: z.string().regex(/^[a-z][a-z0-9-]{0,14}$/, 'must be 1-15 lowercase letters, digits and hyphens, starting with a letter').default('parley-tenants'),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
     JOB_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
     STALLED_CHECK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),
@@ -95,7 +97,14 @@ export interface WorkerConfig {
   };
   docker: { socketPath: string; publicAddress: string };
   prosodyImage: string;
-  node: { name: string; hostname: string; portRangeStart: number; portRangeEnd: number };
+  node: {
+    name: string;
+    hostname: string;
+    portRangeStart: number;
+    portRangeEnd: number;
+    /** The one Docker network every server's container joins, its containers cut off from each other. */
+    tenantNetwork: string;
+  };
   jobs: {
     concurrency: number;
     lockMs: number;
@@ -148,6 +157,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       hostname: `${e.NODE_NAME}.${e.PLATFORM_ZONE}`,
       portRangeStart: Number(e.NODE_PORT_RANGE.split('-')[0]),
       portRangeEnd: Number(e.NODE_PORT_RANGE.split('-')[1]),
+      tenantNetwork: e.TENANT_NETWORK,
     },
     jobs: {
       concurrency: e.WORKER_CONCURRENCY,

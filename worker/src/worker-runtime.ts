@@ -54,6 +54,17 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   connection.on('error', (error) => logger.debug({ err: describeError(error) }, 'redis connection error'));
   // Several worker processes may write one zone: the lock lives in Redis.
   const adapters = createAdapters(config, new RedisKeyedLock(connection));
+  // Before any job runs: no customer's container may start without its network confined.
+  try {
+    await adapters.firewall.apply({
+      bridge: config.node.tenantNetwork,
+      publishedPorts: { first: config.node.portRangeStart, last: config.node.portRangeEnd },
+    });
+  } catch (error) {
+    connection.disconnect();
+    await prisma.$disconnect();
+    throw error;
+  }
   const queue = new Queue(PROVISIONING_QUEUE, { connection });
   const usersQueue = new Queue(XMPP_USERS_QUEUE, { connection });
   const flows = new FlowProducer({ connection });
@@ -118,6 +129,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       reconcileGraceMs: config.jobs.reconcileGraceMs,
       stuckAfterMs: config.deadlines.stuckAfterMs,
       nodeName: config.node.name,
+      tenantNetwork: config.node.tenantNetwork,
       healthCheckTimeoutMs: config.jobs.healthCheckTimeoutMs,
       healthCheckConcurrency: config.jobs.healthCheckConcurrency,
       acmeOrderLimits: config.acme.orderLimits,

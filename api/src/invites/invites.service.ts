@@ -7,7 +7,8 @@ import { actorOf, type AuditService } from '../audit/audit.service.js';
 import { ownedBy, type Principal } from '../auth/principal.js';
 import { notFound } from '../http/problem.js';
 import { toPage } from '../http/schemas.js';
-import { assertSeatFree, assertTakesChanges, ChangeRunner, lockOwnedServer } from '../xmpp-users/account-changes.js';
+import { ChangeRunner } from '../audit/change-runner.js';
+import { assertSeatFree, assertTakesChanges, lockOwnedServer } from '../xmpp-users/account-changes.js';
 
 export interface InviteDto {
   id: string;

@@ -84,7 +84,7 @@ export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
     for (const stop of openStreams) stop();
     hookDone();
   });
-  const servers = new ServerService(app.prisma, app.sql, app.audit, app.jobs, app.secrets, app.config.platformZone);
+  const servers = new ServerService(app.prisma, app.sql, app.audit, app.jobs, app.secrets, app.config.platformZone, app.log);
 
   app.post(
     '/servers',

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
 import type { PrismaClient, SqlReader } from '../../../prisma/client.js';
 import type { Prisma } from '../../../prisma/generated/client/client.js';
 import type { PortPurpose } from '../../../prisma/generated/client/enums.js';
@@ -6,6 +7,7 @@ import type { ServerAction } from '../../../worker/src/contracts/provisioning.js
 import type { SecretBox } from '../../../worker/src/crypto/secret-box.js';
 import { adminSecretContext } from '../../../worker/src/contracts/secret-contexts.js';
 import { actorOf, type AuditService } from '../audit/audit.service.js';
+import { ChangeRunner } from '../audit/change-runner.js';
 import { ownedBy, type Principal } from '../auth/principal.js';
 import { counted } from '../http/counted.js';
 import { HttpProblem, notFound } from '../http/problem.js';
@@ -37,6 +39,8 @@ const beingDeleted = (id: string, action: ServerAction) =>
   new HttpProblem(409, 'Server is being deleted', `The server is being deleted, so it cannot ${action}; its deletion goes on (GET /api/v1/servers/${id}/events).`);
 
 export class ServerService {
+  private readonly changes: ChangeRunner;
+
   constructor(
     private readonly prisma: PrismaClient,
     private readonly sql: SqlReader,
@@ -44,7 +48,10 @@ export class ServerService {
     private readonly jobs: JobsPort,
     private readonly secrets: SecretBox,
     private readonly platformZone: string,
-  ) {}
+    log: FastifyBaseLogger,
+  ) {
+    this.changes = new ChangeRunner(prisma, audit, log);
+  }
 
   /**
    * Writes the order and queues its provisioning in one transaction: when Redis is down the
@@ -182,15 +189,20 @@ export class ServerService {
       throw new HttpProblem(409, 'Not now', `The server is ${server.state}; ${action} is possible once it is ready or stopped. Watch GET /api/v1/servers/${id}/events.`);
     }
     const requestId = randomUUID();
-    await this.prisma.$transaction(async (tx) => {
-      // Matched on the desired state: a DELETE that committed since the read above wins.
-      const { count } = await tx.server.updateMany({
-        where: { id, deletedAt: null, desiredState: { not: 'deleted' } },
-        data: { desiredState: action === 'stop' ? 'stopped' : 'running' },
-      });
-      if (count === 0) throw beingDeleted(id, action);
-      await this.audit.record(tx, actorOf(principal, ip), { action: `server.${action}`, targetType: 'server', targetId: id, detail: { name: server.name } });
-      await this.jobs.serverAction(id, action, requestId);
+    const desiredState = action === 'stop' ? 'stopped' : 'running';
+    // The job only after the commit: a worker reading the row before it would take its own
+    // request for one a later request superseded, and skip it.
+    await this.changes.run(actorOf(principal, ip), {
+      write: async (tx) => {
+        // Matched on the desired state: a DELETE that committed since the read above wins.
+        const { count } = await tx.server.updateMany({ where: { id, deletedAt: null, desiredState: { not: 'deleted' } }, data: { desiredState } });
+        if (count === 0) throw beingDeleted(id, action);
+        return { result: server.desiredState, audit: { action: `server.${action}`, targetType: 'server', targetId: id, detail: { name: server.name } } };
+      },
+      enqueue: () => this.jobs.serverAction(id, action, requestId),
+      undo: async (tx, previous) => {
+        await tx.server.updateMany({ where: { id, desiredState }, data: { desiredState: previous } });
+      },
     });
     return { accepted: true, action, requestId };
   }

@@ -1,15 +1,12 @@
-import type { FastifyBaseLogger } from 'fastify';
-import type { PrismaClient } from '../../../prisma/client.js';
 import type { Prisma } from '../../../prisma/generated/client/client.js';
-import { type AuditActor, type AuditEntry, type AuditService } from '../audit/audit.service.js';
 import { ownedBy, type Principal } from '../auth/principal.js';
 import { counted } from '../http/counted.js';
 import { HttpProblem, notFound } from '../http/problem.js';
+import type { Tx } from '../audit/change-runner.js';
 
-// What XMPP users and invites share: the owned server they live on, its seat quota, and how a
-// change reaches the worker.
+// What XMPP users and invites share: the owned server they live on and its seat quota.
 
-export type Tx = Prisma.TransactionClient;
+export type { Tx };
 export type ServerWithPlan = Prisma.ServerGetPayload<{ include: { plan: true } }>;
 
 /**
@@ -61,52 +58,4 @@ export async function assertSeatFree(tx: Tx, server: ServerWithPlan, now: Date):
     `Your ${server.plan.name} plan allows ${counted(limit, 'user')} per server, and ${counted(users, 'user')} and ${counted(invites, 'open invite')} take them all. ` +
       `Delete a user (DELETE /api/v1/servers/${server.id}/users/{id}) or revoke an invite (DELETE /api/v1/servers/${server.id}/invites/{id}), or move to a bigger plan.`,
   );
-}
-
-export interface Change<T> {
-  /** The rows; `audit` is what to record, or absent when nothing was written (a repeated request). */
-  write(tx: Tx): Promise<{ result: T; audit?: AuditEntry }>;
-  enqueue(result: T): Promise<unknown>;
-  /** Reverses `write` when the job could not be queued; guarded, in case a later request moved the rows on. */
-  undo(tx: Tx, result: T): Promise<void>;
-}
-
-/**
- * Commits a change, then queues its job. Not the other way round: the worker finishes a job whose
- * row it cannot see yet as "nothing to do", and BullMQ keeps a finished job's id for days, so a
- * job that ran before the commit would leave the request undone for good. When queueing fails
- * (Redis down) the commit is undone, audit row included, and the error answers 503: a failed
- * request has written nothing.
- */
-export class ChangeRunner {
-  constructor(
-    private readonly prisma: PrismaClient,
-    private readonly audit: AuditService,
-    private readonly log: FastifyBaseLogger,
-  ) {}
-
-  async run<T>(actor: AuditActor, change: Change<T>): Promise<T> {
-    const { result, auditId } = await this.prisma.$transaction(async (tx) => {
-      const written = await change.write(tx);
-      if (!written.audit) return { result: written.result, auditId: null };
-      await this.audit.record(tx, actor, written.audit);
-      // currval is per connection, and the transaction holds one: this is our audit row's id.
-      const [row] = await tx.$queryRaw<[{ id: bigint }]>`SELECT currval(pg_get_serial_sequence('audit_logs', 'id')) AS id`;
-      return { result: written.result, auditId: row.id };
-    });
-    try {
-      await change.enqueue(result);
-    } catch (error) {
-      if (auditId !== null) {
-        await this.prisma
-          .$transaction(async (tx) => {
-            await change.undo(tx, result);
-            await tx.auditLog.deleteMany({ where: { id: auditId } });
-          })
-          .catch((undoError: unknown) => this.log.error({ err: undoError }, 'a change whose job could not be queued was not undone'));
-      }
-      throw error;
-    }
-    return result;
-  }
 }

@@ -16,7 +16,8 @@ import { actorOf, type AuditService } from '../audit/audit.service.js';
 import { ownedBy, type Principal } from '../auth/principal.js';
 import { HttpProblem, notFound } from '../http/problem.js';
 import { toPage } from '../http/schemas.js';
-import { assertSeatFree, assertTakesChanges, ChangeRunner, lockOwnedServer, type ServerWithPlan, type Tx } from './account-changes.js';
+import { ChangeRunner } from '../audit/change-runner.js';
+import { assertSeatFree, assertTakesChanges, lockOwnedServer, type ServerWithPlan, type Tx } from './account-changes.js';
 
 const withSecretState = { secret: { select: { revealedAt: true, destroyedAt: true } } } as const;
 type UserRow = Prisma.XmppUserGetPayload<{ include: typeof withSecretState }>;

@@ -23,6 +23,10 @@ export const LABEL_MANAGED = 'parley.managed';
 export const LABEL_SPEC_HASH = 'parley.spec-hash';
 /** The node (platform instance) that made the object: only its own reconciler removes orphans. */
 export const LABEL_NODE = 'parley.node';
+const LABEL_ROLE = 'parley.role';
+const TENANT_NETWORK_ROLE = 'tenants';
+const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
+const BRIDGE_ICC_OPTION = 'com.docker.network.bridge.enable_icc';
 
 const CONFIG_DIR = '/etc/parley';
 const DATA_DIR = '/var/lib/prosody';
@@ -61,6 +65,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
   private readonly eventsClient: Docker;
   /** image id -> gid of the prosody group; images are immutable, so this never goes stale. */
   private readonly prosodyGids = new Map<string, number>();
+  private readonly networkChecks = new Map<string, Promise<void>>();
 
   constructor(
     private readonly docker: Docker,
@@ -78,6 +83,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
 
   async ensureServer(spec: ServerContainerSpec): Promise<{ containerId: string; reused: boolean }> {
     validateSpec(spec);
+    await this.ensureTenantNetwork(spec.network);
     await this.ensureVolume(dataVolumeName(spec.serverId), spec.serverId);
     await this.ensureVolume(configVolumeName(spec.serverId), spec.serverId);
     const createOptions = containerCreateOptions(spec, this.nodeName);
@@ -323,6 +329,51 @@ export class DockerContainerRuntime implements ContainerRuntime {
     return info;
   }
 
+  /**
+   * The network servers join: created on first use, with inter-container traffic off and its bridge
+   * named after it so the node's tenant firewall can match it. An existing one must be Parley's
+   * and keep containers apart, or no server joins it.
+   */
+  private ensureTenantNetwork(name: string): Promise<void> {
+    // One look (and creation) at a time per process: the engine's duplicate check is racy, and
+    // parallel first orders would otherwise create two networks of one name.
+    let pending = this.networkChecks.get(name);
+    if (!pending) {
+      pending = this.checkTenantNetwork(name).finally(() => this.networkChecks.delete(name));
+      this.networkChecks.set(name, pending);
+    }
+    return pending;
+  }
+
+  private async checkTenantNetwork(name: string): Promise<void> {
+    let info: Docker.NetworkInspectInfo | undefined = await this.docker
+      .getNetwork(name)
+      .inspect()
+      .catch((error: unknown) => {
+        if (statusOf(error) === 404) return undefined;
+        throw error;
+      });
+    if (!info) {
+      await ignoreStatus(
+        this.docker.createNetwork({
+          Name: name,
+          Driver: 'bridge',
+          CheckDuplicate: true,
+          Options: { [BRIDGE_NAME_OPTION]: name, [BRIDGE_ICC_OPTION]: 'false' },
+          Labels: { [LABEL_MANAGED]: 'true', [LABEL_ROLE]: TENANT_NETWORK_ROLE },
+        }),
+        409, // created meanwhile by a concurrent run
+      );
+      info = await this.docker.getNetwork(name).inspect();
+    }
+    if (info.Labels?.[LABEL_MANAGED] !== 'true' || info.Labels[LABEL_ROLE] !== TENANT_NETWORK_ROLE) {
+      throw new ForeignObjectError(`network ${name} exists but is not labelled as Parley's tenant network: no server joins it`);
+    }
+    if (info.Options?.[BRIDGE_ICC_OPTION] !== 'false' || info.Options[BRIDGE_NAME_OPTION] !== name) {
+      throw new ForeignObjectError(`network ${name} lets containers reach each other, or its bridge is not named ${name}: no server joins it`);
+    }
+  }
+
   private async ensureVolume(name: string, serverId: string): Promise<void> {
     // Creating an existing volume returns it unchanged: its labels prove who made it.
     await this.docker.createVolume({ Name: name, Labels: ownedLabels(serverId, this.nodeName) });
@@ -402,6 +453,7 @@ export function containerCreateOptions(spec: ServerContainerSpec, nodeName?: str
       MemorySwap: spec.limits.memoryBytes,
       NanoCpus: spec.limits.nanoCpus,
       PidsLimit: spec.limits.pidsLimit,
+      NetworkMode: spec.network,
       PortBindings: Object.fromEntries(
         spec.ports.map((p) => [`${p.containerPort}/tcp`, [{ HostIp: spec.hostIp, HostPort: String(p.hostPort) }]]),
       ),
@@ -455,6 +507,10 @@ function validateSpec(spec: ServerContainerSpec): void {
   // Publishing on the unspecified address would expose the port on every interface.
   if (isIP(spec.hostIp) === 0 || spec.hostIp === '0.0.0.0' || /^[0:]+$/.test(spec.hostIp)) {
     throw new Error(`spec.hostIp must be one explicit IP address, got "${spec.hostIp}"`);
+  }
+  // Docker's own networks (bridge, host, none) would share a network with other tenants or the host.
+  if (!/^[a-z][a-z0-9-]{0,14}$/.test(spec.network) || ['bridge', 'host', 'none'].includes(spec.network)) {
+    throw new Error(`spec.network must name Parley's tenant network (1-15 lowercase letters, digits, hyphens), got "${spec.network}"`);
   }
   for (const { containerPort, hostPort } of spec.ports) {
     for (const port of [containerPort, hostPort]) {

@@ -2,7 +2,7 @@ import type { FindingKind } from '../contracts/health.js';
 import type { DnsRecord } from '../ports/dns-provider.js';
 import { buildServerSpec } from '../provisioning/server-spec.js';
 import type { StepDeps } from '../provisioning/step-deps.js';
-import { waitForXmppService } from '../provisioning/xmpp-readiness.js';
+import { waitForServerAnswering } from '../provisioning/server-answering.js';
 import type { Finding } from './diagnose.js';
 import type { WatchedServer } from './watched-server.js';
 
@@ -103,5 +103,5 @@ async function putBackRecords(deps: StepDeps, records: { zone: string; record: D
 }
 
 async function waitUntilAnswering(deps: StepDeps, server: WatchedServer): Promise<void> {
-  await waitForXmppService({ host: server.nodeAddress, port: server.c2sPort, domain: server.domain, timeoutMs: deps.settings.serviceStartTimeoutMs });
+  await waitForServerAnswering(deps.containers, { serverId: server.id, host: server.nodeAddress, port: server.c2sPort, domain: server.domain }, deps.settings.serviceStartTimeoutMs);
 }

@@ -16,6 +16,11 @@ export interface ServerContainerSpec {
   specHash: string;
   /** The one address ports are published on; never 0.0.0.0 or ::. */
   hostIp: string;
+  /**
+   * The node's tenant network: a bridge on which containers cannot reach each other (and whose
+   * traffic the node's tenant firewall confines), joined by every server's container.
+   */
+  network: string;
   ports: { containerPort: number; hostPort: number }[];
   limits: { memoryBytes: number; nanoCpus: number; pidsLimit: number };
   files: ContainerFile[];
@@ -77,7 +82,8 @@ export interface ContainerRuntime {
   ping(): Promise<string>;
 
   /**
-   * Idempotent: reuses the server's container when its spec hash matches (starting it if
+   * Idempotent: creates spec.network when missing (refusing one that is not Parley's, or that lets
+   * containers reach each other); reuses the server's container when its spec hash matches (starting it if
    * stopped), replaces it (keeping the volumes) when it differs; (re)writes spec.files each time.
    */
   ensureServer(spec: ServerContainerSpec): Promise<{ containerId: string; reused: boolean }>;

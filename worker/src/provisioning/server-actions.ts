@@ -3,7 +3,7 @@ import { requireNode, type StepDeps } from './step-deps.js';
 import { trackedStep } from '../jobs/tracked-step.js';
 import type { EventContext, Timeline } from './timeline.js';
 import { serverPorts } from './steps/allocate.step.js';
-import { waitForXmppService } from './xmpp-readiness.js';
+import { waitForServerAnswering } from './server-answering.js';
 import { IncidentBook } from '../healing/incident-book.js';
 import { recreateFromVolumes } from '../healing/repair.js';
 
@@ -53,7 +53,7 @@ export async function runServerAction(
     if ((await deps.containers.listOwned(serverId)).containers.length === 0) await recreateFromVolumes(deps, serverId);
     else await (step === 'start' ? deps.containers.startServer(serverId) : deps.containers.restartServer(serverId));
     const ports = await serverPorts(deps.prisma, serverId);
-    await waitForXmppService({ host: server.node.publicAddress, port: ports.c2s, domain: server.domain, timeoutMs: deps.settings.serviceStartTimeoutMs });
+    await waitForServerAnswering(deps.containers, { serverId, host: server.node.publicAddress, port: ports.c2s, domain: server.domain }, deps.settings.serviceStartTimeoutMs);
     await timeline.setState(serverId, 'ready');
     return 'Server running; XMPP answers again';
   };

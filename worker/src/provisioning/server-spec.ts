@@ -41,6 +41,7 @@ export async function buildServerSpec(deps: StepDeps, serverId: string): Promise
     serverId,
     image: deps.settings.prosodyImage,
     hostIp: server.node.publicAddress,
+    network: deps.settings.tenantNetwork,
     ports: (Object.keys(CONTAINER_PORTS) as (keyof typeof CONTAINER_PORTS)[]).map((purpose) => ({
       containerPort: CONTAINER_PORTS[purpose],
       hostPort: ports[purpose],

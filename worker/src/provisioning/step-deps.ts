@@ -26,6 +26,8 @@ export interface ProvisioningSettings {
   stuckAfterMs: number;
   /** This worker's node: the reconciler watches its servers and removes only its orphans. */
   nodeName: string;
+  /** The Docker network every server's container joins (see ServerContainerSpec.network). */
+  tenantNetwork: string;
   healthCheckTimeoutMs: number;
   healthCheckConcurrency: number;
   /** New ACME orders allowed per sliding window, for the platform and for each customer. */

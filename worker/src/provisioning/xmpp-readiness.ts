@@ -52,9 +52,16 @@ function probeOnce(host: string, port: number, domain: string, timeoutMs: number
 /**
  * Waits until the server at host:port answers a c2s stream for `domain` with STARTTLS offered:
  * the "healthy" signal after a container starts. Retries with a short backoff until the
- * deadline, then fails with the last reason seen.
+ * deadline, then fails with the last reason seen. `betweenAttempts` runs after each failed
+ * attempt and may throw to stop waiting early (the container is gone, say).
  */
-export async function waitForXmppService(options: { host: string; port: number; domain: string; timeoutMs: number }): Promise<{ attempts: number; elapsedMs: number }> {
+export async function waitForXmppService(options: {
+  host: string;
+  port: number;
+  domain: string;
+  timeoutMs: number;
+  betweenAttempts?: () => Promise<void>;
+}): Promise<{ attempts: number; elapsedMs: number }> {
   const domain = assertDomain(options.domain);
   const started = Date.now();
   const deadline = started + options.timeoutMs;
@@ -63,6 +70,7 @@ export async function waitForXmppService(options: { host: string; port: number; 
     const remaining = deadline - Date.now();
     const attempt = await probeOnce(options.host, options.port, domain, Math.max(1, Math.min(ATTEMPT_TIMEOUT_MS, remaining)));
     if (attempt.ready) return { attempts, elapsedMs: Date.now() - started };
+    await options.betweenAttempts?.();
     if (Date.now() + delay >= deadline) {
       throw new XmppServiceNotReadyError(
         `XMPP service for ${domain} at ${options.host}:${options.port} not ready after ${options.timeoutMs} ms (${attempts} attempts): ${attempt.reason}`,

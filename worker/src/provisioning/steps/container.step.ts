@@ -1,4 +1,4 @@
-import { waitForXmppService } from '../xmpp-readiness.js';
+import { waitForServerAnswering } from '../server-answering.js';
 import { buildServerSpec } from '../server-spec.js';
 import type { StepDeps } from '../step-deps.js';
 
@@ -6,6 +6,6 @@ export async function containerStep(deps: StepDeps, serverId: string): Promise<s
   const { spec, host, c2sPort, domain } = await buildServerSpec(deps, serverId);
   const { containerId, reused } = await deps.containers.ensureServer(spec);
   await deps.prisma.server.update({ where: { id: serverId }, data: { containerId, specHash: spec.specHash } });
-  await waitForXmppService({ host, port: c2sPort, domain, timeoutMs: deps.settings.serviceStartTimeoutMs });
+  await waitForServerAnswering(deps.containers, { serverId, host, port: c2sPort, domain }, deps.settings.serviceStartTimeoutMs);
   return `${reused ? 'Container already running' : 'Container started'} (${containerId.slice(0, 12)}); XMPP answers on ${host}:${c2sPort}`;
 }

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { resolversOf, tenantFirewallHooks, tenantFirewallRules } from '../../worker/src/isolation/tenant-firewall-rules.js';
+
+const plan = { bridge: 'parley-tenants', publishedPorts: { first: 20000, last: 29999 } };
+
+describe('the tenant firewall rules', () => {
+  const rules = tenantFirewallRules(plan, ['10.0.0.2']).split('\n');
+  const forward = rules.filter((r) => r.startsWith('-A PARLEY-TENANT-OUT'));
+
+  it('replaces only its own two chains', () => {
+    expect(rules[0]).toBe('*filter');
+    expect(rules.filter((r) => r.startsWith(':'))).toEqual([':PARLEY-TENANT-IN - [0:0]', ':PARLEY-TENANT-OUT - [0:0]']);
+    expect(rules.filter((r) => r.startsWith('-A')).every((r) => r.startsWith('-A PARLEY-TENANT-'))).toBe(true);
+    expect(tenantFirewallHooks(plan)).toEqual([
+      ['INPUT', ['-i', 'parley-tenants', '-j', 'PARLEY-TENANT-IN']],
+      ['DOCKER-USER', ['-i', 'parley-tenants', '-j', 'PARLEY-TENANT-OUT']],
+    ]);
+  });
+
+  it('lets the host\'s published ports in and drops the rest of what is addressed to the host', () => {
+    expect(rules.filter((r) => r.startsWith('-A PARLEY-TENANT-IN'))).toEqual([
+      '-A PARLEY-TENANT-IN -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN',
+      '-A PARLEY-TENANT-IN -p tcp -m addrtype --dst-type LOCAL -m tcp --dport 20000:29999 -j RETURN',
+      '-A PARLEY-TENANT-IN -j DROP',
+    ]);
+  });
+
+  it('allows DNS to the host\'s resolvers before it drops private ranges, metadata included', () => {
+    const dns = forward.findIndex((r) => r.includes('-d 10.0.0.2/32 -p udp'));
+    const privateDrop = forward.indexOf('-A PARLEY-TENANT-OUT -d 10.0.0.0/8 -j DROP');
+    expect(dns).toBeGreaterThan(-1);
+    expect(privateDrop).toBeGreaterThan(dns);
+    expect(forward).toContain('-A PARLEY-TENANT-OUT -d 169.254.0.0/16 -j DROP');
+    expect(forward.at(-1)).toBe('-A PARLEY-TENANT-OUT -d 240.0.0.0/4 -j DROP');
+  });
+
+  it('reads IPv4 resolvers from resolv.conf, without loopback ones or repeats', () => {
+    expect(resolversOf('# comment\nnameserver 10.255.255.53\nnameserver 127.0.0.53\nnameserver ::1\nnameserver 10.255.255.53\nsearch example\n')).toEqual(['10.255.255.53']);
+  });
+});
