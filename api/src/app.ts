@@ -7,7 +7,7 @@ import type { Database } from '../../prisma/client.js';
 import { auditPlugin } from './audit/audit.plugin.js';
 import type { ApiConfig } from './config.js';
 import { healthRoutes } from './health/health.routes.js';
-import { createReadinessProbes } from './health/readiness-probes.js';
+import { readinessPlugin } from './health/readiness.plugin.js';
 import type { ReadinessProbes } from './health/readiness.js';
 import { openApiPlugin } from './http/openapi.plugin.js';
 import { registerProblemHandler } from './http/problem.js';
@@ -75,8 +75,9 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   app.register(auditPlugin);
   app.register(openApiPlugin);
 
+  app.register(readinessPlugin, { probes: deps.readiness, timeoutMs: config.healthCheckTimeoutMs });
   app.register((scope, _options, done) => {
-    healthRoutes(scope, { probes: deps.readiness ?? createReadinessProbes(scope.prisma, scope.redis), timeoutMs: config.healthCheckTimeoutMs });
+    healthRoutes(scope);
     done();
   });
   app.register(v1Routes, { prefix: API_V1_PREFIX });

@@ -30,11 +30,16 @@ const apiEnvSchema = z.object({
     .regex(/^([0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)?$/, 'must be comma-separated IP addresses or CIDR ranges, e.g. 127.0.0.1,10.0.0.0/8')
     .default(''),
   SESSION_TTL_HOURS: count('hours', 8760).default(336),
-  LOGIN_MAX_FAILURES_PER_EMAIL: count('attempts').default(5),
+  LOGIN_MAX_FAILURES_PER_EMAIL_AND_ADDRESS: count('attempts').default(5),
   LOGIN_MAX_FAILURES_PER_IP: count('attempts').default(50),
   LOGIN_LOCKOUT_MINUTES: count('minutes').default(15),
   SIGNUP_MAX_PER_IP_PER_HOUR: count('sign-ups').default(20),
   SIGNUP_MAX_PER_EMAIL_PER_HOUR: count('sign-ups').default(5),
+  // An unverified custom domain is a claim that lapses, and an account holds only so many at once.
+  DOMAIN_PENDING_TTL_DAYS: count('days', 365).default(7),
+  DOMAIN_PENDING_LIMIT: count('domains', 10_000).default(10),
+  // Each verification makes several DNS lookups for the caller: bounded per account.
+  DOMAIN_VERIFY_MAX_PER_HOUR: count('verifications', 100_000).default(60),
   // The built dashboard (vite build output); the repository's web/dist unless set.
   WEB_DIST_DIR: z.string().trim().startsWith('/', 'must be an absolute path').optional(),
 });
@@ -45,6 +50,11 @@ const DEFAULT_WEB_DIST_DIR = fileURLToPath(new URL('../../web/dist', import.meta
 export interface RateLimit {
   max: number;
   windowSeconds: number;
+}
+
+export interface DomainClaimRules {
+  pendingTtlDays: number;
+  pendingLimit: number;
 }
 
 export interface ApiConfig {
@@ -65,11 +75,14 @@ export interface ApiConfig {
   sessionTtlHours: number;
   /** Where the built dashboard lives; served at / (see web/web.plugin.ts). */
   webDistDir: string;
+  /** Custom domains not yet verified: days until such a claim expires, and how many an account may hold. */
+  domainClaims: DomainClaimRules;
   rateLimits: {
-    loginFailuresPerEmail: RateLimit;
+    loginFailuresPerEmailAndAddress: RateLimit;
     loginFailuresPerIp: RateLimit;
     signupsPerIp: RateLimit;
     signupsPerEmail: RateLimit;
+    domainVerificationsPerAccount: RateLimit;
   };
 }
 
@@ -90,11 +103,13 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     trustProxy: e.TRUST_PROXY === '' ? false : e.TRUST_PROXY,
     sessionTtlHours: e.SESSION_TTL_HOURS,
     webDistDir: e.WEB_DIST_DIR || DEFAULT_WEB_DIST_DIR,
+    domainClaims: { pendingTtlDays: e.DOMAIN_PENDING_TTL_DAYS, pendingLimit: e.DOMAIN_PENDING_LIMIT },
     rateLimits: {
-      loginFailuresPerEmail: { max: e.LOGIN_MAX_FAILURES_PER_EMAIL, windowSeconds: lockoutSeconds },
+      loginFailuresPerEmailAndAddress: { max: e.LOGIN_MAX_FAILURES_PER_EMAIL_AND_ADDRESS, windowSeconds: lockoutSeconds },
       loginFailuresPerIp: { max: e.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: lockoutSeconds },
       signupsPerIp: { max: e.SIGNUP_MAX_PER_IP_PER_HOUR, windowSeconds: 3600 },
       signupsPerEmail: { max: e.SIGNUP_MAX_PER_EMAIL_PER_HOUR, windowSeconds: 3600 },
+      domainVerificationsPerAccount: { max: e.DOMAIN_VERIFY_MAX_PER_HOUR, windowSeconds: 3600 },
     },
   };
 }

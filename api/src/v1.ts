@@ -10,6 +10,7 @@ import { xmppUsersQueuePlugin } from './xmpp-users/xmpp-users.queue.js';
 import { xmppUserRoutes } from './xmpp-users/xmpp-users.routes.js';
 import { inviteRoutes } from './invites/invites.routes.js';
 import { planRoutes } from './plans/plans.routes.js';
+import { operatorHealthRoutes } from './health/operator-health.routes.js';
 
 export const API_V1_PREFIX = '/api/v1';
 
@@ -29,5 +30,6 @@ export const v1Routes: FastifyPluginCallback = (app, _options, done) => {
   app.register(xmppUsersQueuePlugin, { redisUrl: app.config.redisUrl });
   app.register(xmppUserRoutes);
   app.register(inviteRoutes);
+  app.register(operatorHealthRoutes);
   done();
 };

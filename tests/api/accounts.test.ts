@@ -207,7 +207,7 @@ describe('POST /api/v1/me/password', () => {
     expect(weak.json<Problem>().errors?.[0]?.field).toBe('newPassword');
   });
 
-  it('changes it, keeps this session and the API tokens, and ends every other session', async () => {
+  it('changes it, keeps this session, ends every other session and revokes the API tokens', async () => {
     const account = await harness.signUp();
     const other = sessionCookieOf(await logIn(account.email, account.password));
     const newPassword = 'saffron kettle meridian';
@@ -216,17 +216,21 @@ describe('POST /api/v1/me/password', () => {
 
     expect((await me({ cookie: account.cookie })).statusCode).toBe(200);
     expect((await me({ cookie: other })).statusCode).toBe(401);
-    expect((await me(withToken(account))).statusCode).toBe(200);
+    expect((await me(withToken(account))).statusCode).toBe(401);
     expect((await logIn(account.email, account.password)).statusCode).toBe(401);
     expect((await logIn(account.email, newPassword)).statusCode).toBe(201);
     const audit = await harness.prisma.auditLog.findFirstOrThrow({ where: { actorId: account.id, action: 'account.password_change' } });
-    expect(audit.detail).toEqual({ otherSessionsEnded: 1 });
+    expect(audit.detail).toEqual({ otherSessionsEnded: 1, tokensRevoked: 1 });
   });
 
-  it('from an API token, ends every session', async () => {
+  it('from an API token, ends every session and revokes every other token', async () => {
     const account = await harness.signUp();
+    const second = await harness.inject({ method: 'POST', url: '/api/v1/tokens', headers: withToken(account), payload: { name: 'second' } });
+    const secondToken = second.json<{ secret: string }>().secret;
     const answer = await change(withToken(account), { currentPassword: account.password, newPassword: 'another fine passphrase' });
     expect(answer.statusCode).toBe(204);
     expect(await harness.prisma.session.count({ where: { accountId: account.id } })).toBe(0);
+    expect((await me(withToken(account))).statusCode).toBe(200);
+    expect((await me({ authorization: `Bearer ${secondToken}` })).statusCode).toBe(401);
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionCookieOf, startApiHarness, withCookie, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
+import { readyServer } from '../support/api-tenant-fixtures.js';
 
 interface AuditDto {
   id: string;
@@ -83,6 +84,24 @@ describe('audit log', () => {
     const actors = new Set((await audit(operator, '?limit=100')).json<Page>().items.map((e) => e.actorId));
     expect(actors).toContain(customer.id);
     expect(actors).toContain(operator.id);
+  });
+
+  it('shows a customer what an operator did to their resources, and nobody else', async () => {
+    const [customer, operator, bystander] = [await harness.signUp(), await harness.signUp({ operator: true }), await harness.signUp()];
+    const server = await readyServer(harness, customer);
+    const stop = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/actions`, headers: withToken(operator), payload: { action: 'stop' } });
+    expect(stop.statusCode).toBe(202);
+    const revoke = await harness.inject({ method: 'DELETE', url: `/api/v1/tokens/${customer.tokenId}`, headers: withToken(operator) });
+    expect(revoke.statusCode).toBe(204);
+
+    const session = { cookie: customer.cookie };
+    const seen = (await harness.inject({ method: 'GET', url: '/api/v1/audit?limit=100', headers: session })).json<Page>().items;
+    expect(seen.filter((e) => e.actorId === operator.id).map((e) => [e.action, e.targetId])).toEqual([
+      ['token.revoke', customer.tokenId],
+      ['server.stop', server.id],
+    ]);
+    const theirs = (await audit(bystander, '?limit=100')).json<Page>().items;
+    expect(theirs.some((e) => e.actorId === operator.id || e.actorId === customer.id)).toBe(false);
   });
 
   it('refuses a malformed cursor, or one past the bigint range, with a 400', async () => {

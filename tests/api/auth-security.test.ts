@@ -19,10 +19,11 @@ beforeAll(async () => {
     config: (base) => ({
       ...base,
       rateLimits: {
-        loginFailuresPerEmail: { max: LOGIN_MAX, windowSeconds: 900 },
+        loginFailuresPerEmailAndAddress: { max: LOGIN_MAX, windowSeconds: 900 },
         loginFailuresPerIp: { max: 8, windowSeconds: 900 },
         signupsPerIp: { max: 3, windowSeconds: 3600 },
         signupsPerEmail: { max: 5, windowSeconds: 3600 },
+        domainVerificationsPerAccount: { max: 3, windowSeconds: 3600 },
       },
     }),
   });
@@ -136,21 +137,24 @@ describe('API token authentication', () => {
 });
 
 describe('log-in throttling', () => {
-  it(`answers 429 after ${LOGIN_MAX} failures for an email, even to the right password, with Retry-After`, async () => {
+  it(`answers 429 after ${LOGIN_MAX} failures for an email from one address, even to the right password, with Retry-After`, async () => {
     const account = await harness.signUp();
     const address = newAddress();
     for (let attempt = 1; attempt <= LOGIN_MAX; attempt++) {
       expect((await logIn(account.email, `wrong password ${attempt}`, address)).statusCode, `attempt ${attempt}`).toBe(401);
     }
-    const throttled = await logIn(account.email, account.password, newAddress());
+    const throttled = await logIn(account.email, account.password, address);
     expect(throttled.statusCode).toBe(429);
     const retryAfter = Number(throttled.headers['retry-after']);
     expect(retryAfter).toBeGreaterThan(800);
     expect(retryAfter).toBeLessThanOrEqual(900);
     const problem = throttled.json<Problem>();
     expect(problem.retryAfter).toBe(retryAfter);
-    expect(problem.detail).toMatch(/^Too many failed log-ins for this email \(at most 5 in 15 minutes\)\. Try again in 15 minutes, after \d{4}-\d\d-\d\dT/);
+    expect(problem.detail).toMatch(/^Too many failed log-ins for this email from your address \(at most 5 in 15 minutes\)\. Try again in 15 minutes, after \d{4}-\d\d-\d\dT/);
     expect(await harness.prisma.session.count({ where: { accountId: account.id } })).toBe(1);
+
+    // The stranger's failures lock nobody else out: the owner, from their own address, logs in.
+    expect((await logIn(account.email, account.password, newAddress())).statusCode).toBe(201);
 
     // Another email from the same address is not affected.
     const other = await harness.signUp();
@@ -178,7 +182,8 @@ describe('log-in throttling', () => {
 
   it('holds under a burst of parallel guesses', async () => {
     const account = await harness.signUp();
-    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => logIn(account.email, `parallel guess ${i}`, newAddress())));
+    const address = newAddress();
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => logIn(account.email, `parallel guess ${i}`, address)));
     expect(answers.filter((a) => a.statusCode === 401)).toHaveLength(LOGIN_MAX);
     expect(answers.filter((a) => a.statusCode === 429)).toHaveLength(12 - LOGIN_MAX);
   });
@@ -209,6 +214,27 @@ describe('sign-up throttling', () => {
       );
     }
     expect(statuses).toEqual([201, 201, 201, 429]);
+  });
+});
+
+describe('domain verification throttling', () => {
+  it('lets an account verify a few times an hour, then answers 429 with Retry-After before any lookup', async () => {
+    const account = await harness.signUp();
+    const added = await harness.inject({ method: 'POST', url: '/api/v1/domains', headers: withToken(account), payload: { name: `v${Date.now()}.example.org` } });
+    expect(added.statusCode).toBe(201);
+    const id = added.json<{ id: string }>().id;
+    const verify = () => harness.inject({ method: 'POST', url: `/api/v1/domains/${id}/verify`, headers: withToken(account) });
+    for (let attempt = 0; attempt < 3; attempt++) expect((await verify()).statusCode).toBe(200);
+    const checkedAt = (await harness.prisma.domain.findUniqueOrThrow({ where: { id } })).lastCheckedAt;
+    const refused = await verify();
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json<Problem>().detail).toContain('domain verifications for your account');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await harness.prisma.domain.findUniqueOrThrow({ where: { id } })).lastCheckedAt).toEqual(checkedAt);
+    // Another account has its own allowance.
+    const other = await harness.signUp();
+    const theirs = await harness.inject({ method: 'POST', url: '/api/v1/domains', headers: withToken(other), payload: { name: `w${Date.now()}.example.org` } });
+    expect((await harness.inject({ method: 'POST', url: `/api/v1/domains/${theirs.json<{ id: string }>().id}/verify`, headers: withToken(other) })).statusCode).toBe(200);
   });
 });
 

@@ -15,7 +15,7 @@ describe('API configuration of authentication', () => {
     const config = loadApiConfig(env);
     expect(config.sessionTtlHours).toBe(336);
     expect(config.trustProxy).toBe(false);
-    expect(config.rateLimits.loginFailuresPerEmail).toEqual({ max: 5, windowSeconds: 900 });
+    expect(config.rateLimits.loginFailuresPerEmailAndAddress).toEqual({ max: 5, windowSeconds: 900 });
     expect(config.rateLimits.signupsPerIp).toEqual({ max: 20, windowSeconds: 3600 });
   });
 
@@ -29,7 +29,7 @@ describe('API configuration of authentication', () => {
     ['SESSION_TTL_HOURS', '0', 'at least 1 hours'],
     ['SESSION_TTL_HOURS', '9000', 'at most 8760'],
     ['TRUST_PROXY', 'everyone', 'IP addresses or CIDR ranges'],
-    ['LOGIN_MAX_FAILURES_PER_EMAIL', 'five', 'whole number of attempts'],
+    ['LOGIN_MAX_FAILURES_PER_EMAIL_AND_ADDRESS', 'five', 'whole number of attempts'],
   ])('refuses a bad %s and names it', (name, value, hint) => {
     let problems: string[] = [];
     try {

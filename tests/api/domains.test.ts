@@ -26,8 +26,9 @@ interface DomainDto {
   id: string;
   accountId: string;
   name: string;
-  status: 'pending' | 'verified' | 'failed';
+  status: 'pending' | 'verified' | 'failed' | 'expired';
   statusDetail: string;
+  expiresAt: string | null;
   verifiedAt: string | null;
   lastCheckedAt: string | null;
   createdAt: string;
@@ -41,6 +42,7 @@ interface Problem {
 }
 
 const ZONE = 'parley.test';
+const DAY_MS = 24 * 60 * 60 * 1000;
 const ID = '01900000-0000-7000-8000-00000000abcd';
 const HEX = ID.replaceAll('-', '');
 
@@ -179,6 +181,16 @@ describe('custom domains through the API, verified with real DNS', () => {
   }
   const principal = (account: TestAccount): Principal => ({ accountId: account.id, role: 'customer', via: 'token' });
   const record = (domain: DomainDto, name: string, type = 'TXT') => domain.records.find((r) => r.name === name && r.type === type)!;
+  /** Until `count` requests of the app wait for a row lock in the test's database. */
+  async function waitingOnLocks(count: number): Promise<void> {
+    for (let tries = 0; tries < 200; tries++) {
+      const [row] = await harness.prisma.$queryRaw<{ waiting: number }[]>`
+        SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+      if ((row?.waiting ?? 0) >= count) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`fewer than ${count} requests ever waited for a lock`);
+  }
 
   beforeAll(async () => {
     harness = await startApiHarness();
@@ -224,20 +236,131 @@ describe('custom domains through the API, verified with real DNS', () => {
     expect([await harness.prisma.domain.count(), await harness.prisma.auditLog.count()]).toEqual(before);
   });
 
-  it('refuses a domain that is already live, for its owner and for anyone else; it can be added again once deleted', async () => {
+  it('refuses a name its account already has, however spelled; another account may claim it too; it can be added again once deleted', async () => {
     const domain = await added(alice);
     const again = await add(alice, domain.name.toUpperCase());
     expect(again.statusCode).toBe(409);
     expect(again.json<Problem>().detail).toContain(`GET /api/v1/domains/${domain.id}`);
-    const other = await add(bob, domain.name);
-    expect(other.statusCode).toBe(409);
-    expect(other.json<Problem>().detail).toContain('another account');
-    expect(other.body).not.toContain(domain.id);
+    expect(await added(bob, domain.name)).toMatchObject({ accountId: bob.id, status: 'pending' });
 
     expect((await remove(alice, domain.id)).statusCode).toBe(204);
-    const readded = await added(bob, domain.name);
+    const readded = await added(alice, domain.name);
     expect(readded.id).not.toBe(domain.id);
     expect(record(readded, `_acme-challenge.${domain.name}`, 'CNAME').value).not.toBe(record(domain, `_acme-challenge.${domain.name}`, 'CNAME').value);
+  });
+
+  it('lets the real owner add and verify a name another account claimed first; the squatter\'s claim then blocks nothing and cannot be verified', async () => {
+    const mallory = await harness.signUp();
+    const name = nextName();
+    const squat = await added(mallory, name);
+
+    const owned = await added(bob, name);
+    expect(owned.status).toBe('pending');
+    await createRequired(owned);
+    expect((await verify(bob, owned.id)).json<DomainDto>().status).toBe('verified');
+    expect(await requireVerifiedDomain(harness.prisma, principal(bob), owned.id)).toEqual({ id: owned.id, name });
+
+    // Even with its own records in DNS now, the squatter's claim cannot take the name over.
+    await createRequired(squat);
+    const refused = await verify(mallory, squat.id);
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json<Problem>()).toMatchObject({
+      title: 'Domain verified by another account',
+      detail: `Another account verified ${name} first, so this claim cannot be verified. If the domain is yours, contact support; otherwise delete this claim (DELETE /api/v1/domains/${squat.id}).`,
+    });
+    expect(await harness.prisma.domain.findUniqueOrThrow({ where: { id: squat.id } })).toMatchObject({ status: 'pending', lastCheckedAt: null });
+    expect(await harness.prisma.auditLog.count({ where: { action: 'domain.verify', targetId: squat.id } })).toBe(0);
+    expect((await get(bob, owned.id)).json<DomainDto>().status).toBe('verified');
+
+    const late = await add(await harness.signUp(), name);
+    expect(late.statusCode).toBe(409);
+    expect(late.json<Problem>()).toMatchObject({ title: 'Domain verified by another account', errors: [{ in: 'body', field: 'name', message: 'is verified by another account' }] });
+    expect(late.body).not.toContain(owned.id);
+  });
+
+  it('lets exactly one of two claims that verify the same name at the same time win', async () => {
+    const carol = await harness.signUp();
+    const name = nextName();
+    const racers = [
+      { account: bob, claim: await added(bob, name) },
+      { account: carol, claim: await added(carol, name) },
+    ];
+    const claims = racers.map((r) => r.claim);
+
+    // The test holds both rows, so each verification looks up its own records and then waits to
+    // write: both are past every check when the locks go, and only the unique index can decide.
+    let release = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const holding = harness.prisma.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT id FROM domains WHERE id = ANY(${claims.map((c) => c.id)}::uuid[]) FOR UPDATE`;
+        await released;
+      },
+      { timeout: 60_000 },
+    );
+    const verifying = [];
+    for (const { account, claim } of racers) {
+      await createRequired(claim);
+      verifying.push(verify(account, claim.id));
+      await waitingOnLocks(verifying.length);
+    }
+    release();
+    await holding;
+    const answers = await Promise.all(verifying);
+
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 409]);
+    const loser = claims[answers.findIndex((a) => a.statusCode === 409)]!;
+    expect(answers.find((a) => a.statusCode === 409)!.json<Problem>().detail).toContain(`Another account verified ${name} first`);
+    expect(await harness.prisma.domain.findMany({ where: { name, status: 'verified' }, select: { id: true } })).toEqual([{ id: claims.find((c) => c !== loser)!.id }]);
+    expect(await harness.prisma.domain.findUniqueOrThrow({ where: { id: loser.id } })).toMatchObject({ status: 'pending', lastCheckedAt: null });
+  });
+
+  it('expires a pending claim after DOMAIN_PENDING_TTL_DAYS: it cannot be verified, says to add it again, and adding it again replaces it', async () => {
+    const dave = await harness.signUp();
+    const name = nextName();
+    const stale = await added(dave, name);
+    expect(stale.expiresAt).toBe(new Date(Date.parse(stale.createdAt) + 7 * DAY_MS).toISOString());
+    await createRequired(stale);
+    await harness.prisma.domain.update({ where: { id: stale.id }, data: { createdAt: new Date(Date.now() - 7 * DAY_MS - 1000) } });
+
+    const shown = (await get(dave, stale.id)).json<DomainDto>();
+    expect(shown.status).toBe('expired');
+    expect(shown.statusDetail).toContain('so this claim expired: it reserves nothing and cannot be verified. To use the domain, add it again (POST /api/v1/domains');
+    const refused = await verify(dave, stale.id);
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json<Problem>()).toMatchObject({ title: 'Domain claim expired', detail: shown.statusDetail });
+    expect(await harness.prisma.domain.findUniqueOrThrow({ where: { id: stale.id } })).toMatchObject({ status: 'pending', lastCheckedAt: null });
+
+    const fresh = await added(dave, name);
+    expect(fresh).toMatchObject({ status: 'pending', expiresAt: expect.any(String) as string });
+    expect(record(fresh, `_parley-verify.${name}`).value).not.toBe(record(stale, `_parley-verify.${name}`).value);
+    expect((await get(dave, stale.id)).statusCode).toBe(404);
+    const audit = await harness.prisma.auditLog.findFirstOrThrow({ where: { action: 'domain.delete', targetId: stale.id } });
+    expect(audit).toMatchObject({ actorId: dave.id, detail: { name, status: 'expired' } });
+
+    // Only pending claims expire: a verified domain stays verified however old.
+    await createRequired(fresh);
+    expect((await verify(dave, fresh.id)).json<DomainDto>()).toMatchObject({ status: 'verified', expiresAt: null });
+    await harness.prisma.domain.update({ where: { id: fresh.id }, data: { createdAt: new Date(Date.now() - 30 * DAY_MS) } });
+    expect((await get(dave, fresh.id)).json<DomainDto>().status).toBe('verified');
+  });
+
+  it('refuses a pending domain over DOMAIN_PENDING_LIMIT, even in parallel, with a 409 that says what to do, and creates nothing', async () => {
+    const erin = await harness.signUp();
+    const answers = await Promise.all(Array.from({ length: 11 }, () => add(erin, nextName())));
+    expect(answers.filter((a) => a.statusCode === 201)).toHaveLength(10);
+    const refused = answers.find((a) => a.statusCode !== 201)!;
+    expect(refused.statusCode, refused.body).toBe(409);
+    expect(refused.json<Problem>()).toMatchObject({ title: 'Too many pending domains' });
+    expect(refused.json<Problem>().detail).toContain('Verify one (POST /api/v1/domains/{id}/verify) or delete one you no longer need (DELETE /api/v1/domains/{id})');
+    expect(await harness.prisma.domain.count({ where: { accountId: erin.id } })).toBe(10);
+    expect(await harness.prisma.auditLog.count({ where: { actorId: erin.id, action: 'domain.create' } })).toBe(10);
+
+    // An expired claim no longer counts.
+    const [oldest] = answers.filter((a) => a.statusCode === 201).map((a) => a.json<DomainDto>());
+    await harness.prisma.domain.update({ where: { id: oldest!.id }, data: { createdAt: new Date(Date.now() - 8 * DAY_MS) } });
+    await added(erin);
+    expect((await add(erin, nextName())).statusCode).toBe(409);
   });
 
   it('lists your domains newest first, page by page; gets one; another account\'s is a 404', async () => {

@@ -21,6 +21,7 @@ beforeAll(async () => {
         ...base.rateLimits,
         loginFailuresPerIp: { max: 100_000, windowSeconds: 900 },
         signupsPerIp: { max: 100_000, windowSeconds: 3600 },
+        domainVerificationsPerAccount: { max: 100_000, windowSeconds: 3600 },
       },
     }),
   });

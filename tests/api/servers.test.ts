@@ -200,6 +200,17 @@ describe('a server\'s details, actions and credentials', () => {
     expect(JSON.stringify(audit.map((row) => row.detail))).not.toContain('fixture admin password');
   });
 
+  it('never reveals a customer\'s admin password to an operator, whose attempt leaves the owner\'s reveal unspent', async () => {
+    const server = await readyServer(harness, alice);
+    const operator = await harness.signUp({ operator: true });
+    const attempt = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/credentials/reveal`, headers: withToken(operator), payload: {} });
+    expect(attempt.statusCode).toBe(403);
+    expect(attempt.body).not.toContain('fixture admin password');
+    expect(attempt.json<{ detail: string }>().detail).toContain('only to the account that owns it');
+    const owner = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/credentials/reveal`, headers: withToken(alice), payload: {} });
+    expect(owner.json()).toMatchObject({ password: 'fixture admin password' });
+  });
+
   it('keeps a new password until the worker has set it on the server, then reveals it once', async () => {
     const server = await readyServer(harness, alice);
     const secrets = SecretBox.fromKeyring(harness.config.secretsKeyring);

@@ -215,6 +215,16 @@ describe('revealing a password', () => {
     expect(JSON.stringify(audit.map((row) => row.detail))).not.toContain(password);
   });
 
+  it('never reveals a user\'s password to an operator, whose attempt leaves the owner\'s reveal unspent', async () => {
+    const server = await readyServer(harness, alice);
+    const user = await newUser(server.id);
+    const operator = await harness.signUp({ operator: true });
+    const attempt = await reveal(operator, server.id, user.id);
+    expect(attempt.statusCode).toBe(403);
+    expect(attempt.json<{ detail: string }>().detail).toContain('only to the account that owns it');
+    expect(await revealOnce(server.id, user.id)).toMatch(/\S{12,}/);
+  });
+
   it('lets exactly one of two concurrent reveals have it', async () => {
     const server = await readyServer(harness, alice);
     const user = await newUser(server.id);

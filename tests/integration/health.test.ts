@@ -5,14 +5,22 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/src/app.js';
 import { loadApiConfig } from '../../api/src/config.js';
 import { createReadinessProbes } from '../../api/src/health/readiness-probes.js';
-import { createPrismaClient, type PrismaClient } from '../../prisma/client.js';
+import { seedPlans } from '../../prisma/seed.js';
 import { loadWorkerConfig } from '../../worker/src/config.js';
 import { createAdapters } from '../../worker/src/adapters.js';
 import { startHealthReporter, type HealthReporter } from '../../worker/src/health/health-reporter.js';
 import { RedisServer } from '../support/redis-server.js';
 import { WORKER_HEALTH_KEY } from '../../worker/src/contracts/worker-health.js';
+import { signUpThrough, withToken, type TestAccount } from '../support/api-harness.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 interface ReadyBody {
+  status: string;
+  down: string[];
+  checks: Record<string, string>;
+}
+
+interface OperatorReport {
   status: string;
   down: string[];
   checks: Record<string, { ok: boolean; detail: string }>;
@@ -22,13 +30,18 @@ describe('/health endpoints against the real services', () => {
   let redisServer: RedisServer;
   let apiRedis: Redis;
   let workerRedis: Redis;
-  let prisma: PrismaClient;
+  let db: TestDatabase;
+  let operator: TestAccount;
   let reporter: HealthReporter;
   let app: FastifyInstance;
 
   const ready = async () => {
     const response = await app.inject({ method: 'GET', url: '/health/ready' });
     return { status: response.statusCode, body: response.json<ReadyBody>() };
+  };
+  const details = async (as: TestAccount) => {
+    const response = await app.inject({ method: 'GET', url: '/api/v1/operator/health', headers: withToken(as) });
+    return { status: response.statusCode, body: response.json<OperatorReport>() };
   };
 
   beforeAll(async () => {
@@ -41,7 +54,8 @@ describe('/health endpoints against the real services', () => {
     for (const client of [apiRedis, workerRedis]) client.on('error', () => undefined);
     // Without an offline queue, a command sent before the connection is up fails at once.
     await Promise.all([apiRedis, workerRedis].filter((client) => client.status !== 'ready').map((client) => once(client, 'ready')));
-    prisma = createPrismaClient(apiConfig.databaseUrl);
+    db = await createTestDatabase();
+    await seedPlans(db.prisma);
     const adapters = createAdapters(workerConfig);
     reporter = startHealthReporter({
       redis: workerRedis,
@@ -50,14 +64,15 @@ describe('/health endpoints against the real services', () => {
       intervalMs: 250,
       onPublishError: () => undefined,
     });
-    app = buildApp({ config: { ...apiConfig, logLevel: 'silent' }, readiness: createReadinessProbes(prisma, apiRedis) });
+    app = buildApp({ config: { ...apiConfig, databaseUrl: db.url, logLevel: 'silent' }, readiness: createReadinessProbes(db.prisma, apiRedis) });
     await app.ready();
+    operator = await signUpThrough(app, db.prisma, { operator: true });
   });
 
   afterAll(async () => {
     reporter.stop();
     await app.close();
-    await prisma.$disconnect();
+    await db.drop();
     apiRedis.disconnect();
     workerRedis.disconnect();
     await redisServer.stop();
@@ -69,16 +84,26 @@ describe('/health endpoints against the real services', () => {
     expect(response.json()).toEqual({ status: 'live' });
   });
 
-  it('ready is green with every dependency reached for real', async () => {
+  it('ready is green with every dependency reached for real, saying only "up" to the public', async () => {
     await reporter.publishNow();
     const { status, body } = await ready();
     expect(body.down).toEqual([]);
+    expect(status).toBe(200);
+    expect(body.checks).toEqual({ database: 'up', redis: 'up', worker: 'up', docker: 'up', dns: 'up', ca: 'up' });
+  });
+
+  it('gives operators each dependency\'s reason, and nobody else', async () => {
+    const { status, body } = await details(operator);
     expect(status).toBe(200);
     expect(body.checks.database?.detail).toMatch(/^PostgreSQL \d+/);
     expect(body.checks.redis?.detail).toContain('PONG');
     expect(body.checks.docker?.detail).toMatch(/^Docker \d+/);
     expect(body.checks.dns?.detail).toMatch(/^PowerDNS serves /);
     expect(body.checks.ca?.detail).toMatch(/^ACME directory at https:/);
+
+    const customer = await signUpThrough(app, db.prisma);
+    expect((await details(customer)).status).toBe(403);
+    expect((await app.inject({ method: 'GET', url: '/api/v1/operator/health' })).statusCode).toBe(401);
   });
 
   it('turns 503 naming Redis while Redis is stopped, and 200 again after it restarts', async () => {
@@ -86,8 +111,9 @@ describe('/health endpoints against the real services', () => {
     const during = await ready();
     expect(during.status).toBe(503);
     expect(during.body.down).toContain('redis');
-    expect(during.body.checks.redis?.ok).toBe(false);
-    expect(during.body.checks.database?.ok).toBe(true);
+    expect(during.body.checks.redis).toBe('down');
+    expect(during.body.checks.database).toBe('up');
+    expect(JSON.stringify(during.body)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|:\d{4}/);
 
     await redisServer.resume();
     let after = await ready();

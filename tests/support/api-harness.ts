@@ -46,6 +46,30 @@ export function sessionCookieOf(response: LightMyRequestResponse): string {
 export const uniqueEmail = (label = 'user') => `${label}-${randomBytes(5).toString('hex')}@example.com`;
 export const GOOD_PASSWORD = 'violet staple orbit lantern';
 
+/** An account signed up through the app's API (an operator when asked), with a session and an API token. */
+export async function signUpThrough(
+  app: FastifyInstance,
+  prisma: PrismaClient,
+  { email = uniqueEmail(), password = GOOD_PASSWORD, operator = false }: { email?: string; password?: string; operator?: boolean } = {},
+): Promise<TestAccount> {
+  // From an address of its own, so fixtures never use up the sign-up limit of the address a test checks.
+  const remoteAddress = `10.${randomBytes(3).join('.')}`;
+  const signUp = await app.inject({ method: 'POST', url: '/api/v1/accounts', payload: { email, password }, remoteAddress });
+  if (signUp.statusCode !== 201) throw new Error(`sign-up failed: ${signUp.statusCode} ${signUp.body}`);
+  const body = signUp.json<{ account: { id: string }; csrfToken: string }>();
+  const cookie = sessionCookieOf(signUp);
+  if (operator) await prisma.account.update({ where: { id: body.account.id }, data: { role: 'operator' } });
+  const created = await app.inject({
+    method: 'POST',
+    url: '/api/v1/tokens',
+    headers: { cookie, 'x-csrf-token': body.csrfToken },
+    payload: { name: 'test harness' },
+  });
+  if (created.statusCode !== 201) throw new Error(`token creation failed: ${created.statusCode} ${created.body}`);
+  const { token, secret } = created.json<{ token: { id: string }; secret: string }>();
+  return { id: body.account.id, email, password, cookie, csrfToken: body.csrfToken, token: secret, tokenId: token.id };
+}
+
 /**
  * The real API on a fresh migrated database (plans seeded) and a private Redis, driven through
  * inject(). Rate limits default to the production values; tests that sign up many accounts raise them.
@@ -70,24 +94,7 @@ export async function startApiHarness(
     redis,
     logs,
     inject,
-    async signUp({ email = uniqueEmail(), password = GOOD_PASSWORD, operator = false } = {}) {
-      // From an address of its own, so fixtures never use up the sign-up limit of the address a test checks.
-      const remoteAddress = `10.${randomBytes(3).join('.')}`;
-      const signUp = await inject({ method: 'POST', url: '/api/v1/accounts', payload: { email, password }, remoteAddress });
-      if (signUp.statusCode !== 201) throw new Error(`sign-up failed: ${signUp.statusCode} ${signUp.body}`);
-      const body = signUp.json<{ account: { id: string }; csrfToken: string }>();
-      const cookie = sessionCookieOf(signUp);
-      if (operator) await db.prisma.account.update({ where: { id: body.account.id }, data: { role: 'operator' } });
-      const created = await inject({
-        method: 'POST',
-        url: '/api/v1/tokens',
-        headers: { cookie, 'x-csrf-token': body.csrfToken },
-        payload: { name: 'test harness' },
-      });
-      if (created.statusCode !== 201) throw new Error(`token creation failed: ${created.statusCode} ${created.body}`);
-      const { token, secret } = created.json<{ token: { id: string }; secret: string }>();
-      return { id: body.account.id, email, password, cookie, csrfToken: body.csrfToken, token: secret, tokenId: token.id };
-    },
+    signUp: (signUpOptions) => signUpThrough(app, db.prisma, signUpOptions),
     async close() {
       await app.close();
       await db.drop();

@@ -59,6 +59,13 @@ describe('configuration', () => {
     expect(problems[0]).toContain(hint);
   });
 
+  it('limits unverified custom domains: 7 days and 10 per account unless set', () => {
+    expect(loadApiConfig(apiEnv).domainClaims).toEqual({ pendingTtlDays: 7, pendingLimit: 10 });
+    expect(loadApiConfig({ ...apiEnv, DOMAIN_PENDING_TTL_DAYS: '3', DOMAIN_PENDING_LIMIT: '25' }).domainClaims).toEqual({ pendingTtlDays: 3, pendingLimit: 25 });
+    expect(problemsOf(() => loadApiConfig({ ...apiEnv, DOMAIN_PENDING_TTL_DAYS: '0' }))).toEqual(['DOMAIN_PENDING_TTL_DAYS: must be at least 1 days']);
+    expect(problemsOf(() => loadApiConfig({ ...apiEnv, DOMAIN_PENDING_LIMIT: 'ten' }))).toEqual(['DOMAIN_PENDING_LIMIT: must be a whole number of domains']);
+  });
+
   it('never echoes a secret value in its message', () => {
     const problems = problemsOf(() => loadApiConfig({ ...apiEnv, SECRETS_KEYRING: '1:supersecretvalue' }));
     expect(problems.join('\n')).not.toContain('supersecretvalue');

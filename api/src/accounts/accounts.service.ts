@@ -5,7 +5,7 @@ import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import type { Principal } from '../auth/principal.js';
 import type { ApiConfig } from '../config.js';
 import { HttpProblem } from '../http/problem.js';
-import { loginSubjects, type ClientInfo, type IssuedSession, type SessionService } from '../sessions/sessions.service.js';
+import { passwordCheckSubjects, type ClientInfo, type IssuedSession, type SessionService } from '../sessions/sessions.service.js';
 import { toAccountDto, type AccountDto } from './accounts.schemas.js';
 import { isUniqueViolation } from '../../../prisma/errors.js';
 
@@ -64,10 +64,13 @@ export class AccountService {
     return toAccountDto(account);
   }
 
-  /** Ends every other session: whoever else held one must log in again with the new password. */
+  /**
+   * Ends every other session and revokes the API tokens (but the one making the request): whoever
+   * held one, perhaps the reason for the change, must log in again with the new password.
+   */
   async changePassword(principal: Principal, input: { currentPassword: string; newPassword: string }, ip: string): Promise<void> {
     const account = await this.prisma.account.findUniqueOrThrow({ where: { id: principal.accountId } });
-    const subjects = loginSubjects(this.config, account.email, ip);
+    const subjects = passwordCheckSubjects(this.config, account.id);
     await this.limiter.hit(subjects);
     if (!(await verifyPassword(account.passwordHash, input.currentPassword))) {
       // Named as a field too, so a form can put the refusal beside the input it is about.
@@ -82,11 +85,15 @@ export class AccountService {
       const ended = await tx.session.deleteMany({
         where: { accountId: account.id, ...(principal.session ? { id: { not: principal.session.id } } : {}) },
       });
+      const revoked = await tx.apiToken.updateMany({
+        where: { accountId: account.id, revokedAt: null, ...(principal.tokenId ? { id: { not: principal.tokenId } } : {}) },
+        data: { revokedAt: new Date() },
+      });
       await this.audit.record(tx, actorOf(principal, ip), {
         action: 'account.password_change',
         targetType: 'account',
         targetId: account.id,
-        detail: { otherSessionsEnded: ended.count },
+        detail: { otherSessionsEnded: ended.count, tokensRevoked: revoked.count },
       });
     });
   }

@@ -27,7 +27,7 @@ export const auditRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
       onRequest: requireAuth,
       schema: {
         tags: ['audit'],
-        summary: 'The audit log, newest first (your own actions; operators see everyone\'s)',
+        summary: 'The audit log, newest first (your own actions and anything done to your resources, by operators too; operators see everyone\'s)',
         querystring: z.strictObject({
           cursor: z
             .string()

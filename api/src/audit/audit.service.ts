@@ -23,7 +23,34 @@ export interface AuditEntry {
 }
 
 /** The client or a transaction: write the audit row in the same transaction as the change. */
-export type AuditWriter = Pick<Prisma.TransactionClient, 'auditLog'>;
+export type AuditWriter = Prisma.TransactionClient;
+
+/**
+ * The account that owns the target: what its owner's log shows, whoever acted (an operator, say).
+ * Read in the writer's transaction, so a target created in it is found.
+ */
+async function subjectAccountOf(db: AuditWriter, targetType: string, targetId: string | null): Promise<string | null> {
+  if (targetId === null) return null;
+  const select = { accountId: true } as const;
+  switch (targetType) {
+    case 'account':
+      return targetId;
+    case 'server':
+      return (await db.server.findUnique({ where: { id: targetId }, select }))?.accountId ?? null;
+    case 'domain':
+      return (await db.domain.findUnique({ where: { id: targetId }, select }))?.accountId ?? null;
+    case 'api_token':
+      return (await db.apiToken.findUnique({ where: { id: targetId }, select }))?.accountId ?? null;
+    case 'session':
+      return (await db.session.findUnique({ where: { id: targetId }, select }))?.accountId ?? null;
+    case 'xmpp_user':
+      return (await db.xmppUser.findUnique({ where: { id: targetId }, select: { server: { select } } }))?.server.accountId ?? null;
+    case 'invite':
+      return (await db.invite.findUnique({ where: { id: targetId }, select: { server: { select } } }))?.server.accountId ?? null;
+    default:
+      return null;
+  }
+}
 
 export function actorOf(principal: Principal, ip: string): AuditActor {
   return {
@@ -73,16 +100,20 @@ export class AuditService {
         action: entry.action,
         targetType: entry.targetType,
         targetId: entry.targetId,
+        subjectAccountId: await subjectAccountOf(db, entry.targetType, entry.targetId),
         detail: entry.detail === undefined ? undefined : (withoutSecrets(entry.detail) as Prisma.InputJsonObject),
       },
     });
   }
 
-  /** Newest first. Customers read what they (or their tokens) did; operators read everything. */
+  /**
+   * Newest first. Customers read what they (or their tokens) did and what anyone, operators
+   * included, did to their resources; operators read everything.
+   */
   async list(principal: Principal, page: { cursor?: string | undefined; limit: number }) {
     const rows = await this.prisma.auditLog.findMany({
       where: {
-        ...(principal.role === 'operator' ? {} : { actorId: principal.accountId }),
+        ...(principal.role === 'operator' ? {} : { OR: [{ actorId: principal.accountId }, { subjectAccountId: principal.accountId }] }),
         ...(page.cursor === undefined ? {} : { id: { lt: BigInt(page.cursor) } }),
       },
       orderBy: { id: 'desc' },

@@ -25,6 +25,15 @@ export function ownedBy(principal: Principal): { accountId?: string } {
   return principal.role === 'operator' ? {} : { accountId: principal.accountId };
 }
 
+/**
+ * A customer's secrets are shown to the customer only: an operator reaches the resource (ownedBy)
+ * but revealing would spend the owner's one-time reveal and put the secret in other hands.
+ */
+export function assertOwnerReveals(principal: Principal, ownerAccountId: string, what: string): void {
+  if (principal.accountId === ownerAccountId) return;
+  throw new HttpProblem(403, 'Only the owner can reveal it', `${what} is shown once, and only to the account that owns it; operators never see customers' secrets.`);
+}
+
 /** The caller of a route guarded by requireAuth/requireOperator. */
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw notAuthenticated();

@@ -2,6 +2,7 @@ import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireAuth } from '../auth/auth.plugin.js';
 import { principalOf } from '../auth/principal.js';
+import { AttemptLimiter } from '../auth/attempt-limiter.js';
 import { expected, pageLimit, pageSchema, noInput, problemResponses, uuidParams } from '../http/schemas.js';
 import { RECORD_PURPOSES, RECORD_TYPES } from './domain-records.js';
 import { DomainService } from './domains.service.js';
@@ -27,8 +28,13 @@ const domainSchema = z.object({
   id: z.uuid(),
   accountId: z.uuid(),
   name: z.string(),
-  status: z.enum(['pending', 'verified', 'failed']).describe('failed: was verified, but a later check found required records missing or wrong.'),
+  status: z
+    .enum(['pending', 'verified', 'failed', 'expired'])
+    .describe(
+      'pending: added, not verified yet; several accounts may claim a name, and the first to verify it gets it. failed: was verified, but a later check found required records missing or wrong. expired: not verified before expiresAt, so it reserves nothing and cannot be verified; add the domain again.',
+    ),
   statusDetail: z.string().describe('What the status means and what to do next.'),
+  expiresAt: z.iso.datetime().nullable().describe('When this claim expires unless verified first (past for an expired one); null once verified.'),
   verifiedAt: z.iso.datetime().nullable(),
   lastCheckedAt: z.iso.datetime().nullable(),
   createdAt: z.iso.datetime(),
@@ -36,7 +42,15 @@ const domainSchema = z.object({
 });
 
 export const domainRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
-  const domains = new DomainService(app.prisma, app.audit, app.config.platformZone, app.config.dnsResolver);
+  const domains = new DomainService(
+    app.prisma,
+    app.audit,
+    app.config.platformZone,
+    app.config.dnsResolver,
+    app.config.domainClaims,
+    new AttemptLimiter(app.redis),
+    app.config.rateLimits.domainVerificationsPerAccount,
+  );
 
   app.post(
     '/domains',
@@ -44,7 +58,7 @@ export const domainRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
       onRequest: requireAuth,
       schema: {
         tags: ['domains'],
-        summary: 'Add a domain of your own; the answer lists the DNS records to create before verifying it',
+        summary: 'Add a domain of your own; the answer lists the DNS records to create before verifying it; unverified, it expires at expiresAt',
         body: z.strictObject({
           name: z
             .string({ error: expected('must be a domain name, such as chat.example.com') })
@@ -91,7 +105,7 @@ export const domainRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
       onRequest: requireAuth,
       schema: {
         tags: ['domains'],
-        summary: 'Look the records up in DNS now; verified once the ownership TXT and the _acme-challenge CNAMEs are right',
+        summary: 'Look the records up in DNS now; verified once the ownership TXT and the _acme-challenge CNAMEs are right; the first account to verify a name gets it',
         params: uuidParams,
         body: noInput,
         response: { 200: domainSchema, ...problemResponses },

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { Prisma } from '../../../prisma/generated/client/client.js';
 import { actorOf, type AuditService } from '../audit/audit.service.js';
+import type { DomainClaimRules, RateLimit } from '../config.js';
+import type { AttemptLimiter } from '../auth/attempt-limiter.js';
 import { ownedBy, type Principal } from '../auth/principal.js';
 import { HttpProblem, notFound } from '../http/problem.js';
 import { toPage } from '../http/schemas.js';
@@ -22,6 +24,7 @@ import { isUniqueViolation } from '../../../prisma/errors.js';
 
 export const DOMAINS_LIST_HINT = 'GET /api/v1/domains';
 const RETRY_AFTER_SECONDS = 5;
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 // The live server on the domain (at most one, by a partial unique index): its ports complete the SRV records.
 const withServer = { servers: { where: { deletedAt: null }, include: { portAllocations: true } } } as const;
@@ -53,6 +56,9 @@ export class DomainService {
     private readonly audit: AuditService,
     private readonly platformZone: string,
     dnsResolver: string | null,
+    private readonly claims: DomainClaimRules,
+    private readonly limiter: AttemptLimiter,
+    private readonly verifyLimit: RateLimit,
   ) {
     this.dns = new DnsLookup(dnsResolver);
   }
@@ -65,6 +71,11 @@ export class DomainService {
     const name = checked.domain;
     try {
       const created = await this.prisma.$transaction(async (tx) => {
+        // The account row stays locked until the claim commits: parallel adds count one by one.
+        await tx.$queryRaw`SELECT id FROM accounts WHERE id = ${principal.accountId}::uuid FOR UPDATE`;
+        await refuseVerifiedElsewhere(tx, principal, name);
+        await this.replaceExpiredClaim(tx, principal, name, ip);
+        await this.refuseOverPendingLimit(tx, principal);
         const row = await tx.domain.create({
           data: { accountId: principal.accountId, name, verificationToken: randomBytes(16).toString('hex') },
           include: withServer,
@@ -74,7 +85,7 @@ export class DomainService {
       });
       return this.toDto(created);
     } catch (error) {
-      if (isUniqueViolation(error)) throw await this.taken(principal, name);
+      if (isUniqueViolation(error)) throw await this.alreadyAdded(principal, name);
       throw error;
     }
   }
@@ -97,39 +108,34 @@ export class DomainService {
   /** Looks every record up now, through the configured resolver, and stores the result. */
   async verify(principal: Principal, id: string, ip: string) {
     const domain = await this.find(principal, id);
+    await this.limiter.hit([{ scope: 'domain-verify-account', subject: principal.accountId, limit: this.verifyLimit, description: 'domain verifications for your account' }]);
+    await this.refuseUnverifiable(domain);
     const records = this.recordsOf(domain);
-    let lookups;
-    try {
-      lookups = await this.dns.lookupAll(records);
-    } catch (error) {
-      if (!(error instanceof ResolverUnreachableError)) throw error;
-      throw new HttpProblem(
-        503,
-        'Service unavailable',
-        `DNS could not be asked: the resolver ${error.resolver} did not answer, so ${domain.name} was not checked and nothing was changed. Try again in a few seconds.`,
-        { dependency: 'dns' },
-        { 'retry-after': String(RETRY_AFTER_SECONDS) },
-      );
-    }
-    const checks = records.map((record, i) => checkRecord(record, lookups[i] ?? { kind: 'none' }));
+    const checks = await this.lookUp(domain, records);
     const status = statusAfterCheck(records, checks, domain.status);
     const now = new Date();
     const verifiedAt = status === 'verified' && domain.status !== 'verified' ? now : domain.verifiedAt;
 
-    await this.prisma.$transaction(async (tx) => {
-      // Matching on deletedAt: a domain deleted while its lookups ran stays deleted.
-      const { count } = await tx.domain.updateMany({
-        where: { id, deletedAt: null },
-        data: { checks: checks as unknown as Prisma.InputJsonValue, lastCheckedAt: now, status, verifiedAt },
+    try {
+      await this.prisma.$transaction(async (tx) => {
+        // Matching on deletedAt: a domain deleted while its lookups ran stays deleted.
+        const { count } = await tx.domain.updateMany({
+          where: { id, deletedAt: null },
+          data: { checks: checks as unknown as Prisma.InputJsonValue, lastCheckedAt: now, status, verifiedAt },
+        });
+        if (count === 0) throw notFound('domain', id, DOMAINS_LIST_HINT);
+        await this.audit.record(tx, actorOf(principal, ip), {
+          action: 'domain.verify',
+          targetType: 'domain',
+          targetId: id,
+          detail: { name: domain.name, status, failing: missingRequired(records, checks).map((r) => `${r.type} ${r.name}`) },
+        });
       });
-      if (count === 0) throw notFound('domain', id, DOMAINS_LIST_HINT);
-      await this.audit.record(tx, actorOf(principal, ip), {
-        action: 'domain.verify',
-        targetType: 'domain',
-        targetId: id,
-        detail: { name: domain.name, status, failing: missingRequired(records, checks).map((r) => `${r.type} ${r.name}`) },
-      });
-    });
+    } catch (error) {
+      // domains_name_verified_key: another account's claim was verified first, perhaps while these lookups ran.
+      if (isUniqueViolation(error)) throw verifiedFirst(domain);
+      throw error;
+    }
     return this.toDto({ ...domain, checks: checks as unknown as Prisma.JsonValue, lastCheckedAt: now, status, verifiedAt });
   }
 
@@ -166,14 +172,86 @@ export class DomainService {
     return domain;
   }
 
-  /** The 409 for a name that is already live: the caller's own (with where to find it) or someone else's. */
-  private async taken(principal: Principal, name: string): Promise<HttpProblem> {
-    const existing = await this.prisma.domain.findFirst({ where: { name, deletedAt: null }, select: { id: true, accountId: true } });
-    const detail =
-      existing?.accountId === principal.accountId
-        ? `You have already added ${name}: see GET /api/v1/domains/${existing.id}.`
-        : `${name} has already been added by another account. If the domain is yours, contact support.`;
-    return new HttpProblem(409, 'Domain already added', detail, { errors: [{ in: 'body', field: 'name', message: 'is already added' }] });
+  /** The 409 for a name the caller already has a live claim on (domains_account_name_live_key). */
+  private async alreadyAdded(principal: Principal, name: string): Promise<HttpProblem> {
+    const existing = await this.prisma.domain.findFirst({ where: { accountId: principal.accountId, name, deletedAt: null }, select: { id: true } });
+    const where = existing ? `: see GET /api/v1/domains/${existing.id}` : '';
+    return new HttpProblem(409, 'Domain already added', `You have already added ${name}${where}.`, {
+      errors: [{ in: 'body', field: 'name', message: 'is already added' }],
+    });
+  }
+
+  /** An expired claim, or one whose name another account has verified: a 409 before any lookup. */
+  private async refuseUnverifiable(domain: DomainRow): Promise<void> {
+    if (this.isExpired(domain)) {
+      throw new HttpProblem(409, 'Domain claim expired', this.expiredDetail(domain));
+    }
+    // Only a quick answer: the unique index decides when two verifications race.
+    const owner = await verifiedOwner(this.prisma, domain.name);
+    if (owner && owner.id !== domain.id) throw verifiedFirst(domain);
+  }
+
+  /** The check of every record, or a 503 when the resolver does not answer. */
+  private async lookUp(domain: DomainRow, records: PlannedRecord[]): Promise<RecordCheck[]> {
+    try {
+      const lookups = await this.dns.lookupAll(records);
+      return records.map((record, i) => checkRecord(record, lookups[i] ?? { kind: 'none' }));
+    } catch (error) {
+      if (!(error instanceof ResolverUnreachableError)) throw error;
+      throw new HttpProblem(
+        503,
+        'Service unavailable',
+        `DNS could not be asked: the resolver ${error.resolver} did not answer, so ${domain.name} was not checked and nothing was changed. Try again in a few seconds.`,
+        { dependency: 'dns' },
+        { 'retry-after': String(RETRY_AFTER_SECONDS) },
+      );
+    }
+  }
+
+  /** When a pending claim stops reserving anything and can no longer be verified; null once verified. */
+  private expiresAt(domain: { status: string; createdAt: Date }): Date | null {
+    return domain.status === 'pending' ? new Date(domain.createdAt.getTime() + this.claims.pendingTtlDays * DAY_MS) : null;
+  }
+
+  private isExpired(domain: { status: string; createdAt: Date }): boolean {
+    const at = this.expiresAt(domain);
+    return at !== null && at.getTime() <= Date.now();
+  }
+
+  private expiredDetail(domain: { name: string }): string {
+    return `${domain.name} was not verified within ${this.claims.pendingTtlDays} days of being added, so this claim expired: it reserves nothing and cannot be verified. To use the domain, add it again (POST /api/v1/domains with the same name) and create the new records that answer lists.`;
+  }
+
+  /** Claims added at or before this moment have expired unless verified. */
+  private expiryCutoff(): Date {
+    return new Date(Date.now() - this.claims.pendingTtlDays * DAY_MS);
+  }
+
+  /** Adding a name again replaces the caller's expired claim on it, which would otherwise hold the (account, name) index. */
+  private async replaceExpiredClaim(tx: Prisma.TransactionClient, principal: Principal, name: string, ip: string): Promise<void> {
+    const where = { accountId: principal.accountId, name, deletedAt: null, status: 'pending', createdAt: { lte: this.expiryCutoff() } } as const;
+    const expired = await tx.domain.findFirst({ where, select: { id: true } });
+    if (!expired) return;
+    await tx.domain.update({ where: { id: expired.id }, data: { deletedAt: new Date() } });
+    await this.audit.record(tx, actorOf(principal, ip), {
+      action: 'domain.delete',
+      targetType: 'domain',
+      targetId: expired.id,
+      detail: { name, status: 'expired', owner: principal.accountId },
+    });
+  }
+
+  private async refuseOverPendingLimit(tx: Prisma.TransactionClient, principal: Principal): Promise<void> {
+    const { pendingLimit, pendingTtlDays } = this.claims;
+    const pending = await tx.domain.count({
+      where: { accountId: principal.accountId, deletedAt: null, status: 'pending', createdAt: { gt: this.expiryCutoff() } },
+    });
+    if (pending < pendingLimit) return;
+    throw new HttpProblem(
+      409,
+      'Too many pending domains',
+      `You have ${pending} domains waiting for verification, the most an account may have. Verify one (POST /api/v1/domains/{id}/verify) or delete one you no longer need (DELETE /api/v1/domains/{id}), then add this one again; unverified domains also expire ${pendingTtlDays} days after they were added.`,
+    );
   }
 
   private recordsOf(domain: DomainRow): PlannedRecord[] {
@@ -191,12 +269,14 @@ export class DomainService {
   private toDto(domain: DomainRow) {
     const records = this.recordsOf(domain);
     const checks = storedChecks(domain.checks);
+    const expired = this.isExpired(domain);
     return {
       id: domain.id,
       accountId: domain.accountId,
       name: domain.name,
-      status: domain.status,
-      statusDetail: statusDetail(domain, records, checks),
+      status: expired ? ('expired' as const) : domain.status,
+      statusDetail: expired ? this.expiredDetail(domain) : statusDetail(domain, records, checks),
+      expiresAt: this.expiresAt(domain)?.toISOString() ?? null,
       verifiedAt: domain.verifiedAt?.toISOString() ?? null,
       lastCheckedAt: domain.lastCheckedAt?.toISOString() ?? null,
       createdAt: domain.createdAt.toISOString(),
@@ -214,6 +294,28 @@ export class DomainService {
       }),
     };
   }
+}
+
+/** The live domain of this name that passed verification (verified, or failed since), if any. */
+function verifiedOwner(db: Pick<Prisma.TransactionClient, 'domain'>, name: string) {
+  return db.domain.findFirst({ where: { name, deletedAt: null, status: { in: ['verified', 'failed'] } }, select: { id: true, accountId: true } });
+}
+
+/** Adding a name another account has verified is pointless: only that account can use it. */
+async function refuseVerifiedElsewhere(tx: Prisma.TransactionClient, principal: Principal, name: string): Promise<void> {
+  const owner = await verifiedOwner(tx, name);
+  if (!owner || owner.accountId === principal.accountId) return;
+  throw new HttpProblem(409, 'Domain verified by another account', `Another account has already verified ${name}. If the domain is yours, contact support.`, {
+    errors: [{ in: 'body', field: 'name', message: 'is verified by another account' }],
+  });
+}
+
+function verifiedFirst(domain: { id: string; name: string }): HttpProblem {
+  return new HttpProblem(
+    409,
+    'Domain verified by another account',
+    `Another account verified ${domain.name} first, so this claim cannot be verified. If the domain is yours, contact support; otherwise delete this claim (DELETE /api/v1/domains/${domain.id}).`,
+  );
 }
 
 function statusDetail(domain: DomainRow, records: PlannedRecord[], checks: RecordCheck[]): string {

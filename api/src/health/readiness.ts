@@ -21,6 +21,12 @@ export interface ReadinessReport {
   checks: Record<CheckName, DependencyStatus>;
 }
 
+/** What anyone may see: up or down per dependency, without the reasons. */
+export function publicReadiness(report: ReadinessReport): { status: ReadinessReport['status']; down: CheckName[]; checks: Record<CheckName, 'up' | 'down'> } {
+  const checks = Object.fromEntries(Object.entries(report.checks).map(([name, check]) => [name, check.ok ? 'up' : 'down'])) as Record<CheckName, 'up' | 'down'>;
+  return { status: report.status, down: report.down, checks };
+}
+
 const unknown = (detail: string): DependencyStatus => ({ ok: false, detail, latencyMs: 0 });
 
 /**

@@ -8,7 +8,7 @@ import type { SecretBox } from '../../../worker/src/crypto/secret-box.js';
 import { adminSecretContext } from '../../../worker/src/contracts/secret-contexts.js';
 import { actorOf, type AuditService } from '../audit/audit.service.js';
 import { ChangeRunner } from '../audit/change-runner.js';
-import { ownedBy, type Principal } from '../auth/principal.js';
+import { assertOwnerReveals, ownedBy, type Principal } from '../auth/principal.js';
 import { counted } from '../http/counted.js';
 import { HttpProblem, notFound } from '../http/problem.js';
 import { toPage } from '../http/schemas.js';
@@ -227,6 +227,7 @@ export class ServerService {
    */
   async revealCredentials(principal: Principal, id: string, ip: string) {
     const server = await this.find(principal, id);
+    assertOwnerReveals(principal, server.accountId, 'The admin password');
     const credential = await this.prisma.serverCredential.findFirst({ where: { serverId: id, kind: 'admin' }, orderBy: { issuance: 'desc' }, include: { secret: true } });
     if (!credential) {
       throw new HttpProblem(409, 'Not ready yet', `The admin account is created while the server is set up; it is ${server.state} now. Watch GET /api/v1/servers/${id}/events.`);

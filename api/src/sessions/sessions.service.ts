@@ -24,13 +24,29 @@ export interface IssuedSession {
 }
 
 /**
- * Log-in failures are counted per email and per IP. The password-change check counts against the
- * same email budget, so a stolen session cannot be used to guess the password either.
+ * Log-in failures are counted per email from one address and per address, never per email alone:
+ * a stranger's wrong guesses would otherwise lock the owner out everywhere.
  */
 export function loginSubjects(config: ApiConfig, email: string, ip: string): LimitedSubject[] {
   return [
-    { scope: 'login-email', subject: email, limit: config.rateLimits.loginFailuresPerEmail, description: 'failed log-ins for this email' },
+    {
+      scope: 'login-email-ip',
+      subject: `${email} ${ip}`,
+      limit: config.rateLimits.loginFailuresPerEmailAndAddress,
+      description: 'failed log-ins for this email from your address',
+    },
     { scope: 'login-ip', subject: ip, limit: config.rateLimits.loginFailuresPerIp, description: 'failed log-ins from your address' },
+  ];
+}
+
+/**
+ * The current-password check of a password change, counted per account: its caller is logged in
+ * already, so only a holder of the account's session or token can spend it, and a stolen one
+ * cannot be used to guess the password from many addresses.
+ */
+export function passwordCheckSubjects(config: ApiConfig, accountId: string): LimitedSubject[] {
+  return [
+    { scope: 'password-check', subject: accountId, limit: config.rateLimits.loginFailuresPerEmailAndAddress, description: 'wrong current passwords for this account' },
   ];
 }
 
@@ -71,11 +87,11 @@ export class SessionService {
     await this.limiter.hit(subjects);
     const account = await this.prisma.account.findUnique({ where: { email: credentials.email }, include: { plan: true } });
     if (!(await verifyPassword(account?.passwordHash ?? null, credentials.password)) || !account) {
-      const { max, windowSeconds } = this.config.rateLimits.loginFailuresPerEmail;
+      const { max, windowSeconds } = this.config.rateLimits.loginFailuresPerEmailAndAddress;
       throw new HttpProblem(
         401,
         'Wrong email or password',
-        `The email or the password is wrong. After ${max} failed attempts, log-in for this email pauses for ${describeDuration(windowSeconds)}.`,
+        `The email or the password is wrong. After ${max} failed attempts, log-in for this email from your address pauses for ${describeDuration(windowSeconds)}.`,
       );
     }
     await this.limiter.refund(subjects);

@@ -13,7 +13,7 @@ import {
   xmppUserPasswordContext,
 } from '../../../worker/src/contracts/xmpp-user-jobs.js';
 import { actorOf, type AuditService } from '../audit/audit.service.js';
-import { ownedBy, type Principal } from '../auth/principal.js';
+import { assertOwnerReveals, ownedBy, type Principal } from '../auth/principal.js';
 import { HttpProblem, notFound } from '../http/problem.js';
 import { toPage } from '../http/schemas.js';
 import { ChangeRunner } from '../audit/change-runner.js';
@@ -202,9 +202,10 @@ export class XmppUserService {
   async revealPassword(principal: Principal, serverId: string, id: string, ip: string) {
     const user = await this.prisma.xmppUser.findFirst({
       where: { id, serverId, state: { not: 'deleted' }, server: { deletedAt: null, ...ownedBy(principal) } },
-      include: { secret: true, server: { select: { domain: true } } },
+      include: { secret: true, server: { select: { domain: true, accountId: true } } },
     });
     if (!user) throw notFound('XMPP user', id, `GET ${usersPath(serverId)}`);
+    assertOwnerReveals(principal, user.server.accountId, 'A user\'s password');
     const jid = `${user.localpart}@${user.server.domain}`;
     if (user.state === 'deleting') throw beingDeleted(user.localpart, user.server.domain);
     const secret = user.secret;

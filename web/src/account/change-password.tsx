@@ -39,7 +39,7 @@ export function ChangePassword() {
     <section className="card" aria-labelledby="password-title">
       <form onSubmit={submit} className="stack password-form" noValidate>
         <h2 id="password-title">Change password</h2>
-        <p className="hint">Every other browser logged in to this account is logged out. API tokens keep working.</p>
+        <p className="hint">Every other browser logged in to this account is logged out, and your API tokens stop working: make new ones afterwards.</p>
         <Field
           label="Current password"
           type="password"

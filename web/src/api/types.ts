@@ -124,8 +124,11 @@ export interface DomainRecord {
 export interface Domain {
   id: string;
   name: string;
-  status: 'pending' | 'verified' | 'failed';
+  /** expired: not verified in time; it reserves nothing and is added again to start over. */
+  status: 'pending' | 'verified' | 'failed' | 'expired';
   statusDetail: string;
+  /** When an unverified claim expires; null once verified. */
+  expiresAt: string | null;
   verifiedAt: string | null;
   lastCheckedAt: string | null;
   createdAt: string;

@@ -35,14 +35,25 @@ export function DomainPage() {
             <RecordRow key={`${record.type} ${record.name} ${record.purpose}`} record={record} />
           ))}
         </ul>
-        <ErrorNotice error={verify.error} />
-        <div className="actions">
-          <button type="button" className="button-primary" onClick={() => verify.mutate()} disabled={verify.isPending}>
-            {verify.isPending ? 'Looking the records up…' : 'Verify now'}
-          </button>
-          {d.lastCheckedAt ? <span className="hint">Last checked {formatDateTime(d.lastCheckedAt)}</span> : null}
-        </div>
-        <p className="hint">DNS changes can take a few minutes to show; verify again if a record is not found yet.</p>
+        {d.status === 'expired' ? (
+          <p className="hint">
+            This claim was not verified in time. <Link to="/domains">Add the domain again</Link> to get new records to create.
+          </p>
+        ) : (
+          <>
+            <ErrorNotice error={verify.error} />
+            <div className="actions">
+              <button type="button" className="button-primary" onClick={() => verify.mutate()} disabled={verify.isPending}>
+                {verify.isPending ? 'Looking the records up…' : 'Verify now'}
+              </button>
+              {d.lastCheckedAt ? <span className="hint">Last checked {formatDateTime(d.lastCheckedAt)}</span> : null}
+            </div>
+            <p className="hint">
+              DNS changes can take a few minutes to show; verify again if a record is not found yet.
+              {d.status === 'pending' && d.expiresAt ? ` Until it is verified, the name is not yours: verify it by ${formatDateTime(d.expiresAt)}, or the claim expires.` : ''}
+            </p>
+          </>
+        )}
       </section>
       <section className="card stack" aria-labelledby="remove-title">
         <h2 id="remove-title">Remove this domain</h2>
