@@ -18,6 +18,7 @@ import { jobsPlugin } from './plugins/jobs.plugin.js';
 import { secretsPlugin } from './plugins/secrets.plugin.js';
 import { API_V1_PREFIX, v1Routes } from './v1.js';
 import { webPlugin } from './web/web.plugin.js';
+import { serverChangesPlugin } from './servers/server-changes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -73,6 +74,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   app.register(secretsPlugin, { keyring: config.secretsKeyring });
   app.register(cookie);
   app.register(auditPlugin);
+  app.register(serverChangesPlugin);
   app.register(openApiPlugin);
 
   app.register(readinessPlugin, { probes: deps.readiness, timeoutMs: config.healthCheckTimeoutMs });

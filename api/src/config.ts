@@ -40,6 +40,11 @@ const apiEnvSchema = z.object({
   DOMAIN_PENDING_LIMIT: count('domains', 10_000).default(10),
   // Each verification makes several DNS lookups for the caller: bounded per account.
   DOMAIN_VERIFY_MAX_PER_HOUR: count('verifications', 100_000).default(60),
+  // Live timelines (Server-Sent Events) open at once, per account and per API process; how often an
+  // open one checks that its session or token is still valid.
+  STREAMS_PER_ACCOUNT: count('streams', 1_000).default(10),
+  STREAMS_TOTAL: count('streams', 100_000).default(1_000),
+  STREAM_RECHECK_SECONDS: count('seconds', 3_600).default(15),
   // The built dashboard (vite build output); the repository's web/dist unless set.
   WEB_DIST_DIR: z.string().trim().startsWith('/', 'must be an absolute path').optional(),
 });
@@ -77,6 +82,8 @@ export interface ApiConfig {
   webDistDir: string;
   /** Custom domains not yet verified: days until such a claim expires, and how many an account may hold. */
   domainClaims: DomainClaimRules;
+  /** Live timeline streams: caps on those open at once, and how often each re-checks its credentials. */
+  streams: { perAccount: number; total: number; recheckSeconds: number };
   rateLimits: {
     loginFailuresPerEmailAndAddress: RateLimit;
     loginFailuresPerIp: RateLimit;
@@ -104,6 +111,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     sessionTtlHours: e.SESSION_TTL_HOURS,
     webDistDir: e.WEB_DIST_DIR || DEFAULT_WEB_DIST_DIR,
     domainClaims: { pendingTtlDays: e.DOMAIN_PENDING_TTL_DAYS, pendingLimit: e.DOMAIN_PENDING_LIMIT },
+    streams: { perAccount: e.STREAMS_PER_ACCOUNT, total: e.STREAMS_TOTAL, recheckSeconds: e.STREAM_RECHECK_SECONDS },
     rateLimits: {
       loginFailuresPerEmailAndAddress: { max: e.LOGIN_MAX_FAILURES_PER_EMAIL_AND_ADDRESS, windowSeconds: lockoutSeconds },
       loginFailuresPerIp: { max: e.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: lockoutSeconds },

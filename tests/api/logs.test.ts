@@ -38,11 +38,11 @@ describe('logs', () => {
     secrets.push(wrong);
     expect((await harness.inject({ method: 'POST', url: '/api/v1/sessions', payload: { email, password: wrong } })).statusCode).toBe(401);
     expect((await harness.inject({ method: 'POST', url: '/api/v1/accounts', payload: { email, password: 'tiny', extra: wrong } })).statusCode).toBe(400);
+    expect((await harness.inject({ method: 'DELETE', url: `/api/v1/tokens/${token.id}`, headers })).statusCode).toBe(204);
+    expect((await harness.inject({ method: 'GET', url: '/api/v1/me', headers: bearer })).statusCode).toBe(401);
     expect(
       (await harness.inject({ method: 'POST', url: '/api/v1/me/password', headers, payload: { currentPassword: password, newPassword } })).statusCode,
     ).toBe(204);
-    expect((await harness.inject({ method: 'DELETE', url: `/api/v1/tokens/${token.id}`, headers })).statusCode).toBe(204);
-    expect((await harness.inject({ method: 'GET', url: '/api/v1/me', headers: bearer })).statusCode).toBe(401);
     expect((await harness.inject({ method: 'DELETE', url: '/api/v1/sessions/current', headers })).statusCode).toBe(204);
 
     const output = harness.logs.join('');

@@ -288,6 +288,16 @@ describe('a server\'s details, actions and credentials', () => {
     }
     expect((await harness.prisma.server.findUniqueOrThrow({ where: { id: server.id } })).desiredState).toBe('stopped');
     expect(await audits()).toBe(before);
+
+    // Once Redis is back, the same request goes through (the API's queue connection reconnects).
+    const deadline = Date.now() + 15_000;
+    let again = 0;
+    while (again !== 202 && Date.now() < deadline) {
+      again = (await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/actions`, headers: withToken(alice), payload: { action: 'start' } })).statusCode;
+      if (again !== 202) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(again).toBe(202);
+    expect((await harness.prisma.server.findUniqueOrThrow({ where: { id: server.id } })).desiredState).toBe('running');
   });
 
   it('deletes only when the name is typed to confirm', async () => {
@@ -356,6 +366,116 @@ describe('the live timeline', () => {
   });
 });
 
+interface OpenStream {
+  status: number;
+  text(): string;
+  /** Resolves with everything received once the server ends the stream. */
+  ended: Promise<string>;
+  close(): void;
+}
+
+/** Opens a live timeline and waits for its first event (or a refusal). */
+function openStream(url: URL, headers: Record<string, string>): Promise<OpenStream> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers }, (res) => {
+      let text = '';
+      const ended = new Promise<string>((resolveEnd) => res.on('end', () => resolveEnd(text)));
+      const stream = { status: res.statusCode ?? 0, text: () => text, ended, close: () => req.destroy() };
+      if (stream.status !== 200) {
+        res.resume();
+        return resolve(stream);
+      }
+      res.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+        if (text.includes('event: state')) resolve(stream);
+      });
+    });
+    req.on('error', (error) => (req.destroyed ? undefined : reject(error)));
+    req.end();
+  });
+}
+
+async function within<T>(what: string, promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('live timelines cannot starve the database', () => {
+  it('an open stream asks the database nothing until its server changes, then gets the change pushed', async () => {
+    const server = await readyServer(harness, alice);
+    // Listening already since the streaming test above, or not when this one runs alone.
+    const bound = harness.app.server.address();
+    const address = bound && typeof bound === 'object' ? `http://127.0.0.1:${bound.port}` : await harness.app.listen({ host: '127.0.0.1', port: 0 });
+    const url = new URL(`/api/v1/servers/${server.id}/events/stream`, address);
+    const streams = await Promise.all(Array.from({ length: 5 }, () => openStream(url, withToken(alice))));
+    try {
+      // Once the API listens (and the streams have read what came before), the timeline table is
+      // locked for two seconds: a stream that polled would wait on the lock, seen in pg_stat_activity.
+      const listening = async () =>
+        (await harness.prisma.$queryRaw<[{ n: bigint }]>`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN parley_server_changes'`)[0].n > 0n;
+      await within('the API listens for server changes', (async () => {
+        while (!(await listening())) await new Promise((r) => setTimeout(r, 50));
+      })(), 10_000);
+      await new Promise((r) => setTimeout(r, 1_000));
+      const waiting = await harness.prisma.$transaction(
+        async (tx) => {
+          await tx.$executeRaw`LOCK TABLE provisioning_events IN ACCESS EXCLUSIVE MODE`;
+          await new Promise((r) => setTimeout(r, 2_000));
+          return (await harness.prisma.$queryRaw<[{ n: bigint }]>`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)[0].n;
+        },
+        { timeout: 10_000 },
+      );
+      // Polling twice a second, all five streams would be waiting on the lock by now.
+      expect(waiting).toBe(0n);
+
+      await harness.prisma.provisioningEvent.create({ data: { serverId: server.id, step: 'restart', status: 'succeeded', message: 'Pushed to every stream' } });
+      for (const stream of streams) {
+        await within('the event reaches the stream', (async () => {
+          while (!stream.text().includes('Pushed to every stream')) await new Promise((r) => setTimeout(r, 50));
+        })(), 10_000);
+      }
+    } finally {
+      for (const stream of streams) stream.close();
+    }
+  });
+
+  it('caps the streams an account holds open, and ends one whose token is revoked', async () => {
+    const limited = await startApiHarness({ config: (base) => ({ ...base, streams: { perAccount: 2, total: 100, recheckSeconds: 1 } }) });
+    try {
+      const owner = await limited.signUp();
+      const server = await readyServer(limited, owner);
+      const address = await limited.app.listen({ host: '127.0.0.1', port: 0 });
+      const url = new URL(`/api/v1/servers/${server.id}/events/stream`, address);
+      const [first, second] = [await openStream(url, withToken(owner)), await openStream(url, withToken(owner))];
+      const refused = await openStream(url, withToken(owner));
+      expect(refused.status).toBe(429);
+
+      first.close();
+      await within('the closed stream is counted out', (async () => {
+        for (;;) {
+          const again = await openStream(url, withToken(owner));
+          if (again.status === 200) return again.close();
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      })(), 10_000);
+
+      const revoke = await limited.inject({ method: 'DELETE', url: `/api/v1/tokens/${owner.tokenId}`, headers: { cookie: owner.cookie, 'x-csrf-token': owner.csrfToken } });
+      expect(revoke.statusCode).toBe(204);
+      const text = await within('the stream of the revoked token ends', second.ended, 10_000);
+      expect(text).toMatch(/event: error\ndata: \{"detail":"Your session ended or your API token was revoked/);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describe('closing the API', () => {
   it('ends the timeline streams browsers hold open, so a shutdown does not wait for them', async () => {
     const closing = await startApiHarness();
@@ -370,7 +490,7 @@ describe('closing the API', () => {
         const done = new Promise<string>((resolveEnd) => res.on('end', () => resolveEnd(text)));
         res.on('data', (chunk: Buffer) => {
           text += chunk.toString('utf8');
-          // Open and past its first event: the stream is in its polling loop.
+          // Open and past its first event: the stream is in its loop.
           if (text.includes('event: state')) resolve({ ended: done });
         });
       })

@@ -38,6 +38,25 @@ export function requireOperator(request: FastifyRequest, _reply: FastifyReply, d
   done();
 }
 
+/**
+ * Whether the request's session or token would still be accepted: for a response that outlives
+ * the check at its start (a live stream), so a revoked token or ended session stops it.
+ */
+export async function stillAuthenticated(db: Parameters<typeof authenticateSession>[0], request: FastifyRequest): Promise<boolean> {
+  const authorization = request.headers.authorization;
+  if (authorization !== undefined) {
+    return authenticateBearer(db, authorization).then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof HttpProblem) return false;
+        throw error;
+      },
+    );
+  }
+  const cookie = request.cookies[SESSION_COOKIE];
+  return cookie !== undefined && (await authenticateSession(db, cookie)) !== null;
+}
+
 const GUARDS: unknown[] = [requireAuth, requireOperator];
 export const OPERATORS_TAG = 'operators';
 

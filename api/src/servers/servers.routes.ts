@@ -2,11 +2,13 @@ import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { SERVER_ACTIONS } from '../../../worker/src/contracts/provisioning.js';
 import { HEALTH_STATUSES } from '../../../worker/src/contracts/health.js';
-import { requireAuth } from '../auth/auth.plugin.js';
+import { requireAuth, stillAuthenticated } from '../auth/auth.plugin.js';
 import { principalOf } from '../auth/principal.js';
 import { compiledSuccessSerializer } from '../http/compiled-serializer.js';
 import { expected, pageLimit, pageSchema, noInput, problemResponses, uuidParams } from '../http/schemas.js';
 import { ServerService } from './servers.service.js';
+import { OpenStreams } from './open-streams.js';
+import { Wakeup } from './wakeup.js';
 
 const portsSchema = z.object({
   starttls: z.number().int(),
@@ -79,9 +81,9 @@ export const serverEventSchema = z.object({
 export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
   // A stream never ends by itself: without this, closing the API (a deploy, SIGTERM) would wait
   // for every watching browser, up to the stream's hour.
-  const openStreams = new Set<() => void>();
+  const openStreams = new OpenStreams({ perAccount: app.config.streams.perAccount, total: app.config.streams.total });
   app.addHook('preClose', (hookDone) => {
-    for (const stop of openStreams) stop();
+    openStreams.stopAll();
     hookDone();
   });
   const servers = new ServerService(app.prisma, app.sql, app.audit, app.jobs, app.secrets, app.config.platformZone, app.log);
@@ -226,7 +228,8 @@ export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
       schema: {
         // "streaming": the response never ends, so the generic API tests leave it out.
         tags: ['servers', 'streaming'],
-        summary: 'The timeline live, as Server-Sent Events ("timeline" and "state" events)',
+        summary:
+          'The timeline live, as Server-Sent Events ("timeline" and "state" events, pushed as they happen); at most STREAMS_PER_ACCOUNT open per account (429 beyond); ends with an "error" event once the session or token is no longer valid',
         params: uuidParams,
         querystring: z.strictObject({ after: z.string().regex(/^\d{1,18}$/, 'must be an event id').optional() }),
       },
@@ -237,6 +240,13 @@ export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
       const lastEventId = request.headers['last-event-id'];
       let after = BigInt(typeof lastEventId === 'string' && /^\d{1,18}$/.test(lastEventId) ? lastEventId : (request.query.after ?? '0'));
       let lastState = await servers.state(principal, id);
+      let closed = false;
+      const wakeup = new Wakeup();
+      const stop = () => {
+        closed = true;
+        wakeup.wake();
+      };
+      const close = openStreams.open(principal.accountId, stop);
 
       reply.hijack();
       const raw = reply.raw;
@@ -245,33 +255,41 @@ export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
         raw.write(`${eventId ? `id: ${eventId}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       send('state', lastState);
 
-      // Polls the database (the timeline's source of truth) every half second; bounded to an
+      // Pushed, not polled: the database notifies this server's changes and the stream reads them
+      // then. Between changes it wakes every STREAM_RECHECK_SECONDS to check that its session or
+      // token still holds (and to keep proxies from closing an idle connection). Bounded to an
       // hour, after which the browser's EventSource reconnects with Last-Event-ID.
       const deadline = Date.now() + 3_600_000;
-      let closed = false;
-      const stop = () => {
-        closed = true;
-      };
       request.raw.on('close', stop);
-      openStreams.add(stop);
-      let idleTicks = 0;
+      const unsubscribe = app.serverChanges.subscribe(id, () => wakeup.wake());
+      const recheckMs = app.config.streams.recheckSeconds * 1_000;
+      let nextRecheck = Date.now() + recheckMs;
       while (!closed && Date.now() < deadline) {
         try {
+          if (Date.now() >= nextRecheck) {
+            if (!(await stillAuthenticated(app, request))) {
+              send('error', { detail: 'Your session ended or your API token was revoked; log in again to keep watching.' });
+              break;
+            }
+            nextRecheck = Date.now() + recheckMs;
+            raw.write(': keep-alive\n\n');
+          }
           const events = await servers.events(principal, id, after, 100);
           for (const event of events) send('timeline', event, event.id);
           if (events.length > 0) after = BigInt(events.at(-1)?.id ?? after);
           const state = await servers.state(principal, id);
           if (state.state !== lastState.state || state.stateReason !== lastState.stateReason) send('state', state);
           lastState = state;
-          idleTicks = events.length > 0 ? 0 : idleTicks + 1;
-          if (idleTicks % 30 === 29) raw.write(': keep-alive\n\n');
+          // A full page may have more behind it: read again at once.
+          if (events.length === 100) continue;
         } catch (error) {
           send('error', { detail: error instanceof Error && error.name === 'HttpProblem' ? error.message : 'The timeline is unavailable; reconnect shortly.' });
           break;
         }
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await wakeup.next(Math.max(0, nextRecheck - Date.now()));
       }
-      openStreams.delete(stop);
+      unsubscribe();
+      close();
       raw.end();
     },
   );
