@@ -46,9 +46,13 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Connects lazily, like createPrismaClient; the caller owns it and calls `close()` on shutdown. */
-export function createDatabase(databaseUrl: string): Database {
-  const pool = new pg.Pool({ connectionString: databaseUrl });
+/**
+ * Connects lazily, like createPrismaClient; the caller owns it and calls `close()` on shutdown.
+ * `connectTimeoutMs` bounds the wait for a connection, a new one or a free one of the pool's: past
+ * it a query fails instead of queueing behind the others for as long as they take.
+ */
+export function createDatabase(databaseUrl: string, options: { connectTimeoutMs?: number } = {}): Database {
+  const pool = new pg.Pool({ connectionString: databaseUrl, connectionTimeoutMillis: options.connectTimeoutMs ?? 0 });
   // An idle connection that breaks (Postgres restarted) is dropped by the pool and the next query
   // opens another; unheard, its 'error' event would end the process.
   pool.on('error', () => undefined);

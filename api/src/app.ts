@@ -68,7 +68,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   registerJsonBodyParser(app);
   app.decorate('config', config);
 
-  app.register(dbPlugin, { databaseUrl: config.databaseUrl, database: deps.database });
+  app.register(dbPlugin, { databaseUrl: config.databaseUrl, connectTimeoutMs: config.databaseConnectTimeoutMs, database: deps.database });
   app.register(redisPlugin, { redisUrl: config.redisUrl, redis: deps.redis });
   app.register(jobsPlugin, { redisUrl: config.redisUrl });
   app.register(secretsPlugin, { keyring: config.secretsKeyring });

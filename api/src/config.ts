@@ -22,6 +22,8 @@ const apiEnvSchema = z.object({
   DNS_RESOLVER: z.union([z.literal(''), envFields.hostPort]).optional(),
   SECRETS_KEYRING: envFields.secretsKeyring,
   HEALTH_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(1_500),
+  // A request waits this long for a database connection (all busy, or Postgres slow to accept), then answers 503.
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   // Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated IPs or CIDRs).
   // Empty: the client is the TCP peer. Rate limits per IP depend on getting this right.
   TRUST_PROXY: z
@@ -74,6 +76,7 @@ export interface ApiConfig {
   dnsResolver: string | null;
   secretsKeyring: string;
   healthCheckTimeoutMs: number;
+  databaseConnectTimeoutMs: number;
   /** Passed to Fastify's trustProxy; false when no proxy is trusted. */
   trustProxy: string | false;
   /** Sessions expire this long after log-in (a fixed lifetime, not sliding). */
@@ -107,6 +110,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     dnsResolver: e.DNS_RESOLVER || null,
     secretsKeyring: e.SECRETS_KEYRING,
     healthCheckTimeoutMs: e.HEALTH_CHECK_TIMEOUT_MS,
+    databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS,
     trustProxy: e.TRUST_PROXY === '' ? false : e.TRUST_PROXY,
     sessionTtlHours: e.SESSION_TTL_HOURS,
     webDistDir: e.WEB_DIST_DIR || DEFAULT_WEB_DIST_DIR,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Prisma } from '../../prisma/generated/client/client.js';
 import { buildApp } from '../../api/src/app.js';
 import { freePort } from '../support/redis-server.js';
 import { GOOD_PASSWORD, startApiHarness, uniqueEmail, withCookie, withToken, type ApiHarness } from '../support/api-harness.js';
@@ -281,6 +282,24 @@ describe('dependencies down', () => {
         expect(problem.detail).toContain('The database (PostgreSQL) is unreachable');
         expect(answer.body).not.toContain('127.0.0.1');
       }
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('answers 503 when every database connection is taken, instead of queueing the request, and recovers', async () => {
+    const account = await harness.signUp();
+    const app = buildApp({ config: { ...harness.config, databaseConnectTimeoutMs: 2_000 } });
+    try {
+      await app.ready();
+      // node-postgres' pool holds 10 connections: ten slow statements take them all.
+      const held = Promise.all(Array.from({ length: 10 }, () => app.sql.rows(Prisma.sql`SELECT pg_sleep(6)`)));
+      await new Promise((r) => setTimeout(r, 2_500));
+      const busy = await app.inject({ method: 'GET', url: '/api/v1/me', headers: withToken(account) });
+      expect(busy.statusCode).toBe(503);
+      expect(busy.json<Problem>().dependency).toBe('database');
+      await held;
+      expect((await app.inject({ method: 'GET', url: '/api/v1/me', headers: withToken(account) })).statusCode).toBe(200);
     } finally {
       await app.close();
     }

@@ -8,7 +8,8 @@ import type { WorkerConfig } from './config.js';
 import { createAdapters } from './adapters.js';
 import { RedisKeyedLock } from './adapters/redis-keyed-lock.js';
 import { describeError } from './contracts/dependency-check.js';
-import { PROVISION_STEPS, PROVISIONING_QUEUE, RECONCILE_JOB, RENEW_JOB, RENEWAL_SCAN_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
+import { PROVISION_STEPS, PROVISIONING_QUEUE, RECONCILE_JOB, RENEW_JOB, RENEWAL_SCAN_JOB, SWEEP_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
+import { SWEEP_INTERVAL_MS } from './housekeeping/sweep.js';
 import { SecretBox } from './crypto/secret-box.js';
 import { startHealthReporter } from './health/health-reporter.js';
 import { DnsLedger } from './provisioning/dns-ledger.js';
@@ -106,6 +107,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   // Every worker upserts the same scheduler; Redis holds one, so the scan runs once per interval.
   await queue.upsertJobScheduler(RENEWAL_SCAN_JOB, { every: config.jobs.renewalScanIntervalMs }, { name: RENEWAL_SCAN_JOB, data: {} });
   await queue.upsertJobScheduler(RECONCILE_JOB, { every: config.jobs.reconcileIntervalMs }, { name: RECONCILE_JOB, data: {} });
+  await queue.upsertJobScheduler(SWEEP_JOB, { every: SWEEP_INTERVAL_MS }, { name: SWEEP_JOB, data: {} });
   const caBundle = config.acme.caBundleFile ? readFileSync(config.acme.caBundleFile) : undefined;
   const deps: StepDeps = {
     prisma,

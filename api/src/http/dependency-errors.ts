@@ -5,6 +5,9 @@ export type Dependency = 'database' | 'redis';
 // "connection pool exhausted": none of them is the request's fault.
 const PRISMA_UNREACHABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
+// node-postgres' pool past DATABASE_CONNECT_TIMEOUT_MS: no connection came free, or none could be
+// opened in time. Its errors carry no code; Prisma's adapter passes them on as they are.
+const PG_POOL_TIMEOUTS = [/^timeout exceeded when trying to connect$/, /^Connection terminated due to connection timeout$/];
 // ioredis without an offline queue fails commands at once with these while disconnected.
 const REDIS_DOWN_MESSAGES = [/Stream isn't writeable/, /Connection is closed/, /Reached the max retries per request/];
 
@@ -15,6 +18,7 @@ const REDIS_DOWN_MESSAGES = [/Stream isn't writeable/, /Connection is closed/, /
 export function unreachableDependency(error: unknown): Dependency | null {
   for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
     const code = (current as { code?: unknown }).code;
+    if (PG_POOL_TIMEOUTS.some((pattern) => pattern.test(current.message))) return 'database';
     if (current.name.startsWith('PrismaClient')) {
       if (current.name === 'PrismaClientInitializationError') return 'database';
       if (typeof code === 'string' && PRISMA_UNREACHABLE.has(code)) return 'database';

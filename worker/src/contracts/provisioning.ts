@@ -14,6 +14,7 @@ export const RECONCILE_JOB = 'reconcile';
 export const RENEW_JOB = 'renew';
 export const SERVER_ACTION_JOB = 'server-action';
 export const ADMIN_RESET_JOB = 'admin-reset';
+export const SWEEP_JOB = 'sweep';
 
 /**
  * Every job name on the provisioning queue. The worker refuses to start unless each has exactly
@@ -28,6 +29,7 @@ export const PROVISIONING_JOBS = [
   SERVER_ACTION_JOB,
   ADMIN_RESET_JOB,
   HEAL_JOB,
+  SWEEP_JOB,
 ] as const;
 
 export const STEP_STATE = {

@@ -8,6 +8,7 @@ import {
   RENEW_JOB,
   RENEWAL_SCAN_JOB,
   SERVER_ACTION_JOB,
+  SWEEP_JOB,
   adminResetJobSchema,
   renewJobSchema,
   scheduledJobSchema,
@@ -25,6 +26,7 @@ import { heal } from '../healing/heal.js';
 import { reconcilePass } from '../healing/reconcile-pass.js';
 import { renewCertificate, scanForRenewals } from './renewal.js';
 import { runServerAction } from './server-actions.js';
+import { sweepExpired } from '../housekeeping/sweep.js';
 
 const job = jobDefiner<ProvisioningJobContext>();
 
@@ -49,6 +51,7 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
   job(ADMIN_RESET_JOB, adminResetJobSchema, ({ deps, timeline }, { serverId, issuance }, bullJob) =>
     resetAdminPassword(deps, timeline, serverId, issuance, jobContext(bullJob)),
   ),
+  job(SWEEP_JOB, scheduledJobSchema, ({ deps }) => sweepExpired(deps.prisma, new Date())),
 ];
 
 /** Throws JobRegistryError when a declared job has no handler or two: the worker refuses to start. */

@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SWEEP_JOB } from '../../worker/src/contracts/provisioning.js';
+import { SWEEP_INTERVAL_MS, sweepExpired } from '../../worker/src/housekeeping/sweep.js';
+import { ProvisioningHarness } from '../support/provisioning-harness.js';
+
+describe('sweeping what can no longer be used', () => {
+  let harness: ProvisioningHarness;
+
+  beforeAll(async () => {
+    harness = await ProvisioningHarness.create(39_500);
+  });
+
+  afterAll(async () => {
+    await harness.close();
+  });
+
+  it('deletes expired sessions and keeps live ones', async () => {
+    const plan = await harness.prisma.plan.findUniqueOrThrow({ where: { code: 'personal' } });
+    const account = await harness.prisma.account.create({ data: { email: `s${randomBytes(4).toString('hex')}@example.test`, passwordHash: 'unused', planId: plan.id } });
+    const session = (expiresAt: Date) =>
+      harness.prisma.session.create({ data: { accountId: account.id, tokenHash: randomBytes(32).toString('hex'), csrfSecretHash: randomBytes(32).toString('hex'), expiresAt } });
+    const now = new Date();
+    const [expired, live] = [await session(new Date(now.getTime() - 1_000)), await session(new Date(now.getTime() + 3_600_000))];
+
+    expect(await sweepExpired(harness.prisma, now)).toBe('Deleted 1 expired session');
+    const left = await harness.prisma.session.findMany({ where: { accountId: account.id }, select: { id: true } });
+    expect(left.map((s) => s.id)).toEqual([live.id]);
+    expect(left.map((s) => s.id)).not.toContain(expired.id);
+  });
+
+  it('runs hourly on the worker\'s queue', async () => {
+    const { queue } = await harness.startWorker();
+    const schedulers = await queue.getJobSchedulers();
+    expect(schedulers.find((s) => s.key === SWEEP_JOB)).toMatchObject({ every: SWEEP_INTERVAL_MS });
+  });
+});
