@@ -257,6 +257,22 @@ ensure_redis() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Host ports Parley publishes customers' containers on (the sandbox node's NODE_PORT_RANGE, the
+# test suite's nodes and the benchmarks') overlap Linux's ephemeral range (32768-60999): an
+# outgoing connection holding one of them makes the engine refuse to publish it ("address already
+# in use"). Reserved, the kernel never hands them out to outgoing connections.
+PARLEY_RESERVED_PORTS=20000-47999
+reserve_published_ports() {
+  local file=/proc/sys/net/ipv4/ip_local_reserved_ports current
+  current=$(cat "$file" 2>/dev/null) || { log "ports: $file unreadable, left as it is"; return 0; }
+  case ",$current," in *",$PARLEY_RESERVED_PORTS,"*) log "ports: $PARLEY_RESERVED_PORTS reserved (reused)"; return 0 ;; esac
+  if as_root sh -c "echo '${current:+$current,}$PARLEY_RESERVED_PORTS' > $file" 2>/dev/null; then
+    log "ports: reserved $PARLEY_RESERVED_PORTS from the ephemeral range"
+  else
+    log "ports: could not reserve $PARLEY_RESERVED_PORTS in $file; a published port may collide with an outgoing connection"
+  fi
+}
+
 # Docker engine: reuse any dockerd that answers (one may have been started by hand or by init).
 ensure_docker() {
   local logfile="$PARLEY_LOG_DIR/dockerd.log" pid

@@ -42,6 +42,7 @@ fi
 ensure_postgres
 ensure_redis
 ensure_docker
+reserve_published_ports
 ensure_powerdns # before Pebble: Pebble resolves DNS-01 challenges through it
 ensure_pebble
 

@@ -29,9 +29,16 @@ describe('sweeping what can no longer be used', () => {
     expect(left.map((s) => s.id)).not.toContain(expired.id);
   });
 
-  it('runs hourly on the worker\'s queue', async () => {
+  it('runs hourly on the worker\'s queue, the first time as the worker starts', async () => {
     const { queue } = await harness.startWorker();
     const schedulers = await queue.getJobSchedulers();
     expect(schedulers.find((s) => s.key === SWEEP_JOB)).toMatchObject({ every: SWEEP_INTERVAL_MS });
+    const deadline = Date.now() + 30_000;
+    let swept: unknown;
+    while (swept === undefined && Date.now() < deadline) {
+      swept = (await queue.getCompleted()).find((j) => j.name === SWEEP_JOB)?.returnvalue;
+      if (swept === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(swept).toMatch(/^Deleted \d+ expired sessions?$/);
   });
 });
