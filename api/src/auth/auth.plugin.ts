@@ -38,23 +38,31 @@ export function requireOperator(request: FastifyRequest, _reply: FastifyReply, d
   done();
 }
 
+type AuthDatabase = Parameters<typeof authenticateSession>[0];
+
+/**
+ * The request's credentials: its bearer token (an unknown, expired or revoked one throws 401) or
+ * its session cookie (null when there is none or it no longer holds). Only a session needs CSRF.
+ */
+async function credentialsOf(db: AuthDatabase, request: FastifyRequest): Promise<{ principal: Principal; csrfSecretHash?: string } | null> {
+  const authorization = request.headers.authorization;
+  if (authorization !== undefined) return { principal: await authenticateBearer(db, authorization) };
+  const cookie = request.cookies[SESSION_COOKIE];
+  return cookie ? authenticateSession(db, cookie) : null;
+}
+
 /**
  * Whether the request's session or token would still be accepted: for a response that outlives
  * the check at its start (a live stream), so a revoked token or ended session stops it.
  */
-export async function stillAuthenticated(db: Parameters<typeof authenticateSession>[0], request: FastifyRequest): Promise<boolean> {
-  const authorization = request.headers.authorization;
-  if (authorization !== undefined) {
-    return authenticateBearer(db, authorization).then(
-      () => true,
-      (error: unknown) => {
-        if (error instanceof HttpProblem) return false;
-        throw error;
-      },
-    );
-  }
-  const cookie = request.cookies[SESSION_COOKIE];
-  return cookie !== undefined && (await authenticateSession(db, cookie)) !== null;
+export function stillAuthenticated(db: AuthDatabase, request: FastifyRequest): Promise<boolean> {
+  return credentialsOf(db, request).then(
+    (found) => found !== null,
+    (error: unknown) => {
+      if (error instanceof HttpProblem) return false;
+      throw error;
+    },
+  );
 }
 
 const GUARDS: unknown[] = [requireAuth, requireOperator];
@@ -70,16 +78,9 @@ export const authPlugin = fp(
     app.decorateRequest('principal', null);
 
     app.addHook('onRequest', async (request) => {
-      const authorization = request.headers.authorization;
-      if (authorization !== undefined) {
-        request.principal = await authenticateBearer(app, authorization);
-        return;
-      }
-      const cookie = request.cookies[SESSION_COOKIE];
-      if (!cookie) return;
-      const found = await authenticateSession(app, cookie);
+      const found = await credentialsOf(app, request);
       if (!found) return;
-      if (!SAFE_METHODS.has(request.method)) checkCrossSite(request, found.csrfSecretHash);
+      if (found.csrfSecretHash !== undefined && !SAFE_METHODS.has(request.method)) checkCrossSite(request, found.csrfSecretHash);
       request.principal = found.principal;
     });
 
