@@ -5,6 +5,7 @@ import type { Prisma } from '../../../prisma/generated/client/client.js';
 import { actorOf, type AuditService } from '../audit/audit.service.js';
 import type { DomainClaimRules, RateLimit } from '../config.js';
 import type { AttemptLimiter } from '../auth/attempt-limiter.js';
+import { lockAccount } from '../accounts/account-lock.js';
 import { ownedBy, type Principal } from '../auth/principal.js';
 import { HttpProblem, notFound } from '../http/problem.js';
 import { toPage } from '../http/schemas.js';
@@ -71,8 +72,7 @@ export class DomainService {
     const name = checked.domain;
     try {
       const created = await this.prisma.$transaction(async (tx) => {
-        // The account row stays locked until the claim commits: parallel adds count one by one.
-        await tx.$queryRaw`SELECT id FROM accounts WHERE id = ${principal.accountId}::uuid FOR UPDATE`;
+        await lockAccount(tx, principal.accountId);
         await refuseVerifiedElsewhere(tx, principal, name);
         await this.replaceExpiredClaim(tx, principal, name, ip);
         await this.refuseOverPendingLimit(tx, principal);

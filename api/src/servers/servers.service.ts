@@ -17,6 +17,7 @@ import { requireVerifiedDomain } from '../domains/verified-domain.js';
 import { serverListQuery, toServerItem, type ServerFields } from './server-list.js';
 import { platformDomainFor } from './server-name.js';
 import { withinAccountPlan } from '../plans/plan-allowance.js';
+import { lockAccount } from '../accounts/account-lock.js';
 import { isUniqueViolation } from '../../../prisma/errors.js';
 
 const LIST_HINT = 'GET /api/v1/servers';
@@ -77,8 +78,7 @@ export class ServerService {
     let domain = name.domain;
     try {
       const created = await this.prisma.$transaction(async (tx) => {
-        // The account row stays locked until the order commits: parallel orders count one by one.
-        await tx.$queryRaw`SELECT id FROM accounts WHERE id = ${account.id}::uuid FOR UPDATE`;
+        await lockAccount(tx, account.id);
         const live = await tx.server.count({ where: { accountId: account.id, deletedAt: null } });
         if (live >= account.plan.maxServers) {
           throw new HttpProblem(
