@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { envFields, parseEnv } from './contracts/env-fields.js';
+import { TENANT_NETWORK_NAME } from './ports/container-runtime.js';
 
 function requireWhen(ctx: z.RefinementCtx, name: string, value: string | undefined, when: string): void {
   if (!value) ctx.addIssue({ code: 'custom', path: [name], message: `is required when ${when}` });
@@ -40,8 +41,8 @@ const workerEnvSchema = z
         const [a, b] = v.split('-').map(Number);
         return a !== undefined && b !== undefined && a >= 1024 && b <= 65535 && a + 3 <= b;
       }, 'must lie within 1024-65535 and hold at least four ports'),
-    // Also the name of its bridge interface, which the tenant firewall matches: at most 15 characters.
-    TENANT_NETWORK: z.string().regex(/^[a-z][a-z0-9-]{0,14}$/, 'must be 1-15 lowercase letters, digits and hyphens, starting with a letter').default('parley-tenants'),
+    // Also the name of its bridge interface, which the tenant firewall matches.
+    TENANT_NETWORK: z.string().regex(TENANT_NETWORK_NAME, 'must be 1-15 lowercase letters, digits and hyphens, starting with a letter').default('parley-tenants'),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
     JOB_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
     STALLED_CHECK_MS: z.coerce.number().int().min(500).max(600_000).default(30_000),

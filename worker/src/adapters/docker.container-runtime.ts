@@ -6,6 +6,7 @@ import {
   CONTAINER_EVENT_ACTIONS,
   ForeignObjectError,
   ServerContainerNotFoundError,
+  TENANT_NETWORK_NAME,
   type ContainerFile,
   type ContainerRuntime,
   type ContainerEvent,
@@ -509,7 +510,7 @@ function validateSpec(spec: ServerContainerSpec): void {
     throw new Error(`spec.hostIp must be one explicit IP address, got "${spec.hostIp}"`);
   }
   // Docker's own networks (bridge, host, none) would share a network with other tenants or the host.
-  if (!/^[a-z][a-z0-9-]{0,14}$/.test(spec.network) || ['bridge', 'host', 'none'].includes(spec.network)) {
+  if (!TENANT_NETWORK_NAME.test(spec.network) || ['bridge', 'host', 'none'].includes(spec.network)) {
     throw new Error(`spec.network must name Parley's tenant network (1-15 lowercase letters, digits, hyphens), got "${spec.network}"`);
   }
   for (const { containerPort, hostPort } of spec.ports) {

@@ -9,6 +9,9 @@ export interface ContainerFile {
   secret?: boolean;
 }
 
+/** A tenant network's name, which is also its bridge interface's: Linux allows 15 characters. */
+export const TENANT_NETWORK_NAME = /^[a-z][a-z0-9-]{0,14}$/;
+
 /** Everything that defines one server's container; `specHash` decides "already done". */
 export interface ServerContainerSpec {
   serverId: string;
