@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVISIONING_QUEUE, stepJobId } from '../../worker/src/contracts/provisioning.js';
 import { startApiHarness, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
 import { readyServer } from '../support/api-tenant-fixtures.js';
+import { until } from '../support/until.js';
 import { SecretBox } from '../../worker/src/crypto/secret-box.js';
 import { adminSecretContext } from '../../worker/src/contracts/secret-contexts.js';
 import { secretRow } from '../../worker/src/crypto/sealed-secret.js';
@@ -290,13 +291,12 @@ describe('a server\'s details, actions and credentials', () => {
     expect(await audits()).toBe(before);
 
     // Once Redis is back, the same request goes through (the API's queue connection reconnects).
-    const deadline = Date.now() + 15_000;
-    let again = 0;
-    while (again !== 202 && Date.now() < deadline) {
-      again = (await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/actions`, headers: withToken(alice), payload: { action: 'start' } })).statusCode;
-      if (again !== 202) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(again).toBe(202);
+    await until(
+      'the start goes through once Redis is back',
+      async () =>
+        (await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/actions`, headers: withToken(alice), payload: { action: 'start' } })).statusCode === 202 ? true : null,
+      15_000,
+    );
     expect((await harness.prisma.server.findUniqueOrThrow({ where: { id: server.id } })).desiredState).toBe('running');
   });
 
@@ -420,9 +420,7 @@ describe('live timelines cannot starve the database', () => {
       // locked for two seconds: a stream that polled would wait on the lock, seen in pg_stat_activity.
       const listening = async () =>
         (await harness.prisma.$queryRaw<[{ n: bigint }]>`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN parley_server_changes'`)[0].n > 0n;
-      await within('the API listens for server changes', (async () => {
-        while (!(await listening())) await new Promise((r) => setTimeout(r, 50));
-      })(), 10_000);
+      await until('the API listens for server changes', async () => ((await listening()) ? true : null), 10_000);
       await new Promise((r) => setTimeout(r, 1_000));
       const waiting = await harness.prisma.$transaction(
         async (tx) => {
@@ -437,9 +435,7 @@ describe('live timelines cannot starve the database', () => {
 
       await harness.prisma.provisioningEvent.create({ data: { serverId: server.id, step: 'restart', status: 'succeeded', message: 'Pushed to every stream' } });
       for (const stream of streams) {
-        await within('the event reaches the stream', (async () => {
-          while (!stream.text().includes('Pushed to every stream')) await new Promise((r) => setTimeout(r, 50));
-        })(), 10_000);
+        await until('the event reaches the stream', () => Promise.resolve(stream.text().includes('Pushed to every stream') ? true : null), 10_000);
       }
     } finally {
       for (const stream of streams) stream.close();
@@ -458,13 +454,16 @@ describe('live timelines cannot starve the database', () => {
       expect(refused.status).toBe(429);
 
       first.close();
-      await within('the closed stream is counted out', (async () => {
-        for (;;) {
+      await until(
+        'the closed stream is counted out',
+        async () => {
           const again = await openStream(url, withToken(owner));
-          if (again.status === 200) return again.close();
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      })(), 10_000);
+          if (again.status !== 200) return null;
+          again.close();
+          return true;
+        },
+        10_000,
+      );
 
       const revoke = await limited.inject({ method: 'DELETE', url: `/api/v1/tokens/${owner.tokenId}`, headers: { cookie: owner.cookie, 'x-csrf-token': owner.csrfToken } });
       expect(revoke.statusCode).toBe(204);

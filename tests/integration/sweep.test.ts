@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SWEEP_JOB } from '../../worker/src/contracts/provisioning.js';
 import { SWEEP_INTERVAL_MS, sweepExpired } from '../../worker/src/housekeeping/sweep.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
+import { until } from '../support/until.js';
 
 describe('sweeping what can no longer be used', () => {
   let harness: ProvisioningHarness;
@@ -33,12 +34,7 @@ describe('sweeping what can no longer be used', () => {
     const { queue } = await harness.startWorker();
     const schedulers = await queue.getJobSchedulers();
     expect(schedulers.find((s) => s.key === SWEEP_JOB)).toMatchObject({ every: SWEEP_INTERVAL_MS });
-    const deadline = Date.now() + 30_000;
-    let swept: unknown;
-    while (swept === undefined && Date.now() < deadline) {
-      swept = (await queue.getCompleted()).find((j) => j.name === SWEEP_JOB)?.returnvalue;
-      if (swept === undefined) await new Promise((r) => setTimeout(r, 100));
-    }
+    const swept = await until('the first scheduled sweep completes', async () => (await queue.getCompleted()).find((j) => j.name === SWEEP_JOB)?.returnvalue as unknown, 30_000);
     expect(swept).toMatch(/^Deleted \d+ expired sessions?$/);
   });
 });

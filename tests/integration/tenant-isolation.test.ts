@@ -4,6 +4,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerName } from '../../worker/src/adapters/docker.container-runtime.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
+import { until } from '../support/until.js';
 
 // What a customer's container can reach, tried from inside one with bash's /dev/tcp. The
 // "outside world" is a network namespace this test creates: a private address, the cloud
@@ -68,14 +69,6 @@ function opensFromHost(host: string, port: number): Promise<boolean> {
   });
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('tenant isolation: what a customer\'s container can reach', () => {
   const docker = new Docker();
   let harness: ProvisioningHarness;
@@ -116,7 +109,7 @@ describe('tenant isolation: what a customer\'s container can reach', () => {
 
     createOutsideWorld();
     listener = spawn('ip', ['netns', 'exec', NS, process.execPath, '-e', `require('net').createServer((s) => { s.on('error', () => {}); s.end('${GREETING}\\n'); }).listen(${LISTENER_PORT}, '0.0.0.0')`], { stdio: 'ignore' });
-    await until('the listener in the namespace answers', () => opensFromHost(PRIVATE, LISTENER_PORT));
+    await until('the listener in the namespace answers', async () => ((await opensFromHost(PRIVATE, LISTENER_PORT)) ? true : null), 10_000);
 
     // A service of the host's, listening on the host's own address on the tenant network.
     const network = await docker.getNetwork(harness.config.node.tenantNetwork).inspect();
