@@ -24,7 +24,7 @@ export class ServerChanges {
   private readonly watchers = new Map<string, Set<() => void>>();
 
   constructor(
-    private readonly databaseUrl: string,
+    private readonly database: { url: string; connectTimeoutMs: number },
     private readonly onError: (error: unknown) => void,
   ) {}
 
@@ -56,7 +56,7 @@ export class ServerChanges {
   }
 
   private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: 5_000 });
+    const client = new pg.Client({ connectionString: this.database.url, connectionTimeoutMillis: this.database.connectTimeoutMs });
     client.on('notification', (message) => {
       if (message.payload) for (const wake of this.watchers.get(message.payload) ?? []) wake();
     });
@@ -99,7 +99,8 @@ export class ServerChanges {
 
 export const serverChangesPlugin = fp(
   (app, _options, done) => {
-    const changes = new ServerChanges(app.config.databaseUrl, (error) => app.log.warn({ err: error }, 'server changes: listening connection failed'));
+    const database = { url: app.config.databaseUrl, connectTimeoutMs: app.config.databaseConnectTimeoutMs };
+    const changes = new ServerChanges(database, (error) => app.log.warn({ err: error }, 'server changes: listening connection failed'));
     app.decorate('serverChanges', changes);
     app.addHook('onClose', () => changes.close());
     done();
