@@ -572,4 +572,14 @@ describe('verification when the DNS resolver does not answer', () => {
     expect(row).toMatchObject({ status: 'pending', lastCheckedAt: null, checks: null });
     expect(await harness.prisma.auditLog.count({ where: { action: 'domain.verify' } })).toBe(0);
   });
+
+  it('answers 503 naming DNS to an order on the platform zone, whose name could not be checked, and keeps nothing', async () => {
+    const account = await harness.signUp();
+    const answer = await harness.inject({ method: 'POST', url: '/api/v1/servers', headers: withToken(account), payload: { name: 'unchecked' } });
+    expect(answer.statusCode, answer.body).toBe(503);
+    const problem = answer.json<Problem & { dependency: string }>();
+    expect(problem.dependency).toBe('dns');
+    expect(problem.detail).toContain(`whether unchecked.${harness.config.platformZone} is free in DNS was not checked`);
+    expect(await harness.prisma.server.count()).toBe(0);
+  });
 });

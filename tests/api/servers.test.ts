@@ -6,6 +6,9 @@ import { PROVISIONING_QUEUE, stepJobId } from '../../worker/src/contracts/provis
 import { startApiHarness, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
 import { readyServer } from '../support/api-tenant-fixtures.js';
 import { until } from '../support/until.js';
+import { testEnv } from '../support/test-env.js';
+import { PowerDnsProvider } from '../../worker/src/adapters/powerdns.dns-provider.js';
+import type { DnsRecord } from '../../worker/src/ports/dns-provider.js';
 import { SecretBox } from '../../worker/src/crypto/secret-box.js';
 import { adminSecretContext } from '../../worker/src/contracts/secret-contexts.js';
 import { secretRow } from '../../worker/src/crypto/sealed-secret.js';
@@ -112,6 +115,35 @@ describe('ordering a server', () => {
     expect(answer.statusCode).toBe(400);
     expect(answer.json<{ detail: string }>().detail).toContain('platform\'s machines');
     expect(await countServers()).toBe(before);
+  });
+
+  it('refuses a name whose DNS already has records Parley did not create, and takes one whose records are its own', async () => {
+    const env = testEnv();
+    const dns = new PowerDnsProvider({ apiUrl: env.PDNS_API_URL, apiKey: env.PDNS_API_KEY, serverId: 'localhost', zone: env.PLATFORM_ZONE });
+    const [taken, srvTaken, ours] = [label(), label(), label()];
+    const foreign: DnsRecord[] = [
+      { name: `${taken}.${env.PLATFORM_ZONE}`, type: 'A', ttl: 60, value: '192.0.2.7' },
+      { name: `_xmpp-client._tcp.conference.${srvTaken}.${env.PLATFORM_ZONE}`, type: 'SRV', ttl: 60, value: '0 5 5222 legacy.example.' },
+      { name: `${ours}.${env.PLATFORM_ZONE}`, type: 'A', ttl: 60, value: '192.0.2.8' },
+    ];
+    await dns.addRecords(env.PLATFORM_ZONE, foreign);
+    try {
+      const before = { servers: await countServers(), audit: await harness.prisma.auditLog.count() };
+      for (const [name, shown] of [[taken, `A 192.0.2.7 at ${taken}.`], [srvTaken, 'SRV 0 5 5222 legacy.example.']] as const) {
+        const answer = await order(alice, { name });
+        expect(answer.statusCode, answer.body).toBe(409);
+        expect(answer.json<{ detail: string }>().detail).toContain(shown);
+        expect(answer.json<{ detail: string }>().detail).toContain('choose another name');
+      }
+      expect({ servers: await countServers(), audit: await harness.prisma.auditLog.count() }).toEqual(before);
+
+      // The same kind of record, but in Parley's ledger (a server's that is being replaced): not foreign.
+      const record = foreign[2] as DnsRecord;
+      await harness.prisma.dnsRecord.create({ data: { provider: 'powerdns', zone: env.PLATFORM_ZONE, purpose: 'a_server', ...record } });
+      expect((await order(await harness.signUp(), { name: ours })).statusCode).toBe(202);
+    } finally {
+      await dns.removeRecords(env.PLATFORM_ZONE, foreign);
+    }
   });
 
   it('answers 503 naming Redis when the job queue is down, and keeps nothing', async () => {

@@ -6,7 +6,6 @@ import { DockerContainerRuntime } from '../../worker/src/adapters/docker.contain
 import { XmppClientProbe } from '../../worker/src/adapters/xmpp-client.xmpp-probe.js';
 import { PROVISION_STEPS } from '../../worker/src/contracts/provisioning.js';
 import { prosodyCreateOrUpdateUser } from '../../worker/src/provisioning/prosody-accounts.js';
-import type { DnsRecord } from '../../worker/src/ports/dns-provider.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { testEnv } from '../support/test-env.js';
@@ -21,7 +20,6 @@ describe('an order becomes a reachable, TLS-secured, standards-compliant XMPP se
   const dns = new PowerDnsProvider({ apiUrl: env.PDNS_API_URL, apiKey: env.PDNS_API_KEY, serverId: 'localhost', zone: env.PLATFORM_ZONE });
   const resolver = new Resolver();
   resolver.setServers([env.DNS_RESOLVER]);
-  let foreign: DnsRecord;
   const sessions: XmppSession[] = [];
 
   const recordsOf = async (name: string) =>
@@ -30,14 +28,10 @@ describe('an order becomes a reachable, TLS-secured, standards-compliant XMPP se
   beforeAll(async () => {
     harness = await ProvisioningHarness.create(30_000);
     ({ serverId, domain } = await harness.placeOrder({ federation: true }));
-    // A record that was in the zone before Parley came: same name, another value.
-    foreign = { name: `_xmpp-client._tcp.${domain}`, type: 'SRV', ttl: 300, value: `10 0 5222 legacy-host.example.` };
-    await dns.addRecords(env.PLATFORM_ZONE, [foreign]);
   });
 
   afterAll(async () => {
     await Promise.all(sessions.map((s) => s.close()));
-    await dns.removeRecords(env.PLATFORM_ZONE, [foreign]);
     await harness.close();
   });
 
@@ -102,12 +96,6 @@ describe('an order becomes a reachable, TLS-secured, standards-compliant XMPP se
     expect(result.items).toEqual(expect.arrayContaining([`conference.${domain}`, `upload.${domain}`]));
   });
 
-  it('left the record that was there before untouched', async () => {
-    const srv = (await recordsOf(`_xmpp-client._tcp.${domain}`)).map((r) => r.value);
-    expect(srv).toContain(foreign.value);
-    expect(srv).toHaveLength(2);
-  });
-
   it('deprovisioning leaves no Docker object, no ledger record in DNS, no secret', async () => {
     await Promise.all(sessions.splice(0).map((s) => s.close()));
     await harness.deprovision(serverId);
@@ -120,7 +108,7 @@ describe('an order becomes a reachable, TLS-secured, standards-compliant XMPP se
     const ledger = await harness.prisma.dnsRecord.findMany({ where: { serverId } });
     expect(ledger.length).toBeGreaterThan(0);
     expect(ledger.every((r) => r.deletedAt !== null)).toBe(true);
-    expect(await recordsOf(domain)).toEqual([foreign]);
+    expect(await recordsOf(domain)).toEqual([]);
 
     expect(await harness.prisma.portAllocation.count({ where: { serverId } })).toBe(0);
     const certificates = await harness.prisma.certificate.findMany({ where: { serverId }, include: { privateKey: true } });

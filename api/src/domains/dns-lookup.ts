@@ -1,5 +1,9 @@
 import { Resolver } from 'node:dns/promises';
+import { HttpProblem } from '../http/problem.js';
 import type { Lookup, RecordType } from './domain-records.js';
+
+/** What a customer's records are checked with, and what a server's name is checked for. */
+export type LookupType = RecordType | 'A' | 'AAAA' | 'MX';
 
 // Per try, and tries per query: a verification waits at most a few seconds for a resolver that
 // does not answer (c-ares doubles the timeout on the second try).
@@ -9,6 +13,7 @@ const TRIES = 2;
 const ABSENT = new Set(['ENOTFOUND', 'ENODATA']);
 /** The resolver itself did not answer. */
 const NO_ANSWER = new Set(['ECONNREFUSED', 'ETIMEOUT']);
+const RETRY_AFTER_SECONDS = 5;
 
 /** Thrown when no query got any answer from the resolver: DNS is down, not the customer's records. */
 export class ResolverUnreachableError extends Error {
@@ -16,6 +21,17 @@ export class ResolverUnreachableError extends Error {
     super(`the DNS resolver ${resolver} did not answer`);
     this.name = 'ResolverUnreachableError';
   }
+}
+
+/** The 503 for a resolver that did not answer: `what` was not checked and nothing changed. */
+export function dnsUnavailable(error: ResolverUnreachableError, what: string): HttpProblem {
+  return new HttpProblem(
+    503,
+    'Service unavailable',
+    `DNS could not be asked: the resolver ${error.resolver} did not answer, so ${what} was not checked and nothing was changed. Try again in a few seconds.`,
+    { dependency: 'dns' },
+    { 'retry-after': String(RETRY_AFTER_SECONDS) },
+  );
 }
 
 /** Real lookups through one resolver (DNS_RESOLVER), or the system's resolvers when it is not set. */
@@ -26,7 +42,7 @@ export class DnsLookup {
    * One answer per query, in order. Values come back in zone-file form: TXT strings joined,
    * CNAME and SRV targets absolute (trailing dot), SRV as "priority weight port target".
    */
-  async lookupAll(queries: { name: string; type: RecordType }[]): Promise<Lookup[]> {
+  async lookupAll(queries: { name: string; type: LookupType }[]): Promise<Lookup[]> {
     const resolver = new Resolver({ timeout: TIMEOUT_MS, tries: TRIES });
     if (this.server !== null) resolver.setServers([this.server]);
     const results = await Promise.all(queries.map((query) => lookup(resolver, query.name, query.type)));
@@ -38,7 +54,7 @@ export class DnsLookup {
   }
 }
 
-async function lookup(resolver: Resolver, name: string, type: RecordType): Promise<Lookup> {
+async function lookup(resolver: Resolver, name: string, type: LookupType): Promise<Lookup> {
   try {
     switch (type) {
       case 'TXT':
@@ -47,6 +63,12 @@ async function lookup(resolver: Resolver, name: string, type: RecordType): Promi
         return { kind: 'found', values: (await resolver.resolveCname(name)).map(absolute) };
       case 'SRV':
         return { kind: 'found', values: (await resolver.resolveSrv(name)).map((r) => `${r.priority} ${r.weight} ${r.port} ${absolute(r.name)}`) };
+      case 'A':
+        return { kind: 'found', values: await resolver.resolve4(name) };
+      case 'AAAA':
+        return { kind: 'found', values: await resolver.resolve6(name) };
+      case 'MX':
+        return { kind: 'found', values: (await resolver.resolveMx(name)).map((r) => `${r.priority} ${absolute(r.exchange)}`) };
     }
   } catch (error) {
     const code = (error as { code?: unknown }).code;

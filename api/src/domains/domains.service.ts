@@ -9,7 +9,7 @@ import { lockAccount } from '../accounts/account-lock.js';
 import { ownedBy, type Principal } from '../auth/principal.js';
 import { HttpProblem, notFound } from '../http/problem.js';
 import { toPage } from '../http/schemas.js';
-import { DnsLookup, ResolverUnreachableError } from './dns-lookup.js';
+import { DnsLookup, ResolverUnreachableError, dnsUnavailable } from './dns-lookup.js';
 import {
   checkCustomDomain,
   checkOf,
@@ -24,7 +24,6 @@ import {
 import { isUniqueViolation } from '../../../prisma/errors.js';
 
 export const DOMAINS_LIST_HINT = 'GET /api/v1/domains';
-const RETRY_AFTER_SECONDS = 5;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 // The live server on the domain (at most one, by a partial unique index): its ports complete the SRV records.
@@ -198,13 +197,7 @@ export class DomainService {
       return records.map((record, i) => checkRecord(record, lookups[i] ?? { kind: 'none' }));
     } catch (error) {
       if (!(error instanceof ResolverUnreachableError)) throw error;
-      throw new HttpProblem(
-        503,
-        'Service unavailable',
-        `DNS could not be asked: the resolver ${error.resolver} did not answer, so ${domain.name} was not checked and nothing was changed. Try again in a few seconds.`,
-        { dependency: 'dns' },
-        { 'retry-after': String(RETRY_AFTER_SECONDS) },
-      );
+      throw dnsUnavailable(error, domain.name);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import { DnsNameCheck } from './dns-name-check.js';
 import { z } from 'zod';
 import { SERVER_ACTIONS } from '../../../worker/src/contracts/provisioning.js';
 import { HEALTH_STATUSES } from '../../../worker/src/contracts/health.js';
@@ -86,7 +87,7 @@ export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
     openStreams.stopAll();
     hookDone();
   });
-  const servers = new ServerService(app.prisma, app.sql, app.audit, app.jobs, app.secrets, app.config.platformZone, app.log);
+  const servers = new ServerService(app.prisma, app.sql, app.audit, app.jobs, app.secrets, app.config.platformZone, new DnsNameCheck(app.prisma, app.config.dnsResolver), app.log);
 
   app.post(
     '/servers',

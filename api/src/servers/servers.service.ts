@@ -15,6 +15,7 @@ import { toPage } from '../http/schemas.js';
 import type { JobsPort } from '../plugins/jobs.plugin.js';
 import { requireVerifiedDomain } from '../domains/verified-domain.js';
 import { serverListQuery, toServerItem, type ServerFields } from './server-list.js';
+import type { DnsNameCheck } from './dns-name-check.js';
 import { platformDomainFor } from './server-name.js';
 import { withinAccountPlan } from '../plans/plan-allowance.js';
 import { lockAccount } from '../accounts/account-lock.js';
@@ -49,6 +50,7 @@ export class ServerService {
     private readonly jobs: JobsPort,
     private readonly secrets: SecretBox,
     private readonly platformZone: string,
+    private readonly dnsNames: DnsNameCheck,
     log: FastifyBaseLogger,
   ) {
     this.changes = new ChangeRunner(prisma, audit, log);
@@ -75,6 +77,7 @@ export class ServerService {
       const reason = `"${input.name}" is the name of one of the platform's machines; choose another name.`;
       throw new HttpProblem(400, 'Invalid server name', reason, { errors: [{ in: 'body', field: 'name', message: reason }] });
     }
+    if (input.domainId === undefined) await this.dnsNames.refuseForeign(name.domain);
     let domain = name.domain;
     try {
       const created = await this.prisma.$transaction(async (tx) => {

@@ -3,7 +3,7 @@ import { causeChain } from '../contracts/error-causes.js';
 import { AcmeError, isPermanentAcmeError, isRateLimitedAcmeError } from '../adapters/acme.certificate-authority.js';
 import { InvalidUsernameError } from '../contracts/xmpp-names.js';
 import { ForeignObjectError, ServerContainerNotFoundError } from '../ports/container-runtime.js';
-import { PermanentStepError } from '../provisioning/step-errors.js';
+import { DnsNameTakenError, PermanentStepError } from '../provisioning/step-errors.js';
 import { AcmeBudgetExhaustedError } from '../provisioning/acme-budget.js';
 import { ChallengeDelegationMissingError } from '../provisioning/challenge-delegation.js';
 import { XmppServiceNotReadyError } from '../provisioning/xmpp-readiness.js';
@@ -12,6 +12,7 @@ import { JobDeadlineError } from './job-deadline.js';
 /** A stable name for what went wrong, stored on the timeline: readers match on it, never on the message. */
 export type ErrorType =
   | 'foreign_object'
+  | 'dns_name_taken'
   | 'invalid_username'
   | 'acme_rejected'
   | 'acme_rate_limited'
@@ -37,6 +38,8 @@ const KNOWN: readonly (readonly [ErrorConstructor, ErrorClass])[] = [
   // Another container holds the name: waiting will not give it back.
   [ForeignObjectError, { type: 'foreign_object', permanent: true }],
   [InvalidUsernameError, { type: 'invalid_username', permanent: true }],
+  // Someone else's records at the name: only a person can decide whose name it is.
+  [DnsNameTakenError, { type: 'dns_name_taken', permanent: true }],
   // Only the customer can put their CNAME back; the renewal scan checks again at its backoff rate.
   [ChallengeDelegationMissingError, { type: 'acme_challenge_cname_missing', permanent: true }],
   // The job waits for a free slot in the window (worker/src/jobs/retry-delay.ts).

@@ -28,10 +28,7 @@ export class DnsLedger {
    */
   async publish(serverId: string, entries: LedgerEntry[]): Promise<LedgerEntry[]> {
     const owned = await this.liveRows(entries.map((e) => e.record));
-    const foreign = new Set<string>();
-    for (const name of new Set(entries.filter((e) => !owned.has(key(e.record))).map((e) => e.record.name))) {
-      for (const existing of await this.dns.listRecords(this.zone, name)) foreign.add(key(existing));
-    }
+    const foreign = new Set((await this.foreignAt(entries.filter((e) => !owned.has(key(e.record))).map((e) => e.record.name))).map(key));
     const ours = entries.filter((e) => !foreign.has(key(e.record)) || owned.has(key(e.record)));
     for (const entry of ours.filter((e) => !owned.has(key(e.record)))) {
       await this.prisma.dnsRecord
@@ -50,6 +47,13 @@ export class DnsLedger {
       });
     }
     return entries.filter((e) => !ours.includes(e));
+  }
+
+  /** The values at these names that the ledger does not own: someone else's records. */
+  async foreignAt(names: string[]): Promise<DnsRecord[]> {
+    const existing = (await Promise.all([...new Set(names)].map((name) => this.dns.listRecords(this.zone, name)))).flat();
+    const owned = await this.liveRows(existing);
+    return existing.filter((r) => !owned.has(key(r)));
   }
 
   /** Removes the server's ledger-owned records (all, or one purpose); values gone already are fine. */

@@ -8,3 +8,12 @@ export class PermanentStepError extends Error {
     this.name = 'PermanentStepError';
   }
 }
+
+/** The server's name already has DNS records Parley did not create: it cannot take the name. */
+export class DnsNameTakenError extends PermanentStepError {
+  constructor(domain: string, foreign: readonly { name: string; type: string; value: string }[]) {
+    const shown = foreign.slice(0, 3).map((r) => `${r.type} ${r.value} at ${r.name}`).join('; ');
+    super(`${domain} already has DNS records that Parley did not create (${shown}), so this server cannot use the name; nothing was published. Delete this server and order one under another name.`);
+    this.name = 'DnsNameTakenError';
+  }
+}

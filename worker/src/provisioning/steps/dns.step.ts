@@ -4,22 +4,23 @@ import { isIPv6 } from 'node:net';
 import { customDomainHost } from '../../contracts/custom-domain.js';
 import { planServerRecords } from '../dns-plan.js';
 import { waitForRecords } from '../dns-propagation.js';
-import { PermanentStepError } from '../step-errors.js';
+import { DnsNameTakenError, PermanentStepError } from '../step-errors.js';
 import { requireNode, type StepDeps } from '../step-deps.js';
 import { serverPorts } from './allocate.step.js';
 
 export async function dnsStep(deps: StepDeps, serverId: string): Promise<string> {
   const server = await requireNode(deps.prisma, serverId);
   const records = server.customDomain ? customDomainRecords(server.customDomain.id, server.node.publicAddress, deps.settings.platformZone) : await platformRecords(deps, server);
-  const leftAlone = await deps.ledger.publish(
+  const host = server.customDomain ? customDomainHost(server.customDomain.id, deps.settings.platformZone) : server.domain;
+  const foreign = await deps.ledger.foreignAt(records.map((r) => r.name));
+  if (foreign.length > 0) throw new DnsNameTakenError(host, foreign);
+  await deps.ledger.publish(
     serverId,
     records.map((record) => ({ record, purpose: server.customDomain ? 'a_server' : purposeOf(record, server.domain) })),
   );
-  const published = records.filter((r) => !leftAlone.some((l) => l.record === r));
   await waitForRecords(deps.settings.dnsResolver, records, { timeoutMs: deps.settings.dnsPropagationTimeoutMs, intervalMs: 100 });
-  const note = leftAlone.length > 0 ? `; ${leftAlone.length} identical record(s) were already in the zone and left as they are` : '';
-  const where = server.customDomain ? `the host ${records[0]?.name ?? ''} that ${server.domain}'s SRV records point at` : server.domain;
-  return `Published ${published.length} DNS records for ${where}${note}`;
+  const where = server.customDomain ? `the host ${host} that ${server.domain}'s SRV records point at` : server.domain;
+  return `Published ${records.length} DNS records for ${where}`;
 }
 
 async function platformRecords(deps: StepDeps, server: Awaited<ReturnType<typeof requireNode>>): Promise<DnsRecord[]> {
