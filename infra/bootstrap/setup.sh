@@ -46,10 +46,13 @@ reserve_published_ports
 ensure_powerdns # before Pebble: Pebble resolves DNS-01 challenges through it
 ensure_pebble
 
-# Versioned key ring for secrets at rest ("<version>:<base64 key>"); generated once. Rotating
-# means adding a version, never replacing this file's content.
+# Versioned key rings for secrets at rest ("<version>:<base64 key>"); each generated once.
+# Rotating means adding a version, never replacing a file's content. The platform keyring (ACME
+# account and certificate keys) is the worker's alone: ./parley does not hand it to the API.
 # shellcheck disable=SC2016  # expanded by the inner sh, when the key is generated.
 keyring=$(state_secret secrets-keyring sh -c 'printf "1:%s\n" "$(openssl rand -base64 32)"')
+# shellcheck disable=SC2016
+platform_keyring=$(state_secret platform-keyring sh -c 'printf "1:%s\n" "$(openssl rand -base64 32)"')
 
 zone="${PLATFORM_ZONE%.}"
 # Values are single-quoted: safe for `set -a; . FILE` and for dotenv parsers. None of them can
@@ -83,6 +86,7 @@ env_content=$(
   env_line API_HOST 127.0.0.1
   env_line API_PORT 8080
   env_line SECRETS_KEYRING "$keyring"
+  env_line PLATFORM_KEYRING "$platform_keyring"
 )
 # Rewritten only when a value changed, so the file's mtime says when the environment last moved.
 write_if_changed "$ENV_FILE" 600 <<<"$env_content" || true

@@ -3,8 +3,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INVITE_CREATE_JOB, INVITE_REVOKE_JOB, inviteJobId, inviteUriContext, XMPP_USERS_QUEUE } from '../../worker/src/contracts/xmpp-user-jobs.js';
-import { SecretBox } from '../../worker/src/crypto/secret-box.js';
-import { secretRow } from '../../worker/src/crypto/sealed-secret.js';
+import type { SecretSealer } from '../../worker/src/crypto/secret-sealer.js';
 import { snapshotDatabase } from '../support/api-db-snapshot.js';
 import { startApiHarness, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
 import { readyServer } from '../support/api-tenant-fixtures.js';
@@ -24,7 +23,7 @@ let harness: ApiHarness;
 let alice: TestAccount;
 let bob: TestAccount;
 let operator: TestAccount;
-let secrets: SecretBox;
+let secrets: SecretSealer;
 let queueConnection: Redis;
 let queue: Queue;
 /** Every invite link handed out: none may reach the logs. */
@@ -33,7 +32,7 @@ const links: string[] = [];
 beforeAll(async () => {
   harness = await startApiHarness({ captureLogs: true });
   [alice, bob, operator] = [await harness.signUp(), await harness.signUp(), await harness.signUp({ operator: true })];
-  secrets = SecretBox.fromKeyring(harness.config.secretsKeyring);
+  secrets = harness.app.secrets;
   queueConnection = new Redis(harness.redis.url, { maxRetriesPerRequest: null });
   queue = new Queue(XMPP_USERS_QUEUE, { connection: queueConnection });
 });
@@ -62,7 +61,7 @@ async function activate(invite: InviteDto, domain: string): Promise<string> {
   links.push(uri);
   await harness.prisma.invite.update({
     where: { id: invite.id },
-    data: { state: 'active', uriSecret: { create: secretRow('invite_uri', secrets.seal(uri, inviteUriContext(invite.id))) } },
+    data: { state: 'active', uriSecret: { create: secrets.seal('invite_uri', uri, inviteUriContext(invite.id)) } },
   });
   return uri;
 }

@@ -9,9 +9,7 @@ import { until } from '../support/until.js';
 import { testEnv } from '../support/test-env.js';
 import { PowerDnsProvider } from '../../worker/src/adapters/powerdns.dns-provider.js';
 import type { DnsRecord } from '../../worker/src/ports/dns-provider.js';
-import { SecretBox } from '../../worker/src/crypto/secret-box.js';
 import { adminSecretContext } from '../../worker/src/contracts/secret-contexts.js';
-import { secretRow } from '../../worker/src/crypto/sealed-secret.js';
 
 let harness: ApiHarness;
 let alice: TestAccount;
@@ -246,7 +244,6 @@ describe('a server\'s details, actions and credentials', () => {
 
   it('keeps a new password until the worker has set it on the server, then reveals it once', async () => {
     const server = await readyServer(harness, alice);
-    const secrets = SecretBox.fromKeyring(harness.config.secretsKeyring);
     // What the worker's reset has done before Prosody took the password: issuance 2 is stored.
     await harness.prisma.serverCredential.create({
       data: {
@@ -254,7 +251,7 @@ describe('a server\'s details, actions and credentials', () => {
         kind: 'admin',
         jid: `admin@${server.name}.${harness.config.platformZone}`,
         issuance: 2,
-        secret: { create: secretRow('admin_password', secrets.seal('second password', adminSecretContext(server.id))) },
+        secret: { create: harness.app.secrets.seal('admin_password', 'second password', adminSecretContext(server.id)) },
       },
     });
     const reveal = () => harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/credentials/reveal`, headers: withToken(alice), payload: {} });

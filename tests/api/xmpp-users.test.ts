@@ -11,7 +11,7 @@ import {
   xmppUserPasswordContext,
   type UserJobName,
 } from '../../worker/src/contracts/xmpp-user-jobs.js';
-import { SecretBox } from '../../worker/src/crypto/secret-box.js';
+import type { SecretSealer } from '../../worker/src/crypto/secret-sealer.js';
 import { snapshotDatabase } from '../support/api-db-snapshot.js';
 import { startApiHarness, withCookie, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
 import { readyServer } from '../support/api-tenant-fixtures.js';
@@ -30,7 +30,7 @@ interface UserDto {
 let harness: ApiHarness;
 let alice: TestAccount;
 let bob: TestAccount;
-let secrets: SecretBox;
+let secrets: SecretSealer;
 let queueConnection: Redis;
 let queue: Queue;
 /** Every password the API revealed: none may reach the logs. */
@@ -39,7 +39,7 @@ const revealed: string[] = [];
 beforeAll(async () => {
   harness = await startApiHarness({ captureLogs: true });
   [alice, bob] = [await harness.signUp(), await harness.signUp()];
-  secrets = SecretBox.fromKeyring(harness.config.secretsKeyring);
+  secrets = harness.app.secrets;
   queueConnection = new Redis(harness.redis.url, { maxRetriesPerRequest: null });
   queue = new Queue(XMPP_USERS_QUEUE, { connection: queueConnection });
 });

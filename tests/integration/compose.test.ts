@@ -7,6 +7,7 @@ const required = {
   POSTGRES_PASSWORD: 'pw',
   PLATFORM_ZONE: 'chat.example.com',
   SECRETS_KEYRING: `1:${Buffer.alloc(32).toString('base64')}`,
+  PLATFORM_KEYRING: `1:${Buffer.alloc(32, 1).toString('base64')}`,
   ACME_CONTACT_EMAIL: 'ops@example.com',
   NODE_PUBLIC_ADDRESS: '192.0.2.10',
 };
@@ -25,6 +26,15 @@ describe('docker-compose.yml', () => {
     expect(stdout).toContain('NET_ADMIN');
     const services = await compose(required, '--profile', 'sandbox', 'config', '--services');
     expect(services.stdout.split('\n').filter(Boolean).sort()).toEqual(['api', 'migrate', 'pebble', 'postgres', 'powerdns', 'redis', 'worker']);
+  });
+
+  it('gives the platform keyring to the worker only, never to the API', async () => {
+    const { stdout } = await compose(required, 'config');
+    // `config` prints each service as a block indented by two spaces.
+    const service = (name: string) => stdout.match(new RegExp(`^  ${name}:\\n((?:   .*\\n|\\n)*)`, 'm'))?.[1] ?? '';
+    expect(service('worker')).toContain(`PLATFORM_KEYRING: ${required.PLATFORM_KEYRING}`);
+    expect(service('api')).toContain('SECRETS_KEYRING');
+    expect(service('api')).not.toContain('PLATFORM_KEYRING');
   });
 
   it('refuses to start without a required setting and names it', async () => {

@@ -185,7 +185,7 @@ describe('the generated client through @prisma/adapter-pg', () => {
       },
     });
     const secret = await prisma.encryptedSecret.create({
-      data: { purpose: 'admin_password', keyVersion: 1, iv: new Uint8Array([1, 2, 3]), ciphertext: new Uint8Array([4, 5]), authTag: new Uint8Array([6]) },
+      data: { purpose: 'admin_password', keyring: 'credentials', keyVersion: 1, iv: new Uint8Array([1, 2, 3]), ciphertext: new Uint8Array([4, 5]), authTag: new Uint8Array([6]) },
     });
     await prisma.serverCredential.create({ data: { serverId: server.id, jid: 'admin@alice.parley.test', secretId: secret.id } });
 

@@ -7,11 +7,10 @@ import * as acme from 'acme-client';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdapters } from '../../worker/src/adapters.js';
-import { secretRow } from '../../worker/src/crypto/sealed-secret.js';
 import { DEPROVISION_JOB, RECONCILE_JOB, deprovisionJobId } from '../../worker/src/contracts/provisioning.js';
 import { enqueueServerAction } from '../../worker/src/contracts/provisioning-flow.js';
 import { sealUserPassword } from '../../worker/src/contracts/xmpp-user-jobs.js';
-import { acmeAccountKeyContext } from '../../worker/src/provisioning/acme-account.js';
+import { acmeAccountKeyContext } from '../../worker/src/contracts/secret-contexts.js';
 import { REVOKE_STEP } from '../../worker/src/provisioning/certificate-revocation.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { pebbleIssuers } from '../support/pebble.js';
@@ -125,7 +124,7 @@ describe('nothing wedges', () => {
       data: {
         directoryUrl,
         contactEmail: 'ops@example.test',
-        key: { create: secretRow('acme_account_key', harness.secrets.seal(strangerKey, acmeAccountKeyContext(directoryUrl))) },
+        key: { create: harness.secrets.seal('acme_account_key', strangerKey, acmeAccountKeyContext(directoryUrl)) },
       },
     });
     await harness.prisma.certificate.update({ where: { id: certificate.id }, data: { acmeAccountId: account.id } });

@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { adminSecretContext } from '../../worker/src/contracts/secret-contexts.js';
-import { SecretBox } from '../../worker/src/crypto/secret-box.js';
-import { secretRow } from '../../worker/src/crypto/sealed-secret.js';
 import { withToken, type ApiHarness, type TestAccount } from './api-harness.js';
 
 /** A resource owned by `owner`, and how to address it on the routes of one path template. */
@@ -35,14 +33,13 @@ export async function readyServer(harness: ApiHarness, owner: TestAccount): Prom
   const server = await harness.prisma.server.create({
     data: { accountId: owner.id, name, domain: `${name}.${harness.config.platformZone}`, domainKind: 'platform', planId: plan.id, state: 'ready' },
   });
-  const secrets = SecretBox.fromKeyring(harness.config.secretsKeyring);
   await harness.prisma.serverCredential.create({
     data: {
       server: { connect: { id: server.id } },
       kind: 'admin',
       jid: `admin@${server.domain}`,
       appliedAt: new Date(),
-      secret: { create: secretRow('admin_password', secrets.seal('fixture admin password', adminSecretContext(server.id))) },
+      secret: { create: harness.app.secrets.seal('admin_password', 'fixture admin password', adminSecretContext(server.id)) },
     },
   });
   return { id: server.id, name };

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import type { PrismaClient } from '../../prisma/client.js';
 import { seedPlans } from '../../prisma/seed.js';
 import { loadWorkerConfig, type WorkerConfig } from '../../worker/src/config.js';
-import { SecretBox } from '../../worker/src/crypto/secret-box.js';
+import { SecretSealer } from '../../worker/src/crypto/secret-sealer.js';
 import { adminSecretContext } from '../../worker/src/contracts/secret-contexts.js';
 import { enqueueDeprovisioning, enqueueProvisioning } from '../../worker/src/contracts/provisioning-flow.js';
 import { startWorkerRuntime, type WorkerRuntime } from '../../worker/src/worker-runtime.js';
@@ -20,7 +20,7 @@ export class ProvisioningHarness {
     readonly db: TestDatabase,
     readonly redis: RedisServer,
     readonly config: WorkerConfig,
-    readonly secrets: SecretBox,
+    readonly secrets: SecretSealer,
   ) {}
 
   runtime: WorkerRuntime | undefined;
@@ -41,10 +41,10 @@ export class ProvisioningHarness {
       logLevel: 'warn',
       healthReportIntervalMs: 60_000,
       node: { ...base.node, name: `test-${portRangeStart}`, portRangeStart, portRangeEnd: portRangeStart + 399 },
-      jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, reconcileGraceMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16 },
+      jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, resealIntervalMs: 3_600_000, reconcileGraceMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16 },
     };
     const config = options.configure ? options.configure(defaults) : defaults;
-    return new ProvisioningHarness(db, redis, config, SecretBox.fromKeyring(config.secretsKeyring));
+    return new ProvisioningHarness(db, redis, config, SecretSealer.fromKeyrings(config.keyrings));
   }
 
   get prisma(): PrismaClient {

@@ -22,6 +22,7 @@ const workerEnv = {
   ACME_CONTACT_EMAIL: 'admin@parley.test',
   NODE_PUBLIC_ADDRESS: '127.0.0.1',
   PROSODY_IMAGE: 'parley/prosody:0123456789ab',
+  PLATFORM_KEYRING: `1:${Buffer.alloc(32, 9).toString('base64')}`,
 };
 
 function problemsOf(load: () => unknown): string[] {
@@ -79,6 +80,16 @@ describe('configuration', () => {
     expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, PDNS_API_KEY: undefined }))).toEqual([
       'PDNS_API_KEY: is required when DNS_PROVIDER=powerdns',
     ]);
+  });
+
+  it('gives the worker a platform keyring of its own, which the API has no setting for', () => {
+    expect(loadWorkerConfig(workerEnv).keyrings).toEqual({ credentials: KEY, platform: workerEnv.PLATFORM_KEYRING });
+    expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, PLATFORM_KEYRING: undefined }))).toEqual(['PLATFORM_KEYRING: is required but not set']);
+    // A key shared with SECRETS_KEYRING would hand the API the platform's keys after all.
+    expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, PLATFORM_KEYRING: `${workerEnv.PLATFORM_KEYRING},2:${KEY.slice(2)}` }))).toEqual([
+      'PLATFORM_KEYRING: must not reuse a key of SECRETS_KEYRING, which the API holds too',
+    ]);
+    expect(JSON.stringify(loadApiConfig({ ...apiEnv, PLATFORM_KEYRING: workerEnv.PLATFORM_KEYRING }))).not.toContain(workerEnv.PLATFORM_KEYRING.slice(2));
   });
 
   it('allows crash-test failpoints only in sandbox mode, and checks the node port range', () => {

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { envFields, parseEnv } from './contracts/env-fields.js';
 import { TENANT_NETWORK_NAME } from './ports/container-runtime.js';
 
+const keysOf = (keyring: string): string[] => keyring.split(',').map((entry) => entry.trim().split(':')[1] ?? '');
+
 function requireWhen(ctx: z.RefinementCtx, name: string, value: string | undefined, when: string): void {
   if (!value) ctx.addIssue({ code: 'custom', path: [name], message: `is required when ${when}` });
 }
@@ -13,6 +15,9 @@ const workerEnvSchema = z
     DATABASE_URL: envFields.databaseUrl,
     REDIS_URL: envFields.redisUrl,
     SECRETS_KEYRING: envFields.secretsKeyring,
+    // The platform's own keys (ACME account, TLS): the worker's alone, never given to the API.
+    PLATFORM_KEYRING: envFields.secretsKeyring,
+    SECRETS_RESEAL_INTERVAL_MS: z.coerce.number().int().min(60_000).max(7 * 86_400_000).default(3_600_000),
     PLATFORM_ZONE: envFields.platformZone,
     DNS_RESOLVER: envFields.hostPort,
     DNS_PROVIDER: z.enum(['powerdns', 'route53'], { error: 'must be "powerdns" or "route53"' }),
@@ -70,6 +75,9 @@ const workerEnvSchema = z
     } else {
       requireWhen(ctx, 'ROUTE53_HOSTED_ZONE_ID', env.ROUTE53_HOSTED_ZONE_ID, 'DNS_PROVIDER=route53');
     }
+    if (keysOf(env.PLATFORM_KEYRING).some((key) => keysOf(env.SECRETS_KEYRING).includes(key))) {
+      ctx.addIssue({ code: 'custom', path: ['PLATFORM_KEYRING'], message: 'must not reuse a key of SECRETS_KEYRING, which the API holds too' });
+    }
     if (env.PARLEY_FAILPOINTS && env.PARLEY_MODE !== 'sandbox') {
       ctx.addIssue({ code: 'custom', path: ['PARLEY_FAILPOINTS'], message: 'is for crash tests and only allowed in sandbox mode' });
     }
@@ -84,7 +92,8 @@ export interface WorkerConfig {
   logLevel: string;
   databaseUrl: string;
   redisUrl: string;
-  secretsKeyring: string;
+  /** SECRETS_KEYRING seals customers' credentials (the API holds it too), PLATFORM_KEYRING the platform's own keys. */
+  keyrings: { credentials: string; platform: string };
   platformZone: string;
   dnsResolver: string;
   dns: DnsProviderConfig;
@@ -112,6 +121,8 @@ export interface WorkerConfig {
     stalledCheckMs: number;
     renewalScanIntervalMs: number;
     reconcileIntervalMs: number;
+    /** How often secrets still sealed under an older key (or the wrong keyring) are re-sealed. */
+    resealIntervalMs: number;
     reconcileGraceMs: number;
     /** Bound on one STARTTLS look at a server, and how many run at once in a pass. */
     healthCheckTimeoutMs: number;
@@ -137,7 +148,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
-    secretsKeyring: e.SECRETS_KEYRING,
+    keyrings: { credentials: e.SECRETS_KEYRING, platform: e.PLATFORM_KEYRING },
     platformZone: e.PLATFORM_ZONE,
     dnsResolver: e.DNS_RESOLVER,
     dns:
@@ -166,6 +177,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       stalledCheckMs: e.STALLED_CHECK_MS,
       renewalScanIntervalMs: e.RENEWAL_SCAN_INTERVAL_MS,
       reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+      resealIntervalMs: e.SECRETS_RESEAL_INTERVAL_MS,
       reconcileGraceMs: e.RECONCILE_GRACE_MS,
       healthCheckTimeoutMs: e.SERVER_CHECK_TIMEOUT_MS,
       healthCheckConcurrency: e.SERVER_CHECK_CONCURRENCY,

@@ -8,9 +8,9 @@ import type { WorkerConfig } from './config.js';
 import { createAdapters } from './adapters.js';
 import { RedisKeyedLock } from './adapters/redis-keyed-lock.js';
 import { describeError } from './contracts/dependency-check.js';
-import { PROVISION_STEPS, PROVISIONING_QUEUE, RECONCILE_JOB, RENEW_JOB, RENEWAL_SCAN_JOB, SWEEP_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
+import { PROVISION_STEPS, PROVISIONING_QUEUE, RECONCILE_JOB, RENEW_JOB, RENEWAL_SCAN_JOB, RESEAL_SECRETS_JOB, SWEEP_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
 import { SWEEP_INTERVAL_MS } from './housekeeping/sweep.js';
-import { SecretBox } from './crypto/secret-box.js';
+import { SecretSealer } from './crypto/secret-sealer.js';
 import { startHealthReporter } from './health/health-reporter.js';
 import { DnsLedger } from './provisioning/dns-ledger.js';
 import { Failpoints } from './provisioning/failpoints.js';
@@ -40,7 +40,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   const provisioningJobs = provisioningRegistry();
   const xmppUsersJobs = xmppUsersRegistry();
   const prisma = createPrismaClient(config.databaseUrl);
-  const secrets = SecretBox.fromKeyring(config.secretsKeyring);
+  const secrets = SecretSealer.fromKeyrings(config.keyrings);
   await registerNode(prisma, {
     name: config.node.name,
     hostname: config.node.hostname,
@@ -108,6 +108,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   await queue.upsertJobScheduler(RENEWAL_SCAN_JOB, { every: config.jobs.renewalScanIntervalMs }, { name: RENEWAL_SCAN_JOB, data: {} });
   await queue.upsertJobScheduler(RECONCILE_JOB, { every: config.jobs.reconcileIntervalMs }, { name: RECONCILE_JOB, data: {} });
   await queue.upsertJobScheduler(SWEEP_JOB, { every: SWEEP_INTERVAL_MS }, { name: SWEEP_JOB, data: {} });
+  await queue.upsertJobScheduler(RESEAL_SECRETS_JOB, { every: config.jobs.resealIntervalMs }, { name: RESEAL_SECRETS_JOB, data: {} });
   const caBundle = config.acme.caBundleFile ? readFileSync(config.acme.caBundleFile) : undefined;
   const deps: StepDeps = {
     prisma,

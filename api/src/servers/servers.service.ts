@@ -4,7 +4,7 @@ import type { PrismaClient, SqlReader } from '../../../prisma/client.js';
 import type { Prisma } from '../../../prisma/generated/client/client.js';
 import type { PortPurpose } from '../../../prisma/generated/client/enums.js';
 import type { ServerAction } from '../../../worker/src/contracts/provisioning.js';
-import type { SecretBox } from '../../../worker/src/crypto/secret-box.js';
+import type { SecretSealer } from '../../../worker/src/crypto/secret-sealer.js';
 import { adminSecretContext } from '../../../worker/src/contracts/secret-contexts.js';
 import { actorOf, type AuditService } from '../audit/audit.service.js';
 import { ChangeRunner } from '../audit/change-runner.js';
@@ -48,7 +48,7 @@ export class ServerService {
     private readonly sql: SqlReader,
     private readonly audit: AuditService,
     private readonly jobs: JobsPort,
-    private readonly secrets: SecretBox,
+    private readonly secrets: SecretSealer,
     private readonly platformZone: string,
     private readonly dnsNames: DnsNameCheck,
     log: FastifyBaseLogger,

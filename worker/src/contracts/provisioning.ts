@@ -15,6 +15,7 @@ export const RENEW_JOB = 'renew';
 export const SERVER_ACTION_JOB = 'server-action';
 export const ADMIN_RESET_JOB = 'admin-reset';
 export const SWEEP_JOB = 'sweep';
+export const RESEAL_SECRETS_JOB = 'reseal-secrets';
 
 /**
  * Every job name on the provisioning queue. The worker refuses to start unless each has exactly
@@ -30,6 +31,7 @@ export const PROVISIONING_JOBS = [
   ADMIN_RESET_JOB,
   HEAL_JOB,
   SWEEP_JOB,
+  RESEAL_SECRETS_JOB,
 ] as const;
 
 export const STEP_STATE = {

@@ -1,5 +1,10 @@
 /**
- * The associated data each kind of sealed secret is bound to. The API opens what the worker
- * sealed, so both must build it the same way.
+ * The associated data each kind of sealed secret is bound to, so a row copied onto another owner
+ * does not open. The API opens what the worker sealed, and key rotation re-seals every kind, so
+ * all of them build it the same way.
  */
 export const adminSecretContext = (serverId: string): string => `admin_password:${serverId}`;
+/** A certificate's private key, bound to its server. */
+export const certificateKeyContext = (serverId: string): string => `certificate_key:${serverId}`;
+/** An ACME account key, bound to its CA directory. */
+export const acmeAccountKeyContext = (directoryUrl: string): string => `acme_account_key:${directoryUrl}`;

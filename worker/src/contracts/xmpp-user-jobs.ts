@@ -1,7 +1,6 @@
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
-import type { SealedSecret } from '../crypto/secret-box.js';
-import { secretRow } from '../crypto/sealed-secret.js';
+import type { SecretSealer } from '../crypto/secret-sealer.js';
 
 // The contract between the API (writes rows, seals secrets, enqueues) and the worker (makes
 // Prosody agree with the rows). Payloads carry ids only: passwords and invite URIs are sealed
@@ -58,9 +57,9 @@ export const inviteUriContext = (inviteId: string): string => `invite_uri:${invi
  * worker can only set what it can open). Prosody reads the password from stdin one line at a
  * time, so a password with a line break or NUL is refused here, before anything is stored.
  */
-export function sealUserPassword(secrets: { seal(plaintext: string, associatedData: string): SealedSecret }, userId: string, password: string) {
+export function sealUserPassword(secrets: Pick<SecretSealer, 'seal'>, userId: string, password: string) {
   if (password.length === 0 || /[\r\n\0]/.test(password)) throw new Error('a password must be non-empty and a single line');
-  return secretRow('xmpp_user_password', secrets.seal(password, xmppUserPasswordContext(userId)));
+  return secrets.seal('xmpp_user_password', password, xmppUserPasswordContext(userId));
 }
 
 /** Any user job by name: the reconciler queues a request whose row it found but whose job it did not. */

@@ -1,7 +1,6 @@
 import { generatePassword } from '../crypto/generated-password.js';
 import type { PrismaClient } from '../../../prisma/client.js';
-import type { SecretBox } from '../crypto/secret-box.js';
-import { secretRow } from '../crypto/sealed-secret.js';
+import type { SecretSealer } from '../crypto/secret-sealer.js';
 import { isUniqueViolation } from '../../../prisma/errors.js';
 import { adminSecretContext } from '../contracts/secret-contexts.js';
 
@@ -9,7 +8,7 @@ import { adminSecretContext } from '../contracts/secret-contexts.js';
  * The server's current admin credential, minted once: a re-run (after a crash, or a retry)
  * finds the stored secret and returns it, so there is never a second password.
  */
-export async function currentAdminCredential(prisma: PrismaClient, secrets: SecretBox, serverId: string, domain: string) {
+export async function currentAdminCredential(prisma: PrismaClient, secrets: SecretSealer, serverId: string, domain: string) {
   const existing = await prisma.serverCredential.findFirst({
     where: { serverId, kind: 'admin' },
     orderBy: { issuance: 'desc' },
@@ -26,7 +25,7 @@ export async function currentAdminCredential(prisma: PrismaClient, secrets: Secr
         kind: 'admin',
         jid,
         issuance: 1,
-        secret: { create: secretRow('admin_password', secrets.seal(password, adminSecretContext(serverId))) },
+        secret: { create: secrets.seal('admin_password', password, adminSecretContext(serverId)) },
       },
     });
     return { jid, issuance: 1, password };

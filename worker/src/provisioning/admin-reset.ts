@@ -3,7 +3,7 @@ import { markAdminCredentialApplied } from './admin-credential.js';
 import { adminSecretContext } from '../contracts/secret-contexts.js';
 import { isUniqueViolation } from '../../../prisma/errors.js';
 import { prosodyCreateOrUpdateUser } from './prosody-accounts.js';
-import { secretRow, wipeSecrets } from '../crypto/sealed-secret.js';
+import { wipeSecrets } from '../crypto/sealed-secret.js';
 import { loadServer, type StepDeps } from './step-deps.js';
 import { trackedStep } from '../jobs/tracked-step.js';
 import type { EventContext, Timeline } from './timeline.js';
@@ -41,7 +41,7 @@ export async function resetAdminPassword(
             kind: 'admin',
             jid: previous.jid,
             issuance,
-            secret: { create: secretRow('admin_password', deps.secrets.seal(generatePassword(), adminSecretContext(serverId))) },
+            secret: { create: deps.secrets.seal('admin_password', generatePassword(), adminSecretContext(serverId)) },
           },
           include: { secret: true },
         });

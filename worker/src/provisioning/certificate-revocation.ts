@@ -1,6 +1,6 @@
 import { describeError } from '../contracts/dependency-check.js';
 import { classifyError } from '../jobs/error-type.js';
-import { acmeAccountKeyContext } from './acme-account.js';
+import { acmeAccountKeyContext } from '../contracts/secret-contexts.js';
 import type { StepDeps } from './step-deps.js';
 import type { EventContext, Timeline } from './timeline.js';
 

@@ -9,6 +9,7 @@ import {
   RENEWAL_SCAN_JOB,
   SERVER_ACTION_JOB,
   SWEEP_JOB,
+  RESEAL_SECRETS_JOB,
   adminResetJobSchema,
   renewJobSchema,
   scheduledJobSchema,
@@ -27,6 +28,7 @@ import { reconcilePass } from '../healing/reconcile-pass.js';
 import { renewCertificate, scanForRenewals } from './renewal.js';
 import { runServerAction } from './server-actions.js';
 import { sweepExpired } from '../housekeeping/sweep.js';
+import { resealStaleSecrets } from '../housekeeping/reseal-secrets.js';
 
 const job = jobDefiner<ProvisioningJobContext>();
 
@@ -52,6 +54,7 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
     resetAdminPassword(deps, timeline, serverId, issuance, jobContext(bullJob)),
   ),
   job(SWEEP_JOB, scheduledJobSchema, ({ deps }) => sweepExpired(deps.prisma, new Date())),
+  job(RESEAL_SECRETS_JOB, scheduledJobSchema, ({ deps }) => resealStaleSecrets(deps.prisma, deps.secrets)),
 ];
 
 /** Throws JobRegistryError when a declared job has no handler or two: the worker refuses to start. */

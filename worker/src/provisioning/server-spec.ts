@@ -3,6 +3,7 @@ import type { ServerContainerSpec } from '../ports/container-runtime.js';
 import { prosodyFiles, renderProsodyConfig } from './prosody-config.js';
 import { requireNode, type StepDeps } from './step-deps.js';
 import { serverPorts } from './steps/allocate.step.js';
+import { certificateKeyContext } from '../contracts/secret-contexts.js';
 
 /** Ports Prosody listens on inside every container; the node maps its allocated ports onto them. */
 export const CONTAINER_PORTS = { c2s: 5222, c2s_direct_tls: 5223, s2s: 5269, https: 5281 } as const;
@@ -34,7 +35,7 @@ export async function buildServerSpec(deps: StepDeps, serverId: string): Promise
   const files = prosodyFiles({
     config,
     chainPem: certificate.chainPem,
-    privateKeyPem: deps.secrets.open(certificate.privateKey, `certificate_key:${serverId}`),
+    privateKeyPem: deps.secrets.open(certificate.privateKey, certificateKeyContext(serverId)),
     domain: server.domain,
   });
   const withoutHash = {

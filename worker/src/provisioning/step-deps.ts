@@ -1,5 +1,5 @@
 import type { PrismaClient } from '../../../prisma/client.js';
-import type { SecretBox } from '../crypto/secret-box.js';
+import type { SecretSealer } from '../crypto/secret-sealer.js';
 import type { CertificateAuthority } from '../ports/certificate-authority.js';
 import type { ContainerRuntime } from '../ports/container-runtime.js';
 import type { DnsProvider } from '../ports/dns-provider.js';
@@ -63,7 +63,7 @@ export type QueuedWork = 'none' | 'pending' | 'finished';
 /** Everything a provisioning step may touch; each side effect sits behind a port. */
 export interface StepDeps {
   prisma: PrismaClient;
-  secrets: SecretBox;
+  secrets: SecretSealer;
   dns: DnsProvider;
   /** Reads names Parley does not control, such as a customer's `_acme-challenge` CNAMEs. */
   resolver: DnsResolver;

@@ -1,5 +1,4 @@
 import { inviteUriContext, type InviteJob } from '../contracts/xmpp-user-jobs.js';
-import { secretRow } from '../crypto/sealed-secret.js';
 import { PermanentStepError } from '../provisioning/step-errors.js';
 import type { XmppUsersDeps } from './deps.js';
 import { InviteExpiredError, prosodyMintInvite, prosodyRevokeInvite } from './prosody-invites.js';
@@ -29,12 +28,12 @@ export async function createInvite(deps: XmppUsersDeps, job: InviteJob): Promise
     throw error;
   }
 
-  const sealed = deps.secrets.seal(minted.uri, inviteUriContext(invite.id));
+  const sealed = deps.secrets.seal('invite_uri', minted.uri, inviteUriContext(invite.id));
   try {
     await deps.prisma.invite.update({
       // uriSecretId is a unique field, which Prisma only lets a where clause test for null under AND.
       where: { id: invite.id, state: 'pending', revokedAt: null, AND: { uriSecretId: null } },
-      data: { state: 'active', expiresAt: minted.expiresAt, lastError: null, uriSecret: { create: secretRow('invite_uri', sealed) } },
+      data: { state: 'active', expiresAt: minted.expiresAt, lastError: null, uriSecret: { create: sealed } },
     });
   } catch (error) {
     if (!isRecordNotFound(error)) throw error;

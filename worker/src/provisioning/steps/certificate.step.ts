@@ -1,6 +1,5 @@
 import type { DnsRecord } from '../../ports/dns-provider.js';
 import { acmeAccountKey } from '../acme-account.js';
-import { secretRow } from '../../crypto/sealed-secret.js';
 import { renewAfter } from '../certificate-timing.js';
 import { acmeChallengeName, certificateNames } from '../dns-plan.js';
 import { delegatedChallengeName } from '../../contracts/custom-domain.js';
@@ -8,6 +7,7 @@ import { waitForRecords } from '../dns-propagation.js';
 import { loadServer, type StepDeps } from '../step-deps.js';
 import { claimAcmeOrder } from '../acme-budget.js';
 import { assertChallengesDelegated, challengeDelegations } from '../challenge-delegation.js';
+import { certificateKeyContext } from '../../contracts/secret-contexts.js';
 
 const CHALLENGE_TTL = 60;
 /** A certificate this close to expiry is not worth installing on a new server. */
@@ -76,7 +76,7 @@ export async function issueCertificate(deps: StepDeps, server: IssuingServer, na
     },
   });
 
-  const sealed = deps.secrets.seal(issued.privateKeyPem, `certificate_key:${serverId}`);
+  const sealed = deps.secrets.seal('certificate_key', issued.privateKeyPem, certificateKeyContext(serverId));
   await deps.prisma.$transaction(async (tx) => {
     await tx.certificate.updateMany({ where: { serverId, status: 'active' }, data: { status: 'superseded' } });
     await tx.certificate.create({
@@ -91,7 +91,7 @@ export async function issueCertificate(deps: StepDeps, server: IssuingServer, na
         renewAfter: renewAfter(issued.notBefore, issued.notAfter),
         chainPem: issued.chainPem,
         lastAttemptAt: new Date(),
-        privateKey: { create: secretRow('certificate_key', sealed) },
+        privateKey: { create: sealed },
       },
     });
   });

@@ -1,0 +1,68 @@
+import type { SecretKeyring, SecretPurpose } from '../../../prisma/generated/client/enums.js';
+import { SecretBox, type SealedSecret } from './secret-box.js';
+
+/**
+ * The platform's own keys: only the worker uses them, so only the worker holds the keyring that
+ * seals them, and an API process that leaks its environment or memory cannot read them. Every
+ * other purpose is a customer's credential the API shows or sets, under the credentials keyring.
+ */
+const PLATFORM_PURPOSES: readonly SecretPurpose[] = ['acme_account_key', 'certificate_key'];
+
+export const keyringOf = (purpose: SecretPurpose): SecretKeyring => (PLATFORM_PURPOSES.includes(purpose) ? 'platform' : 'credentials');
+
+/** A secret as stored: which keyring sealed it (not always its purpose's, until rotation re-seals it). */
+export type StoredSecret = SealedSecret & { keyring: SecretKeyring };
+
+/** The keyrings as given in the environment (SECRETS_KEYRING, PLATFORM_KEYRING); the API has no platform one. */
+export interface KeyringSettings {
+  credentials: string;
+  platform?: string;
+}
+
+/** Seals each secret under its purpose's keyring and opens it under the keyring that sealed it. */
+export class SecretSealer {
+  private constructor(private readonly rings: Partial<Record<SecretKeyring, SecretBox>>) {}
+
+  static fromKeyrings(settings: KeyringSettings): SecretSealer {
+    return new SecretSealer({
+      credentials: SecretBox.fromKeyring(settings.credentials),
+      ...(settings.platform ? { platform: SecretBox.fromKeyring(settings.platform) } : {}),
+    });
+  }
+
+  /** The EncryptedSecret row for a new secret (Prisma's Bytes columns want plain Uint8Arrays). */
+  seal(purpose: SecretPurpose, plaintext: string, associatedData: string) {
+    const keyring = keyringOf(purpose);
+    const sealed = this.ring(keyring).seal(plaintext, associatedData);
+    return {
+      purpose,
+      keyring,
+      keyVersion: sealed.keyVersion,
+      iv: Uint8Array.from(sealed.iv),
+      ciphertext: Uint8Array.from(sealed.ciphertext),
+      authTag: Uint8Array.from(sealed.authTag),
+    };
+  }
+
+  open(stored: StoredSecret, associatedData: string): string {
+    return this.ring(stored.keyring).open(stored, associatedData);
+  }
+
+  /** Sealed under another keyring than its purpose's, or an older key of it: rotation re-seals it. */
+  isStale(stored: StoredSecret & { purpose: SecretPurpose }): boolean {
+    const keyring = keyringOf(stored.purpose);
+    return stored.keyring !== keyring || this.ring(keyring).isStale(stored);
+  }
+
+  /** The keyring and key version a new secret of this purpose is sealed with. */
+  current(purpose: SecretPurpose): { keyring: SecretKeyring; keyVersion: number } {
+    const keyring = keyringOf(purpose);
+    return { keyring, keyVersion: this.ring(keyring).currentVersion };
+  }
+
+  private ring(name: SecretKeyring): SecretBox {
+    const box = this.rings[name];
+    if (!box) throw new Error(`this process does not hold the ${name} keyring`);
+    return box;
+  }
+}
