@@ -189,16 +189,61 @@ describe('a server\'s details, actions and credentials', () => {
 
     const since = new Date();
     await harness.prisma.server.update({ where: { id: server.id }, data: { health: 'down', healthIssue: 'container_stopped', healthChangedAt: since, healthCheckedAt: since } });
-    const incident = await harness.prisma.incident.create({ data: { serverId: server.id, kind: 'container_stopped', repairAttempts: 1, lastError: 'exited at once' } });
+    const incident = await harness.prisma.incident.create({
+      data: { serverId: server.id, kind: 'container_stopped', repairAttempts: 1, lastError: 'exited at once', lastErrorType: 'container_not_found' },
+    });
     const health = { status: 'down', issue: 'container_stopped', message: 'Your server stopped unexpectedly; Parley is restarting it.', since: since.toISOString(), checkedAt: since.toISOString() };
     const detail = await harness.inject({ method: 'GET', url: `/api/v1/servers/${server.id}`, headers: withToken(alice) });
     expect(detail.json<{ state: string; health: unknown; incidents: unknown[] }>()).toMatchObject({
       state: 'ready',
       health,
-      incidents: [{ id: incident.id, kind: 'container_stopped', status: 'open', resolvedAt: null, repairAttempts: 1, lastError: 'exited at once' }],
+      incidents: [{ id: incident.id, kind: 'container_stopped', status: 'open', resolvedAt: null, repairAttempts: 1, lastError: "Your server's container was not found on its machine." }],
     });
     const list = await harness.inject({ method: 'GET', url: '/api/v1/servers', headers: withToken(alice) });
     expect(list.json<{ items: { id: string; health: unknown }[] }>().items.find((s) => s.id === server.id)?.health).toEqual(health);
+  });
+
+  it('words failures for the customer from their type, never showing the raw error, which operators still read', async () => {
+    const operator = await harness.signUp({ operator: true });
+    const server = await readyServer(harness, alice);
+    const raw = {
+      state: 'Start the container: connect ECONNREFUSED /var/run/docker.sock (POST http://localhost/v1.47/containers/create)',
+      acme: 'POST https://127.0.0.1:14000/order-plz: HTTP 500 urn:ietf:params:acme:error:serverInternal',
+      worded: 'chat.example already has DNS records that Parley did not create (A 192.0.2.1 at chat.example); choose another name.',
+      incident: 'prosodyctl exited 1: lua: /etc/prosody/prosody.cfg.lua:3: unexpected symbol',
+    };
+    await harness.prisma.server.update({ where: { id: server.id }, data: { state: 'failed', stateReason: raw.state, stateReasonType: 'unknown' } });
+    await harness.prisma.provisioningEvent.createMany({
+      data: [
+        { serverId: server.id, step: 'certificate', status: 'failed', message: raw.acme, errorType: 'acme_unavailable', willRetry: true, attempt: 1, maxAttempts: 5 },
+        { serverId: server.id, step: 'dns', status: 'failed', message: raw.worded, errorType: 'dns_name_taken', willRetry: false },
+        { serverId: server.id, step: 'container', status: 'failed', message: raw.state, errorType: null, willRetry: false },
+      ],
+    });
+    await harness.prisma.incident.create({ data: { serverId: server.id, kind: 'config_invalid', repairAttempts: 2, lastError: raw.incident, lastErrorType: 'unknown' } });
+
+    const read = async (as: TestAccount) => {
+      const detail = (await harness.inject({ method: 'GET', url: `/api/v1/servers/${server.id}`, headers: withToken(as) })).json<{ stateReason: string; incidents: { lastError: string }[] }>();
+      const events = (await harness.inject({ method: 'GET', url: `/api/v1/servers/${server.id}/events`, headers: withToken(as) })).json<{ items: { message: string }[] }>();
+      const list = (await harness.inject({ method: 'GET', url: '/api/v1/servers', headers: withToken(as) })).json<{ items: { id: string; stateReason: string }[] }>();
+      return { detail, events: events.items.map((e) => e.message), listed: list.items.find((s) => s.id === server.id)?.stateReason };
+    };
+    const customer = await read(alice);
+    expect(customer.detail.stateReason).toBe("Something inside Parley failed.");
+    expect(customer.listed).toBe(customer.detail.stateReason);
+    expect(customer.events).toEqual([
+      'The certificate authority did not answer as expected. Parley tries again by itself.',
+      raw.worded,
+      "Something inside Parley failed. Parley's operators can see the details; contact support if it is not put right soon.",
+    ]);
+    expect(customer.detail.incidents.map((i) => i.lastError)).toEqual(['Something inside Parley failed.']);
+    const customerView = JSON.stringify(customer);
+    for (const internal of ['ECONNREFUSED', '127.0.0.1', 'docker.sock', 'prosodyctl', 'urn:ietf']) expect(customerView).not.toContain(internal);
+
+    const operatorView = await read(operator);
+    expect(operatorView.detail.stateReason).toBe(raw.state);
+    expect(operatorView.events).toEqual([raw.acme, raw.worded, raw.state]);
+    expect(operatorView.detail.incidents.map((i) => i.lastError)).toEqual([raw.incident]);
   });
 
   it.each([

@@ -149,7 +149,7 @@ describe('creating an XMPP user', () => {
     ['still being set up', { state: 'configuring' as const }, 'still being set up'],
     ['stopped', { state: 'stopped' as const, desiredState: 'stopped' as const }, '"action":"start"'],
     ['being stopped', { desiredState: 'stopped' as const }, 'Start it'],
-    ['failed', { state: 'failed' as const, stateReason: 'the certificate could not be issued' }, 'the certificate could not be issued'],
+    ['failed', { state: 'failed' as const, stateReason: 'Issue certificate: urn:ietf:params:acme:error:rejectedIdentifier', stateReasonType: 'acme_rejected' }, "refused to issue a certificate for your server's names"],
     ['being deleted', { desiredState: 'deleted' as const }, 'being deleted'],
   ])('refuses a server that is %s with a 409 that says why', async (_what, data, hint) => {
     const server = await readyServer(harness, alice);

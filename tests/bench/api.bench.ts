@@ -145,7 +145,7 @@ async function floorList(pool: pg.Pool, accountId: string) {
   const query = serverListQuery({ accountId }, page);
   // Prepared once per connection, as the API's SqlReader does (prisma/client.ts).
   const rows = (await pool.query<ServerFields>({ name: 'floor_list', text: query.text, values: query.values })).rows;
-  return toPage(rows, page.limit, (row) => row.id, toServerItem);
+  return toPage(rows, page.limit, (row) => row.id, (row) => toServerItem(row, 'customer'));
 }
 
 /**

@@ -67,6 +67,7 @@ describe('a name whose DNS already has records Parley did not create', () => {
 
       const failed = await harness.prisma.provisioningEvent.findFirstOrThrow({ where: { serverId, status: 'failed' } });
       expect(failed).toMatchObject({ step: 'dns', errorType: 'dns_name_taken', willRetry: false });
+      expect(await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId } })).toMatchObject({ state: 'failed', stateReasonType: 'dns_name_taken' });
       expect(failed.message).toContain(`${domain} already has DNS records that Parley did not create (SRV 10 0 5222 legacy-host.example. at _xmpp-client._tcp.${domain})`);
       expect(await harness.prisma.dnsRecord.count({ where: { serverId } })).toBe(0);
       expect(await harness.prisma.certificate.count({ where: { serverId } })).toBe(0);

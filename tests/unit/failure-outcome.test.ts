@@ -5,9 +5,9 @@ import { InvalidUsernameError } from '../../worker/src/contracts/xmpp-names.js';
 import { classifyError } from '../../worker/src/jobs/error-type.js';
 import { failureOutcome } from '../../worker/src/jobs/tracked-step.js';
 import { ForeignObjectError, ServerContainerNotFoundError } from '../../worker/src/ports/container-runtime.js';
-import { PermanentStepError } from '../../worker/src/provisioning/step-errors.js';
 import { XmppServiceNotReadyError } from '../../worker/src/provisioning/xmpp-readiness.js';
 import { InviteExpiredError } from '../../worker/src/xmpp-users/prosody-invites.js';
+import { DnsNameTakenError, NoCapacityError, PermanentStepError } from '../../worker/src/provisioning/step-errors.js';
 import { AcmeBudgetExhaustedError } from '../../worker/src/provisioning/acme-budget.js';
 import { ChallengeDelegationMissingError } from '../../worker/src/provisioning/challenge-delegation.js';
 
@@ -19,7 +19,9 @@ describe('what a job failure is', () => {
     ['a username outside the grammar', new InvalidUsernameError(), 'invalid_username', true],
     ['a step that cannot succeed', new PermanentStepError('The domain is not acceptable'), 'permanent', true],
     ['a subclass of it', new InviteExpiredError(), 'permanent', true],
-    ['BullMQ\'s own', new UnrecoverableError('no server'), 'permanent', true],
+    ['BullMQ\'s own, whose message is not written for customers', new UnrecoverableError('no server'), 'unknown', true],
+    ['a name with someone else\'s DNS records', new DnsNameTakenError('a.parley.test', [{ name: 'a.parley.test', type: 'A', value: '192.0.2.1' }]), 'dns_name_taken', true],
+    ['no node with room', new NoCapacityError('No active node is registered to run servers on.'), 'no_capacity', true],
     ['a request the CA refuses', acme('rejectedIdentifier'), 'acme_rejected', true],
     ['a CA that is busy', acme('rateLimited'), 'acme_rate_limited', false],
     ['a CA failing on its side', acme('serverInternal'), 'acme_unavailable', false],

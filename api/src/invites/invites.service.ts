@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import { readerOf, storedFailureText, type Reader } from '../http/failure-text.js';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { Invite } from '../../../prisma/generated/client/client.js';
@@ -32,14 +33,14 @@ function stateOf(invite: Invite, now: Date): string {
   return invite.state;
 }
 
-function toDto(invite: Invite, now = new Date()): InviteDto {
+function toDto(invite: Invite, reader: Reader, now = new Date()): InviteDto {
   return {
     id: invite.id,
     serverId: invite.serverId,
     state: stateOf(invite, now),
     expiresAt: invite.expiresAt.toISOString(),
     revokedAt: invite.revokedAt?.toISOString() ?? null,
-    lastError: invite.lastError,
+    lastError: storedFailureText(reader, invite.lastError, invite.lastErrorType),
     createdAt: invite.createdAt.toISOString(),
   };
 }
@@ -69,7 +70,7 @@ export class InviteService {
       take: page.limit + 1,
     });
     const now = new Date();
-    return toPage(rows, page.limit, (row) => row.id, (row) => toDto(row, now));
+    return toPage(rows, page.limit, (row) => row.id, (row) => toDto(row, readerOf(principal), now));
   }
 
   /**
@@ -82,7 +83,7 @@ export class InviteService {
       include: { uriSecret: true, server: { select: { accountId: true } } },
     });
     if (!invite) throw notFound('invite', id, `GET ${invitesPath(serverId)}`);
-    const dto = toDto(invite);
+    const dto = toDto(invite, readerOf(principal));
     const secret = invite.uriSecret;
     const usable = dto.state === 'active' && secret !== null && secret.destroyedAt === null && invite.server.accountId === principal.accountId;
     return { ...dto, link: usable ? this.secrets.open(secret, inviteUriContext(id)) : null };
@@ -94,7 +95,7 @@ export class InviteService {
       write: async (tx) => {
         const now = new Date();
         const server = await lockOwnedServer(tx, principal, serverId);
-        assertTakesChanges(server);
+        assertTakesChanges(server, readerOf(principal));
         await assertSeatFree(tx, server, now);
         const invite = await tx.invite.create({
           data: { serverId, createdById: principal.accountId, expiresAt: new Date(now.getTime() + input.expiresInHours * 3_600_000) },
@@ -106,7 +107,7 @@ export class InviteService {
         await tx.invite.deleteMany({ where: { id: invite.id } });
       },
     });
-    return toDto(invite);
+    return toDto(invite, readerOf(principal));
   }
 
   /** Asks the worker to take the invite out of Prosody; asking again re-queues a revocation that failed. */
@@ -116,7 +117,7 @@ export class InviteService {
         const server = await lockOwnedServer(tx, principal, serverId);
         const current = await tx.invite.findFirst({ where: { id, serverId } });
         if (!current) throw notFound('invite', id, `GET ${invitesPath(serverId)}`);
-        assertTakesChanges(server);
+        assertTakesChanges(server, readerOf(principal));
         if (current.revokedAt) return { result: { invite: current, previous: current } };
         const invite = await tx.invite.update({ where: { id }, data: { revokedAt: new Date() } });
         return { result: { invite, previous: current }, audit: { action: 'invite.revoke', targetType: 'invite', targetId: id, detail: { serverId } } };
@@ -126,6 +127,6 @@ export class InviteService {
         await tx.invite.updateMany({ where: { id, revokedAt: invite.revokedAt }, data: { revokedAt: null, updatedAt: previous.updatedAt } });
       },
     });
-    return toDto(invite);
+    return toDto(invite, readerOf(principal));
   }
 }

@@ -1,5 +1,6 @@
 import { Prisma } from '../../../prisma/generated/client/client.js';
 import { healthMessage, type HealthStatus } from '../../../worker/src/contracts/health.js';
+import { storedFailureText, type Reader } from '../http/failure-text.js';
 
 /**
  * One server as every server route shows it, from whichever query read it: the list's single
@@ -14,6 +15,7 @@ export interface ServerFields {
   plan: string;
   state: string;
   stateReason: string | null;
+  stateReasonType: string | null;
   desiredState: string;
   createdAt: Date;
   readyAt: Date | null;
@@ -29,7 +31,7 @@ export interface ServerFields {
   https: number | null;
 }
 
-export function toServerItem(server: ServerFields) {
+export function toServerItem(server: ServerFields, reader: Reader) {
   return {
     id: server.id,
     name: server.name,
@@ -37,7 +39,7 @@ export function toServerItem(server: ServerFields) {
     federation: server.federation,
     plan: server.plan,
     state: server.state,
-    stateReason: server.stateReason,
+    stateReason: storedFailureText(reader, server.stateReason, server.stateReasonType),
     desiredState: server.desiredState,
     createdAt: server.createdAt.toISOString(),
     readyAt: server.readyAt?.toISOString() ?? null,
@@ -70,7 +72,7 @@ export function toServerItem(server: ServerFields) {
  */
 export function serverListQuery(scope: { accountId?: string }, page: { cursor?: string | undefined; limit: number }): Prisma.Sql {
   return Prisma.sql`
-    SELECT s.id, s.name, s.domain, s.federation, p.code AS plan, s.state::text AS state, s.state_reason AS "stateReason",
+    SELECT s.id, s.name, s.domain, s.federation, p.code AS plan, s.state::text AS state, s.state_reason AS "stateReason", s.state_reason_type AS "stateReasonType",
       s.desired_state::text AS "desiredState", s.created_at AS "createdAt", s.ready_at AS "readyAt",
       s.health::text AS health, s.health_issue AS "healthIssue", s.health_changed_at AS "healthChangedAt", s.health_checked_at AS "healthCheckedAt",
       pa.c2s, pa.c2s_direct_tls AS "c2sDirectTls", pa.s2s, pa.https

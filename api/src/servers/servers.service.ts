@@ -15,6 +15,7 @@ import { toPage } from '../http/schemas.js';
 import type { JobsPort } from '../plugins/jobs.plugin.js';
 import { requireVerifiedDomain } from '../domains/verified-domain.js';
 import { serverListQuery, toServerItem, type ServerFields } from './server-list.js';
+import { failureText, readerOf, storedFailureText, type Reader } from '../http/failure-text.js';
 import type { DnsNameCheck } from './dns-name-check.js';
 import { platformDomainFor } from './server-name.js';
 import { withinAccountPlan } from '../plans/plan-allowance.js';
@@ -25,7 +26,7 @@ const LIST_HINT = 'GET /api/v1/servers';
 const withDetail = { node: true, plan: true, portAllocations: true } as const;
 type ServerRow = Prisma.ServerGetPayload<{ include: typeof withDetail }>;
 
-export function toServerDto(server: ServerRow) {
+export function toServerDto(server: ServerRow, reader: Reader) {
   const port = (purpose: PortPurpose) => server.portAllocations.find((p) => p.purpose === purpose)?.port ?? null;
   return toServerItem({
     ...server,
@@ -34,7 +35,7 @@ export function toServerDto(server: ServerRow) {
     c2sDirectTls: port('c2s_direct_tls'),
     s2s: port('s2s'),
     https: port('https'),
-  });
+  }, reader);
 }
 
 const beingDeleted = (id: string, action: ServerAction) =>
@@ -114,7 +115,7 @@ export class ServerService {
         await this.jobs.provision(server.id);
         return server;
       });
-      return toServerDto(created);
+      return toServerDto(created, readerOf(principal));
     } catch (error) {
       if (isUniqueViolation(error)) {
         const [field, reason] =
@@ -127,7 +128,8 @@ export class ServerService {
 
   async list(principal: Principal, page: { cursor?: string | undefined; limit: number }) {
     const rows = await this.sql.rows<ServerFields>(serverListQuery(ownedBy(principal), page));
-    return toPage(rows, page.limit, (row) => row.id, toServerItem);
+    const reader = readerOf(principal);
+    return toPage(rows, page.limit, (row) => row.id, (row) => toServerItem(row, reader));
   }
 
   async get(principal: Principal, id: string) {
@@ -137,8 +139,9 @@ export class ServerService {
       this.prisma.certificate.findFirst({ where: { serverId: id, status: 'active' }, orderBy: { createdAt: 'desc' } }),
       this.prisma.incident.findMany({ where: { serverId: id }, orderBy: { openedAt: 'desc' }, take: 10 }),
     ]);
+    const reader = readerOf(principal);
     return {
-      ...toServerDto(server),
+      ...toServerDto(server, reader),
       incidents: incidents.map((i) => ({
         id: i.id,
         kind: i.kind,
@@ -146,7 +149,7 @@ export class ServerService {
         openedAt: i.openedAt.toISOString(),
         resolvedAt: i.resolvedAt?.toISOString() ?? null,
         repairAttempts: i.repairAttempts,
-        lastError: i.lastError,
+        lastError: storedFailureText(reader, i.lastError, i.lastErrorType),
       })),
       srvRecords: records.map((r) => ({ name: r.name, value: r.value, ttl: r.ttl })),
       certificate: certificate
@@ -154,7 +157,7 @@ export class ServerService {
             names: certificate.names,
             notAfter: certificate.notAfter?.toISOString() ?? null,
             renewAfter: certificate.renewAfter?.toISOString() ?? null,
-            lastError: certificate.lastError,
+            lastError: storedFailureText(reader, certificate.lastError, certificate.lastErrorType),
             blockedReason: certificate.blockedReason,
             nextAttemptAt: certificate.nextAttemptAt?.toISOString() ?? null,
             failureCount: certificate.failureCount,
@@ -167,11 +170,12 @@ export class ServerService {
   async events(principal: Principal, id: string, after: bigint, limit: number) {
     await this.find(principal, id);
     const rows = await this.prisma.provisioningEvent.findMany({ where: { serverId: id, id: { gt: after } }, orderBy: { id: 'asc' }, take: limit });
+    const reader = readerOf(principal);
     return rows.map((e) => ({
       id: e.id.toString(),
       step: e.step,
       status: e.status,
-      message: e.message,
+      message: e.status === 'failed' ? failureText(reader, e) : e.message,
       attempt: e.attempt,
       maxAttempts: e.maxAttempts,
       willRetry: e.willRetry,
@@ -182,7 +186,7 @@ export class ServerService {
 
   async state(principal: Principal, id: string) {
     const server = await this.find(principal, id);
-    return { state: server.state, stateReason: server.stateReason };
+    return { state: server.state, stateReason: storedFailureText(readerOf(principal), server.stateReason, server.stateReasonType) };
   }
 
   async act(principal: Principal, id: string, action: ServerAction, ip: string) {

@@ -1,4 +1,5 @@
 import type { Prisma } from '../../../prisma/generated/client/client.js';
+import { storedFailureText, type Reader } from '../http/failure-text.js';
 import { ownedBy, type Principal } from '../auth/principal.js';
 import { counted } from '../http/counted.js';
 import { HttpProblem, notFound } from '../http/problem.js';
@@ -22,7 +23,7 @@ export async function lockOwnedServer(tx: Tx, principal: Principal, serverId: st
 }
 
 /** The worker acts only on a ready, running server; anything else would sit in its retries and fail. */
-export function assertTakesChanges(server: ServerWithPlan): void {
+export function assertTakesChanges(server: ServerWithPlan, reader: Reader): void {
   const events = `GET /api/v1/servers/${server.id}/events`;
   if (server.desiredState === 'deleted' || server.state === 'deprovisioning' || server.state === 'deleted') {
     throw new HttpProblem(409, 'Server is being deleted', 'The server is being deleted, together with its users and invites.');
@@ -35,7 +36,7 @@ export function assertTakesChanges(server: ServerWithPlan): void {
     );
   }
   if (server.state === 'failed') {
-    throw new HttpProblem(409, 'Server failed', `The server is not running (${server.stateReason ?? 'it failed'}); see ${events}.`);
+    throw new HttpProblem(409, 'Server failed', `The server is not running (${storedFailureText(reader, server.stateReason, server.stateReasonType) ?? 'it failed'}); see ${events}.`);
   }
   if (server.state !== 'ready') {
     throw new HttpProblem(409, 'Server not ready yet', `The server is still being set up (it is ${server.state}); try again once it is ready. Watch ${events}.`);

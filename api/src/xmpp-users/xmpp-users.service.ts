@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import { readerOf, storedFailureText, type Reader } from '../http/failure-text.js';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { Prisma } from '../../../prisma/generated/client/client.js';
@@ -33,14 +34,14 @@ export interface XmppUserDto {
   createdAt: string;
 }
 
-function toDto(user: UserRow, domain: string): XmppUserDto {
+function toDto(user: UserRow, domain: string, reader: Reader): XmppUserDto {
   return {
     id: user.id,
     serverId: user.serverId,
     localpart: user.localpart,
     jid: `${user.localpart}@${domain}`,
     state: user.state,
-    lastError: user.lastError,
+    lastError: storedFailureText(reader, user.lastError, user.lastErrorType),
     passwordRevealedAt: user.secret?.revealedAt?.toISOString() ?? null,
     createdAt: user.createdAt.toISOString(),
   };
@@ -71,7 +72,7 @@ export class XmppUserService {
       orderBy: { localpart: 'asc' },
       take: page.limit + 1,
     });
-    return toPage(rows, page.limit, (row) => row.localpart, (row) => toDto(row, server.domain));
+    return toPage(rows, page.limit, (row) => row.localpart, (row) => toDto(row, server.domain, readerOf(principal)));
   }
 
   async get(principal: Principal, serverId: string, id: string): Promise<XmppUserDto> {
@@ -80,7 +81,7 @@ export class XmppUserService {
       include: { ...withSecretState, server: { select: { domain: true } } },
     });
     if (!user) throw notFound('XMPP user', id, `GET ${usersPath(serverId)}`);
-    return toDto(user, user.server.domain);
+    return toDto(user, user.server.domain, readerOf(principal));
   }
 
   /**
@@ -97,7 +98,7 @@ export class XmppUserService {
       write: async (tx) => {
         const now = new Date();
         const server = await lockOwnedServer(tx, principal, serverId);
-        assertTakesChanges(server);
+        assertTakesChanges(server, readerOf(principal));
         await this.assertNotAdmin(tx, server, localpart);
         const previous = await tx.xmppUser.findUnique({ where: { serverId_localpart: { serverId, localpart } } });
         if (previous?.state === 'deleting') {
@@ -135,7 +136,7 @@ export class XmppUserService {
         await deleteUnusedSecret(tx, secretId);
       },
     });
-    return { user: toDto(user, server.domain), next: `Reveal the password once with POST ${usersPath(serverId)}/${user.id}/password/reveal.` };
+    return { user: toDto(user, server.domain, readerOf(principal)), next: `Reveal the password once with POST ${usersPath(serverId)}/${user.id}/password/reveal.` };
   }
 
   /** The worker deletes the account (ending its sessions) and wipes the password; asking again re-queues it. */
@@ -156,7 +157,7 @@ export class XmppUserService {
         await tx.xmppUser.updateMany({ where: { id, state: 'deleting', secretId: user.secretId }, data: previous });
       },
     });
-    return toDto(user, server.domain);
+    return toDto(user, server.domain, readerOf(principal));
   }
 
   /**
@@ -192,7 +193,7 @@ export class XmppUserService {
         await deleteUnusedSecret(tx, secretId);
       },
     });
-    return { user: toDto(user, server.domain), next: `Reveal the new password once with POST ${usersPath(serverId)}/${id}/password/reveal.` };
+    return { user: toDto(user, server.domain, readerOf(principal)), next: `Reveal the new password once with POST ${usersPath(serverId)}/${id}/password/reveal.` };
   }
 
   /**
@@ -239,7 +240,7 @@ export class XmppUserService {
     const server = await lockOwnedServer(tx, principal, serverId);
     const user = await tx.xmppUser.findFirst({ where: { id, serverId, state: { not: 'deleted' } }, include: withSecretState });
     if (!user) throw notFound('XMPP user', id, `GET ${usersPath(serverId)}`);
-    assertTakesChanges(server);
+    assertTakesChanges(server, readerOf(principal));
     return { user, server };
   }
 

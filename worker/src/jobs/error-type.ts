@@ -3,27 +3,12 @@ import { causeChain } from '../contracts/error-causes.js';
 import { AcmeError, isPermanentAcmeError, isRateLimitedAcmeError } from '../adapters/acme.certificate-authority.js';
 import { InvalidUsernameError } from '../contracts/xmpp-names.js';
 import { ForeignObjectError, ServerContainerNotFoundError } from '../ports/container-runtime.js';
-import { DnsNameTakenError, PermanentStepError } from '../provisioning/step-errors.js';
+import { DnsNameTakenError, NoCapacityError, PermanentStepError } from '../provisioning/step-errors.js';
 import { AcmeBudgetExhaustedError } from '../provisioning/acme-budget.js';
 import { ChallengeDelegationMissingError } from '../provisioning/challenge-delegation.js';
 import { XmppServiceNotReadyError } from '../provisioning/xmpp-readiness.js';
 import { JobDeadlineError } from './job-deadline.js';
-
-/** A stable name for what went wrong, stored on the timeline: readers match on it, never on the message. */
-export type ErrorType =
-  | 'foreign_object'
-  | 'dns_name_taken'
-  | 'invalid_username'
-  | 'acme_rejected'
-  | 'acme_rate_limited'
-  | 'acme_unavailable'
-  | 'acme_budget_exhausted'
-  | 'acme_challenge_cname_missing'
-  | 'permanent'
-  | 'container_not_found'
-  | 'xmpp_not_ready'
-  | 'deadline_exceeded'
-  | 'unknown';
+import type { ErrorType } from '../contracts/error-types.js';
 
 export interface ErrorClass {
   type: ErrorType;
@@ -40,12 +25,14 @@ const KNOWN: readonly (readonly [ErrorConstructor, ErrorClass])[] = [
   [InvalidUsernameError, { type: 'invalid_username', permanent: true }],
   // Someone else's records at the name: only a person can decide whose name it is.
   [DnsNameTakenError, { type: 'dns_name_taken', permanent: true }],
+  [NoCapacityError, { type: 'no_capacity', permanent: true }],
   // Only the customer can put their CNAME back; the renewal scan checks again at its backoff rate.
   [ChallengeDelegationMissingError, { type: 'acme_challenge_cname_missing', permanent: true }],
   // The job waits for a free slot in the window (worker/src/jobs/retry-delay.ts).
   [AcmeBudgetExhaustedError, { type: 'acme_budget_exhausted', permanent: false }],
   [PermanentStepError, { type: 'permanent', permanent: true }],
-  [UnrecoverableError, { type: 'permanent', permanent: true }],
+  // BullMQ's own (a malformed payload, an unknown job): its message is not written for customers.
+  [UnrecoverableError, { type: 'unknown', permanent: true }],
   [ServerContainerNotFoundError, { type: 'container_not_found', permanent: false }],
   [XmppServiceNotReadyError, { type: 'xmpp_not_ready', permanent: false }],
   [JobDeadlineError, { type: 'deadline_exceeded', permanent: false }],

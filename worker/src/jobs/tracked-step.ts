@@ -1,7 +1,8 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { describeError } from '../contracts/dependency-check.js';
 import type { EventContext, Timeline } from '../provisioning/timeline.js';
-import { classifyError, type ErrorType } from './error-type.js';
+import type { ErrorType } from '../contracts/error-types.js';
+import { classifyError } from './error-type.js';
 
 /** Which attempt of how many a job is on, as its timeline events record it. */
 export function jobContext(job: Job, detail?: EventContext['detail']): EventContext {

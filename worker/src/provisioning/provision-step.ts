@@ -61,8 +61,8 @@ export async function runProvisionStep(context: ProvisioningJobContext, step: Pr
         await timeline.setState(serverId, 'ready');
         await timeline.record(serverId, 'ready', 'info', 'Your server is ready', events);
       },
-      onFailure: async ({ reason, willRetry }) => {
-        if (!willRetry) await timeline.setState(serverId, 'failed', `${STEP_TITLE[step]}: ${reason}`);
+      onFailure: async ({ reason, willRetry, errorType }) => {
+        if (!willRetry) await timeline.setState(serverId, 'failed', { text: `${STEP_TITLE[step]}: ${reason}`, errorType });
       },
     },
     async () => {

@@ -17,3 +17,11 @@ export class DnsNameTakenError extends PermanentStepError {
     this.name = 'DnsNameTakenError';
   }
 }
+
+/** No node can take the server (none registered, or no free ports): an operator must add room. */
+export class NoCapacityError extends PermanentStepError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoCapacityError';
+  }
+}

@@ -40,12 +40,14 @@ export class Timeline {
     });
   }
 
-  async setState(serverId: string, state: ServerState, reason: string | null = null): Promise<void> {
+  /** `reason` with its stable type when the state is a failure, so readers need not parse it. */
+  async setState(serverId: string, state: ServerState, reason: { text: string; errorType: string } | null = null): Promise<void> {
     await this.prisma.server.update({
       where: { id: serverId },
       data: {
         state,
-        stateReason: reason,
+        stateReason: reason?.text ?? null,
+        stateReasonType: reason?.errorType ?? null,
         stateChangedAt: new Date(),
         version: { increment: 1 },
         ...(state === 'ready' ? { readyAt: new Date() } : {}),

@@ -55,8 +55,8 @@ export const XMPP_USERS_HANDLERS: readonly JobHandler<XmppUsersJobContext>[] = [
       detail: { userId: data.userId },
       run: () => runUserJob(deps, name, data),
       // The row keeps its state (a user has no failed state): pending or deleting, with the reason.
-      onFailure: async ({ reason }) => {
-        await deps.prisma.xmppUser.updateMany({ where: { id: data.userId }, data: { lastError: reason } });
+      onFailure: async ({ reason, errorType }) => {
+        await deps.prisma.xmppUser.updateMany({ where: { id: data.userId }, data: { lastError: reason, lastErrorType: errorType } });
       },
     })),
   ),
@@ -65,8 +65,8 @@ export const XMPP_USERS_HANDLERS: readonly JobHandler<XmppUsersJobContext>[] = [
       serverId: data.serverId,
       detail: { inviteId: data.inviteId },
       run: () => (name === INVITE_CREATE_JOB ? createInvite(deps, data) : revokeInvite(deps, data)),
-      onFailure: async ({ reason, willRetry }) => {
-        await deps.prisma.invite.updateMany({ where: { id: data.inviteId }, data: { lastError: reason } });
+      onFailure: async ({ reason, willRetry, errorType }) => {
+        await deps.prisma.invite.updateMany({ where: { id: data.inviteId }, data: { lastError: reason, lastErrorType: errorType } });
         // An invite that could not be created is failed; a revocation that failed is retried by
         // enqueueing it again, and the invite stays what it was.
         if (name === INVITE_CREATE_JOB && !willRetry) {

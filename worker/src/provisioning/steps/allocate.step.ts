@@ -1,6 +1,6 @@
 import type { PrismaClient } from '../../../../prisma/client.js';
 import type { PortPurpose } from '../../../../prisma/generated/client/enums.js';
-import { PermanentStepError } from '../step-errors.js';
+import { NoCapacityError } from '../step-errors.js';
 import { isUniqueViolation } from '../../../../prisma/errors.js';
 
 export const PORT_PURPOSES: readonly PortPurpose[] = ['c2s', 'c2s_direct_tls', 's2s', 'https'];
@@ -33,7 +33,7 @@ export async function allocateStep(prisma: PrismaClient, serverId: string, publi
           if (!used.has(port) && !taken.has(port)) free.push(port);
         }
         if (free.length < missing.length) {
-          throw new PermanentStepError(`Node ${node.name} has no free ports left; add a node or widen its port range.`);
+          throw new NoCapacityError(`Node ${node.name} has no free ports left; add a node or widen its port range.`);
         }
         await tx.portAllocation.createMany({
           data: missing.map((purpose, i) => ({ nodeId: node.id, serverId, purpose, port: free[i] ?? 0 })),
@@ -68,6 +68,6 @@ async function leastLoadedNode(tx: Tx) {
     include: { _count: { select: { servers: { where: { deletedAt: null } } } } },
   });
   const node = nodes.sort((a, b) => a._count.servers - b._count.servers || a.name.localeCompare(b.name))[0];
-  if (!node) throw new PermanentStepError('No active node is registered to run servers on.');
+  if (!node) throw new NoCapacityError('No active node is registered to run servers on.');
   return node;
 }
