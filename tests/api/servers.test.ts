@@ -229,12 +229,12 @@ describe('a server\'s details, actions and credentials', () => {
       return { detail, events: events.items.map((e) => e.message), listed: list.items.find((s) => s.id === server.id)?.stateReason };
     };
     const customer = await read(alice);
-    expect(customer.detail.stateReason).toBe("Something inside Parley failed.");
+    expect(customer.detail.stateReason).toBe('Something inside Parley failed.');
     expect(customer.listed).toBe(customer.detail.stateReason);
     expect(customer.events).toEqual([
-      'The certificate authority did not answer as expected. Parley tries again by itself.',
+      'The certificate authority did not answer as expected.',
       raw.worded,
-      "Something inside Parley failed. Parley's operators can see the details; contact support if it is not put right soon.",
+      'Something inside Parley failed.',
     ]);
     expect(customer.detail.incidents.map((i) => i.lastError)).toEqual(['Something inside Parley failed.']);
     const customerView = JSON.stringify(customer);

@@ -368,7 +368,8 @@ describe('the customer dashboard', () => {
     await removeContainer(serverId);
     await stop.click();
     const failure = power.getByRole('alert');
-    await failure.getByText(/^Attempt \d+ of 20 failed: server \S+ has no container\. Parley keeps trying/).waitFor({ timeout: WAIT.short });
+    // In Parley's words for the failure's type, not the worker's raw error.
+    await failure.getByText(/^Attempt \d+ of 20 failed: Your server's container was not found on its machine\. Parley keeps trying/).waitFor({ timeout: WAIT.short });
     expect(await power.getByRole('status').innerText()).toMatch(/^Stopping/);
     expect(await power.getByRole('button').count()).toBe(0);
     await expectAccessibleEverywhere('server-action-failing');

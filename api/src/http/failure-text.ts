@@ -30,17 +30,15 @@ export interface StoredFailure {
   message: string;
   /** Null on failures stored before types were: read as unknown. */
   errorType: string | null;
-  /** Whether the worker tries again by itself; undefined where the row does not say. */
-  willRetry?: boolean | null;
 }
 
-/** The failure as this reader may see it. */
+/**
+ * The failure as this reader may see it. Whether Parley tries again is not said here: the
+ * timeline's fields (attempt, willRetry) say it, and the dashboard words it from them.
+ */
 export function failureText(reader: Reader, failure: StoredFailure): string {
   if (reader === 'operator' || (failure.errorType !== null && CUSTOMER_WORDED_ERROR_TYPES.has(failure.errorType))) return failure.message;
-  const type = failure.errorType !== null && KNOWN.has(failure.errorType) ? (failure.errorType as ErrorType) : 'unknown';
-  if (failure.willRetry === true) return `${PLAIN[type]} Parley tries again by itself.`;
-  if (failure.willRetry === false) return `${PLAIN[type]} Parley's operators can see the details; contact support if it is not put right soon.`;
-  return PLAIN[type];
+  return PLAIN[failure.errorType !== null && KNOWN.has(failure.errorType) ? (failure.errorType as ErrorType) : 'unknown'];
 }
 
 /** failureText for a nullable message column (lastError, stateReason) and its type column. */
