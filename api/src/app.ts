@@ -16,6 +16,7 @@ import { dbPlugin } from './plugins/db.plugin.js';
 import { redisPlugin } from './plugins/redis.plugin.js';
 import { jobsPlugin } from './plugins/jobs.plugin.js';
 import { secretsPlugin } from './plugins/secrets.plugin.js';
+import { mailPlugin } from './mail/mail.plugin.js';
 import { API_V1_PREFIX, v1Routes } from './v1.js';
 import { webPlugin } from './web/web.plugin.js';
 import { serverChangesPlugin } from './servers/server-changes.js';
@@ -72,6 +73,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   app.register(redisPlugin, { redisUrl: config.redisUrl, redis: deps.redis });
   app.register(jobsPlugin, { redisUrl: config.redisUrl });
   app.register(secretsPlugin, { keyring: config.secretsKeyring });
+  app.register(mailPlugin, { mail: config.mail });
   app.register(cookie);
   app.register(auditPlugin);
   app.register(serverChangesPlugin);

@@ -49,7 +49,30 @@ const apiEnvSchema = z.object({
   STREAM_RECHECK_SECONDS: count('seconds', 3_600).default(15),
   // The built dashboard (vite build output); the repository's web/dist unless set.
   WEB_DIST_DIR: z.string().trim().startsWith('/', 'must be an absolute path').optional(),
+  // Account mail (verification, password reset) goes through this relay: smtp://HOST:PORT
+  // (STARTTLS when offered) or smtps://, with USER:PASSWORD@ when it asks. Sandbox: the local mailbox.
+  SMTP_URL: z.union([z.literal(''), envFields.smtpUrl]).optional(),
+  MAIL_FROM: z.string().trim().max(254).optional(),
+  // Where people reach the dashboard; the links in account mail start with it.
+  PUBLIC_BASE_URL: z.union([z.literal(''), envFields.httpUrl('https://parley.example.com')]).optional(),
+  EMAIL_VERIFICATION_TTL_HOURS: count('hours', 720).default(48),
+  PASSWORD_RESET_TTL_MINUTES: count('minutes', 1_440).default(60),
+  // Between a right password and the two-factor code of a log-in.
+  LOGIN_CHALLENGE_TTL_MINUTES: count('minutes', 60).default(5),
+  PASSWORD_RESET_MAX_PER_IP_PER_HOUR: count('requests').default(20),
+  PASSWORD_RESET_MAX_PER_EMAIL_PER_HOUR: count('requests').default(3),
+  VERIFICATION_MAIL_MAX_PER_ACCOUNT_PER_HOUR: count('mails').default(3),
+}).superRefine((env, ctx) => {
+  // The sandbox has defaults on this machine (the mailbox, the API's own address); production must say.
+  if (env.PARLEY_MODE !== 'production') return;
+  if (!env.SMTP_URL) ctx.addIssue({ code: 'custom', path: ['SMTP_URL'], message: 'is required in production: the SMTP relay that sends account mail' });
+  if (!env.PUBLIC_BASE_URL?.startsWith('https://')) {
+    ctx.addIssue({ code: 'custom', path: ['PUBLIC_BASE_URL'], message: 'is required in production: the https:// address of the dashboard, used in mailed links' });
+  }
 });
+
+/** Where ./parley's mailbox (infra/mailbox) listens: the sandbox's relay when SMTP_URL is unset. */
+export const SANDBOX_SMTP_URL = 'smtp://127.0.0.1:2525';
 
 const DEFAULT_WEB_DIST_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
@@ -57,6 +80,21 @@ const DEFAULT_WEB_DIST_DIR = fileURLToPath(new URL('../../web/dist', import.meta
 export interface RateLimit {
   max: number;
   windowSeconds: number;
+}
+
+/** Account mail: the relay, the sender, and where its links point. */
+export interface MailConfig {
+  smtpUrl: string;
+  from: string;
+  /** The dashboard's address, without a trailing slash. */
+  publicBaseUrl: string;
+}
+
+/** How long each kind of one-time account token stays good. */
+export interface AccountTokenTtls {
+  emailVerificationMinutes: number;
+  passwordResetMinutes: number;
+  loginChallengeMinutes: number;
 }
 
 export interface DomainClaimRules {
@@ -87,12 +125,17 @@ export interface ApiConfig {
   domainClaims: DomainClaimRules;
   /** Live timeline streams: caps on those open at once, and how often each re-checks its credentials. */
   streams: { perAccount: number; total: number; recheckSeconds: number };
+  mail: MailConfig;
+  accountTokenTtls: AccountTokenTtls;
   rateLimits: {
     loginFailuresPerEmailAndAddress: RateLimit;
     loginFailuresPerIp: RateLimit;
     signupsPerIp: RateLimit;
     signupsPerEmail: RateLimit;
     domainVerificationsPerAccount: RateLimit;
+    passwordResetsPerIp: RateLimit;
+    passwordResetsPerEmail: RateLimit;
+    verificationMailsPerAccount: RateLimit;
   };
 }
 
@@ -116,12 +159,25 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     webDistDir: e.WEB_DIST_DIR || DEFAULT_WEB_DIST_DIR,
     domainClaims: { pendingTtlDays: e.DOMAIN_PENDING_TTL_DAYS, pendingLimit: e.DOMAIN_PENDING_LIMIT },
     streams: { perAccount: e.STREAMS_PER_ACCOUNT, total: e.STREAMS_TOTAL, recheckSeconds: e.STREAM_RECHECK_SECONDS },
+    mail: {
+      smtpUrl: e.SMTP_URL || SANDBOX_SMTP_URL,
+      from: e.MAIL_FROM || `Parley <no-reply@${e.PLATFORM_ZONE}>`,
+      publicBaseUrl: (e.PUBLIC_BASE_URL || `http://${e.API_HOST.includes(':') ? `[${e.API_HOST}]` : e.API_HOST}:${e.API_PORT}`).replace(/\/+$/, ''),
+    },
+    accountTokenTtls: {
+      emailVerificationMinutes: e.EMAIL_VERIFICATION_TTL_HOURS * 60,
+      passwordResetMinutes: e.PASSWORD_RESET_TTL_MINUTES,
+      loginChallengeMinutes: e.LOGIN_CHALLENGE_TTL_MINUTES,
+    },
     rateLimits: {
       loginFailuresPerEmailAndAddress: { max: e.LOGIN_MAX_FAILURES_PER_EMAIL_AND_ADDRESS, windowSeconds: lockoutSeconds },
       loginFailuresPerIp: { max: e.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: lockoutSeconds },
       signupsPerIp: { max: e.SIGNUP_MAX_PER_IP_PER_HOUR, windowSeconds: 3600 },
       signupsPerEmail: { max: e.SIGNUP_MAX_PER_EMAIL_PER_HOUR, windowSeconds: 3600 },
       domainVerificationsPerAccount: { max: e.DOMAIN_VERIFY_MAX_PER_HOUR, windowSeconds: 3600 },
+      passwordResetsPerIp: { max: e.PASSWORD_RESET_MAX_PER_IP_PER_HOUR, windowSeconds: 3600 },
+      passwordResetsPerEmail: { max: e.PASSWORD_RESET_MAX_PER_EMAIL_PER_HOUR, windowSeconds: 3600 },
+      verificationMailsPerAccount: { max: e.VERIFICATION_MAIL_MAX_PER_ACCOUNT_PER_HOUR, windowSeconds: 3600 },
     },
   };
 }

@@ -20,6 +20,7 @@ beforeAll(async () => {
     config: (base) => ({
       ...base,
       rateLimits: {
+        ...base.rateLimits,
         loginFailuresPerEmailAndAddress: { max: LOGIN_MAX, windowSeconds: 900 },
         loginFailuresPerIp: { max: 8, windowSeconds: 900 },
         signupsPerIp: { max: 3, windowSeconds: 3600 },

@@ -42,7 +42,15 @@ describe('OpenAPI document at /api/docs/json', () => {
 
   it('marks exactly the guarded routes as needing authentication', () => {
     const open = operations.filter((op) => !op.secured).map((op) => `${op.method} ${op.path}`);
-    expect(open.sort()).toEqual(['GET /api/v1/plans', 'POST /api/v1/accounts', 'POST /api/v1/sessions']);
+    expect(open.sort()).toEqual([
+      'GET /api/v1/plans',
+      'POST /api/v1/accounts',
+      'POST /api/v1/me/email/verify',
+      'POST /api/v1/password-reset',
+      'POST /api/v1/password-reset/confirm',
+      'POST /api/v1/sessions',
+      'POST /api/v1/sessions/two-factor',
+    ]);
   });
 
   it('documents a success schema and the problem answers of every route, and a body schema for every write', () => {

@@ -5,6 +5,7 @@ import { loadApiConfig, type ApiConfig } from '../../api/src/config.js';
 import type { PrismaClient } from '../../prisma/client.js';
 import { seedPlans } from '../../prisma/seed.js';
 import { RedisServer } from './redis-server.js';
+import { TestMailbox } from './test-mailbox.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 /** An account signed up through the API, with both kinds of credentials ready to use. */
@@ -26,6 +27,8 @@ export interface ApiHarness {
   /** The test database, for assertions and fixtures (the app has its own client to it). */
   prisma: PrismaClient;
   redis: RedisServer;
+  /** The SMTP server the app's account mail is delivered to. */
+  mailbox: TestMailbox;
   /** Every log line the app wrote, when started with captureLogs. */
   logs: string[];
   inject(options: InjectOptions): Promise<LightMyRequestResponse>;
@@ -80,7 +83,15 @@ export async function startApiHarness(
   const db: TestDatabase = await createTestDatabase();
   await seedPlans(db.prisma);
   const redis = await RedisServer.start();
-  const base = { ...loadApiConfig(), databaseUrl: db.url, redisUrl: redis.url, logLevel: options.captureLogs ? 'trace' : 'silent' };
+  const mailbox = await TestMailbox.start();
+  const defaults = loadApiConfig();
+  const base = {
+    ...defaults,
+    databaseUrl: db.url,
+    redisUrl: redis.url,
+    logLevel: options.captureLogs ? 'trace' : 'silent',
+    mail: { ...defaults.mail, smtpUrl: mailbox.url },
+  };
   const config = options.config ? options.config(base) : base;
   const logs: string[] = [];
   const app = buildApp({ config, ...(options.captureLogs ? { logStream: { write: (line: string) => void logs.push(line) } } : {}) });
@@ -92,6 +103,7 @@ export async function startApiHarness(
     config,
     prisma: db.prisma,
     redis,
+    mailbox,
     logs,
     inject,
     signUp: (signUpOptions) => signUpThrough(app, db.prisma, signUpOptions),
@@ -99,6 +111,7 @@ export async function startApiHarness(
       await app.close();
       await db.drop();
       await redis.stop();
+      await mailbox.close();
     },
   };
 }

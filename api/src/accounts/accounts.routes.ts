@@ -3,17 +3,20 @@ import { z } from 'zod';
 import { AttemptLimiter } from '../auth/attempt-limiter.js';
 import { requireAuth } from '../auth/auth.plugin.js';
 import { SESSION_COOKIE, csrfTokenFor } from '../auth/credentials.js';
-import { PASSWORD_MAX_LENGTH, passwordSchema } from '../auth/passwords.js';
+import { enteredPasswordSchema, passwordSchema } from '../auth/passwords.js';
 import { principalOf } from '../auth/principal.js';
 import { setSessionCookie } from '../auth/session-cookie.js';
 import { expected, problemResponses } from '../http/schemas.js';
 import { SessionService } from '../sessions/sessions.service.js';
+import { EmailVerificationService } from '../email-verification/email-verification.service.js';
 import { authenticatedSchema, emailSchema } from './accounts.schemas.js';
 import { AccountService } from './accounts.service.js';
 
 export const accountRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
   const limiter = new AttemptLimiter(app.redis);
-  const accounts = new AccountService(app.prisma, app.audit, new SessionService(app.prisma, app.audit, limiter, app.config), limiter, app.config);
+  const sessions = new SessionService(app.prisma, app.audit, limiter, app.config);
+  const verification = new EmailVerificationService(app.prisma, app.audit, limiter, app.mail, app.config);
+  const accounts = new AccountService(app.prisma, app.audit, sessions, limiter, verification, app.config);
 
   app.post(
     '/accounts',
@@ -70,7 +73,7 @@ export const accountRoutes: FastifyPluginCallbackZod = (app, _options, done) => 
         summary: 'Change your password; every other session is logged out',
         body: z
           .strictObject({
-            currentPassword: z.string({ error: expected('must be a string') }).min(1, 'is required').max(PASSWORD_MAX_LENGTH, `must be at most ${PASSWORD_MAX_LENGTH} characters`),
+            currentPassword: enteredPasswordSchema,
             newPassword: passwordSchema,
           })
           .refine((body) => body.newPassword !== body.currentPassword, { path: ['newPassword'], message: 'must differ from the current password' }),

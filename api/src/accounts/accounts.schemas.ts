@@ -21,6 +21,8 @@ export const accountSchema = z.object({
     maxUsersPerServer: z.number().int(),
     storageMiB: z.number().int().describe('Upload storage per server; the server refuses uploads beyond it.'),
   }),
+  emailVerified: z.boolean().describe('Whether the owner followed a link mailed to this email (POST /api/v1/me/email/verify).'),
+  twoFactorEnabled: z.boolean().describe('Whether log-in asks for a code of an authenticator app.'),
   createdAt: z.iso.datetime(),
 });
 export type AccountDto = z.infer<typeof accountSchema>;
@@ -43,6 +45,8 @@ export function toAccountDto(account: Account & { plan: Plan }): AccountDto {
     email: account.email,
     role: account.role,
     plan: { code: plan.code, name: plan.name, maxServers: plan.maxServers, maxUsersPerServer: plan.maxUsersPerServer, storageMiB: plan.storageMiB },
+    emailVerified: account.emailVerifiedAt !== null,
+    twoFactorEnabled: account.totpEnabledAt !== null,
     createdAt: account.createdAt.toISOString(),
   };
 }

@@ -1,12 +1,15 @@
 import type { PrismaClient } from '../../../prisma/client.js';
 import { actorOf, accountActor, type AuditService } from '../audit/audit.service.js';
 import type { AttemptLimiter } from '../auth/attempt-limiter.js';
-import { hashPassword, verifyPassword } from '../auth/passwords.js';
+import { hashPassword } from '../auth/passwords.js';
 import type { Principal } from '../auth/principal.js';
 import type { ApiConfig } from '../config.js';
 import { HttpProblem } from '../http/problem.js';
-import { passwordCheckSubjects, type ClientInfo, type IssuedSession, type SessionService } from '../sessions/sessions.service.js';
+import { type ClientInfo, type IssuedSession, type SessionService } from '../sessions/sessions.service.js';
 import { toAccountDto, type AccountDto } from './accounts.schemas.js';
+import { assertCurrentPassword } from './current-password.js';
+import { replacePassword } from './password-replacement.js';
+import type { EmailVerificationService } from '../email-verification/email-verification.service.js';
 import { isUniqueViolation } from '../../../prisma/errors.js';
 
 export const DEFAULT_PLAN = 'personal';
@@ -17,10 +20,14 @@ export class AccountService {
     private readonly audit: AuditService,
     private readonly sessions: SessionService,
     private readonly limiter: AttemptLimiter,
+    private readonly verification: EmailVerificationService,
     private readonly config: ApiConfig,
   ) {}
 
-  /** Creates the account and logs it in: one transaction, so a failure leaves no half account. */
+  /**
+   * Creates the account and logs it in: one transaction, so a failure leaves no half account. The
+   * verification mail goes out once it committed.
+   */
   async signUp(input: { email: string; password: string; plan?: string | undefined }, client: ClientInfo): Promise<IssuedSession> {
     await this.limiter.hit([
       { scope: 'signup-ip', subject: client.ip, limit: this.config.rateLimits.signupsPerIp, description: 'sign-ups from your address' },
@@ -37,7 +44,7 @@ export class AccountService {
     }
     const passwordHash = await hashPassword(input.password);
     try {
-      return await this.prisma.$transaction(async (tx) => {
+      const { issued, verificationToken } = await this.prisma.$transaction(async (tx) => {
         const account = await tx.account.create({ data: { email: input.email, passwordHash, planId: plan.id }, include: { plan: true } });
         await this.audit.record(tx, accountActor(account, client.ip), {
           action: 'account.create',
@@ -45,8 +52,10 @@ export class AccountService {
           targetId: account.id,
           detail: { email: account.email, plan: plan.code },
         });
-        return this.sessions.start(tx, account, client);
+        return { verificationToken: await this.verification.issue(tx, account.id), issued: await this.sessions.start(tx, account, client) };
       });
+      this.verification.send(input.email, verificationToken);
+      return issued;
     } catch (error) {
       if (isUniqueViolation(error)) {
         throw new HttpProblem(
@@ -64,36 +73,18 @@ export class AccountService {
     return toAccountDto(account);
   }
 
-  /**
-   * Ends every other session and revokes the API tokens (but the one making the request): whoever
-   * held one, perhaps the reason for the change, must log in again with the new password.
-   */
+  /** Ends every other session and revokes the API tokens but the one making the request (replacePassword). */
   async changePassword(principal: Principal, input: { currentPassword: string; newPassword: string }, ip: string): Promise<void> {
     const account = await this.prisma.account.findUniqueOrThrow({ where: { id: principal.accountId } });
-    const subjects = passwordCheckSubjects(this.config, account.id);
-    await this.limiter.hit(subjects);
-    if (!(await verifyPassword(account.passwordHash, input.currentPassword))) {
-      // Named as a field too, so a form can put the refusal beside the input it is about.
-      throw new HttpProblem(403, 'Wrong current password', 'currentPassword is not the password of this account; nothing was changed.', {
-        errors: [{ in: 'body', field: 'currentPassword', message: 'is not the password of this account' }],
-      });
-    }
-    await this.limiter.refund(subjects);
+    await assertCurrentPassword(this.limiter, this.config, account, input.currentPassword, 'currentPassword');
     const passwordHash = await hashPassword(input.newPassword);
     await this.prisma.$transaction(async (tx) => {
-      await tx.account.update({ where: { id: account.id }, data: { passwordHash } });
-      const ended = await tx.session.deleteMany({
-        where: { accountId: account.id, ...(principal.session ? { id: { not: principal.session.id } } : {}) },
-      });
-      const revoked = await tx.apiToken.updateMany({
-        where: { accountId: account.id, revokedAt: null, ...(principal.tokenId ? { id: { not: principal.tokenId } } : {}) },
-        data: { revokedAt: new Date() },
-      });
+      const replaced = await replacePassword(tx, account.id, passwordHash, { sessionId: principal.session?.id, tokenId: principal.tokenId });
       await this.audit.record(tx, actorOf(principal, ip), {
         action: 'account.password_change',
         targetType: 'account',
         targetId: account.id,
-        detail: { otherSessionsEnded: ended.count, tokensRevoked: revoked.count },
+        detail: { ...replaced },
       });
     });
   }

@@ -43,6 +43,15 @@ export const passwordSchema = z
   .refine((password) => !DENIED.has(password.toLowerCase()), 'is one of the most common passwords: choose another')
   .refine((password) => new Set(password).size > 3, 'repeats too few different characters: choose another');
 
+/**
+ * A password typed to prove who you are (log-in, confirming a change): not the sign-up rule, so
+ * passwords set before a rule change still work.
+ */
+export const enteredPasswordSchema = z
+  .string({ error: expected('must be a string') })
+  .min(1, 'is required')
+  .max(PASSWORD_MAX_LENGTH, `must be at most ${PASSWORD_MAX_LENGTH} characters`);
+
 /** argon2id (the library's default) with its default cost: 19 MiB, 2 passes, as OWASP recommends. */
 export function hashPassword(password: string): Promise<string> {
   return hash(password);

@@ -3,6 +3,7 @@ import type { PrismaClient } from '../../../prisma/client.js';
 import type { Account, Plan, Prisma } from '../../../prisma/generated/client/client.js';
 import { toAccountDto, type AuthenticatedDto } from '../accounts/accounts.schemas.js';
 import { accountActor, actorOf, type AuditService } from '../audit/audit.service.js';
+import { issueAccountToken } from '../auth/account-tokens.js';
 import { describeDuration, type AttemptLimiter, type LimitedSubject } from '../auth/attempt-limiter.js';
 import { csrfTokenFor, randomSecret, sha256 } from '../auth/credentials.js';
 import { verifyPassword } from '../auth/passwords.js';
@@ -21,6 +22,13 @@ export interface IssuedSession {
   cookieToken: string;
   expiresAt: Date;
   body: AuthenticatedDto;
+}
+
+/** A right password for an account with two-factor on: the log-in finishes with a code (POST /sessions/two-factor). */
+export interface TwoFactorChallenge {
+  twoFactorRequired: true;
+  challenge: string;
+  expiresAt: string;
 }
 
 /**
@@ -48,6 +56,10 @@ export function passwordCheckSubjects(config: ApiConfig, accountId: string): Lim
   return [
     { scope: 'password-check', subject: accountId, limit: config.rateLimits.loginFailuresPerEmailAndAddress, description: 'wrong current passwords for this account' },
   ];
+}
+
+export function accountSuspended(): HttpProblem {
+  return new HttpProblem(403, 'Account suspended', 'This account is suspended and cannot log in. Contact Parley support to restore it.');
 }
 
 export class SessionService {
@@ -82,7 +94,7 @@ export class SessionService {
     return { cookieToken, expiresAt, body: { account: toAccountDto(account), csrfToken, sessionExpiresAt: expiresAt.toISOString() } };
   }
 
-  async logIn(credentials: { email: string; password: string }, client: ClientInfo): Promise<IssuedSession> {
+  async logIn(credentials: { email: string; password: string }, client: ClientInfo): Promise<IssuedSession | TwoFactorChallenge> {
     const subjects = loginSubjects(this.config, credentials.email, client.ip);
     await this.limiter.hit(subjects);
     const account = await this.prisma.account.findUnique({ where: { email: credentials.email }, include: { plan: true } });
@@ -96,9 +108,19 @@ export class SessionService {
     }
     await this.limiter.refund(subjects);
     if (account.disabledAt) {
-      throw new HttpProblem(403, 'Account suspended', 'This account is suspended and cannot log in. Contact Parley support to restore it.');
+      throw accountSuspended();
     }
+    if (account.totpEnabledAt) return this.challenge(account, client);
     return this.prisma.$transaction((tx) => this.start(tx, account, client));
+  }
+
+  private async challenge(account: Account, client: ClientInfo): Promise<TwoFactorChallenge> {
+    const { token, expiresAt } = await this.prisma.$transaction(async (tx) => {
+      const issued = await issueAccountToken(tx, account.id, 'login_challenge', this.config.accountTokenTtls.loginChallengeMinutes);
+      await this.audit.record(tx, accountActor(account, client.ip), { action: 'session.challenge', targetType: 'account', targetId: account.id });
+      return issued;
+    });
+    return { twoFactorRequired: true, challenge: token, expiresAt: expiresAt.toISOString() };
   }
 
   async logOut(principal: Principal, ip: string): Promise<void> {

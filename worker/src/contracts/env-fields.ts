@@ -38,6 +38,7 @@ export const envFields = {
   databaseUrl: urlWithProtocols(['postgresql:', 'postgres:'], 'postgresql://parley:secret@127.0.0.1:5432/parley'),
   redisUrl: urlWithProtocols(['redis:', 'rediss:'], 'redis://127.0.0.1:6379'),
   httpUrl: (example: string) => urlWithProtocols(['http:', 'https:'], example),
+  smtpUrl: urlWithProtocols(['smtp:', 'smtps:'], 'smtp://user:password@smtp.example.com:587'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   port: z.coerce
     .number({ error: 'must be a port number' })

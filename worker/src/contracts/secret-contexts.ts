@@ -8,3 +8,5 @@ export const adminSecretContext = (serverId: string): string => `admin_password:
 export const certificateKeyContext = (serverId: string): string => `certificate_key:${serverId}`;
 /** An ACME account key, bound to its CA directory. */
 export const acmeAccountKeyContext = (directoryUrl: string): string => `acme_account_key:${directoryUrl}`;
+/** An account's two-factor (TOTP) secret, sealed by the API, bound to its account. */
+export const totpSecretContext = (accountId: string): string => `totp_secret:${accountId}`;
