@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RESEAL_SECRETS_JOB } from '../../worker/src/contracts/provisioning.js';
-import { acmeAccountKeyContext, adminSecretContext, certificateKeyContext } from '../../worker/src/contracts/secret-contexts.js';
+import { acmeAccountKeyContext, adminSecretContext, certificateKeyContext, totpSecretContext } from '../../worker/src/contracts/secret-contexts.js';
 import { inviteUriContext, xmppUserPasswordContext } from '../../worker/src/contracts/xmpp-user-jobs.js';
 import { SecretBox } from '../../worker/src/crypto/secret-box.js';
 import { wipeSecrets } from '../../worker/src/crypto/sealed-secret.js';
 import { SecretSealer } from '../../worker/src/crypto/secret-sealer.js';
 import { resealStaleSecrets } from '../../worker/src/housekeeping/reseal-secrets.js';
+import type { SecretPurpose } from '../../prisma/generated/client/enums.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { until } from '../support/until.js';
 
@@ -30,7 +31,7 @@ describe('key rotation re-seals secrets under the newest keys', () => {
    */
   async function legacySecrets(credentialsV1: string) {
     const legacy = SecretBox.fromKeyring(credentialsV1);
-    const sealed = (purpose: 'admin_password' | 'certificate_key' | 'acme_account_key' | 'xmpp_user_password' | 'invite_uri', plaintext: string, context: string) => {
+    const sealed = (purpose: SecretPurpose, plaintext: string, context: string) => {
       const s = legacy.seal(plaintext, context);
       return { purpose, keyring: 'credentials' as const, keyVersion: s.keyVersion, iv: Uint8Array.from(s.iv), ciphertext: Uint8Array.from(s.ciphertext), authTag: Uint8Array.from(s.authTag) };
     };
@@ -49,12 +50,18 @@ describe('key rotation re-seals secrets under the newest keys', () => {
     await harness.prisma.xmppUser.update({ where: { id: user.id }, data: { secret: { create: sealed('xmpp_user_password', 'user password', xmppUserPasswordContext(user.id)) } } });
     const invite = await harness.prisma.invite.create({ data: { serverId, expiresAt: new Date(Date.now() + 3_600_000) } });
     await harness.prisma.invite.update({ where: { id: invite.id }, data: { uriSecret: { create: sealed('invite_uri', 'xmpp:invite', inviteUriContext(invite.id)) } } });
+    const { accountId } = await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId } });
+    const owner = await harness.prisma.account.update({
+      where: { id: accountId },
+      data: { totpSecret: { create: sealed('totp_secret', 'TOTP seed', totpSecretContext(accountId)) } },
+    });
     const ids = {
       admin: credential.secretId,
       account: account.keyId,
       certificate: (await harness.prisma.certificate.findUniqueOrThrow({ where: { id: certificate.id } })).privateKeyId ?? '',
       user: (await harness.prisma.xmppUser.findUniqueOrThrow({ where: { id: user.id } })).secretId ?? '',
       invite: (await harness.prisma.invite.findUniqueOrThrow({ where: { id: invite.id } })).uriSecretId ?? '',
+      totp: owner.totpSecretId ?? '',
     };
     const secrets = [
       { id: ids.admin, keyring: 'credentials', context: adminSecretContext(serverId), plaintext: 'admin password' },
@@ -62,6 +69,7 @@ describe('key rotation re-seals secrets under the newest keys', () => {
       { id: ids.certificate, keyring: 'platform', context: certificateKeyContext(serverId), plaintext: 'certificate key PEM' },
       { id: ids.user, keyring: 'credentials', context: xmppUserPasswordContext(user.id), plaintext: 'user password' },
       { id: ids.invite, keyring: 'credentials', context: inviteUriContext(invite.id), plaintext: 'xmpp:invite' },
+      { id: ids.totp, keyring: 'credentials', context: totpSecretContext(accountId), plaintext: 'TOTP seed' },
     ] as const;
     const cleanUp = async () => {
       await wipeSecrets(harness.prisma, secrets.map((s) => s.id));
@@ -87,9 +95,9 @@ describe('key rotation re-seals secrets under the newest keys', () => {
 
     // The operator added version 2 of the credentials keyring and the new platform keyring.
     const rotated = SecretSealer.fromKeyrings({ credentials: `${k1},${k2}`, platform: p1 });
-    // Batches of two: the five secrets take three rounds.
+    // Batches of two: the six secrets and the orphan take four rounds.
     expect(await resealStaleSecrets(harness.prisma, rotated, 2)).toBe(
-      'Re-sealed 5 secrets under the newest keys; 0 left to re-seal; 1 secret without an owner left as they are (nothing can open them)',
+      'Re-sealed 6 secrets under the newest keys; 0 left to re-seal; 1 secret without an owner left as they are (nothing can open them)',
     );
 
     // Version 1 can go now: keyrings without it open everything.
@@ -119,7 +127,7 @@ describe('key rotation re-seals secrets under the newest keys', () => {
 
     const results = await Promise.all([resealStaleSecrets(harness.prisma, rotated(), 1), resealStaleSecrets(harness.prisma, rotated(), 1)]);
     const resealed = results.map((result) => Number(/^Re-sealed (\d+)/.exec(result)?.[1]));
-    expect(resealed.reduce((sum, count) => sum + count, 0)).toBe(5);
+    expect(resealed.reduce((sum, count) => sum + count, 0)).toBe(6);
     const withoutOld = SecretSealer.fromKeyrings({ credentials: k2, platform: p1 });
     for (const secret of secrets) {
       expect(withoutOld.open(await harness.prisma.encryptedSecret.findUniqueOrThrow({ where: { id: secret.id } }), secret.context)).toBe(secret.plaintext);

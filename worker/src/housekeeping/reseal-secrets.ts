@@ -1,7 +1,7 @@
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { Prisma } from '../../../prisma/generated/client/client.js';
 import { SecretPurpose } from '../../../prisma/generated/client/enums.js';
-import { acmeAccountKeyContext, adminSecretContext, certificateKeyContext } from '../contracts/secret-contexts.js';
+import { acmeAccountKeyContext, adminSecretContext, certificateKeyContext, totpSecretContext } from '../contracts/secret-contexts.js';
 import { inviteUriContext, xmppUserPasswordContext } from '../contracts/xmpp-user-jobs.js';
 import type { SecretSealer } from '../crypto/secret-sealer.js';
 
@@ -15,6 +15,7 @@ const owners = {
   acmeAccount: { select: { directoryUrl: true } },
   xmppUser: { select: { id: true } },
   invite: { select: { id: true } },
+  totpAccount: { select: { id: true } },
 } satisfies Prisma.EncryptedSecretInclude;
 
 type OwnedSecret = Prisma.EncryptedSecretGetPayload<{ include: typeof owners }>;
@@ -32,6 +33,8 @@ function associatedDataOf(secret: OwnedSecret): string | null {
       return secret.xmppUser && xmppUserPasswordContext(secret.xmppUser.id);
     case 'invite_uri':
       return secret.invite && inviteUriContext(secret.invite.id);
+    case 'totp_secret':
+      return secret.totpAccount && totpSecretContext(secret.totpAccount.id);
   }
 }
 

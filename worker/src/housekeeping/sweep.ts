@@ -3,11 +3,16 @@ import type { PrismaClient } from '../../../prisma/client.js';
 /** How often the sweep runs: expired rows only take space, they grant nothing. */
 export const SWEEP_INTERVAL_MS = 3_600_000;
 
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
 /**
- * Deletes what can no longer be used: sessions past their expiry (a session is refused once
- * expired, so the row is only a hash of a dead secret and where it was used from).
+ * Deletes what can no longer be used: sessions past their expiry, account tokens (mailed links,
+ * half-done two-factor log-ins) spent or expired, recovery codes spent. Each is refused once in
+ * that state, so the row is only a hash of a dead secret and whom it was for.
  */
 export async function sweepExpired(prisma: PrismaClient, now: Date): Promise<string> {
   const sessions = await prisma.session.deleteMany({ where: { expiresAt: { lt: now } } });
-  return `Deleted ${sessions.count} expired session${sessions.count === 1 ? '' : 's'}`;
+  const tokens = await prisma.accountToken.deleteMany({ where: { OR: [{ usedAt: { not: null } }, { expiresAt: { lt: now } }] } });
+  const codes = await prisma.recoveryCode.deleteMany({ where: { usedAt: { not: null } } });
+  return `Deleted ${plural(sessions.count, 'expired session')}, ${plural(tokens.count, 'spent or expired account token')}, ${plural(codes.count, 'spent recovery code')}`;
 }
