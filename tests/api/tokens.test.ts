@@ -7,6 +7,7 @@ interface TokenDto {
   accountId: string;
   name: string;
   prefix: string;
+  scope: string;
   createdAt: string;
   expiresAt: string | null;
   lastUsedAt: string | null;
@@ -58,7 +59,7 @@ describe('personal API tokens', () => {
     expect(page.items).toHaveLength(1);
     expect(page.items[0]).toMatchObject({ id: account.tokenId, name: 'test harness', prefix: account.token.slice(0, 12) });
     expect(page.items[0]?.lastUsedAt).not.toBeNull();
-    expect(Object.keys(page.items[0]!).sort()).toEqual(['accountId', 'createdAt', 'expiresAt', 'id', 'lastUsedAt', 'name', 'prefix']);
+    expect(Object.keys(page.items[0]!).sort()).toEqual(['accountId', 'createdAt', 'expiresAt', 'id', 'lastUsedAt', 'name', 'prefix', 'scope']);
     expect(answer.body).not.toContain(account.token);
   });
 
@@ -114,5 +115,56 @@ describe('personal API tokens', () => {
     expect(ids).toContain(customer.tokenId);
     expect(ids).toContain(operator.tokenId);
     expect((await list(customer, '?limit=100')).json<Page>().items.map((t) => t.id)).toEqual([customer.tokenId]);
+  });
+});
+
+describe('operator tokens are scoped', () => {
+  const tokenOf = async (owner: TestAccount, payload: object) => {
+    const answer = await harness.inject({ method: 'POST', url: '/api/v1/tokens', headers: withCookie(owner), payload: { name: 'ops script', ...payload } });
+    expect(answer.statusCode, answer.body).toBe(201);
+    return answer.json<{ token: TokenDto; secret: string }>();
+  };
+  const as = (secret: string) => ({ authorization: `Bearer ${secret}` });
+
+  it('acts as a customer on its own account unless an operator scoped it; operator_read reads everything and writes nothing of others', async () => {
+    const [customer, operator] = [await harness.signUp(), await harness.signUp({ operator: true })];
+    const theirs = (await create(customer, { name: 'the customer\'s' })).json<{ token: TokenDto }>().token;
+    const plain = await tokenOf(operator, {});
+    const reader = await tokenOf(operator, { scope: 'operator_read', expiresInDays: 7 });
+    const full = await tokenOf(operator, { scope: 'operator', expiresInDays: 7 });
+    expect([plain.token.scope, reader.token.scope, full.token.scope]).toEqual(['account', 'operator_read', 'operator']);
+
+    const listed = async (secret: string) =>
+      (await harness.inject({ method: 'GET', url: '/api/v1/tokens?limit=100', headers: as(secret) })).json<Page>().items.map((t) => t.id);
+    expect(await listed(plain.secret)).not.toContain(theirs.id);
+    expect(await listed(reader.secret)).toContain(theirs.id);
+    expect(await listed(full.secret)).toContain(theirs.id);
+
+    const revoke = (secret: string) => harness.inject({ method: 'DELETE', url: `/api/v1/tokens/${theirs.id}`, headers: as(secret) });
+    expect((await revoke(plain.secret)).statusCode).toBe(404);
+    expect((await revoke(reader.secret)).statusCode).toBe(404);
+    expect((await harness.prisma.apiToken.findUniqueOrThrow({ where: { id: theirs.id } })).revokedAt).toBeNull();
+    expect((await revoke(full.secret)).statusCode).toBe(204);
+
+    const audit = await harness.prisma.auditLog.findFirstOrThrow({ where: { action: 'token.create', targetId: full.token.id } });
+    expect(audit.detail).toMatchObject({ scope: 'operator' });
+  });
+
+  it('is minted only by an operator in a session, and always expires', async () => {
+    const [customer, operator] = [await harness.signUp(), await harness.signUp({ operator: true })];
+    const before = await harness.prisma.apiToken.count();
+    const attempts = [
+      [customer, withCookie(customer), { scope: 'operator', expiresInDays: 7 }, 403, 'Only an operator logged in'],
+      [operator, withToken(operator), { scope: 'operator', expiresInDays: 7 }, 403, 'Only an operator logged in'],
+      [operator, withCookie(operator), { scope: 'operator_read' }, 400, 'must set expiresInDays, at most 90'],
+      [operator, withCookie(operator), { scope: 'operator', expiresInDays: 365 }, 400, 'must set expiresInDays, at most 90'],
+      [operator, withCookie(operator), { scope: 'root', expiresInDays: 7 }, 400, 'must be one of: account, operator_read, operator'],
+    ] as const;
+    for (const [, headers, payload, status, hint] of attempts) {
+      const answer = await harness.inject({ method: 'POST', url: '/api/v1/tokens', headers, payload: { name: 'ops', ...payload } });
+      expect(answer.statusCode, answer.body).toBe(status);
+      expect(answer.body).toContain(hint);
+    }
+    expect(await harness.prisma.apiToken.count()).toBe(before);
   });
 });

@@ -62,11 +62,12 @@ export async function signUpThrough(
   const body = signUp.json<{ account: { id: string }; csrfToken: string }>();
   const cookie = sessionCookieOf(signUp);
   if (operator) await prisma.account.update({ where: { id: body.account.id }, data: { role: 'operator' } });
+  // An operator's token acts as a customer unless scoped: the harness's operators get full scope.
   const created = await app.inject({
     method: 'POST',
     url: '/api/v1/tokens',
     headers: { cookie, 'x-csrf-token': body.csrfToken },
-    payload: { name: 'test harness' },
+    payload: operator ? { name: 'test harness', scope: 'operator', expiresInDays: 1 } : { name: 'test harness' },
   });
   if (created.statusCode !== 201) throw new Error(`token creation failed: ${created.statusCode} ${created.body}`);
   const { token, secret } = created.json<{ token: { id: string }; secret: string }>();

@@ -46,7 +46,7 @@ type AuthDatabase = Parameters<typeof authenticateSession>[0];
  */
 async function credentialsOf(db: AuthDatabase, request: FastifyRequest): Promise<{ principal: Principal; csrfSecretHash?: string } | null> {
   const authorization = request.headers.authorization;
-  if (authorization !== undefined) return { principal: await authenticateBearer(db, authorization) };
+  if (authorization !== undefined) return { principal: await authenticateBearer(db, authorization, SAFE_METHODS.has(request.method)) };
   const cookie = request.cookies[SESSION_COOKIE];
   return cookie ? authenticateSession(db, cookie) : null;
 }

@@ -1,9 +1,10 @@
 import type { PrismaClient, SqlReader } from '../../../prisma/client.js';
 import { Prisma } from '../../../prisma/generated/client/client.js';
-import type { AccountRole } from '../../../prisma/generated/client/enums.js';
+import type { AccountRole, ApiTokenScope } from '../../../prisma/generated/client/enums.js';
 import { HttpProblem } from '../http/problem.js';
 import { API_TOKEN_PREFIX, sha256 } from './credentials.js';
 import type { Principal } from './principal.js';
+import { roleThroughToken } from './token-scope.js';
 
 // lastUsedAt / lastSeenAt are for people ("used 3 minutes ago"): a write per minute is plenty.
 // updateMany, because the row may be revoked or logged out in between: not an error here.
@@ -31,13 +32,14 @@ function invalidToken(detail: string): HttpProblem {
 }
 
 /** An Authorization header must name a live token: a bad one is refused, never ignored. */
-export async function authenticateBearer({ prisma, sql }: AuthDatabase, header: string, now = new Date()): Promise<Principal> {
+/** `safeMethod`: the request only reads (GET, HEAD, OPTIONS), which an operator_read token may do as an operator. */
+export async function authenticateBearer({ prisma, sql }: AuthDatabase, header: string, safeMethod: boolean, now = new Date()): Promise<Principal> {
   const match = BEARER.exec(header.trim());
   if (!match?.[1]) {
     throw invalidToken(`The Authorization header must be "Bearer ${API_TOKEN_PREFIX}..." with a personal API token from POST /api/v1/tokens.`);
   }
-  const [token] = await sql.rows<AccountOfCredential & { id: string; expiresAt: Date | null; lastUsedAt: Date | null; revokedAt: Date | null }>(Prisma.sql`
-    SELECT t.id, t.account_id AS "accountId", t.expires_at AS "expiresAt", t.last_used_at AS "lastUsedAt", t.revoked_at AS "revokedAt",
+  const [token] = await sql.rows<AccountOfCredential & { id: string; scope: ApiTokenScope; expiresAt: Date | null; lastUsedAt: Date | null; revokedAt: Date | null }>(Prisma.sql`
+    SELECT t.id, t.account_id AS "accountId", t.scope::text AS scope, t.expires_at AS "expiresAt", t.last_used_at AS "lastUsedAt", t.revoked_at AS "revokedAt",
       a.role::text AS role, a.disabled_at AS "disabledAt"
     FROM api_tokens t JOIN accounts a ON a.id = t.account_id
     WHERE t.token_hash = ${sha256(match[1])}`);
@@ -47,7 +49,7 @@ export async function authenticateBearer({ prisma, sql }: AuthDatabase, header: 
   if (!token.lastUsedAt || now.getTime() - token.lastUsedAt.getTime() > TOUCH_INTERVAL_MS) {
     await prisma.apiToken.updateMany({ where: { id: token.id }, data: { lastUsedAt: now } });
   }
-  return { accountId: token.accountId, role: token.role, via: 'token', tokenId: token.id };
+  return { accountId: token.accountId, role: roleThroughToken(token.role, token.scope, safeMethod), via: 'token', tokenId: token.id };
 }
 
 /** A session cookie that is unknown or expired just means "anonymous": the guard asks to log in. */

@@ -4,12 +4,14 @@ import { requireAuth } from '../auth/auth.plugin.js';
 import { principalOf } from '../auth/principal.js';
 import { expected, labelSchema, pageLimit, pageSchema, problemResponses, uuidParams } from '../http/schemas.js';
 import { TokenService } from './tokens.service.js';
+import { OPERATOR_TOKEN_MAX_DAYS, TOKEN_SCOPES } from '../auth/token-scope.js';
 
 const apiTokenSchema = z.object({
   id: z.uuid(),
   accountId: z.uuid(),
   name: z.string(),
   prefix: z.string().describe('The first characters of the token, to tell tokens apart.'),
+  scope: z.enum(TOKEN_SCOPES).describe('account: acts on its own account only; operator_read: an operator token that reads everything; operator: full operator powers.'),
   createdAt: z.iso.datetime(),
   expiresAt: z.iso.datetime().nullable(),
   lastUsedAt: z.iso.datetime().nullable(),
@@ -27,6 +29,10 @@ export const tokenRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
         summary: 'Create a personal API token; the token itself is shown only in this answer',
         body: z.strictObject({
           name: labelSchema(100, 'say what the token is for'),
+          scope: z
+            .enum(TOKEN_SCOPES, { error: expected(`must be one of: ${TOKEN_SCOPES.join(', ')}`) })
+            .default('account')
+            .describe(`What the token may do beyond your own account. Operators only, from a session, and such a token must expire within ${OPERATOR_TOKEN_MAX_DAYS} days.`),
           expiresInDays: z.number({ error: expected('must be a number of days') }).int('must be a whole number of days').min(1, 'must be from 1 to 3650').max(3650, 'must be from 1 to 3650').optional().describe('Never expires when left out.'),
         }),
         response: {
