@@ -2,13 +2,18 @@ import type { SecretKeyring, SecretPurpose } from '../../../prisma/generated/cli
 import { SecretBox, type SealedSecret } from './secret-box.js';
 
 /**
- * The platform's own keys: only the worker uses them, so only the worker holds the keyring that
- * seals them, and an API process that leaks its environment or memory cannot read them. Every
- * other purpose is a customer's credential the API shows or sets, under the credentials keyring.
+ * The keyring of each purpose: customers' credentials, which the API shows or sets, under the one
+ * both processes hold; the platform's own keys under the one only the worker holds, so an API
+ * process that leaks its environment or memory cannot read them. A new purpose must choose.
  */
-const PLATFORM_PURPOSES: readonly SecretPurpose[] = ['acme_account_key', 'certificate_key'];
-
-export const keyringOf = (purpose: SecretPurpose): SecretKeyring => (PLATFORM_PURPOSES.includes(purpose) ? 'platform' : 'credentials');
+const KEYRING_OF: Record<SecretPurpose, SecretKeyring> = {
+  admin_password: 'credentials',
+  xmpp_user_password: 'credentials',
+  invite_uri: 'credentials',
+  totp_secret: 'credentials',
+  acme_account_key: 'platform',
+  certificate_key: 'platform',
+};
 
 /** A secret as stored: which keyring sealed it (not always its purpose's, until rotation re-seals it). */
 export type StoredSecret = SealedSecret & { keyring: SecretKeyring };
@@ -32,7 +37,7 @@ export class SecretSealer {
 
   /** The EncryptedSecret row for a new secret (Prisma's Bytes columns want plain Uint8Arrays). */
   seal(purpose: SecretPurpose, plaintext: string, associatedData: string) {
-    const keyring = keyringOf(purpose);
+    const keyring = KEYRING_OF[purpose];
     const sealed = this.ring(keyring).seal(plaintext, associatedData);
     return {
       purpose,
@@ -48,15 +53,9 @@ export class SecretSealer {
     return this.ring(stored.keyring).open(stored, associatedData);
   }
 
-  /** Sealed under another keyring than its purpose's, or an older key of it: rotation re-seals it. */
-  isStale(stored: StoredSecret & { purpose: SecretPurpose }): boolean {
-    const keyring = keyringOf(stored.purpose);
-    return stored.keyring !== keyring || this.ring(keyring).isStale(stored);
-  }
-
   /** The keyring and key version a new secret of this purpose is sealed with. */
   current(purpose: SecretPurpose): { keyring: SecretKeyring; keyVersion: number } {
-    const keyring = keyringOf(purpose);
+    const keyring = KEYRING_OF[purpose];
     return { keyring, keyVersion: this.ring(keyring).currentVersion };
   }
 
