@@ -97,7 +97,7 @@ describe('key rotation re-seals secrets under the newest keys', () => {
     const rotated = SecretSealer.fromKeyrings({ credentials: `${k1},${k2}`, platform: p1 });
     // Batches of two: the six secrets and the orphan take four rounds.
     expect(await resealStaleSecrets(harness.prisma, rotated, 2)).toBe(
-      'Re-sealed 6 secrets under the newest keys; 0 left to re-seal; 1 secret without an owner left as they are (nothing can open them)',
+      'Re-sealed 6 secrets under the newest keys; 0 left to re-seal; 1 secret without an owner left alone (nothing can open it)',
     );
 
     // Version 1 can go now: keyrings without it open everything.
@@ -113,7 +113,7 @@ describe('key rotation re-seals secrets under the newest keys', () => {
 
     // Nothing left: a second run changes nothing.
     expect(await resealStaleSecrets(harness.prisma, rotated)).toBe(
-      'Re-sealed 0 secrets under the newest keys; 0 left to re-seal; 1 secret without an owner left as they are (nothing can open them)',
+      'Re-sealed 0 secrets under the newest keys; 0 left to re-seal; 1 secret without an owner left alone (nothing can open it)',
     );
     // Under keys the worker of the last test does not hold.
     await harness.prisma.encryptedSecret.delete({ where: { id: orphan } });

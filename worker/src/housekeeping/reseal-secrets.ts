@@ -94,7 +94,7 @@ export async function resealStaleSecrets(prisma: PrismaClient, sealer: SecretSea
     `Re-sealed ${plural(counts.resealed, 'secret')} under the newest keys; ${left} left to re-seal`,
     counts.unopenable > 0 ? `${counts.unopenable} could not be opened (is its key still in the keyring?)` : null,
     counts.changed > 0 ? `${counts.changed} changed meanwhile (the next run takes them)` : null,
-    counts.unowned > 0 ? `${plural(counts.unowned, 'secret')} without an owner left as they are (nothing can open them)` : null,
+    counts.unowned > 0 ? `${plural(counts.unowned, 'secret')} without an owner left alone (nothing can open ${counts.unowned === 1 ? 'it' : 'them'})` : null,
   ]
     .filter((part) => part !== null)
     .join('; ');
