@@ -18,6 +18,7 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 const EXPECTED_TABLES = [
   '_prisma_migrations',
+  'account_tokens',
   'accounts',
   'acme_accounts',
   'acme_orders',
@@ -33,6 +34,7 @@ const EXPECTED_TABLES = [
   'plans',
   'port_allocations',
   'provisioning_events',
+  'recovery_codes',
   'server_credentials',
   'servers',
   'sessions',
