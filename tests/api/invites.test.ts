@@ -123,8 +123,28 @@ describe('creating an invite', () => {
     await newInvite(full.id);
     const over = await createInvite(alice, full.id, {});
     expect(over.statusCode).toBe(409);
-    expect(over.json<{ detail: string }>().detail).toContain('Single plan allows 1 user per server, and 0 users and 1 open invite take them all');
+    expect(over.json<{ detail: string }>().detail).toContain('Single plan allows 1 user per server, and 0 accounts and 1 open invite take them all');
     expect(await harness.prisma.invite.count({ where: { serverId: { in: [server.id, full.id] } } })).toBe(1);
+  });
+
+  it('counts seats on the accounts Prosody holds: one made through a used invite keeps its seat, one deleted since the census frees it', async () => {
+    const server = await readyServer(harness, alice);
+    const plan = await harness.prisma.plan.create({
+      data: { code: `two${randomBytes(3).toString('hex')}`, name: 'Pair', maxServers: 1, maxUsersPerServer: 2, storageMiB: 64, memoryMiB: 64, cpuMillis: 100, pidsLimit: 32 },
+    });
+    const countedAt = new Date(Date.now() - 60_000);
+    // The census found two accounts: carol, made through an invite now redeemed (no user row), and dave, a user row.
+    await harness.prisma.server.update({ where: { id: server.id }, data: { planId: plan.id, prosodyAccounts: ['carol', 'dave'], accountsCountedAt: countedAt } });
+    await harness.prisma.invite.create({ data: { serverId: server.id, state: 'redeemed', redeemedAt: countedAt, expiresAt: new Date(Date.now() + 86_400_000) } });
+    const dave = await harness.prisma.xmppUser.create({ data: { serverId: server.id, localpart: 'dave', state: 'active' } });
+
+    const full = await createInvite(alice, server.id, {});
+    expect(full.statusCode, full.body).toBe(409);
+    expect(full.json<{ detail: string }>().detail).toContain('Pair plan allows 2 users per server, and 2 accounts and 0 open invites take them all');
+
+    // Deleting dave after the census frees his seat at once, before the next census.
+    await harness.prisma.xmppUser.update({ where: { id: dave.id }, data: { state: 'deleted' } });
+    expect((await createInvite(alice, server.id, {})).statusCode).toBe(202);
   });
 });
 

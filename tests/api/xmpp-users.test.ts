@@ -173,7 +173,7 @@ describe('creating an XMPP user', () => {
     const before = await snapshotDatabase(harness.prisma);
     const answer = await createUser(alice, server.id, { localpart: localpart() });
     expect(answer.statusCode).toBe(409);
-    expect(answer.json<{ detail: string }>().detail).toMatch(/Tiny plan allows 2 users per server, and 1 user and 1 open invite take them all\. Delete a user .* or revoke an invite/);
+    expect(answer.json<{ detail: string }>().detail).toMatch(/Tiny plan allows 2 users per server, and 1 account and 1 open invite take them all\. Delete a user .* or revoke an invite/);
     expect(await snapshotDatabase(harness.prisma)).toEqual(before);
 
     // A revoked invite frees its seat.

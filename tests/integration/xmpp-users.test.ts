@@ -18,6 +18,8 @@ import {
 } from '../../worker/src/contracts/xmpp-user-jobs.js';
 import { prosodyListUsers } from '../../worker/src/provisioning/prosody-accounts.js';
 import { createXmppUsersProcessor } from '../../worker/src/xmpp-users/xmpp-users.processor.js';
+import { takeAccountCensus } from '../../worker/src/xmpp-users/account-census.js';
+import { xml, type Element } from '@xmpp/client';
 import { pebbleIssuers } from '../support/pebble.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
@@ -294,6 +296,42 @@ describe('XMPP users and invites: the API writes rows and enqueues, the worker m
       const { result } = await run(enqueueInviteCreate(queue, { serverId, inviteId: row.id }));
       expect(result).toBe('Nothing to do: the invite is revoked');
       expect((await inviteRow(row.id)).uriSecretId).toBeNull();
+    });
+
+    it('the account census finds carol, made through the invite, so she holds a seat, and marks that invite redeemed', async () => {
+      const unused = await harness.prisma.invite.create({ data: { serverId, expiresAt: new Date(Date.now() + 3_600_000) } });
+      await run(enqueueInviteCreate(queue, { serverId, inviteId: unused.id }));
+      secrets.push(await openUri(unused.id));
+
+      const result = await takeAccountCensus({ prisma: harness.prisma, containers }, new Date());
+      expect(result).toBe('Counted the accounts of 1 server(s); 1 invite(s) found redeemed');
+      const redeemed = await inviteRow(invite.inviteId);
+      expect(redeemed.state).toBe('redeemed');
+      expect(redeemed.redeemedAt).toBeInstanceOf(Date);
+      expect((await inviteRow(unused.id)).state).toBe('active');
+      const server = await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId } });
+      expect(server.prosodyAccounts).toContain('carol');
+      expect(server.prosodyAccounts).not.toContain('admin');
+      expect(server.prosodyAccounts).not.toContain('erin');
+      expect(server.accountsCountedAt).not.toBeNull();
+    });
+
+    it('the customer\'s admin cannot mint invites, and so accounts, through ad-hoc commands', async () => {
+      const admin = await harness.adminPassword(serverId);
+      const session = await login('admin', admin.password);
+      const request = (type: 'get' | 'set', payload: Element) => session.xmpp.iqCaller.request(xml('iq', { type, to: domain }, payload), 10_000);
+      const listed = await request('get', xml('query', { xmlns: 'http://jabber.org/protocol/disco#items', node: 'http://jabber.org/protocol/commands' })).then(
+        (reply) => reply.getChild('query')?.getChildren('item').map((item) => String(item.attrs.node)) ?? [],
+        () => [],
+      );
+      expect(listed.filter((node) => node.includes('invite'))).toEqual([]);
+      for (const node of ['urn:xmpp:invite#create-account', 'urn:xmpp:invite#invite']) {
+        const refused: unknown = await request('set', xml('command', { xmlns: 'http://jabber.org/protocol/commands', node, action: 'execute' })).then(
+          () => 'executed',
+          (error: unknown) => (error as { condition?: unknown }).condition,
+        );
+        expect(refused).toMatch(/^(item-not-found|service-unavailable|feature-not-implemented)$/);
+      }
     });
   });
 

@@ -41,7 +41,7 @@ export class ProvisioningHarness {
       logLevel: 'warn',
       healthReportIntervalMs: 60_000,
       node: { ...base.node, name: `test-${portRangeStart}`, portRangeStart, portRangeEnd: portRangeStart + 399 },
-      jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, resealIntervalMs: 3_600_000, reconcileGraceMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16 },
+      jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, resealIntervalMs: 3_600_000, accountCensusIntervalMs: 3_600_000, reconcileGraceMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16 },
     };
     const config = options.configure ? options.configure(defaults) : defaults;
     return new ProvisioningHarness(db, redis, config, SecretSealer.fromKeyrings(config.keyrings));

@@ -28,7 +28,7 @@ function setting(config: string, key: string): string | undefined {
 const COMPLIANCE_MODULES = [
   'roster', 'saslauth', 'tls', 'disco', 'carbons', 'pep', 'mam', 'smacks', 'csi_simple', 'blocklist', 'bookmarks',
   'vcard4', 'vcard_legacy', 'private', 'ping', 'time', 'version', 'uptime', 'cloud_notify', 'admin_shell',
-  'invites', 'invites_adhoc', 'invites_register',
+  'invites', 'invites_register',
 ];
 
 describe('renderProsodyConfig', () => {

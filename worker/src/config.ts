@@ -18,6 +18,7 @@ const workerEnvSchema = z
     // The platform's own keys (ACME account, TLS): the worker's alone, never given to the API.
     PLATFORM_KEYRING: envFields.secretsKeyring,
     SECRETS_RESEAL_INTERVAL_MS: z.coerce.number().int().min(60_000).max(7 * 86_400_000).default(3_600_000),
+    ACCOUNT_CENSUS_INTERVAL_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(600_000),
     PLATFORM_ZONE: envFields.platformZone,
     DNS_RESOLVER: envFields.hostPort,
     DNS_PROVIDER: z.enum(['powerdns', 'route53'], { error: 'must be "powerdns" or "route53"' }),
@@ -123,6 +124,8 @@ export interface WorkerConfig {
     reconcileIntervalMs: number;
     /** How often secrets still sealed under an older key (or the wrong keyring) are re-sealed. */
     resealIntervalMs: number;
+    /** How often every ready server's Prosody accounts are counted (seats hold on real accounts). */
+    accountCensusIntervalMs: number;
     reconcileGraceMs: number;
     /** Bound on one STARTTLS look at a server, and how many run at once in a pass. */
     healthCheckTimeoutMs: number;
@@ -178,6 +181,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       renewalScanIntervalMs: e.RENEWAL_SCAN_INTERVAL_MS,
       reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
       resealIntervalMs: e.SECRETS_RESEAL_INTERVAL_MS,
+      accountCensusIntervalMs: e.ACCOUNT_CENSUS_INTERVAL_MS,
       reconcileGraceMs: e.RECONCILE_GRACE_MS,
       healthCheckTimeoutMs: e.SERVER_CHECK_TIMEOUT_MS,
       healthCheckConcurrency: e.SERVER_CHECK_CONCURRENCY,

@@ -8,7 +8,7 @@ import type { WorkerConfig } from './config.js';
 import { createAdapters } from './adapters.js';
 import { RedisKeyedLock } from './adapters/redis-keyed-lock.js';
 import { describeError } from './contracts/dependency-check.js';
-import { PROVISION_STEPS, PROVISIONING_QUEUE, RECONCILE_JOB, RENEW_JOB, RENEWAL_SCAN_JOB, RESEAL_SECRETS_JOB, SWEEP_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
+import { ACCOUNT_CENSUS_JOB, PROVISION_STEPS, PROVISIONING_QUEUE, RECONCILE_JOB, RENEW_JOB, RENEWAL_SCAN_JOB, RESEAL_SECRETS_JOB, SWEEP_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
 import { SWEEP_INTERVAL_MS } from './housekeeping/sweep.js';
 import { SecretSealer } from './crypto/secret-sealer.js';
 import { startHealthReporter } from './health/health-reporter.js';
@@ -109,6 +109,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   await queue.upsertJobScheduler(RECONCILE_JOB, { every: config.jobs.reconcileIntervalMs }, { name: RECONCILE_JOB, data: {} });
   await queue.upsertJobScheduler(SWEEP_JOB, { every: SWEEP_INTERVAL_MS }, { name: SWEEP_JOB, data: {} });
   await queue.upsertJobScheduler(RESEAL_SECRETS_JOB, { every: config.jobs.resealIntervalMs }, { name: RESEAL_SECRETS_JOB, data: {} });
+  await queue.upsertJobScheduler(ACCOUNT_CENSUS_JOB, { every: config.jobs.accountCensusIntervalMs }, { name: ACCOUNT_CENSUS_JOB, data: {} });
   const caBundle = config.acme.caBundleFile ? readFileSync(config.acme.caBundleFile) : undefined;
   const deps: StepDeps = {
     prisma,

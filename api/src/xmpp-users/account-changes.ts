@@ -44,19 +44,35 @@ export function assertTakesChanges(server: ServerWithPlan, reader: Reader): void
 }
 
 /**
- * Every account and every open invite holds one of the plan's seats: an invite becomes an
- * account when redeemed, without a user row, so counting users alone would let invites bypass
- * the quota.
+ * Every account and every open invite holds one of the plan's seats. Accounts are those the
+ * worker's census last found in Prosody (an account made through an invite has no user row, and
+ * its used invite is no longer open) together with the user rows: one created since the census
+ * is not in it yet, one deleted since the census is no longer in Prosody.
  */
 export async function assertSeatFree(tx: Tx, server: ServerWithPlan, now: Date): Promise<void> {
-  const users = await tx.xmppUser.count({ where: { serverId: server.id, state: { not: 'deleted' } } });
+  const rows = await tx.xmppUser.findMany({ where: { serverId: server.id }, select: { localpart: true, state: true, updatedAt: true } });
+  const accounts = seatedAccounts(server, rows);
+  const users = accounts.size;
   const invites = await tx.invite.count({ where: { serverId: server.id, state: { in: ['pending', 'active'] }, revokedAt: null, expiresAt: { gt: now } } });
   const limit = server.plan.maxUsersPerServer;
   if (users + invites < limit) return;
   throw new HttpProblem(
     409,
     'User quota reached',
-    `Your ${server.plan.name} plan allows ${counted(limit, 'user')} per server, and ${counted(users, 'user')} and ${counted(invites, 'open invite')} take them all. ` +
+    `Your ${server.plan.name} plan allows ${counted(limit, 'user')} per server, and ${counted(users, 'account')} and ${counted(invites, 'open invite')} take them all. ` +
       `Delete a user (DELETE /api/v1/servers/${server.id}/users/{id}) or revoke an invite (DELETE /api/v1/servers/${server.id}/invites/{id}), or move to a bigger plan.`,
   );
+}
+
+function seatedAccounts(
+  server: Pick<ServerWithPlan, 'prosodyAccounts' | 'accountsCountedAt'>,
+  rows: readonly { localpart: string; state: string; updatedAt: Date }[],
+): Set<string> {
+  const countedAt = server.accountsCountedAt;
+  const accounts = new Set(countedAt === null ? [] : server.prosodyAccounts);
+  for (const row of rows) {
+    if (row.state !== 'deleted') accounts.add(row.localpart);
+    else if (countedAt !== null && row.updatedAt > countedAt) accounts.delete(row.localpart);
+  }
+  return accounts;
 }

@@ -16,6 +16,7 @@ export const SERVER_ACTION_JOB = 'server-action';
 export const ADMIN_RESET_JOB = 'admin-reset';
 export const SWEEP_JOB = 'sweep';
 export const RESEAL_SECRETS_JOB = 'reseal-secrets';
+export const ACCOUNT_CENSUS_JOB = 'account-census';
 
 /**
  * Every job name on the provisioning queue. The worker refuses to start unless each has exactly
@@ -32,6 +33,7 @@ export const PROVISIONING_JOBS = [
   HEAL_JOB,
   SWEEP_JOB,
   RESEAL_SECRETS_JOB,
+  ACCOUNT_CENSUS_JOB,
 ] as const;
 
 export const STEP_STATE = {

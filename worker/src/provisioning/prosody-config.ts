@@ -73,8 +73,9 @@ const BASE_MODULES = [
   'register',
   // Compliance Suites 2023: IM + Mobile
   'carbons', 'pep', 'mam', 'smacks', 'csi_simple', 'blocklist', 'bookmarks', 'vcard4', 'vcard_legacy', 'cloud_notify',
-  // invite-only registration, driven by the API through the admin shell
-  'invites', 'invites_adhoc', 'invites_register',
+  // invite-only registration, driven by the API through the admin shell. Not invites_adhoc: its
+  // commands let the customer's admin (and users) mint invites, so accounts, past the plan's seats.
+  'invites', 'invites_register',
   // `prosodyctl shell` through docker exec
   'admin_shell',
 ] as const;
@@ -113,6 +114,9 @@ export function renderProsodyConfig(input: ProsodyConfigInput): string {
     `storage = ${luaString('internal')}`,
     `allow_registration = false`,
     `registration_invite_only = true`,
+    `-- Only Parley's invites make accounts: an invite to be someone's contact does not.`,
+    `allow_contact_invites = false`,
+    `allow_user_invites = false`,
     `c2s_require_encryption = true`,
     `s2s_require_encryption = true`,
     `s2s_secure_auth = true`,

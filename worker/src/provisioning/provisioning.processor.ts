@@ -10,6 +10,7 @@ import {
   SERVER_ACTION_JOB,
   SWEEP_JOB,
   RESEAL_SECRETS_JOB,
+  ACCOUNT_CENSUS_JOB,
   adminResetJobSchema,
   renewJobSchema,
   scheduledJobSchema,
@@ -29,6 +30,7 @@ import { renewCertificate, scanForRenewals } from './renewal.js';
 import { runServerAction } from './server-actions.js';
 import { sweepExpired } from '../housekeeping/sweep.js';
 import { resealStaleSecrets } from '../housekeeping/reseal-secrets.js';
+import { takeAccountCensus } from '../xmpp-users/account-census.js';
 
 const job = jobDefiner<ProvisioningJobContext>();
 
@@ -55,6 +57,7 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
   ),
   job(SWEEP_JOB, scheduledJobSchema, ({ deps }) => sweepExpired(deps.prisma, new Date())),
   job(RESEAL_SECRETS_JOB, scheduledJobSchema, ({ deps }) => resealStaleSecrets(deps.prisma, deps.secrets)),
+  job(ACCOUNT_CENSUS_JOB, scheduledJobSchema, ({ deps }) => takeAccountCensus(deps, new Date())),
 ];
 
 /** Throws JobRegistryError when a declared job has no handler or two: the worker refuses to start. */

@@ -74,6 +74,33 @@ export async function prosodyMintInvite(
   return { uri, expiresAt: new Date(Number(match[1]) * 1000) };
 }
 
+/** What Prosody holds for a host: its accounts, and the tags of the Parley invites not used yet. */
+export interface ProsodyCensus {
+  accounts: string[];
+  inviteTags: string[];
+}
+
+/**
+ * Reads every account of the host and the tags of every invite still in its store. A used invite
+ * is gone from the store (mod_invites deletes it when an account registers with it). Localparts
+ * never hold a space or a slash (nodeprep forbids both), so those separate the answer.
+ */
+export async function prosodyCensus(runtime: ContainerRuntime, serverId: string, host: string): Promise<ProsodyCensus> {
+  const domain = luaString(assertDomain(host));
+  const lua =
+    `local accounts, tags = {}, {}; ` +
+    `for username in require("core.usermanager").users(${domain}) do accounts[#accounts + 1] = username end; ` +
+    `for _, invite in pairs(require("core.storagemanager").open(${domain}, "invite_token"):get(nil) or {}) do ` +
+    `if type(invite) == "table" and invite.additional_data and invite.additional_data.${TAG} then tags[#tags + 1] = invite.additional_data.${TAG} end ` +
+    `end; ` +
+    `return true, "census " .. table.concat(accounts, " ") .. " / " .. table.concat(tags, " ")`;
+  const answer = await prosodyShell(runtime, serverId, 'account census', luaLine(lua));
+  const match = /^census (.*) \/ (.*)$/.exec(answer);
+  if (!match) throw new Error(`unexpected answer from Prosody's account census: ${answer.slice(0, 100)}`);
+  const words = (text: string | undefined) => (text ?? '').split(' ').filter((word) => word !== '');
+  return { accounts: words(match[1]), inviteTags: words(match[2]) };
+}
+
 /** Deletes every pending invite minted for `tag`; resolves with how many there were. */
 export async function prosodyRevokeInvite(runtime: ContainerRuntime, serverId: string, invite: { domain: string; tag: string }): Promise<number> {
   const domain = assertDomain(invite.domain);

@@ -1,0 +1,53 @@
+import type { PrismaClient } from '../../../prisma/client.js';
+import type { ContainerRuntime } from '../ports/container-runtime.js';
+import { prosodyCensus } from './prosody-invites.js';
+
+export interface CensusDeps {
+  prisma: PrismaClient;
+  containers: ContainerRuntime;
+}
+
+/**
+ * Counts what each ready server's Prosody really holds, so seats are counted on real accounts:
+ * an account made through an invite has no user row, and its invite, once used, is no longer
+ * open. Invites Prosody no longer holds before their expiry were used: they become `redeemed`.
+ * One server failing (being restarted, say) is left for the next census; the others go on.
+ */
+export async function takeAccountCensus(deps: CensusDeps, now: Date): Promise<string> {
+  const servers = await deps.prisma.server.findMany({
+    where: { state: 'ready', desiredState: 'running', deletedAt: null },
+    select: { id: true, domain: true, credentials: { select: { jid: true }, orderBy: { issuance: 'desc' }, take: 1 } },
+  });
+  const failed: string[] = [];
+  let redeemed = 0;
+  for (const server of servers) {
+    try {
+      redeemed += await censusOf(deps, server, now);
+    } catch {
+      failed.push(server.domain);
+    }
+  }
+  const skipped = failed.length === 0 ? '' : `; ${failed.length} did not answer and are counted next time (${failed.slice(0, 5).join(', ')})`;
+  return `Counted the accounts of ${servers.length - failed.length} server(s); ${redeemed} invite(s) found redeemed${skipped}`;
+}
+
+async function censusOf(deps: CensusDeps, server: { id: string; domain: string; credentials: { jid: string }[] }, now: Date): Promise<number> {
+  // Read before Prosody is asked: an invite minted after this cannot be missing from the census.
+  const open = await deps.prisma.invite.findMany({
+    where: { serverId: server.id, state: 'active', revokedAt: null, expiresAt: { gt: now } },
+    select: { id: true },
+  });
+  const census = await prosodyCensus(deps.containers, server.id, server.domain);
+  const admin = server.credentials[0]?.jid.split('@')[0];
+  const held = new Set(census.inviteTags);
+  const used = open.filter((invite) => !held.has(invite.id)).map((invite) => invite.id);
+  await deps.prisma.$transaction([
+    deps.prisma.server.update({
+      where: { id: server.id },
+      data: { prosodyAccounts: census.accounts.filter((account) => account !== admin).sort(), accountsCountedAt: now },
+    }),
+    // Matched on state again: a revocation that committed meanwhile keeps its invite revoking.
+    deps.prisma.invite.updateMany({ where: { id: { in: used }, state: 'active', revokedAt: null }, data: { state: 'redeemed', redeemedAt: now } }),
+  ]);
+  return used.length;
+}
