@@ -53,6 +53,9 @@ ensure_pebble
 keyring=$(state_secret secrets-keyring sh -c 'printf "1:%s\n" "$(openssl rand -base64 32)"')
 # shellcheck disable=SC2016
 platform_keyring=$(state_secret platform-keyring sh -c 'printf "1:%s\n" "$(openssl rand -base64 32)"')
+# The backup repository's password: without it no backup can be read, so production keeps a copy
+# outside the platform (see the README). The worker creates the repository on first use.
+backup_password=$(state_secret backup-password openssl rand -hex 32)
 
 zone="${PLATFORM_ZONE%.}"
 # Values are single-quoted: safe for `set -a; . FILE` and for dotenv parsers. None of them can
@@ -87,6 +90,8 @@ env_content=$(
   env_line API_PORT 8080
   env_line SECRETS_KEYRING "$keyring"
   env_line PLATFORM_KEYRING "$platform_keyring"
+  env_line BACKUP_REPOSITORY "$PARLEY_STATE_DIR/backups/restic"
+  env_line BACKUP_PASSWORD "$backup_password"
 )
 # Rewritten only when a value changed, so the file's mtime says when the environment last moved.
 write_if_changed "$ENV_FILE" 600 <<<"$env_content" || true

@@ -8,6 +8,8 @@ const required = {
   PLATFORM_ZONE: 'chat.example.com',
   SECRETS_KEYRING: `1:${Buffer.alloc(32).toString('base64')}`,
   PLATFORM_KEYRING: `1:${Buffer.alloc(32, 1).toString('base64')}`,
+  BACKUP_REPOSITORY: 's3:s3.example.com/parley-backups',
+  BACKUP_PASSWORD: 'a long enough repository password',
   ACME_CONTACT_EMAIL: 'ops@example.com',
   NODE_PUBLIC_ADDRESS: '192.0.2.10',
 };
@@ -35,6 +37,8 @@ describe('docker-compose.yml', () => {
     expect(service('worker')).toContain(`PLATFORM_KEYRING: ${required.PLATFORM_KEYRING}`);
     expect(service('api')).toContain('SECRETS_KEYRING');
     expect(service('api')).not.toContain('PLATFORM_KEYRING');
+    expect(service('worker')).toContain(`BACKUP_PASSWORD: ${required.BACKUP_PASSWORD}`);
+    expect(service('api')).not.toContain('BACKUP_PASSWORD');
   });
 
   it('refuses to start without a required setting and names it', async () => {

@@ -41,6 +41,8 @@ export class ProvisioningHarness {
       logLevel: 'warn',
       healthReportIntervalMs: 60_000,
       node: { ...base.node, name: `test-${portRangeStart}`, portRangeStart, portRangeEnd: portRangeStart + 399 },
+      // The platform database's backup has its own test; a worker per test file need not dump its own.
+      backups: { ...base.backups, databaseIntervalMs: 0 },
       jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, resealIntervalMs: 3_600_000, accountCensusIntervalMs: 3_600_000, reconcileGraceMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16 },
     };
     const config = options.configure ? options.configure(defaults) : defaults;
@@ -61,6 +63,7 @@ export class ProvisioningHarness {
       NODE_PORT_RANGE: `${portRangeStart}-${portRangeEnd}`,
       JOB_LOCK_MS: String(this.config.jobs.lockMs),
       STALLED_CHECK_MS: String(this.config.jobs.stalledCheckMs),
+      DATABASE_BACKUP_INTERVAL_MS: '0',
       LOG_LEVEL: 'warn',
     };
   }

@@ -53,6 +53,19 @@ export class WorkerProcess {
     }
   }
 
+  /** Resolves with the exit code once the worker exits by itself; rejects after the timeout. */
+  async exitCode(timeoutMs: number): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`worker did not exit within ${timeoutMs} ms:\n${this.output}`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** As if the machine lost power: no shutdown hooks, no lock release. */
   async kill(): Promise<void> {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');

@@ -23,6 +23,8 @@ const workerEnv = {
   NODE_PUBLIC_ADDRESS: '127.0.0.1',
   PROSODY_IMAGE: 'parley/prosody:0123456789ab',
   PLATFORM_KEYRING: `1:${Buffer.alloc(32, 9).toString('base64')}`,
+  BACKUP_REPOSITORY: '/var/lib/parley/backups/restic',
+  BACKUP_PASSWORD: 'a long enough repository password',
 };
 
 function problemsOf(load: () => unknown): string[] {
@@ -90,6 +92,16 @@ describe('configuration', () => {
       'PLATFORM_KEYRING: must not reuse a key of SECRETS_KEYRING, which the API holds too',
     ]);
     expect(JSON.stringify(loadApiConfig({ ...apiEnv, PLATFORM_KEYRING: workerEnv.PLATFORM_KEYRING }))).not.toContain(workerEnv.PLATFORM_KEYRING.slice(2));
+  });
+
+  it('gives the worker the backup repository and its password, checked; the database backup every 6 h unless set, 0 for off', () => {
+    expect(loadWorkerConfig(workerEnv).backups).toMatchObject({ repository: workerEnv.BACKUP_REPOSITORY, databaseIntervalMs: 21_600_000, databaseKeep: { daily: 7, weekly: 4 } });
+    expect(loadWorkerConfig({ ...workerEnv, DATABASE_BACKUP_INTERVAL_MS: '0' }).backups.databaseIntervalMs).toBe(0);
+    expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, BACKUP_REPOSITORY: undefined, BACKUP_PASSWORD: 'short', DATABASE_BACKUP_INTERVAL_MS: '5' }))).toEqual([
+      'BACKUP_REPOSITORY: is required but not set',
+      'BACKUP_PASSWORD: must be at least 16 characters',
+      'DATABASE_BACKUP_INTERVAL_MS: must be 0 (off) or from 60000 to 604800000',
+    ]);
   });
 
   it('allows crash-test failpoints only in sandbox mode, and checks the node port range', () => {

@@ -7,6 +7,8 @@ import type { DnsResolver } from './ports/dns-resolver.js';
 import type { CertificateAuthority } from './ports/certificate-authority.js';
 import type { XmppProbe } from './ports/xmpp-probe.js';
 import type { TenantFirewall } from './ports/tenant-firewall.js';
+import type { BackupRepository } from './ports/backup-repository.js';
+import { ResticBackupRepository } from './adapters/restic.backup-repository.js';
 import { IptablesTenantFirewall } from './adapters/iptables.tenant-firewall.js';
 import { DockerContainerRuntime } from './adapters/docker.container-runtime.js';
 import { PowerDnsProvider } from './adapters/powerdns.dns-provider.js';
@@ -23,7 +25,11 @@ export interface WorkerAdapters {
   ca: CertificateAuthority;
   probe: XmppProbe;
   firewall: TenantFirewall;
+  backups: BackupRepository;
 }
+
+/** Bound on a restic command that moves no data (open, list, forget): a remote repository may hang. */
+const BACKUP_COMMAND_TIMEOUT_MS = 120_000;
 
 /** The composition root of side effects: configuration picks the adapter behind each port. */
 export function createAdapters(config: WorkerConfig, zoneLock?: KeyedLock): WorkerAdapters {
@@ -52,5 +58,11 @@ export function createAdapters(config: WorkerConfig, zoneLock?: KeyedLock): Work
     }),
     probe: new XmppClientProbe(),
     firewall: new IptablesTenantFirewall(),
+    backups: new ResticBackupRepository({
+      repository: config.backups.repository,
+      password: config.backups.password,
+      commandTimeoutMs: BACKUP_COMMAND_TIMEOUT_MS,
+      childPath: config.backups.childPath,
+    }),
   };
 }

@@ -19,6 +19,13 @@ const workerEnvSchema = z
     PLATFORM_KEYRING: envFields.secretsKeyring,
     SECRETS_RESEAL_INTERVAL_MS: z.coerce.number().int().min(60_000).max(7 * 86_400_000).default(3_600_000),
     ACCOUNT_CENSUS_INTERVAL_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(600_000),
+    BACKUP_REPOSITORY: envFields.backupRepository,
+    BACKUP_PASSWORD: envFields.backupPassword,
+    // 0 turns the schedule off (the database is backed up some other way).
+    DATABASE_BACKUP_INTERVAL_MS: z.coerce.number().int().refine((ms) => ms === 0 || (ms >= 60_000 && ms <= 7 * 86_400_000), 'must be 0 (off) or from 60000 to 604800000').default(21_600_000),
+    DATABASE_BACKUP_KEEP_DAILY: z.coerce.number().int().min(1).max(365).default(7),
+    DATABASE_BACKUP_KEEP_WEEKLY: z.coerce.number().int().min(0).max(520).default(4),
+    PATH: envFields.childPath,
     PLATFORM_ZONE: envFields.platformZone,
     DNS_RESOLVER: envFields.hostPort,
     DNS_PROVIDER: z.enum(['powerdns', 'route53'], { error: 'must be "powerdns" or "route53"' }),
@@ -95,6 +102,16 @@ export interface WorkerConfig {
   redisUrl: string;
   /** SECRETS_KEYRING seals customers' credentials (the API holds it too), PLATFORM_KEYRING the platform's own keys. */
   keyrings: { credentials: string; platform: string };
+  /** The restic repository every backup goes to, and how the platform database is backed up. */
+  backups: {
+    repository: string;
+    password: string;
+    /** 0: no scheduled backup of the platform database. */
+    databaseIntervalMs: number;
+    databaseKeep: { daily: number; weekly: number };
+    /** PATH for the programs backups run (restic, pg_dump). */
+    childPath: string;
+  };
   platformZone: string;
   dnsResolver: string;
   dns: DnsProviderConfig;
@@ -152,6 +169,13 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     keyrings: { credentials: e.SECRETS_KEYRING, platform: e.PLATFORM_KEYRING },
+    backups: {
+      repository: e.BACKUP_REPOSITORY,
+      password: e.BACKUP_PASSWORD,
+      databaseIntervalMs: e.DATABASE_BACKUP_INTERVAL_MS,
+      databaseKeep: { daily: e.DATABASE_BACKUP_KEEP_DAILY, weekly: e.DATABASE_BACKUP_KEEP_WEEKLY },
+      childPath: e.PATH,
+    },
     platformZone: e.PLATFORM_ZONE,
     dnsResolver: e.DNS_RESOLVER,
     dns:

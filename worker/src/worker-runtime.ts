@@ -8,7 +8,9 @@ import type { WorkerConfig } from './config.js';
 import { createAdapters } from './adapters.js';
 import { RedisKeyedLock } from './adapters/redis-keyed-lock.js';
 import { describeError } from './contracts/dependency-check.js';
-import { ACCOUNT_CENSUS_JOB, PROVISION_STEPS, PROVISIONING_QUEUE, RECONCILE_JOB, RENEW_JOB, RENEWAL_SCAN_JOB, RESEAL_SECRETS_JOB, SWEEP_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
+import { ConfigError } from './contracts/env-fields.js';
+import { BackupRepositoryError, type BackupRepository } from './ports/backup-repository.js';
+import { ACCOUNT_CENSUS_JOB, DATABASE_BACKUP_JOB, PROVISION_STEPS, PROVISIONING_QUEUE, RECONCILE_JOB, RENEW_JOB, RENEWAL_SCAN_JOB, RESEAL_SECRETS_JOB, SWEEP_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
 import { SWEEP_INTERVAL_MS } from './housekeeping/sweep.js';
 import { SecretSealer } from './crypto/secret-sealer.js';
 import { startHealthReporter } from './health/health-reporter.js';
@@ -26,6 +28,19 @@ import { XMPP_USERS_QUEUE, enqueueInviteJob, enqueueUserJob } from './contracts/
 import { restartProvisioning, serverJobs } from './provisioning/queued-work.js';
 import { xmppUsersRegistry } from './xmpp-users/xmpp-users.processor.js';
 import { Timeline } from './provisioning/timeline.js';
+
+/**
+ * A wrong repository password is a configuration error: the worker refuses to start. A repository
+ * that cannot be reached now (remote storage down) only delays backups, which retry on their own.
+ */
+async function openBackupRepository(backups: BackupRepository, logger: Logger): Promise<void> {
+  try {
+    await backups.open();
+  } catch (error) {
+    if (error instanceof BackupRepositoryError && error.kind === 'wrong_password') throw new ConfigError([`BACKUP_PASSWORD: ${error.message}`]);
+    logger.error({ err: describeError(error) }, 'the backup repository cannot be opened; backups retry until it can');
+  }
+}
 
 export interface WorkerRuntime {
   queue: Queue;
@@ -61,11 +76,13 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       bridge: config.node.tenantNetwork,
       publishedPorts: { first: config.node.portRangeStart, last: config.node.portRangeEnd },
     });
+    await openBackupRepository(adapters.backups, logger);
   } catch (error) {
     connection.disconnect();
     await prisma.$disconnect();
     throw error;
   }
+  const databaseBackup = { repository: adapters.backups, databaseUrl: config.databaseUrl, childPath: config.backups.childPath, keep: config.backups.databaseKeep };
   const queue = new Queue(PROVISIONING_QUEUE, { connection });
   const usersQueue = new Queue(XMPP_USERS_QUEUE, { connection });
   const flows = new FlowProducer({ connection });
@@ -110,6 +127,11 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   await queue.upsertJobScheduler(SWEEP_JOB, { every: SWEEP_INTERVAL_MS }, { name: SWEEP_JOB, data: {} });
   await queue.upsertJobScheduler(RESEAL_SECRETS_JOB, { every: config.jobs.resealIntervalMs }, { name: RESEAL_SECRETS_JOB, data: {} });
   await queue.upsertJobScheduler(ACCOUNT_CENSUS_JOB, { every: config.jobs.accountCensusIntervalMs }, { name: ACCOUNT_CENSUS_JOB, data: {} });
+  if (config.backups.databaseIntervalMs > 0) {
+    await queue.upsertJobScheduler(DATABASE_BACKUP_JOB, { every: config.backups.databaseIntervalMs }, { name: DATABASE_BACKUP_JOB, data: {} });
+  } else {
+    await queue.removeJobScheduler(DATABASE_BACKUP_JOB);
+  }
   const caBundle = config.acme.caBundleFile ? readFileSync(config.acme.caBundleFile) : undefined;
   const deps: StepDeps = {
     prisma,
@@ -146,7 +168,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
 
   // BullMQ blocks on its worker connection; it does not close a connection it was given.
   const workerConnection = connection.duplicate();
-  const worker = new Worker(PROVISIONING_QUEUE, provisioningJobs.processor({ deps, failpoints, timeline: new Timeline(prisma) }, config.deadlines.provisioningJobMs), {
+  const worker = new Worker(PROVISIONING_QUEUE, provisioningJobs.processor({ deps, failpoints, timeline: new Timeline(prisma), databaseBackup }, config.deadlines.provisioningJobMs), {
     connection: workerConnection,
     concurrency: config.jobs.concurrency,
     lockDuration: config.jobs.lockMs,

@@ -56,6 +56,12 @@ export const envFields = {
   hostPort: z
     .string({ error: 'is required but not set' })
     .regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):\d{1,5}$/, 'must be ADDRESS:PORT, for example 127.0.0.1:5353'),
+  /** Any restic repository: a local directory in the sandbox, `s3:…` or `sftp:…` in production. */
+  backupRepository: z.string({ error: 'is required but not set' }).min(1, 'must not be empty'),
+  /** Without it no backup can be read back: keep a copy outside the platform. */
+  backupPassword: z.string({ error: 'is required but not set' }).min(16, 'must be at least 16 characters'),
+  /** Where child processes (restic, pg_dump) are looked up. */
+  childPath: z.string().default('/usr/local/bin:/usr/bin:/bin'),
   secretsKeyring: z
     .string({ error: 'is required but not set' })
     .refine((value) => value.split(',').every((entry) => /^\d+:[A-Za-z0-9+/]{43}=$/.test(entry.trim())), {

@@ -17,6 +17,7 @@ export const ADMIN_RESET_JOB = 'admin-reset';
 export const SWEEP_JOB = 'sweep';
 export const RESEAL_SECRETS_JOB = 'reseal-secrets';
 export const ACCOUNT_CENSUS_JOB = 'account-census';
+export const DATABASE_BACKUP_JOB = 'database-backup';
 
 /**
  * Every job name on the provisioning queue. The worker refuses to start unless each has exactly
@@ -34,6 +35,7 @@ export const PROVISIONING_JOBS = [
   SWEEP_JOB,
   RESEAL_SECRETS_JOB,
   ACCOUNT_CENSUS_JOB,
+  DATABASE_BACKUP_JOB,
 ] as const;
 
 export const STEP_STATE = {

@@ -6,6 +6,7 @@ import type { Failpoints } from './failpoints.js';
 import { PermanentStepError } from './step-errors.js';
 import type { StepDeps } from './step-deps.js';
 import type { Timeline } from './timeline.js';
+import type { DatabaseBackupDeps } from '../backups/database-backup.js';
 import { allocateStep } from './steps/allocate.step.js';
 import { dnsStep } from './steps/dns.step.js';
 import { certificateStep } from './steps/certificate.step.js';
@@ -19,6 +20,7 @@ export interface ProvisioningJobContext {
   deps: StepDeps;
   failpoints: Failpoints;
   timeline: Timeline;
+  databaseBackup: DatabaseBackupDeps;
 }
 
 type StepRunner = (deps: StepDeps, serverId: string) => Promise<string>;

@@ -11,6 +11,7 @@ import {
   SWEEP_JOB,
   RESEAL_SECRETS_JOB,
   ACCOUNT_CENSUS_JOB,
+  DATABASE_BACKUP_JOB,
   adminResetJobSchema,
   renewJobSchema,
   scheduledJobSchema,
@@ -31,6 +32,7 @@ import { runServerAction } from './server-actions.js';
 import { sweepExpired } from '../housekeeping/sweep.js';
 import { resealStaleSecrets } from '../housekeeping/reseal-secrets.js';
 import { takeAccountCensus } from '../xmpp-users/account-census.js';
+import { backupDatabase } from '../backups/database-backup.js';
 
 const job = jobDefiner<ProvisioningJobContext>();
 
@@ -58,6 +60,7 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
   job(SWEEP_JOB, scheduledJobSchema, ({ deps }) => sweepExpired(deps.prisma, new Date())),
   job(RESEAL_SECRETS_JOB, scheduledJobSchema, ({ deps }) => resealStaleSecrets(deps.prisma, deps.secrets)),
   job(ACCOUNT_CENSUS_JOB, scheduledJobSchema, ({ deps }) => takeAccountCensus(deps, new Date())),
+  job(DATABASE_BACKUP_JOB, scheduledJobSchema, ({ databaseBackup }) => backupDatabase(databaseBackup)),
 ];
 
 /** Throws JobRegistryError when a declared job has no handler or two: the worker refuses to start. */

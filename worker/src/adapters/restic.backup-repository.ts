@@ -1,0 +1,128 @@
+import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { BackupRepositoryError, type BackupRepository, type RetentionPolicy, type Snapshot } from '../ports/backup-repository.js';
+
+export interface ResticSettings {
+  /** Any restic repository: a local path, `s3:…`, `sftp:…`. */
+  repository: string;
+  password: string;
+  /** Bound on one restic command that moves no data (open, list, prune). */
+  commandTimeoutMs: number;
+  /** PATH to find restic on. */
+  childPath: string;
+}
+
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+// restic 0.14 reports these only as text on stderr, and with exit code 1 for all of them.
+const WRONG_PASSWORD = /wrong password or no key found/i;
+const NO_REPOSITORY = /unable to open config file|Is there a repository at the following location/i;
+const UNREACHABLE = /create repository at .* failed|connection refused|no such host|dial tcp|i\/o timeout|permission denied|read-only file system|no space left|unable to open repo|unable to create lock/i;
+
+/** restic, run as a child process with the repository and its password in its environment only. */
+export class ResticBackupRepository implements BackupRepository {
+  constructor(private readonly settings: ResticSettings) {}
+
+  async open(): Promise<void> {
+    const config = await this.run(['cat', 'config']);
+    if (config.code === 0) return;
+    if (WRONG_PASSWORD.test(config.stderr)) throw this.error(config);
+    if (!NO_REPOSITORY.test(config.stderr)) throw this.error(config);
+    const init = await this.run(['init']);
+    if (init.code !== 0) throw this.error(init);
+  }
+
+  async backupStream(input: { filename: string; tags: string[]; produce: (sink: Writable) => Promise<void> }) {
+    const args = ['backup', '--json', '--host', 'parley', '--stdin', '--stdin-filename', input.filename, ...input.tags.flatMap((tag) => ['--tag', tag])];
+    const child = this.spawn(args);
+    const finished = collect(child, null);
+    try {
+      await input.produce(child.stdin);
+    } catch (error) {
+      // Killed before its input ends, restic saves no snapshot: a failed dump leaves nothing.
+      child.kill('SIGTERM');
+      await finished;
+      await this.run(['unlock']);
+      throw error;
+    }
+    child.stdin.end();
+    const result = await finished;
+    if (result.code !== 0) throw this.error(result);
+    const summary = result.stdout
+      .split('\n')
+      .filter((line) => line.includes('"summary"'))
+      .map((line) => JSON.parse(line) as { snapshot_id?: string; total_bytes_processed?: number; data_added?: number })
+      .at(-1);
+    if (!summary?.snapshot_id) throw new BackupRepositoryError('failed', 'restic finished the backup without naming its snapshot');
+    return { snapshotId: summary.snapshot_id, bytes: summary.total_bytes_processed ?? 0, bytesAdded: summary.data_added ?? 0 };
+  }
+
+  async snapshots(tag: string): Promise<Snapshot[]> {
+    const listed = await this.run(['snapshots', '--json', '--tag', tag]);
+    if (listed.code !== 0) throw this.error(listed);
+    const rows = JSON.parse(listed.stdout || '[]') as { id: string; time: string; tags?: string[] }[];
+    return rows.map((row) => ({ id: row.id, time: new Date(row.time), tags: row.tags ?? [] })).sort((a, b) => a.time.getTime() - b.time.getTime());
+  }
+
+  async dump(input: { snapshotId: string; filename: string; consume: (source: Readable) => Promise<void> }): Promise<void> {
+    const child = this.spawn(['dump', input.snapshotId, `/${input.filename}`]);
+    child.stdin.end();
+    const finished = collect(child, null, false);
+    const [consumed, result] = await Promise.allSettled([input.consume(child.stdout), finished]);
+    if (result.status === 'fulfilled' && result.value.code !== 0) throw this.error(result.value);
+    if (consumed.status === 'rejected') throw consumed.reason;
+    if (result.status === 'rejected') throw result.reason;
+  }
+
+  async prune(tag: string, keep: RetentionPolicy): Promise<void> {
+    const forgot = await this.run(['forget', '--tag', tag, '--keep-daily', String(keep.daily), '--keep-weekly', String(keep.weekly), '--prune']);
+    if (forgot.code !== 0) throw this.error(forgot);
+  }
+
+  private spawn(args: string[]) {
+    return spawn('restic', ['--no-cache', ...args], {
+      env: { PATH: this.settings.childPath, RESTIC_REPOSITORY: this.settings.repository, RESTIC_PASSWORD: this.settings.password },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+  }
+
+  private async run(args: string[]): Promise<Finished> {
+    const child = this.spawn(args);
+    child.stdin.end();
+    return collect(child, this.settings.commandTimeoutMs);
+  }
+
+  private error(result: Finished): BackupRepositoryError {
+    const said = result.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 400) || `exit code ${result.code}`;
+    if (WRONG_PASSWORD.test(result.stderr)) {
+      return new BackupRepositoryError('wrong_password', `the backup repository ${this.settings.repository} does not open with BACKUP_PASSWORD: ${said}`);
+    }
+    if (UNREACHABLE.test(result.stderr) || NO_REPOSITORY.test(result.stderr)) {
+      return new BackupRepositoryError('unreachable', `the backup repository ${this.settings.repository} cannot be reached: ${said}`);
+    }
+    return new BackupRepositoryError('failed', `restic failed on ${this.settings.repository}: ${said}`);
+  }
+}
+
+/** Waits for the child to exit, keeping what it printed (stdout only when `keepStdout`), bounded when asked. */
+function collect(child: ReturnType<typeof spawn>, timeoutMs: number | null, keepStdout = true): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    if (keepStdout) child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = timeoutMs === null ? undefined : setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
