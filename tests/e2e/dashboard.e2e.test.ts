@@ -11,6 +11,8 @@ import { startPlatformApi, type ListeningApi } from '../support/platform-api.js'
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
 import { connectAs } from '../support/xmpp.js';
+import { TestMailbox, linkIn } from '../support/test-mailbox.js';
+import { base32Decode, timeStep, totpCode } from '../../api/src/auth/totp.js';
 
 // The customer's whole journey through the built dashboard, in Debian's Chromium, against the real
 // API and worker on the sandbox (Postgres, Redis, Docker, PowerDNS, Pebble). Each `it` continues
@@ -20,6 +22,7 @@ const WAIT = { short: 15_000, provisioning: 150_000 };
 
 let harness: ProvisioningHarness;
 let api: ListeningApi;
+let mailbox: TestMailbox;
 let browser: TestBrowser;
 let page: Page;
 let serverId: string;
@@ -88,7 +91,8 @@ beforeAll(async () => {
   execFileSync('bash', ['web/build.sh'], { stdio: 'ignore' });
   harness = await ProvisioningHarness.create(41_000);
   await harness.startWorker();
-  api = await startPlatformApi(harness);
+  mailbox = await TestMailbox.start();
+  api = await startPlatformApi(harness, { mailbox });
   browser = await launchBrowser();
   page = await browser.context.newPage();
   page.on('console', (message) => {
@@ -108,6 +112,7 @@ afterEach(async (context) => {
 afterAll(async () => {
   await browser?.close();
   await api?.close();
+  await mailbox?.close();
   if (serverId) await harness.waitForState(serverId, 'deleted', 60_000).catch(() => undefined);
   await harness?.close();
 });
@@ -451,6 +456,83 @@ describe('the customer dashboard', () => {
     await page.getByRole('heading', { name: 'Log in to Parley' }).waitFor({ timeout: WAIT.short });
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill('amber quarry thistle beacon');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Your servers' }).waitFor({ timeout: WAIT.short });
+  });
+
+  it('confirms the email from the mailed link, and resets a forgotten password through the mail', async () => {
+    const verification = await mailbox.waitFor(email, /Confirm your email/);
+    await page.goto(linkIn(verification, 'verify-email').link);
+    await page.getByText('Your email is confirmed.').waitFor({ timeout: WAIT.short });
+    await expectAccessibleEverywhere('verify-email');
+
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('heading', { name: 'Log in to Parley' }).waitFor({ timeout: WAIT.short });
+    await page.getByRole('link', { name: 'Forgot your password?' }).click();
+    await page.getByRole('heading', { name: 'Reset your password' }).waitFor({ timeout: WAIT.short });
+    await page.getByLabel('Email').fill(email);
+    await page.getByRole('button', { name: 'Mail me a link' }).click();
+    await page.getByText(`If an account has the email ${email}`).waitFor({ timeout: WAIT.short });
+    await expectAccessibleEverywhere('forgot-password');
+
+    // What the SMTP server received, over SMTP: the link in it opens the dashboard's reset page.
+    const { link } = linkIn(await mailbox.waitFor(email, /Reset your Parley password/), 'reset-password');
+    expect(link.startsWith(`${api.url}/reset-password#token=`)).toBe(true);
+    await page.goto(link);
+    await page.getByRole('heading', { name: 'Choose a new password' }).waitFor({ timeout: WAIT.short });
+    await page.getByLabel('New password', { exact: true }).fill('copper lagoon fable orchard');
+    await page.getByLabel('New password again').fill('copper lagoon fable orchard');
+    await expectAccessibleEverywhere('reset-password');
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByText('Your new password is set.').waitFor({ timeout: WAIT.short });
+
+    // The link worked once (opened afresh: going to the same address again would not reload the page).
+    await page.goto('about:blank');
+    await page.goto(link);
+    await page.getByLabel('New password', { exact: true }).fill('another quite long password');
+    await page.getByLabel('New password again').fill('another quite long password');
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByText('This link is not valid any more').waitFor({ timeout: WAIT.short });
+
+    await page.goto(`${api.url}/login`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('amber quarry thistle beacon');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByText('Wrong email or password').waitFor({ timeout: WAIT.short });
+    await page.getByLabel('Password').fill('copper lagoon fable orchard');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Your servers' }).waitFor({ timeout: WAIT.short });
+  });
+
+  it('turns on two-factor log-in from the QR code\'s key, then logs in with a code of it', async () => {
+    await page.getByRole('link', { name: `Your account: ${email}` }).click();
+    const section = page.getByRole('region', { name: 'Two-factor log-in' });
+    await section.getByLabel('Your password').fill('copper lagoon fable orchard');
+    await section.getByRole('button', { name: 'Set up two-factor log-in' }).click();
+    await section.getByRole('img', { name: 'QR code for your authenticator app' }).waitFor({ timeout: WAIT.short });
+    const secret = await copyableValue('two-factor key');
+    await expectAccessibleEverywhere('two-factor-enrol');
+    const enrolStep = timeStep(new Date());
+    await section.getByLabel('Code from the app').fill(totpCode(base32Decode(secret), enrolStep));
+    await section.getByRole('button', { name: 'Turn on two-factor log-in' }).click();
+    await section.getByText('Two-factor log-in is on.').waitFor({ timeout: WAIT.short });
+    expect(await section.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').allInnerTexts()).toHaveLength(10);
+    await expectAccessibleEverywhere('two-factor-recovery-codes');
+    await section.getByRole('button', { name: 'I have stored them' }).click();
+    await section.getByRole('button', { name: 'Turn off two-factor log-in' }).waitFor({ timeout: WAIT.short });
+
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('copper lagoon fable orchard');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Two-factor code' }).waitFor({ timeout: WAIT.short });
+    await page.getByLabel('Code', { exact: true }).fill('000000');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByText('is not a current code').waitFor({ timeout: WAIT.short });
+    await expectAccessibleEverywhere('two-factor-login');
+    // The enrolment's step is spent: the next one, still inside the window.
+    const step = Math.max(timeStep(new Date()), enrolStep + 1);
+    await page.getByLabel('Code', { exact: true }).fill(totpCode(base32Decode(secret), step));
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('heading', { name: 'Your servers' }).waitFor({ timeout: WAIT.short });
   });

@@ -2,6 +2,9 @@ import { Navigate, Route, Routes } from 'react-router';
 import { AccountPage } from './account/account-page.js';
 import { AuditPage } from './audit/audit-page.js';
 import { AuthPage } from './auth/auth-page.js';
+import { ForgotPasswordPage } from './auth/forgot-password-page.js';
+import { ResetPasswordPage } from './auth/reset-password-page.js';
+import { VerifyEmailPage } from './auth/verify-email-page.js';
 import { DomainPage } from './domains/domain-page.js';
 import { DomainsPage } from './domains/domains-page.js';
 import { AppShell } from './layout/app-shell.js';
@@ -21,6 +24,9 @@ export function App() {
       <Route element={<AppShell />}>
         <Route path="/login" element={<AuthPage mode="login" />} />
         <Route path="/signup" element={<AuthPage mode="signup" />} />
+        <Route path="/forgot-password" element={<ForgotPasswordPage />} />
+        <Route path="/reset-password" element={<ResetPasswordPage />} />
+        <Route path="/verify-email" element={<VerifyEmailPage />} />
         <Route element={<RequireSession />}>
           <Route index element={<Navigate to="/servers" replace />} />
           <Route path="/servers" element={<ServersPage />} />

@@ -14,6 +14,11 @@ export function useChangePassword() {
   return useMutation({ mutationFn: (change: PasswordChange) => post<null>('/me/password', change) });
 }
 
+/** Another verification link to the account's email (limited a few an hour). */
+export function useResendVerification() {
+  return useMutation({ mutationFn: () => post<null>('/me/email/verification-mail') });
+}
+
 export function useTokens() {
   return useQuery({ queryKey: TOKENS_KEY, queryFn: () => get<Page<ApiToken>>('/tokens?limit=100') });
 }

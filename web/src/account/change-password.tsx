@@ -2,32 +2,26 @@ import { useState, type FormEvent } from 'react';
 import { ApiError } from '../api/api-error.js';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { Field } from '../ui/field.js';
+import { NewPasswordFields, useNewPassword } from '../ui/new-password-fields.js';
 import { useChangePassword } from './account-queries.js';
 
 export function ChangePassword() {
   const change = useChangePassword();
   const [currentPassword, setCurrentPassword] = useState('');
-  const [newPassword, setNewPassword] = useState('');
-  const [repeated, setRepeated] = useState('');
-  // There is no way back into an account whose new password was mistyped, so it is typed twice;
-  // that check is the dashboard's own, every other one the API's.
-  const [mismatch, setMismatch] = useState(false);
+  const newPassword = useNewPassword();
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    const differs = repeated !== newPassword;
-    setMismatch(differs);
-    if (differs) {
+    if (!newPassword.matches()) {
       change.reset();
       return;
     }
     change.mutate(
-      { currentPassword, newPassword },
+      { currentPassword, newPassword: newPassword.password },
       {
         onSuccess: () => {
           setCurrentPassword('');
-          setNewPassword('');
-          setRepeated('');
+          newPassword.clear();
         },
       },
     );
@@ -50,28 +44,7 @@ export function ChangePassword() {
           onChange={(e) => setCurrentPassword(e.target.value)}
           error={fieldErrors?.fieldMessage('currentPassword')}
         />
-        <Field
-          label="New password"
-          type="password"
-          name="new-password"
-          autoComplete="new-password"
-          required
-          minLength={12}
-          hint="At least 12 characters. A few unrelated words work well."
-          value={newPassword}
-          onChange={(e) => setNewPassword(e.target.value)}
-          error={fieldErrors?.fieldMessage('newPassword')}
-        />
-        <Field
-          label="New password again"
-          type="password"
-          name="repeat-password"
-          autoComplete="new-password"
-          required
-          value={repeated}
-          onChange={(e) => setRepeated(e.target.value)}
-          error={mismatch ? 'does not match the new password' : undefined}
-        />
+        <NewPasswordFields state={newPassword} error={fieldErrors?.fieldMessage('newPassword')} />
         <ErrorNotice error={fieldErrors ? null : change.error} />
         {change.isSuccess ? (
           <p className="notice" role="status">

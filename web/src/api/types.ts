@@ -14,7 +14,17 @@ export interface Account {
   email: string;
   role: 'customer' | 'operator';
   plan: Plan;
+  /** The owner followed a link mailed to this email. */
+  emailVerified: boolean;
+  twoFactorEnabled: boolean;
   createdAt: string;
+}
+
+/** Log-in with two-factor on: the password was right, a code finishes it. */
+export interface TwoFactorChallenge {
+  twoFactorRequired: true;
+  challenge: string;
+  expiresAt: string;
 }
 
 export interface Authenticated {

@@ -5,6 +5,7 @@ import { useAuthenticate, useSession } from '../session/use-session.js';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { Field } from '../ui/field.js';
 import { usePageTitle } from '../ui/use-page-title.js';
+import { TwoFactorStep } from './two-factor-step.js';
 
 /** Only a path on this site: a crafted ?next=//elsewhere must not send anyone away. */
 const safeNext = (next: string | null) => (next && next.startsWith('/') && !next.startsWith('//') ? next : '/servers');
@@ -21,10 +22,19 @@ export function AuthPage({ mode }: { mode: 'login' | 'signup' }) {
   const next = safeNext(params.get('next'));
 
   if (session.data) return <Navigate to={next} replace />;
+  const challenge = authenticate.data && 'challenge' in authenticate.data ? authenticate.data.challenge : null;
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    authenticate.mutate({ email, password }, { onSuccess: () => void navigate(next, { replace: true }) });
+    // A two-factor account answers with a challenge instead: the code step renders, nothing to leave for yet.
+    authenticate.mutate(
+      { email, password },
+      {
+        onSuccess: (answer) => {
+          if ('account' in answer) void navigate(next, { replace: true });
+        },
+      },
+    );
   };
   const error = authenticate.error instanceof ApiError ? authenticate.error : undefined;
   const fieldErrors = error?.fields.length ? error : undefined;
@@ -33,26 +43,35 @@ export function AuthPage({ mode }: { mode: 'login' | 'signup' }) {
     <div className="page narrow">
       <h1>{signingUp ? 'Create your Parley account' : 'Log in to Parley'}</h1>
       <p className="lede">{signingUp ? 'Your own private chat server, ready in seconds.' : 'Manage your chat servers, users and domains.'}</p>
-      <form onSubmit={submit} className="card stack" noValidate>
-        <Field label="Email" type="email" name="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={fieldErrors?.fieldMessage('email')} />
-        <Field
-          label="Password"
-          type="password"
-          name="password"
-          autoComplete={signingUp ? 'new-password' : 'current-password'}
-          required
-          minLength={signingUp ? 12 : undefined}
-          hint={signingUp ? 'At least 12 characters. A few unrelated words work well.' : undefined}
-          value={password}
-          onChange={(e) => setPassword(e.target.value)}
-          error={fieldErrors?.fieldMessage('password')}
-        />
-        {/* Field problems sit under their fields; the rest (wrong password, too many attempts, API down) here. */}
-        <ErrorNotice error={fieldErrors ? null : authenticate.error} />
-        <button type="submit" className="button-primary" disabled={authenticate.isPending}>
-          {authenticate.isPending ? 'One moment…' : signingUp ? 'Create account' : 'Log in'}
-        </button>
-      </form>
+      {challenge ? (
+        <TwoFactorStep challenge={challenge} onDone={() => void navigate(next, { replace: true })} onRestart={() => authenticate.reset()} />
+      ) : (
+        <form onSubmit={submit} className="card stack" noValidate>
+          <Field label="Email" type="email" name="email" autoComplete="email" required value={email} onChange={(e) => setEmail(e.target.value)} error={fieldErrors?.fieldMessage('email')} />
+          <Field
+            label="Password"
+            type="password"
+            name="password"
+            autoComplete={signingUp ? 'new-password' : 'current-password'}
+            required
+            minLength={signingUp ? 12 : undefined}
+            hint={signingUp ? 'At least 12 characters. A few unrelated words work well.' : undefined}
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            error={fieldErrors?.fieldMessage('password')}
+          />
+          {/* Field problems sit under their fields; the rest (wrong password, too many attempts, API down) here. */}
+          <ErrorNotice error={fieldErrors ? null : authenticate.error} />
+          <button type="submit" className="button-primary" disabled={authenticate.isPending}>
+            {authenticate.isPending ? 'One moment…' : signingUp ? 'Create account' : 'Log in'}
+          </button>
+          {signingUp ? null : (
+            <p className="hint">
+              <Link to="/forgot-password">Forgot your password?</Link>
+            </p>
+          )}
+        </form>
+      )}
       <p className="switch">
         {signingUp ? (
           <>

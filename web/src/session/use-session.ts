@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ApiError } from '../api/api-error.js';
 import { del, get, post, rememberCsrfToken } from '../api/client.js';
-import type { Authenticated } from '../api/types.js';
+import type { Authenticated, TwoFactorChallenge } from '../api/types.js';
 
 export const SESSION_KEY = ['session'] as const;
 
@@ -28,18 +28,34 @@ export interface Credentials {
   password: string;
 }
 
-/** Log in ("login") or sign up ("signup"); either way the answer is a session. */
+/** Log in ("login") or sign up ("signup"): a session, or for two-factor accounts a challenge that useFinishLogIn completes. */
 export function useAuthenticate(mode: 'login' | 'signup') {
-  const client = useQueryClient();
+  const start = useStartSession();
   return useMutation({
-    mutationFn: (credentials: Credentials) => post<Authenticated>(mode === 'login' ? '/sessions' : '/accounts', credentials),
-    onSuccess: (me) => {
-      rememberCsrfToken(me.csrfToken);
-      // Whatever was cached belonged to whoever was here before.
-      client.clear();
-      client.setQueryData(SESSION_KEY, me);
+    mutationFn: (credentials: Credentials) => post<Authenticated | TwoFactorChallenge>(mode === 'login' ? '/sessions' : '/accounts', credentials),
+    onSuccess: (answer) => {
+      if ('account' in answer) start(answer);
     },
   });
+}
+
+/** The second step of a two-factor log-in: the challenge and a code of the app (or a recovery code). */
+export function useFinishLogIn() {
+  const start = useStartSession();
+  return useMutation({
+    mutationFn: (step: { challenge: string; code: string }) => post<Authenticated>('/sessions/two-factor', step),
+    onSuccess: start,
+  });
+}
+
+function useStartSession() {
+  const client = useQueryClient();
+  return (me: Authenticated) => {
+    rememberCsrfToken(me.csrfToken);
+    // Whatever was cached belonged to whoever was here before.
+    client.clear();
+    client.setQueryData(SESSION_KEY, me);
+  };
 }
 
 export function useLogOut() {
