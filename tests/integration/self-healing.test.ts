@@ -9,6 +9,7 @@ import { prosodyCreateOrUpdateUser } from '../../worker/src/provisioning/prosody
 import { DockerContainerRuntime } from '../../worker/src/adapters/docker.container-runtime.js';
 import { IncidentBook, MAX_REPAIR_ATTEMPTS } from '../../worker/src/healing/incident-book.js';
 import { Timeline } from '../../worker/src/provisioning/timeline.js';
+import { PROSODY_CONFIG_VERSION } from '../../worker/src/provisioning/prosody-config.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { archivedBodies, connectAs, deliverMessage } from '../support/xmpp.js';
@@ -152,6 +153,30 @@ describe('self-healing', () => {
     await waitFor('repaired', async () => (await health()) === 'ok' && (await harness.prisma.incident.count({ where: { serverId, kind: 'config_files_missing', resolvedAt: { not: null } } })) === 1);
     // A stat of the file: rejected with 404 while it is missing.
     await expect(container.infoArchive({ path: `/etc/parley/certs/${domain}.crt` })).resolves.toBeTruthy();
+    expect((await container.inspect()).State.StartedAt).toBe(startedAt);
+  });
+
+  it('brings a server configured by an older worker to the current configuration, without a restart', async () => {
+    const container = docker.getContainer(containerName(serverId));
+    const startedAt = (await container.inspect()).State.StartedAt;
+    const configOf = async () => {
+      const read = await container.exec({ Cmd: ['cat', '/etc/parley/prosody.cfg.lua'], User: '0', AttachStdout: true, AttachStderr: true });
+      const stream = await read.start({});
+      let text = '';
+      stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      await new Promise((resolve) => stream.once('end', resolve));
+      return text;
+    };
+    // As an older worker left it: its configuration loaded invites_adhoc, and the row says version 0.
+    const edit = await container.exec({ Cmd: ['sed', '-i', 's/"invites_register"/"invites_adhoc"; "invites_register"/', '/etc/parley/prosody.cfg.lua'], User: '0' });
+    await edit.start({});
+    await waitFor('the old configuration is in place', async () => (await configOf()).includes('invites_adhoc'));
+    await harness.prisma.server.update({ where: { id: serverId }, data: { configVersion: 0 } });
+
+    await pass();
+    await waitFor('updated', async () => (await harness.prisma.incident.count({ where: { serverId, kind: 'config_outdated', resolvedAt: { not: null } } })) === 1 && (await health()) === 'ok');
+    expect((await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId } })).configVersion).toBe(PROSODY_CONFIG_VERSION);
+    expect(await configOf()).not.toContain('invites_adhoc');
     expect((await container.inspect()).State.StartedAt).toBe(startedAt);
   });
 

@@ -3,6 +3,7 @@ import { diagnose, zoneKey, type Observation } from '../../worker/src/healing/di
 import type { WatchedServer } from '../../worker/src/healing/watched-server.js';
 import { parseContainerEvent } from '../../worker/src/adapters/docker.container-runtime.js';
 import { healthMessage } from '../../worker/src/contracts/health.js';
+import { PROSODY_CONFIG_VERSION } from '../../worker/src/provisioning/prosody-config.js';
 
 const zone = 'parley.test';
 const srv = { name: '_xmpp-client._tcp.a.parley.test', type: 'SRV' as const, ttl: 300, value: '0 5 20000 a.parley.test.' };
@@ -19,6 +20,7 @@ const server: WatchedServer = {
     { containerPort: 5269, hostPort: 20002, hostIp: '127.0.0.1' },
   ],
   certificateSerial: 'AB01',
+  configVersion: PROSODY_CONFIG_VERSION,
   records: [{ zone, record: srv }],
 };
 const healthy: Observation = {
@@ -58,6 +60,15 @@ describe('diagnose', () => {
     expect(kinds({ ...healthy, missingFiles: ['certs/a.parley.test.key'] })).toEqual(['config_files_missing']);
     const stopped = { ...healthy, container: { id: 'c1', state: 'exited' as const, ports: [] }, xmpp: null, missingFiles: ['prosody.cfg.lua'] };
     expect(kinds(stopped, { ...server, desiredState: 'stopped' })).toEqual(['config_files_missing']);
+  });
+
+  it('a configuration older than the worker renders, running or stopped; missing files are the bigger finding', () => {
+    const outdated = { ...server, configVersion: PROSODY_CONFIG_VERSION - 1 };
+    expect(diagnose(outdated, healthy)).toEqual([{ kind: 'config_outdated', detail: { installed: PROSODY_CONFIG_VERSION - 1, current: PROSODY_CONFIG_VERSION } }]);
+    const stopped = { ...healthy, container: { id: 'c1', state: 'exited' as const, ports: [] }, xmpp: null };
+    expect(kinds(stopped, { ...outdated, desiredState: 'stopped' })).toEqual(['config_outdated']);
+    expect(kinds({ ...healthy, missingFiles: ['prosody.cfg.lua'] }, outdated)).toEqual(['config_files_missing']);
+    expect(kinds({ ...healthy, container: null }, outdated)).toEqual(['container_missing']);
   });
 
   it('lists exactly the ledger records missing from the zone', () => {

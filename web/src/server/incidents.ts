@@ -9,6 +9,7 @@ const TITLES: Record<string, string> = {
   xmpp_unresponsive: 'Server not answering chat connections',
   certificate_mismatch: 'Wrong TLS certificate served',
   config_files_missing: 'Server files missing',
+  config_outdated: 'Configuration update',
   dns_record_missing: 'DNS record missing or changed',
 };
 

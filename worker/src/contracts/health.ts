@@ -12,6 +12,7 @@ export const FINDING_KINDS = [
   'xmpp_unresponsive',
   'certificate_mismatch',
   'config_files_missing',
+  'config_outdated',
   'dns_record_missing',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
@@ -32,6 +33,7 @@ const REPAIRING: Record<FindingKind, string> = {
   xmpp_unresponsive: 'Your server is running but does not answer chat connections; Parley is restarting it.',
   certificate_mismatch: 'Your server is not presenting its current TLS certificate; Parley is reinstalling it.',
   config_files_missing: 'Files of your server (its configuration or TLS certificate) are missing; Parley is reinstalling them.',
+  config_outdated: "Parley is updating your server's configuration to its current version and reloading it.",
   dns_record_missing: 'A DNS record of your server is missing or was changed; Parley is putting it back.',
 };
 

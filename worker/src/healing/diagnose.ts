@@ -3,6 +3,7 @@ import type { DnsRecord } from '../ports/dns-provider.js';
 import type { ContainerState, PublishedPort } from '../ports/container-runtime.js';
 import type { WatchedServer } from './watched-server.js';
 import type { XmppCheck } from './xmpp-check.js';
+import { PROSODY_CONFIG_VERSION } from '../provisioning/prosody-config.js';
 
 /** What was seen of one server: its container (null: none), XMPP (null: not asked) and the zone. */
 export interface Observation {
@@ -35,6 +36,7 @@ export function diagnose(server: WatchedServer, seen: Observation): Finding[] {
     findings.push({ kind: 'container_spec_drift', detail: { expected: server.containerId, found: container.id } });
   }
   if (seen.missingFiles && seen.missingFiles.length > 0) findings.push({ kind: 'config_files_missing', detail: { files: seen.missingFiles.join(', ') } });
+  else if (server.configVersion < PROSODY_CONFIG_VERSION) findings.push({ kind: 'config_outdated', detail: { installed: server.configVersion, current: PROSODY_CONFIG_VERSION } });
   if (container.state !== 'running') {
     if (server.desiredState === 'running') findings.push({ kind: 'container_stopped', detail: { state: container.state } });
     return [...findings, ...dns];

@@ -1,6 +1,6 @@
 import type { FindingKind } from '../contracts/health.js';
 import type { DnsRecord } from '../ports/dns-provider.js';
-import { buildServerSpec } from '../provisioning/server-spec.js';
+import { buildServerSpec, installedSpec } from '../provisioning/server-spec.js';
 import type { StepDeps } from '../provisioning/step-deps.js';
 import { waitForServerAnswering } from '../provisioning/server-answering.js';
 import type { Finding } from './diagnose.js';
@@ -22,6 +22,7 @@ export const CONTAINER_REPAIR_ORDER: FindingKind[] = [
   'container_stopped',
   'xmpp_unresponsive',
   'config_files_missing',
+  'config_outdated',
   'certificate_mismatch',
 ];
 
@@ -55,6 +56,7 @@ export async function repair(deps: StepDeps, observed: WatchedServer, finding: F
       await waitUntilAnswering(deps, server);
       return 'Restarted the server; XMPP answers again';
     case 'config_files_missing':
+    case 'config_outdated':
     case 'certificate_mismatch':
       return reinstallFiles(deps, server);
     case 'dns_record_missing':
@@ -66,7 +68,7 @@ export async function repair(deps: StepDeps, observed: WatchedServer, finding: F
 export async function recreateFromVolumes(deps: StepDeps, serverId: string): Promise<void> {
   const { spec } = await buildServerSpec(deps, serverId);
   const { containerId } = await deps.containers.ensureServer(spec);
-  await deps.prisma.server.update({ where: { id: serverId }, data: { containerId, specHash: spec.specHash } });
+  await deps.prisma.server.update({ where: { id: serverId }, data: { containerId, ...installedSpec(spec) } });
 }
 
 async function recreate(deps: StepDeps, server: WatchedServer, replace: boolean): Promise<string> {
@@ -84,6 +86,7 @@ async function recreate(deps: StepDeps, server: WatchedServer, replace: boolean)
 async function writeFiles(deps: StepDeps, server: WatchedServer): Promise<void> {
   const { spec } = await buildServerSpec(deps, server.id);
   await deps.containers.writeFiles(server.id, spec.files);
+  await deps.prisma.server.update({ where: { id: server.id }, data: installedSpec(spec) });
 }
 
 async function reinstallFiles(deps: StepDeps, server: WatchedServer): Promise<string> {

@@ -18,6 +18,8 @@ export interface WatchedServer {
   /** What the container must publish, from the port allocations. */
   ports: PublishedPort[];
   certificateSerial: string | null;
+  /** The version of the Prosody configuration last installed (PROSODY_CONFIG_VERSION). */
+  configVersion: number;
   /** Ledger-owned records that were applied, by zone. */
   records: { zone: string; record: DnsRecord }[];
 }
@@ -70,6 +72,7 @@ function toWatched(row: Row): WatchedServer[] {
         return hostPort === undefined ? [] : [{ containerPort: CONTAINER_PORTS[purpose], hostPort, hostIp: nodeAddress }];
       }),
       certificateSerial: row.certificates[0]?.serial ?? null,
+      configVersion: row.configVersion,
       records: row.dnsRecords.map(({ zone, name, type, value, ttl }) => ({ zone, record: { name, type, value, ttl } })),
     },
   ];

@@ -65,6 +65,13 @@ export function luaString(value: string): string {
 const luaList = (values: readonly string[]) => `{ ${values.map(luaString).join('; ')} }`;
 const luaNumbers = (values: readonly number[]) => `{ ${values.join('; ')} }`;
 
+/**
+ * Bumped when a change to the rendered configuration must reach servers already running: the
+ * reconciler finds those with an older one (config_outdated) and reinstalls it.
+ * Servers configured before versions were recorded have 0. 2: no invites_adhoc, no contact invites.
+ */
+export const PROSODY_CONFIG_VERSION = 2;
+
 /** Every module of XEP-0479 Compliance Suites 2023 (IM + Mobile), plus invites and the admin shell. */
 const BASE_MODULES = [
   // core

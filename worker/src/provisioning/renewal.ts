@@ -1,5 +1,5 @@
 import { certificateNames } from './dns-plan.js';
-import { buildServerSpec } from './server-spec.js';
+import { buildServerSpec, installedSpec } from './server-spec.js';
 import { loadServer, type StepDeps } from './step-deps.js';
 import { trackedStep } from '../jobs/tracked-step.js';
 import type { EventContext, Timeline } from './timeline.js';
@@ -64,7 +64,7 @@ export async function renewCertificate(
       await deps.containers.writeFiles(serverId, spec.files);
       const reload = await deps.containers.exec(serverId, ['prosodyctl', 'reload']);
       if (reload.exitCode !== 0) throw new Error(`Prosody did not reload: ${(reload.stderr || reload.stdout).trim()}`);
-      await deps.prisma.server.update({ where: { id: serverId }, data: { specHash: spec.specHash } });
+      await deps.prisma.server.update({ where: { id: serverId }, data: installedSpec(spec) });
       return `${issued}; installed and reloaded`;
     },
   );

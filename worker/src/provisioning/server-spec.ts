@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { ServerContainerSpec } from '../ports/container-runtime.js';
-import { prosodyFiles, renderProsodyConfig } from './prosody-config.js';
+import { PROSODY_CONFIG_VERSION, prosodyFiles, renderProsodyConfig } from './prosody-config.js';
 import { requireNode, type StepDeps } from './step-deps.js';
 import { serverPorts } from './steps/allocate.step.js';
 import { certificateKeyContext } from '../contracts/secret-contexts.js';
 
 /** Ports Prosody listens on inside every container; the node maps its allocated ports onto them. */
+/** What a server's row records once the files of `spec` are on its volume. */
+export const installedSpec = (spec: Pick<ServerContainerSpec, 'specHash'>) => ({ specHash: spec.specHash, configVersion: PROSODY_CONFIG_VERSION });
+
 export const CONTAINER_PORTS = { c2s: 5222, c2s_direct_tls: 5223, s2s: 5269, https: 5281 } as const;
 
 const MiB = 1024 * 1024;
