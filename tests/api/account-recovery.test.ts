@@ -181,6 +181,17 @@ describe('two-factor log-in (TOTP)', () => {
     expect(await harness.prisma.recoveryCode.count({ where: { accountId: account.id } })).toBe(0);
   });
 
+  it('stays on through a password reset: the mail alone never logs in', async () => {
+    const account = await harness.signUp();
+    await enrol(account);
+    await post('/password-reset', { email: account.email }, { remoteAddress: '10.9.3.1' });
+    const { token } = linkIn(await harness.mailbox.waitFor(account.email, /Reset your Parley password/), 'reset-password');
+    expect((await post('/password-reset/confirm', { token, newPassword: NEW_PASSWORD })).statusCode).toBe(204);
+    const answer = await logIn(account.email, NEW_PASSWORD);
+    expect(answer.statusCode).toBe(202);
+    expect(answer.json<{ twoFactorRequired: boolean }>().twoFactorRequired).toBe(true);
+  });
+
   it('limits wrong codes per account, and a code without its challenge does nothing', async () => {
     const account = await harness.signUp();
     const { secret } = await enrol(account);
