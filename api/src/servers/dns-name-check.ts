@@ -1,5 +1,5 @@
 import type { PrismaClient } from '../../../prisma/client.js';
-import { serverDnsNames } from '../../../worker/src/contracts/server-dns-names.js';
+import { describeForeignRecords, serverDnsNames } from '../../../worker/src/contracts/server-dns-names.js';
 import { DnsLookup, ResolverUnreachableError, dnsUnavailable, type LookupType } from '../domains/dns-lookup.js';
 import { HttpProblem } from '../http/problem.js';
 
@@ -45,8 +45,7 @@ export class DnsNameCheck {
     }
     const foreign = await this.notInLedger(found);
     if (foreign.length === 0) return;
-    const shown = foreign.slice(0, 3).map((r) => `${r.type} ${r.value} at ${r.name}`).join('; ');
-    const reason = `${domain} already has DNS records that Parley did not create (${shown}); choose another name.`;
+    const reason = `${domain} already has DNS records that Parley did not create (${describeForeignRecords(foreign)}); choose another name.`;
     throw new HttpProblem(409, 'Name taken', reason, { errors: [{ in: 'body', field: 'name', message: 'already has DNS records' }] });
   }
 

@@ -11,3 +11,8 @@ export function serverDnsNames(domain: string): { hosts: string[]; services: str
   const hosts = [domain, ...COMPONENT_LABELS.map((component) => `${component}.${domain}`)];
   return { hosts, services: hosts.flatMap((host) => SRV_SERVICES.map((service) => `${service}._tcp.${host}`)) };
 }
+
+/** Records at a server's names that Parley did not create, as both the API and the worker word them. */
+export function describeForeignRecords(records: readonly { name: string; type: string; value: string }[]): string {
+  return records.slice(0, 3).map((r) => `${r.type} ${r.value} at ${r.name}`).join('; ');
+}

@@ -1,3 +1,5 @@
+import { describeForeignRecords } from '../contracts/server-dns-names.js';
+
 /**
  * A failure that retrying cannot fix (bad input, a refused name, no capacity): the step stops
  * at once with this message on the timeline instead of retrying for minutes.
@@ -12,8 +14,7 @@ export class PermanentStepError extends Error {
 /** The server's name already has DNS records Parley did not create: it cannot take the name. */
 export class DnsNameTakenError extends PermanentStepError {
   constructor(domain: string, foreign: readonly { name: string; type: string; value: string }[]) {
-    const shown = foreign.slice(0, 3).map((r) => `${r.type} ${r.value} at ${r.name}`).join('; ');
-    super(`${domain} already has DNS records that Parley did not create (${shown}), so this server cannot use the name; nothing was published. Delete this server and order one under another name.`);
+    super(`${domain} already has DNS records that Parley did not create (${describeForeignRecords(foreign)}), so this server cannot use the name; nothing was published. Delete this server and order one under another name.`);
     this.name = 'DnsNameTakenError';
   }
 }
