@@ -8,7 +8,7 @@ import type { CertificateAuthority } from './ports/certificate-authority.js';
 import type { XmppProbe } from './ports/xmpp-probe.js';
 import type { TenantFirewall } from './ports/tenant-firewall.js';
 import type { BackupRepository } from './ports/backup-repository.js';
-import { ResticBackupRepository } from './adapters/restic.backup-repository.js';
+import { RESTIC_COMMAND_TIMEOUT_MS, ResticBackupRepository } from './adapters/restic.backup-repository.js';
 import { IptablesTenantFirewall } from './adapters/iptables.tenant-firewall.js';
 import { DockerContainerRuntime } from './adapters/docker.container-runtime.js';
 import { PowerDnsProvider } from './adapters/powerdns.dns-provider.js';
@@ -27,9 +27,6 @@ export interface WorkerAdapters {
   firewall: TenantFirewall;
   backups: BackupRepository;
 }
-
-/** Bound on a restic command that moves no data (open, list, forget): a remote repository may hang. */
-const BACKUP_COMMAND_TIMEOUT_MS = 120_000;
 
 /** The composition root of side effects: configuration picks the adapter behind each port. */
 export function createAdapters(config: WorkerConfig, zoneLock?: KeyedLock): WorkerAdapters {
@@ -61,7 +58,7 @@ export function createAdapters(config: WorkerConfig, zoneLock?: KeyedLock): Work
     backups: new ResticBackupRepository({
       repository: config.backups.repository,
       password: config.backups.password,
-      commandTimeoutMs: BACKUP_COMMAND_TIMEOUT_MS,
+      commandTimeoutMs: RESTIC_COMMAND_TIMEOUT_MS,
       childPath: config.backups.childPath,
     }),
   };

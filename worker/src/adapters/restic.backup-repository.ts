@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
+import { childExit, exitAfterStreaming, type ChildExit } from './child-exit.js';
 import { BackupRepositoryError, type BackupRepository, type RetentionPolicy, type Snapshot } from '../ports/backup-repository.js';
 
 export interface ResticSettings {
@@ -12,11 +13,8 @@ export interface ResticSettings {
   childPath: string;
 }
 
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+/** Bound on a restic command that moves no data (open, list, forget): a remote repository may hang. */
+export const RESTIC_COMMAND_TIMEOUT_MS = 120_000;
 
 // restic 0.14 reports these only as text on stderr, and with exit code 1 for all of them.
 const WRONG_PASSWORD = /wrong password or no key found/i;
@@ -39,7 +37,7 @@ export class ResticBackupRepository implements BackupRepository {
   async backupStream(input: { filename: string; tags: string[]; produce: (sink: Writable) => Promise<void> }) {
     const args = ['backup', '--json', '--host', 'parley', '--stdin', '--stdin-filename', input.filename, ...input.tags.flatMap((tag) => ['--tag', tag])];
     const child = this.spawn(args);
-    const finished = collect(child, null);
+    const finished = childExit(child);
     try {
       await input.produce(child.stdin);
     } catch (error) {
@@ -71,11 +69,8 @@ export class ResticBackupRepository implements BackupRepository {
   async dump(input: { snapshotId: string; filename: string; consume: (source: Readable) => Promise<void> }): Promise<void> {
     const child = this.spawn(['dump', input.snapshotId, `/${input.filename}`]);
     child.stdin.end();
-    const finished = collect(child, null, false);
-    const [consumed, result] = await Promise.allSettled([input.consume(child.stdout), finished]);
-    if (result.status === 'fulfilled' && result.value.code !== 0) throw this.error(result.value);
-    if (consumed.status === 'rejected') throw consumed.reason;
-    if (result.status === 'rejected') throw result.reason;
+    const exited = await exitAfterStreaming(child, () => input.consume(child.stdout));
+    if (exited.code !== 0) throw this.error(exited);
   }
 
   async prune(tag: string, keep: RetentionPolicy): Promise<void> {
@@ -90,13 +85,13 @@ export class ResticBackupRepository implements BackupRepository {
     });
   }
 
-  private async run(args: string[]): Promise<Finished> {
+  private async run(args: string[]): Promise<ChildExit> {
     const child = this.spawn(args);
     child.stdin.end();
-    return collect(child, this.settings.commandTimeoutMs);
+    return childExit(child, { timeoutMs: this.settings.commandTimeoutMs });
   }
 
-  private error(result: Finished): BackupRepositoryError {
+  private error(result: ChildExit): BackupRepositoryError {
     const said = result.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 400) || `exit code ${result.code}`;
     if (WRONG_PASSWORD.test(result.stderr)) {
       return new BackupRepositoryError('wrong_password', `the backup repository ${this.settings.repository} does not open with BACKUP_PASSWORD: ${said}`);
@@ -106,23 +101,4 @@ export class ResticBackupRepository implements BackupRepository {
     }
     return new BackupRepositoryError('failed', `restic failed on ${this.settings.repository}: ${said}`);
   }
-}
-
-/** Waits for the child to exit, keeping what it printed (stdout only when `keepStdout`), bounded when asked. */
-function collect(child: ReturnType<typeof spawn>, timeoutMs: number | null, keepStdout = true): Promise<Finished> {
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    if (keepStdout) child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const timer = timeoutMs === null ? undefined : setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { exitAfterStreaming } from '../adapters/child-exit.js';
 
 /** The connection string without its password, which goes to the child's environment instead (not its argv, which `ps` shows). */
 function connection(databaseUrl: string, childPath: string): { url: string; env: Record<string, string> } {
@@ -13,16 +14,8 @@ function connection(databaseUrl: string, childPath: string): { url: string; env:
 /** Runs a PostgreSQL client tool, feeding or draining its data through `stream`; rejects with what it said on failure. */
 async function runTool(command: string, args: string[], env: Record<string, string>, stream: (child: { stdin: Writable; stdout: Readable }) => Promise<void>): Promise<void> {
   const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  const [streamed, code] = await Promise.allSettled([stream(child), exited]);
-  if (code.status === 'rejected') throw code.reason;
-  if (code.value !== 0) throw new Error(`${command} failed (exit code ${code.value}): ${stderr.trim().slice(0, 400)}`);
-  if (streamed.status === 'rejected') throw streamed.reason;
+  const exited = await exitAfterStreaming(child, () => stream(child));
+  if (exited.code !== 0) throw new Error(`${command} failed (exit code ${exited.code}): ${exited.stderr.trim().slice(0, 400)}`);
 }
 
 /** Writes a custom-format dump of the database into `sink` (pg_dump -Fc: compressed, restorable table by table). */

@@ -1,4 +1,4 @@
-import { ResticBackupRepository } from '../adapters/restic.backup-repository.js';
+import { RESTIC_COMMAND_TIMEOUT_MS, ResticBackupRepository } from '../adapters/restic.backup-repository.js';
 import { ConfigError } from '../contracts/env-fields.js';
 import { describeError } from '../contracts/dependency-check.js';
 import { restorePlatformDatabase, RestoreRefusedError } from './database-restore.js';
@@ -11,7 +11,7 @@ async function main(args: string[]): Promise<string> {
   const snapshotId = snapshotAt === -1 ? undefined : args[snapshotAt + 1];
   if ((snapshotAt !== -1 && !snapshotId) || args.length !== (snapshotAt === -1 ? 0 : 2)) throw new RestoreRefusedError(USAGE);
   const config = loadRestoreConfig();
-  const repository = new ResticBackupRepository({ repository: config.repository, password: config.password, commandTimeoutMs: 120_000, childPath: config.childPath });
+  const repository = new ResticBackupRepository({ repository: config.repository, password: config.password, commandTimeoutMs: RESTIC_COMMAND_TIMEOUT_MS, childPath: config.childPath });
   await repository.open();
   return restorePlatformDatabase({ repository, databaseUrl: config.databaseUrl, childPath: config.childPath }, snapshotId);
 }
