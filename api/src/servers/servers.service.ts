@@ -9,7 +9,7 @@ import { adminSecretContext } from '../../../worker/src/contracts/secret-context
 import { actorOf, type AuditService } from '../audit/audit.service.js';
 import { ChangeRunner } from '../audit/change-runner.js';
 import { assertOwnerReveals, ownedBy, type Principal } from '../auth/principal.js';
-import { counted } from '../http/counted.js';
+import { counted } from '../../../worker/src/contracts/counted.js';
 import { HttpProblem, notFound } from '../http/problem.js';
 import { toPage } from '../http/schemas.js';
 import type { JobsPort } from '../plugins/jobs.plugin.js';

@@ -1,7 +1,7 @@
 import type { Prisma } from '../../../prisma/generated/client/client.js';
 import { storedFailureText, type Reader } from '../http/failure-text.js';
 import { ownedBy, type Principal } from '../auth/principal.js';
-import { counted } from '../http/counted.js';
+import { counted } from '../../../worker/src/contracts/counted.js';
 import { HttpProblem, notFound } from '../http/problem.js';
 import type { Tx } from '../audit/change-runner.js';
 

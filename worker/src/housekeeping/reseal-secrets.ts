@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../../../prisma/client.js';
+import { counted } from '../contracts/counted.js';
 import type { Prisma } from '../../../prisma/generated/client/client.js';
 import { SecretPurpose } from '../../../prisma/generated/client/enums.js';
 import { acmeAccountKeyContext, adminSecretContext, certificateKeyContext, totpSecretContext } from '../contracts/secret-contexts.js';
@@ -46,8 +47,6 @@ function staleWhere(sealer: SecretSealer): Prisma.EncryptedSecretWhereInput {
   };
 }
 
-const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
-
 /**
  * Key rotation: re-seals every live secret still under an older key version, or under the
  * credentials keyring when its purpose now belongs to the platform keyring, with the same
@@ -91,10 +90,10 @@ export async function resealStaleSecrets(prisma: PrismaClient, sealer: SecretSea
   }
   const left = counts.unopenable + counts.changed;
   return [
-    `Re-sealed ${plural(counts.resealed, 'secret')} under the newest keys; ${left} left to re-seal`,
+    `Re-sealed ${counted(counts.resealed, 'secret')} under the newest keys; ${left} left to re-seal`,
     counts.unopenable > 0 ? `${counts.unopenable} could not be opened (is its key still in the keyring?)` : null,
     counts.changed > 0 ? `${counts.changed} changed meanwhile (the next run takes them)` : null,
-    counts.unowned > 0 ? `${plural(counts.unowned, 'secret')} without an owner left alone (nothing can open ${counts.unowned === 1 ? 'it' : 'them'})` : null,
+    counts.unowned > 0 ? `${counted(counts.unowned, 'secret')} without an owner left alone (nothing can open ${counts.unowned === 1 ? 'it' : 'them'})` : null,
   ]
     .filter((part) => part !== null)
     .join('; ');

@@ -1,9 +1,8 @@
 import type { PrismaClient } from '../../../prisma/client.js';
+import { counted } from '../contracts/counted.js';
 
 /** How often the sweep runs: expired rows only take space, they grant nothing. */
 export const SWEEP_INTERVAL_MS = 3_600_000;
-
-const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
 /**
  * Deletes what can no longer be used: sessions past their expiry, account tokens (mailed links,
@@ -14,5 +13,5 @@ export async function sweepExpired(prisma: PrismaClient, now: Date): Promise<str
   const sessions = await prisma.session.deleteMany({ where: { expiresAt: { lt: now } } });
   const tokens = await prisma.accountToken.deleteMany({ where: { OR: [{ usedAt: { not: null } }, { expiresAt: { lt: now } }] } });
   const codes = await prisma.recoveryCode.deleteMany({ where: { usedAt: { not: null } } });
-  return `Deleted ${plural(sessions.count, 'expired session')}, ${plural(tokens.count, 'spent or expired account token')}, ${plural(codes.count, 'spent recovery code')}`;
+  return `Deleted ${counted(sessions.count, 'expired session')}, ${counted(tokens.count, 'spent or expired account token')}, ${counted(codes.count, 'spent recovery code')}`;
 }
