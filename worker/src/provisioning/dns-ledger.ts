@@ -30,7 +30,31 @@ export class DnsLedger {
     const owned = await this.liveRows(entries.map((e) => e.record));
     const foreign = new Set((await this.foreignAt(entries.filter((e) => !owned.has(key(e.record))).map((e) => e.record.name))).map(key));
     const ours = entries.filter((e) => !foreign.has(key(e.record)) || owned.has(key(e.record)));
-    for (const entry of ours.filter((e) => !owned.has(key(e.record)))) {
+    await this.write(serverId, ours, owned);
+    return entries.filter((e) => !ours.includes(e));
+  }
+
+  /**
+   * Publishes the entries only where their names hold nothing the ledger doesn't own; otherwise
+   * publishes nothing and returns those foreign values (one look at each name serves both).
+   */
+  async publishIfFree(serverId: string, entries: LedgerEntry[]): Promise<DnsRecord[]> {
+    const foreign = await this.foreignAt(entries.map((e) => e.record.name));
+    if (foreign.length > 0) return foreign;
+    await this.write(serverId, entries, await this.liveRows(entries.map((e) => e.record)));
+    return [];
+  }
+
+  /** The values at these names that the ledger does not own: someone else's records. */
+  private async foreignAt(names: string[]): Promise<DnsRecord[]> {
+    const existing = (await Promise.all([...new Set(names)].map((name) => this.dns.listRecords(this.zone, name)))).flat();
+    const owned = await this.liveRows(existing);
+    return existing.filter((r) => !owned.has(key(r)));
+  }
+
+  /** The ledger row first (the proof survives a crash before the provider call), then the zone. */
+  private async write(serverId: string, entries: LedgerEntry[], owned: ReadonlySet<string>): Promise<void> {
+    for (const entry of entries.filter((e) => !owned.has(key(e.record)))) {
       await this.prisma.dnsRecord
         .create({
           data: { provider: this.dns.kind, zone: this.zone, serverId, purpose: entry.purpose, ...entry.record },
@@ -39,21 +63,13 @@ export class DnsLedger {
           if (!isUniqueViolation(error)) throw error; // a concurrent run wrote it first: same proof
         });
     }
-    if (ours.length > 0) {
-      await this.dns.addRecords(this.zone, ours.map((e) => e.record));
+    if (entries.length > 0) {
+      await this.dns.addRecords(this.zone, entries.map((e) => e.record));
       await this.prisma.dnsRecord.updateMany({
-        where: { provider: this.dns.kind, zone: this.zone, deletedAt: null, appliedAt: null, OR: ours.map((e) => this.match(e.record)) },
+        where: { provider: this.dns.kind, zone: this.zone, deletedAt: null, appliedAt: null, OR: entries.map((e) => this.match(e.record)) },
         data: { appliedAt: new Date() },
       });
     }
-    return entries.filter((e) => !ours.includes(e));
-  }
-
-  /** The values at these names that the ledger does not own: someone else's records. */
-  async foreignAt(names: string[]): Promise<DnsRecord[]> {
-    const existing = (await Promise.all([...new Set(names)].map((name) => this.dns.listRecords(this.zone, name)))).flat();
-    const owned = await this.liveRows(existing);
-    return existing.filter((r) => !owned.has(key(r)));
   }
 
   /** Removes the server's ledger-owned records (all, or one purpose); values gone already are fine. */

@@ -12,12 +12,11 @@ export async function dnsStep(deps: StepDeps, serverId: string): Promise<string>
   const server = await requireNode(deps.prisma, serverId);
   const records = server.customDomain ? customDomainRecords(server.customDomain.id, server.node.publicAddress, deps.settings.platformZone) : await platformRecords(deps, server);
   const host = server.customDomain ? customDomainHost(server.customDomain.id, deps.settings.platformZone) : server.domain;
-  const foreign = await deps.ledger.foreignAt(records.map((r) => r.name));
-  if (foreign.length > 0) throw new DnsNameTakenError(host, foreign);
-  await deps.ledger.publish(
+  const foreign = await deps.ledger.publishIfFree(
     serverId,
     records.map((record) => ({ record, purpose: server.customDomain ? 'a_server' : purposeOf(record, server.domain) })),
   );
+  if (foreign.length > 0) throw new DnsNameTakenError(host, foreign);
   await waitForRecords(deps.settings.dnsResolver, records, { timeoutMs: deps.settings.dnsPropagationTimeoutMs, intervalMs: 100 });
   const where = server.customDomain ? `the host ${host} that ${server.domain}'s SRV records point at` : server.domain;
   return `Published ${records.length} DNS records for ${where}`;
