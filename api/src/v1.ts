@@ -8,6 +8,7 @@ import { passwordResetRoutes } from './password-reset/password-reset.routes.js';
 import { twoFactorRoutes } from './two-factor/two-factor.routes.js';
 import { tokenRoutes } from './tokens/tokens.routes.js';
 import { serverRoutes } from './servers/servers.routes.js';
+import { backupRoutes } from './backups/backups.routes.js';
 import { domainRoutes } from './domains/domains.routes.js';
 import { xmppUsersQueuePlugin } from './xmpp-users/xmpp-users.queue.js';
 import { xmppUserRoutes } from './xmpp-users/xmpp-users.routes.js';
@@ -32,6 +33,7 @@ export const v1Routes: FastifyPluginCallback = (app, _options, done) => {
   app.register(tokenRoutes);
   app.register(auditRoutes);
   app.register(serverRoutes);
+  app.register(backupRoutes);
   app.register(domainRoutes);
   app.register(xmppUsersQueuePlugin, { redisUrl: app.config.redisUrl });
   app.register(xmppUserRoutes);

@@ -35,6 +35,7 @@ const EXPECTED_TABLES = [
   'port_allocations',
   'provisioning_events',
   'recovery_codes',
+  'server_backups',
   'server_credentials',
   'servers',
   'sessions',

@@ -72,3 +72,63 @@ export async function deliverMessage(open: (username: string, password: string) 
     await receiver.close();
   }
 }
+
+const NS_MAM = 'urn:xmpp:mam:2';
+const NS_RSM = 'http://jabber.org/protocol/rsm';
+const NS_MUC = 'http://jabber.org/protocol/muc';
+
+/**
+ * Every body of an archive (the session's own, or a room's with `archive: room JID`), oldest
+ * first, page by page (XEP-0059). A page the server cannot read (a torn record) fails the query.
+ */
+export async function wholeArchive(session: XmppSession, options: { archive?: string; pageSize?: number; maxPages?: number; timeoutMs?: number } = {}): Promise<string[]> {
+  const bodies: string[] = [];
+  let after: string | undefined;
+  for (let page = 0; page < (options.maxPages ?? 400); page++) {
+    const queryid = `q${page}${Math.random().toString(36).slice(2)}`;
+    const onStanza = (stanza: Element) => {
+      const result = stanza.is('message') ? stanza.getChild('result', NS_MAM) : undefined;
+      if (!result || result.attrs.queryid !== queryid) return;
+      const body = result.getChild('forwarded', 'urn:xmpp:forward:0')?.getChild('message')?.getChildText('body');
+      if (body) bodies.push(body);
+    };
+    session.xmpp.on('stanza', onStanza);
+    let fin: Element | undefined;
+    try {
+      const rsm = xml('set', { xmlns: NS_RSM }, xml('max', {}, String(options.pageSize ?? 250)), ...(after ? [xml('after', {}, after)] : []));
+      const answer = await session.xmpp.iqCaller.request(xml('iq', { type: 'set', ...(options.archive ? { to: options.archive } : {}) }, xml('query', { xmlns: NS_MAM, queryid }, rsm)), options.timeoutMs ?? 15_000);
+      fin = answer.getChild('fin', NS_MAM);
+    } finally {
+      session.xmpp.off('stanza', onStanza);
+    }
+    if (!fin || fin.attrs.complete === 'true') return bodies;
+    after = fin.getChild('set', NS_RSM)?.getChildText('last') ?? undefined;
+    if (!after) return bodies;
+  }
+  throw new Error(`the archive has more than ${options.maxPages ?? 400} pages`);
+}
+
+/** Joins (and, if it is new, creates as an instant room, XEP-0045 §10.1.2) a group chat; resolves once in. */
+export async function joinRoom(session: XmppSession, room: string, nick: string, timeoutMs = 10_000): Promise<void> {
+  const joined = new Promise<Element>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not in ${room} within ${timeoutMs} ms`)), timeoutMs);
+    const onStanza = (stanza: Element) => {
+      if (!stanza.is('presence') || stanza.attrs.from !== `${room}/${nick}`) return;
+      clearTimeout(timer);
+      session.xmpp.off('stanza', onStanza);
+      if (stanza.attrs.type === 'error') reject(new Error(`joining ${room} failed: ${stanza.toString()}`));
+      else resolve(stanza);
+    };
+    session.xmpp.on('stanza', onStanza);
+  });
+  await session.xmpp.send(xml('presence', { to: `${room}/${nick}` }, xml('x', { xmlns: NS_MUC }, xml('history', { maxstanzas: '0' }))));
+  const self = await joined;
+  const created = self.getChild('x', `${NS_MUC}#user`)?.getChildren('status').some((status) => status.attrs.code === '201');
+  if (created) {
+    await session.xmpp.iqCaller.request(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: `${NS_MUC}#owner` }, xml('x', { xmlns: 'jabber:x:data', type: 'submit' }))), timeoutMs);
+  }
+}
+
+export async function sendGroupMessage(session: XmppSession, room: string, body: string): Promise<void> {
+  await session.xmpp.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, body)));
+}

@@ -25,6 +25,8 @@ const workerEnvSchema = z
     DATABASE_BACKUP_INTERVAL_MS: z.coerce.number().int().refine((ms) => ms === 0 || (ms >= 60_000 && ms <= 7 * 86_400_000), 'must be 0 (off) or from 60000 to 604800000').default(21_600_000),
     DATABASE_BACKUP_KEEP_DAILY: z.coerce.number().int().min(1).max(365).default(7),
     DATABASE_BACKUP_KEEP_WEEKLY: z.coerce.number().int().min(0).max(520).default(4),
+    // How often the scheduler looks for servers whose plan's backup interval has passed; 0: off.
+    BACKUP_SCHEDULE_INTERVAL_MS: z.coerce.number().int().refine((ms) => ms === 0 || (ms >= 10_000 && ms <= 86_400_000), 'must be 0 (off) or from 10000 to 86400000').default(300_000),
     PATH: envFields.childPath,
     PLATFORM_ZONE: envFields.platformZone,
     DNS_RESOLVER: envFields.hostPort,
@@ -109,6 +111,8 @@ export interface WorkerConfig {
     /** 0: no scheduled backup of the platform database. */
     databaseIntervalMs: number;
     databaseKeep: { daily: number; weekly: number };
+    /** How often servers due for their plan's backup are looked for; 0: never. */
+    scheduleIntervalMs: number;
     /** PATH for the programs backups run (restic, pg_dump). */
     childPath: string;
   };
@@ -174,6 +178,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       password: e.BACKUP_PASSWORD,
       databaseIntervalMs: e.DATABASE_BACKUP_INTERVAL_MS,
       databaseKeep: { daily: e.DATABASE_BACKUP_KEEP_DAILY, weekly: e.DATABASE_BACKUP_KEEP_WEEKLY },
+      scheduleIntervalMs: e.BACKUP_SCHEDULE_INTERVAL_MS,
       childPath: e.PATH,
     },
     platformZone: e.PLATFORM_ZONE,

@@ -10,7 +10,7 @@ import { RedisKeyedLock } from './adapters/redis-keyed-lock.js';
 import { describeError } from './contracts/dependency-check.js';
 import { ConfigError } from './contracts/env-fields.js';
 import { BackupRepositoryError, type BackupRepository } from './ports/backup-repository.js';
-import { ACCOUNT_CENSUS_JOB, DATABASE_BACKUP_JOB, PROVISION_STEPS, PROVISIONING_QUEUE, RECONCILE_JOB, RENEW_JOB, RENEWAL_SCAN_JOB, RESEAL_SECRETS_JOB, SWEEP_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
+import { ACCOUNT_CENSUS_JOB, BACKUP_SCHEDULE_JOB, DATABASE_BACKUP_JOB, PROVISION_STEPS, PROVISIONING_QUEUE, RECONCILE_JOB, RENEW_JOB, RENEWAL_SCAN_JOB, RESEAL_SECRETS_JOB, SWEEP_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
 import { SWEEP_INTERVAL_MS } from './housekeeping/sweep.js';
 import { SecretSealer } from './crypto/secret-sealer.js';
 import { startHealthReporter } from './health/health-reporter.js';
@@ -18,7 +18,7 @@ import { DnsLedger } from './provisioning/dns-ledger.js';
 import { Failpoints } from './provisioning/failpoints.js';
 import { registerNode } from './provisioning/node-registry.js';
 import { provisioningRegistry } from './provisioning/provisioning.processor.js';
-import { enqueueDeprovisioning, enqueueHealthCheckAt, enqueueHealthChecks, enqueueProvisioning } from './contracts/provisioning-flow.js';
+import { enqueueDeprovisioning, enqueueHealthCheckAt, enqueueHealthChecks, enqueueProvisioning, enqueueServerBackup } from './contracts/provisioning-flow.js';
 import { retryDelayMs } from './jobs/retry-delay.js';
 import { RENEW_JOB_OPTIONS } from './provisioning/renewal-backoff.js';
 import { watchContainerEvents } from './healing/container-event-watcher.js';
@@ -120,6 +120,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     enqueueInviteJob: async (name, job) => {
       await enqueueInviteJob(usersQueue, name, job);
     },
+    enqueueBackup: (job) => enqueueServerBackup(queue, job),
   };
   // Every worker upserts the same scheduler; Redis holds one, so the scan runs once per interval.
   await queue.upsertJobScheduler(RENEWAL_SCAN_JOB, { every: config.jobs.renewalScanIntervalMs }, { name: RENEWAL_SCAN_JOB, data: {} });
@@ -127,6 +128,11 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   await queue.upsertJobScheduler(SWEEP_JOB, { every: SWEEP_INTERVAL_MS }, { name: SWEEP_JOB, data: {} });
   await queue.upsertJobScheduler(RESEAL_SECRETS_JOB, { every: config.jobs.resealIntervalMs }, { name: RESEAL_SECRETS_JOB, data: {} });
   await queue.upsertJobScheduler(ACCOUNT_CENSUS_JOB, { every: config.jobs.accountCensusIntervalMs }, { name: ACCOUNT_CENSUS_JOB, data: {} });
+  if (config.backups.scheduleIntervalMs > 0) {
+    await queue.upsertJobScheduler(BACKUP_SCHEDULE_JOB, { every: config.backups.scheduleIntervalMs }, { name: BACKUP_SCHEDULE_JOB, data: {} });
+  } else {
+    await queue.removeJobScheduler(BACKUP_SCHEDULE_JOB);
+  }
   if (config.backups.databaseIntervalMs > 0) {
     await queue.upsertJobScheduler(DATABASE_BACKUP_JOB, { every: config.backups.databaseIntervalMs }, { name: DATABASE_BACKUP_JOB, data: {} });
   } else {
@@ -141,6 +147,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     ledger: new DnsLedger(prisma, adapters.dns, config.platformZone),
     ca: adapters.ca,
     containers: adapters.containers,
+    backups: adapters.backups,
     serverLock: new RedisKeyedLock(connection, { namespace: 'server' }),
     probe: adapters.probe,
     jobs,

@@ -21,6 +21,7 @@ const PLAIN: Record<ErrorType, string> = {
   container_not_found: "Your server's container was not found on its machine.",
   xmpp_not_ready: 'Your server did not answer chat connections in time.',
   deadline_exceeded: 'This took longer than it should and was stopped.',
+  backup_repository_unavailable: 'The storage that keeps backups could not be reached.',
   unknown: 'Something inside Parley failed.',
 };
 

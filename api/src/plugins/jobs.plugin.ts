@@ -1,13 +1,15 @@
 import { FlowProducer, Queue } from 'bullmq';
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
-import { PROVISIONING_QUEUE, type ServerAction } from '../../../worker/src/contracts/provisioning.js';
+import { PROVISIONING_QUEUE, type ServerAction, type ServerBackupJob, type ServerRestoreJob } from '../../../worker/src/contracts/provisioning.js';
 import { describeError } from '../../../worker/src/contracts/dependency-check.js';
 import {
   enqueueAdminReset,
   enqueueDeprovisioning,
   enqueueProvisioning,
   enqueueServerAction,
+  enqueueServerBackup,
+  enqueueServerRestore,
 } from '../../../worker/src/contracts/provisioning-flow.js';
 
 /** The work the API hands to the worker; ids only, never secrets. */
@@ -16,6 +18,8 @@ export interface JobsPort {
   deprovision(serverId: string): Promise<void>;
   serverAction(serverId: string, action: ServerAction, requestId: string): Promise<void>;
   adminReset(serverId: string, issuance: number): Promise<void>;
+  backup(job: ServerBackupJob): Promise<void>;
+  restore(job: ServerRestoreJob): Promise<void>;
 }
 
 declare module 'fastify' {
@@ -43,6 +47,8 @@ export const jobsPlugin = fp<JobsPluginOptions>(
       deprovision: (serverId) => enqueueDeprovisioning(queue, serverId),
       serverAction: (serverId, action, requestId) => enqueueServerAction(queue, serverId, action, requestId),
       adminReset: (serverId, issuance) => enqueueAdminReset(queue, serverId, issuance),
+      backup: (job) => enqueueServerBackup(queue, job),
+      restore: (job) => enqueueServerRestore(queue, job),
     } satisfies JobsPort);
     app.addHook('onClose', async () => {
       await Promise.allSettled([queue.close(), flows.close()]);

@@ -55,6 +55,7 @@ export type ServerState =
   | 'bootstrapping'
   | 'probing'
   | 'ready'
+  | 'restoring'
   | 'stopped'
   | 'failed'
   | 'deprovisioning'

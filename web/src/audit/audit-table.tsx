@@ -24,6 +24,8 @@ const ACTIONS: Record<string, string> = {
   'server.stop': 'Stopped a server',
   'server.start': 'Started a server',
   'server.restart': 'Restarted a server',
+  'server.backup': 'Backed up a server',
+  'server.restore': 'Restored a server from a backup',
   'credential.reveal': 'Revealed the admin password',
   'credential.reset': 'Reset the admin password',
   'domain.create': 'Added a domain',

@@ -12,6 +12,7 @@ const STATE_LABELS: Record<ServerState, string> = {
   bootstrapping: 'Setting up',
   probing: 'Checking',
   ready: 'Ready',
+  restoring: 'Restoring',
   stopped: 'Stopped',
   failed: 'Failed',
   deprovisioning: 'Deleting',

@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { TAR_BLOCK, firstTarFile, tarFileEntry, tarHeader } from '../archive/ustar.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import {
@@ -144,7 +146,9 @@ export class DockerContainerRuntime implements ContainerRuntime {
   }
 
   async startServer(serverId: string): Promise<void> {
-    const { Id } = await this.requireOwned(serverId);
+    const { Id, State } = await this.requireOwned(serverId);
+    // Left frozen by a backup whose worker died mid-way: thawing it is starting it.
+    if (State.Paused) return ignoreStatus(this.docker.getContainer(Id).unpause(), 409);
     try {
       await this.startContainer(Id);
     } catch (error) {
@@ -201,6 +205,39 @@ export class DockerContainerRuntime implements ContainerRuntime {
   async discardContainer(serverId: string): Promise<void> {
     const existing = await this.inspectOwned(serverId);
     if (existing) await this.discard(existing.Id);
+  }
+
+  async exportData(serverId: string, sink: Writable): Promise<{ frozenMs: number }> {
+    const info = await this.requireOwned(serverId);
+    const container = this.docker.getContainer(info.Id);
+    const freeze = info.State.Running && !info.State.Paused;
+    const frozenAt = Date.now();
+    if (freeze) await container.pause();
+    try {
+      // `/.`: the directory's contents as `./…`, which replaceData puts back where they were.
+      const archive = await container.getArchive({ path: `${DATA_DIR}/.` });
+      await pipeline(archive, sink, { end: false });
+    } finally {
+      // 409: not paused (any more); the engine thaws nothing twice.
+      if (freeze) await ignoreStatus(container.unpause(), 409);
+    }
+    return { frozenMs: freeze ? Date.now() - frozenAt : 0 };
+  }
+
+  async replaceData(spec: ServerContainerSpec, source: Readable): Promise<{ containerId: string }> {
+    validateSpec(spec);
+    const existing = await this.inspectOwned(spec.serverId);
+    if (existing) await this.discard(existing.Id);
+    // A new volume is the only way to drop every file of the old data, including ones the copy lacks.
+    await ignoreStatus(this.docker.getVolume(dataVolumeName(spec.serverId)).remove(), 404);
+    await this.ensureTenantNetwork(spec.network);
+    await this.ensureVolume(dataVolumeName(spec.serverId), spec.serverId);
+    await this.ensureVolume(configVolumeName(spec.serverId), spec.serverId);
+    const containerId = (await this.docker.createContainer(containerCreateOptions(spec, this.nodeName))).id;
+    await this.putFiles(containerId, spec.files);
+    await this.docker.getContainer(containerId).putArchive(source, { path: DATA_DIR });
+    await this.startContainer(containerId);
+    return { containerId };
   }
 
   watchEvents(handlers: { onEvent(event: ContainerEvent): void; onConnected(): void; onError(error: unknown): void }): EventSubscription {
@@ -606,30 +643,6 @@ async function readAll(stream: NodeJS.ReadableStream, limit: number): Promise<Bu
   return Buffer.concat(chunks);
 }
 
-// A minimal ustar writer and reader: the engine's archive endpoints are the only way to place
-// files into a volume of a container that has not started (or has a read-only root), and the
-// format is small enough not to need a dependency.
-const BLOCK = 512;
-
-function tarHeader(name: string, options: { mode: number; uid: number; gid: number; size: number; type: '0' | '5' }): Buffer {
-  const header = Buffer.alloc(BLOCK);
-  const octal = (value: number, width: number) => `${value.toString(8).padStart(width - 1, '0')}\0`;
-  header.write(name, 0, 100, 'utf8');
-  header.write(octal(options.mode, 8), 100, 'ascii');
-  header.write(octal(options.uid, 8), 108, 'ascii');
-  header.write(octal(options.gid, 8), 116, 'ascii');
-  header.write(octal(options.size, 12), 124, 'ascii');
-  header.write(octal(Math.floor(Date.now() / 1000), 12), 136, 'ascii');
-  header.write('        ', 148, 'ascii');
-  header.write(options.type, 156, 'ascii');
-  header.write('ustar\0', 257, 'ascii');
-  header.write('00', 263, 'ascii');
-  let sum = 0;
-  for (const byte of header) sum += byte;
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
-  return header;
-}
-
 /** Files owned by root; secret ones group-owned by `secretGid`; parent directories root 0755. */
 function tarArchive(files: ContainerFile[], secretGid: number): Buffer {
   const parts: Buffer[] = [];
@@ -640,27 +653,10 @@ function tarArchive(files: ContainerFile[], secretGid: number): Buffer {
   }
   for (const directory of directories) parts.push(tarHeader(directory, { mode: 0o755, uid: 0, gid: 0, size: 0, type: '5' }));
   for (const file of files) {
-    const content = Buffer.from(file.content, 'utf8');
-    parts.push(tarHeader(file.path, { mode: file.mode, uid: 0, gid: file.secret ? secretGid : 0, size: content.length, type: '0' }));
-    parts.push(content, Buffer.alloc((BLOCK - (content.length % BLOCK)) % BLOCK));
+    parts.push(tarFileEntry(file.path, Buffer.from(file.content, 'utf8'), { mode: file.mode, uid: 0, gid: file.secret ? secretGid : 0 }));
   }
-  parts.push(Buffer.alloc(2 * BLOCK));
+  parts.push(Buffer.alloc(2 * TAR_BLOCK));
   return Buffer.concat(parts);
-}
-
-/** The content of the first regular file in a tar archive (skipping pax/GNU metadata entries). */
-function firstTarFile(archive: Buffer): Buffer {
-  let offset = 0;
-  while (offset + BLOCK <= archive.length) {
-    const header = archive.subarray(offset, offset + BLOCK);
-    if (header.every((byte) => byte === 0)) break;
-    const size = parseInt(header.toString('ascii', 124, 136).replace(/\0.*$/, '').trim() || '0', 8);
-    const type = header.toString('ascii', 156, 157);
-    const start = offset + BLOCK;
-    if (type === '0' || type === '\0') return archive.subarray(start, start + size);
-    offset = start + Math.ceil(size / BLOCK) * BLOCK;
-  }
-  throw new Error('archive holds no regular file');
 }
 
 function firstAddress(networks: Record<string, { IPAddress?: string }> | undefined): string | null {

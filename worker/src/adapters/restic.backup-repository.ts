@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import { childExit, exitAfterStreaming, type ChildExit } from './child-exit.js';
 import { BackupRepositoryError, type BackupRepository, type RetentionPolicy, type Snapshot } from '../ports/backup-repository.js';
@@ -20,6 +21,12 @@ export const RESTIC_COMMAND_TIMEOUT_MS = 120_000;
 const WRONG_PASSWORD = /wrong password or no key found/i;
 const NO_REPOSITORY = /unable to open config file|Is there a repository at the following location/i;
 const UNREACHABLE = /create repository at .* failed|connection refused|no such host|dial tcp|i\/o timeout|permission denied|read-only file system|no space left|unable to open repo|unable to create lock/i;
+
+// restic 0.14 does not wait for a lock: a forget (which locks the whole repository) makes a
+// concurrent command fail at once. Such a command is run again a few times, a little later.
+const LOCKED = /repository is already locked/i;
+const LOCK_RETRIES = 8;
+const LOCK_RETRY_DELAY_MS = 500;
 
 /** restic, run as a child process with the repository and its password in its environment only. */
 export class ResticBackupRepository implements BackupRepository {
@@ -56,7 +63,11 @@ export class ResticBackupRepository implements BackupRepository {
       .map((line) => JSON.parse(line) as { snapshot_id?: string; total_bytes_processed?: number; data_added?: number })
       .at(-1);
     if (!summary?.snapshot_id) throw new BackupRepositoryError('failed', 'restic finished the backup without naming its snapshot');
-    return { snapshotId: summary.snapshot_id, bytes: summary.total_bytes_processed ?? 0, bytesAdded: summary.data_added ?? 0 };
+    // restic 0.14 names the new snapshot by its short id; every other answer uses the full one.
+    const listed = await this.run(['snapshots', '--json', summary.snapshot_id]);
+    const [full] = listed.code === 0 ? (JSON.parse(listed.stdout || '[]') as { id: string }[]) : [];
+    if (!full) throw this.error(listed);
+    return { snapshotId: full.id, bytes: summary.total_bytes_processed ?? 0, bytesAdded: summary.data_added ?? 0 };
   }
 
   async snapshots(tag: string): Promise<Snapshot[]> {
@@ -74,7 +85,8 @@ export class ResticBackupRepository implements BackupRepository {
   }
 
   async prune(tag: string, keep: RetentionPolicy): Promise<void> {
-    const forgot = await this.run(['forget', '--tag', tag, '--keep-daily', String(keep.daily), '--keep-weekly', String(keep.weekly), '--prune']);
+    const last = keep.last ? ['--keep-last', String(keep.last)] : [];
+    const forgot = await this.run(['forget', '--tag', tag, ...last, '--keep-daily', String(keep.daily), '--keep-weekly', String(keep.weekly), '--prune']);
     if (forgot.code !== 0) throw this.error(forgot);
   }
 
@@ -86,9 +98,13 @@ export class ResticBackupRepository implements BackupRepository {
   }
 
   private async run(args: string[]): Promise<ChildExit> {
-    const child = this.spawn(args);
-    child.stdin.end();
-    return childExit(child, { timeoutMs: this.settings.commandTimeoutMs });
+    for (let attempt = 1; ; attempt++) {
+      const child = this.spawn(args);
+      child.stdin.end();
+      const result = await childExit(child, { timeoutMs: this.settings.commandTimeoutMs });
+      if (result.code === 0 || !LOCKED.test(result.stderr) || attempt >= LOCK_RETRIES) return result;
+      await sleep(LOCK_RETRY_DELAY_MS * attempt);
+    }
   }
 
   private error(result: ChildExit): BackupRepositoryError {

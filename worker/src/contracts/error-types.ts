@@ -16,6 +16,7 @@ export const ERROR_TYPES = [
   'container_not_found',
   'xmpp_not_ready',
   'deadline_exceeded',
+  'backup_repository_unavailable',
   'unknown',
 ] as const;
 

@@ -2,6 +2,12 @@ import type { FlowJob, FlowProducer, JobsOptions, Queue } from 'bullmq';
 import {
   ADMIN_RESET_JOB,
   SERVER_ACTION_JOB,
+  SERVER_BACKUP_JOB,
+  SERVER_RESTORE_JOB,
+  serverBackupJobId,
+  serverRestoreJobId,
+  type ServerBackupJob,
+  type ServerRestoreJob,
   adminResetJobId,
   serverActionJobId,
   type AdminResetJob,
@@ -95,4 +101,13 @@ export async function enqueueServerAction(queue: Queue, serverId: string, action
 export async function enqueueAdminReset(queue: Queue, serverId: string, issuance: number): Promise<void> {
   const data: AdminResetJob = { serverId, issuance };
   await queue.add(ADMIN_RESET_JOB, data, { ...STEP_JOB_OPTIONS, jobId: adminResetJobId(serverId, issuance) });
+}
+
+/** The one way to queue a backup row's job: the API's on-demand backups and the schedule's alike. */
+export async function enqueueServerBackup(queue: Queue, job: ServerBackupJob): Promise<void> {
+  await queue.add(SERVER_BACKUP_JOB, job, { ...STEP_JOB_OPTIONS, jobId: serverBackupJobId(job.backupId) });
+}
+
+export async function enqueueServerRestore(queue: Queue, job: ServerRestoreJob): Promise<void> {
+  await queue.add(SERVER_RESTORE_JOB, job, { ...STEP_JOB_OPTIONS, jobId: serverRestoreJobId(job.serverId, job.requestId) });
 }

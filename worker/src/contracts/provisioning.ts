@@ -18,6 +18,9 @@ export const SWEEP_JOB = 'sweep';
 export const RESEAL_SECRETS_JOB = 'reseal-secrets';
 export const ACCOUNT_CENSUS_JOB = 'account-census';
 export const DATABASE_BACKUP_JOB = 'database-backup';
+export const SERVER_BACKUP_JOB = 'server-backup';
+export const SERVER_RESTORE_JOB = 'server-restore';
+export const BACKUP_SCHEDULE_JOB = 'backup-schedule';
 
 /**
  * Every job name on the provisioning queue. The worker refuses to start unless each has exactly
@@ -36,6 +39,9 @@ export const PROVISIONING_JOBS = [
   RESEAL_SECRETS_JOB,
   ACCOUNT_CENSUS_JOB,
   DATABASE_BACKUP_JOB,
+  SERVER_BACKUP_JOB,
+  SERVER_RESTORE_JOB,
+  BACKUP_SCHEDULE_JOB,
 ] as const;
 
 export const STEP_STATE = {
@@ -78,6 +84,13 @@ export type ServerActionJob = z.infer<typeof serverActionJobSchema>;
 export const adminResetJobSchema = z.object({ serverId: z.uuid(), issuance: z.number().int().min(2) });
 export type AdminResetJob = z.infer<typeof adminResetJobSchema>;
 
+/** Runs the backup row `backupId` (the API or the schedule wrote it). */
+export const serverBackupJobSchema = z.object({ serverId: z.uuid(), backupId: z.uuid() });
+export type ServerBackupJob = z.infer<typeof serverBackupJobSchema>;
+/** Puts the data of backup `backupId` back on its server; `requestId` makes each request its own job. */
+export const serverRestoreJobSchema = z.object({ serverId: z.uuid(), backupId: z.uuid(), requestId: z.uuid() });
+export type ServerRestoreJob = z.infer<typeof serverRestoreJobSchema>;
+
 /** The scheduler's jobs (renewal scan, reconcile) carry nothing. */
 export const scheduledJobSchema = z.object({});
 
@@ -86,5 +99,7 @@ export const stepJobId = (serverId: string, step: ProvisionStep): string => `pro
 export const deprovisionJobId = (serverId: string): string => `deprovision.${serverId}`;
 export const serverActionJobId = (serverId: string, requestId: string): string => `action.${serverId}.${requestId}`;
 export const adminResetJobId = (serverId: string, issuance: number): string => `admin-reset.${serverId}.${issuance}`;
+export const serverBackupJobId = (backupId: string): string => `backup.${backupId}`;
+export const serverRestoreJobId = (serverId: string, requestId: string): string => `restore.${serverId}.${requestId}`;
 /** One renewal per certificate at a time; a renewed certificate has a new id. */
 export const renewJobId = (certificateId: string): string => `renew.${certificateId}`;

@@ -8,6 +8,7 @@ import { AcmeBudgetExhaustedError } from '../provisioning/acme-budget.js';
 import { ChallengeDelegationMissingError } from '../provisioning/challenge-delegation.js';
 import { XmppServiceNotReadyError } from '../provisioning/xmpp-readiness.js';
 import { JobDeadlineError } from './job-deadline.js';
+import { BackupRepositoryError } from '../ports/backup-repository.js';
 import type { ErrorType } from '../contracts/error-types.js';
 
 export interface ErrorClass {
@@ -36,6 +37,8 @@ const KNOWN: readonly (readonly [ErrorConstructor, ErrorClass])[] = [
   [ServerContainerNotFoundError, { type: 'container_not_found', permanent: false }],
   [XmppServiceNotReadyError, { type: 'xmpp_not_ready', permanent: false }],
   [JobDeadlineError, { type: 'deadline_exceeded', permanent: false }],
+  // Remote storage down, a lock left by a killed restic: backups wait for it, retrying.
+  [BackupRepositoryError, { type: 'backup_repository_unavailable', permanent: false }],
   // The CA answered with a problem that is not permanent: serverInternal, badNonce, ...
   [AcmeError, { type: 'acme_unavailable', permanent: false }],
 ];

@@ -9,6 +9,8 @@ export interface Snapshot {
 
 /** How many snapshots of one tag to keep, by period (restic forget --keep-*). */
 export interface RetentionPolicy {
+  /** The most recent ones, whatever their day (a plan backing up several times a day). */
+  last?: number;
   daily: number;
   weekly: number;
 }

@@ -1,3 +1,5 @@
+import type { Readable, Writable } from 'node:stream';
+
 /** A file written into a server's config volume (mounted at /etc/parley). */
 export interface ContainerFile {
   /** Relative to /etc/parley, e.g. `prosody.cfg.lua` or `certs/chat.example.com.key`. */
@@ -117,6 +119,20 @@ export interface ContainerRuntime {
 
   /** Removes the server's container only; its volumes (the customer's data) stay. */
   discardContainer(serverId: string): Promise<void>;
+
+  /**
+   * Writes the server's data volume into `sink` as a tar stream (entries `./…`, owners kept),
+   * leaving `sink` open. A running container is frozen (docker pause) while it is read, so the
+   * copy is the data of one instant even while clients write; resolves with how long that was.
+   */
+  exportData(serverId: string, sink: Writable): Promise<{ frozenMs: number }>;
+
+  /**
+   * Replaces the server's data with a tar stream as exportData writes it: the container is
+   * discarded, the data volume made anew, and a container created from `spec` gets the data
+   * before its first start. Idempotent: running it again with the same stream gives the same.
+   */
+  replaceData(spec: ServerContainerSpec, source: Readable): Promise<{ containerId: string }>;
 
   /** Read-only: Parley's containers and volumes, for one server or all, in one engine call each. */
   listOwned(serverId?: string): Promise<OwnedObjects>;

@@ -12,6 +12,11 @@ import {
   RESEAL_SECRETS_JOB,
   ACCOUNT_CENSUS_JOB,
   DATABASE_BACKUP_JOB,
+  SERVER_BACKUP_JOB,
+  SERVER_RESTORE_JOB,
+  BACKUP_SCHEDULE_JOB,
+  serverBackupJobSchema,
+  serverRestoreJobSchema,
   adminResetJobSchema,
   renewJobSchema,
   scheduledJobSchema,
@@ -33,6 +38,9 @@ import { sweepExpired } from '../housekeeping/sweep.js';
 import { resealStaleSecrets } from '../housekeeping/reseal-secrets.js';
 import { takeAccountCensus } from '../xmpp-users/account-census.js';
 import { backupDatabase } from '../backups/database-backup.js';
+import { runServerBackup } from '../backups/server-backup.js';
+import { restoreServer } from '../backups/server-restore.js';
+import { scheduleDueBackups } from '../backups/backup-schedule.js';
 
 const job = jobDefiner<ProvisioningJobContext>();
 
@@ -61,6 +69,9 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
   job(RESEAL_SECRETS_JOB, scheduledJobSchema, ({ deps }) => resealStaleSecrets(deps.prisma, deps.secrets)),
   job(ACCOUNT_CENSUS_JOB, scheduledJobSchema, ({ deps }) => takeAccountCensus(deps, new Date())),
   job(DATABASE_BACKUP_JOB, scheduledJobSchema, ({ databaseBackup }) => backupDatabase(databaseBackup)),
+  job(SERVER_BACKUP_JOB, serverBackupJobSchema, ({ deps, timeline }, payload, bullJob) => runServerBackup(deps, timeline, payload, jobContext(bullJob))),
+  job(SERVER_RESTORE_JOB, serverRestoreJobSchema, ({ deps, timeline }, payload, bullJob) => restoreServer(deps, timeline, payload, jobContext(bullJob))),
+  job(BACKUP_SCHEDULE_JOB, scheduledJobSchema, ({ deps }) => scheduleDueBackups(deps, new Date())),
 ];
 
 /** Throws JobRegistryError when a declared job has no handler or two: the worker refuses to start. */

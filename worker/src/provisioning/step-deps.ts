@@ -1,3 +1,5 @@
+import type { ServerBackupJob } from '../contracts/provisioning.js';
+import type { BackupRepository } from '../ports/backup-repository.js';
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { SecretSealer } from '../crypto/secret-sealer.js';
 import type { CertificateAuthority } from '../ports/certificate-authority.js';
@@ -56,6 +58,8 @@ export interface JobQueue {
   /** Queues a user or invite request whose job never reached the queue; one already there is kept. */
   enqueueUserJob(name: UserJobName, job: UserJob): Promise<void>;
   enqueueInviteJob(name: InviteJobName, job: InviteJob): Promise<void>;
+  /** Queues a backup row's job; one already queued or finished under its id is kept. */
+  enqueueBackup(job: ServerBackupJob): Promise<void>;
 }
 
 export type QueuedWork = 'none' | 'pending' | 'finished';
@@ -70,6 +74,8 @@ export interface StepDeps {
   ledger: DnsLedger;
   ca: CertificateAuthority;
   containers: ContainerRuntime;
+  /** Where servers' data is backed up (restic). */
+  backups: BackupRepository;
   /** One container-changing operation per server at a time, across workers (a repair, an action). */
   serverLock: KeyedLock;
   probe: XmppProbe;

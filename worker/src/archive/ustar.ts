@@ -1,0 +1,78 @@
+// A minimal ustar writer and reader: the engine's archive endpoints are the only way to place
+// files into a volume of a container that has not started (or has a read-only root), a backup
+// carries its metadata as the first entry of its archive, and the format is small enough not to
+// need a dependency.
+export const TAR_BLOCK = 512;
+const BLOCK = TAR_BLOCK;
+
+export function tarHeader(name: string, options: { mode: number; uid: number; gid: number; size: number; type: '0' | '5' }): Buffer {
+  const header = Buffer.alloc(BLOCK);
+  const octal = (value: number, width: number) => `${value.toString(8).padStart(width - 1, '0')}\0`;
+  header.write(name, 0, 100, 'utf8');
+  header.write(octal(options.mode, 8), 100, 'ascii');
+  header.write(octal(options.uid, 8), 108, 'ascii');
+  header.write(octal(options.gid, 8), 116, 'ascii');
+  header.write(octal(options.size, 12), 124, 'ascii');
+  header.write(octal(Math.floor(Date.now() / 1000), 12), 136, 'ascii');
+  header.write('        ', 148, 'ascii');
+  header.write(options.type, 156, 'ascii');
+  header.write('ustar\0', 257, 'ascii');
+  header.write('00', 263, 'ascii');
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+  return header;
+}
+
+/** The content of the first regular file in a tar archive (skipping pax/GNU metadata entries). */
+export function firstTarFile(archive: Buffer): Buffer {
+  let offset = 0;
+  while (offset + BLOCK <= archive.length) {
+    const header = archive.subarray(offset, offset + BLOCK);
+    if (header.every((byte) => byte === 0)) break;
+    const size = entrySize(header);
+    const type = header.toString('ascii', 156, 157);
+    const start = offset + BLOCK;
+    if (type === '0' || type === '\0') return archive.subarray(start, start + size);
+    offset = start + Math.ceil(size / BLOCK) * BLOCK;
+  }
+  throw new Error('archive holds no regular file');
+}
+
+
+const padding = (size: number) => Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
+
+/** One regular file as tar entry bytes (header, content, padding), with no end-of-archive marker. */
+export function tarFileEntry(name: string, content: Buffer, options: { mode: number; uid: number; gid: number }): Buffer {
+  return Buffer.concat([tarHeader(name, { ...options, size: content.length, type: '0' }), content, padding(content.length)]);
+}
+
+function entrySize(header: Buffer): number {
+  return parseInt(header.toString('ascii', 124, 136).replace(/\0.*$/, '').trim() || '0', 8);
+}
+
+/**
+ * Splits the first entry (a regular file) off a tar stream: `onEntry` gets its name and content,
+ * and the generator yields the bytes after it, a tar archive of its own.
+ */
+export async function* afterFirstEntry(source: AsyncIterable<Buffer | string>, onEntry: (name: string, content: Buffer) => void): AsyncGenerator<Buffer> {
+  let pending = Buffer.alloc(0);
+  let skipping = true;
+  for await (const chunk of source) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (!skipping) {
+      yield bytes;
+      continue;
+    }
+    pending = Buffer.concat([pending, bytes]);
+    if (pending.length < BLOCK) continue;
+    const size = entrySize(pending);
+    const end = BLOCK + Math.ceil(size / BLOCK) * BLOCK;
+    if (pending.length < end) continue;
+    onEntry(pending.toString('utf8', 0, 100).replace(/\0.*$/s, ''), pending.subarray(BLOCK, BLOCK + size));
+    skipping = false;
+    if (pending.length > end) yield pending.subarray(end);
+    pending = Buffer.alloc(0);
+  }
+  if (skipping) throw new Error('the archive ended before its first entry did');
+}
