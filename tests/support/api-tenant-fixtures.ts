@@ -76,6 +76,15 @@ const inviteFixture: TenantFixture = async (harness, owner) => {
   return { params: { serverId: server.id, id: answer.json<{ id: string }>().id } };
 };
 
+/** A ready server of the owner with one finished backup (no worker runs in API tests: the row is written directly). */
+const backupFixture: TenantFixture = async (harness, owner) => {
+  const server = await readyServer(harness, owner);
+  const backup = await harness.prisma.serverBackup.create({
+    data: { serverId: server.id, kind: 'on_demand', status: 'succeeded', snapshotId: randomBytes(32).toString('hex'), finishedAt: new Date() },
+  });
+  return { params: { serverId: server.id, id: backup.id } };
+};
+
 const serverChildrenFixture =
   (post: unknown): TenantFixture =>
   async (harness, owner) => ({ params: { serverId: (await readyServer(harness, owner)).id }, bodies: { POST: post } });
@@ -94,6 +103,8 @@ export const tenantFixtures: Record<string, TenantFixture> = {
   '/api/v1/servers/{serverId}/users/{id}/password/reveal': xmppUserFixture,
   '/api/v1/servers/{serverId}/invites': serverChildrenFixture({ expiresInHours: 24 }),
   '/api/v1/servers/{serverId}/invites/{id}': inviteFixture,
+  '/api/v1/servers/{serverId}/backups': serverChildrenFixture({}),
+  '/api/v1/servers/{serverId}/backups/{id}/restore': backupFixture,
   '/api/v1/tokens/{id}': async (harness, owner) => {
     const body = created<{ token: { id: string } }>(
       await harness.inject({ method: 'POST', url: '/api/v1/tokens', headers: withToken(owner), payload: { name: 'tenant fixture' } }),

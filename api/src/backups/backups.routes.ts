@@ -2,7 +2,7 @@ import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireAuth } from '../auth/auth.plugin.js';
 import { principalOf } from '../auth/principal.js';
-import { expected, noInput, problemResponses, uuidParams } from '../http/schemas.js';
+import { expected, noInput, problemResponses } from '../http/schemas.js';
 import { BackupService } from './backups.service.js';
 
 const backupSchema = z.object({
@@ -20,22 +20,20 @@ const backupSchema = z.object({
   errorType: z.string().nullable(),
 });
 
-const backupParams = z.strictObject({
-  id: z.uuid({ error: expected('must be a server id (a UUID)') }),
-  backupId: z.uuid({ error: expected('must be a backup id (a UUID)') }),
-});
+const serverParams = z.strictObject({ serverId: z.uuid({ error: expected('must be a server id (a UUID)') }) });
+const backupParams = serverParams.extend({ id: z.uuid({ error: expected('must be a backup id (a UUID)') }) });
 
 export const backupRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
   const backups = new BackupService(app.prisma, app.audit, app.jobs, app.log);
 
   app.get(
-    '/servers/:id/backups',
+    '/servers/:serverId/backups',
     {
       onRequest: requireAuth,
       schema: {
         tags: ['backups'],
         summary: "A server's backups, newest first, and its plan's schedule",
-        params: uuidParams,
+        params: serverParams,
         response: {
           200: z.object({
             schedule: z.object({
@@ -49,26 +47,26 @@ export const backupRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
         },
       },
     },
-    async (request) => backups.list(principalOf(request), request.params.id),
+    async (request) => backups.list(principalOf(request), request.params.serverId),
   );
 
   app.post(
-    '/servers/:id/backups',
+    '/servers/:serverId/backups',
     {
       onRequest: requireAuth,
       schema: {
         tags: ['backups'],
         summary: 'Back the server up now; while a backup is under way, that one is returned',
-        params: uuidParams,
+        params: serverParams,
         body: noInput,
         response: { 202: backupSchema, ...problemResponses },
       },
     },
-    async (request, reply) => reply.code(202).send(await backups.request(principalOf(request), request.params.id, request.ip)),
+    async (request, reply) => reply.code(202).send(await backups.request(principalOf(request), request.params.serverId, request.ip)),
   );
 
   app.post(
-    '/servers/:id/backups/:backupId/restore',
+    '/servers/:serverId/backups/:id/restore',
     {
       onRequest: requireAuth,
       schema: {
@@ -79,7 +77,7 @@ export const backupRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
         response: { 202: z.object({ accepted: z.boolean(), requestId: z.uuid() }), ...problemResponses },
       },
     },
-    async (request, reply) => reply.code(202).send(await backups.restore(principalOf(request), request.params.id, request.params.backupId, request.ip)),
+    async (request, reply) => reply.code(202).send(await backups.restore(principalOf(request), request.params.serverId, request.params.id, request.ip)),
   );
 
   done();

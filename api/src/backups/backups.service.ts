@@ -129,8 +129,9 @@ function assertHasData(server: { id: string; state: string; desiredState: string
   if (server.state === 'restoring') {
     throw new HttpProblem(409, 'Not now', `The server is being restored; ${what} once it is ready again (GET /api/v1/servers/${server.id}/events).`);
   }
-  const settled = ['ready', 'stopped'].includes(server.state) || (server.state === 'failed' && server.readyAt !== null);
-  if (!settled || server.nodeId === null) {
+  // A failed server can be backed up and restored if it was set up once: its data exists.
+  const settled = ['ready', 'stopped'].includes(server.state) || (server.state === 'failed' && server.readyAt !== null && server.nodeId !== null);
+  if (!settled) {
     throw new HttpProblem(409, 'Not now', `The server is ${server.state}; Parley can ${what} once it has been set up (GET /api/v1/servers/${server.id}/events).`);
   }
 }
