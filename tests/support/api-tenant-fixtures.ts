@@ -85,6 +85,26 @@ const backupFixture: TenantFixture = async (harness, owner) => {
   return { params: { serverId: server.id, id: backup.id } };
 };
 
+/**
+ * A server of the owner deleted a moment ago, its final backup kept for the grace period. The
+ * owner's plan is raised first: the other fixtures' servers would fill the quota undoing checks.
+ */
+const deletedServerFixture: TenantFixture = async (harness, owner) => {
+  const team = await harness.prisma.plan.findUniqueOrThrow({ where: { code: 'team' } });
+  const { id: _id, code: _code, createdAt: _createdAt, updatedAt: _updatedAt, ...limits } = team;
+  const roomy = await harness.prisma.plan.upsert({ where: { code: 'tenant-fixture' }, create: { ...limits, code: 'tenant-fixture', name: 'Tenant fixture', maxServers: 1000, active: false }, update: {} });
+  await harness.prisma.account.update({ where: { id: owner.id }, data: { planId: roomy.id } });
+  const server = await readyServer(harness, owner);
+  const backup = await harness.prisma.serverBackup.create({
+    data: { serverId: server.id, kind: 'final', status: 'succeeded', snapshotId: randomBytes(32).toString('hex'), finishedAt: new Date() },
+  });
+  await harness.prisma.server.update({
+    where: { id: server.id },
+    data: { state: 'deleted', desiredState: 'deleted', deletedAt: new Date(), finalBackupId: backup.id, purgeAfter: new Date(Date.now() + 86_400_000) },
+  });
+  return { params: { id: server.id } };
+};
+
 const serverChildrenFixture =
   (post: unknown): TenantFixture =>
   async (harness, owner) => ({ params: { serverId: (await readyServer(harness, owner)).id }, bodies: { POST: post } });
@@ -105,6 +125,7 @@ export const tenantFixtures: Record<string, TenantFixture> = {
   '/api/v1/servers/{serverId}/invites/{id}': inviteFixture,
   '/api/v1/servers/{serverId}/backups': serverChildrenFixture({}),
   '/api/v1/servers/{serverId}/backups/{id}/restore': backupFixture,
+  '/api/v1/deleted-servers/{id}/restore': deletedServerFixture,
   '/api/v1/tokens/{id}': async (harness, owner) => {
     const body = created<{ token: { id: string } }>(
       await harness.inject({ method: 'POST', url: '/api/v1/tokens', headers: withToken(owner), payload: { name: 'tenant fixture' } }),

@@ -41,8 +41,9 @@ export class ProvisioningHarness {
       logLevel: 'warn',
       healthReportIntervalMs: 60_000,
       node: { ...base.node, name: `test-${portRangeStart}`, portRangeStart, portRangeEnd: portRangeStart + 399 },
-      // The platform database's backup has its own test; a worker per test file need not dump its own.
-      backups: { ...base.backups, databaseIntervalMs: 0 },
+      // Backups have their own tests (which turn these on): a worker per test file need not dump
+      // the database, look for due backups or keep a final backup of every server it deletes.
+      backups: { ...base.backups, databaseIntervalMs: 0, scheduleIntervalMs: 0, deletionGraceMs: 0 },
       jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, resealIntervalMs: 3_600_000, accountCensusIntervalMs: 3_600_000, reconcileGraceMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16 },
     };
     const config = options.configure ? options.configure(defaults) : defaults;
@@ -64,6 +65,8 @@ export class ProvisioningHarness {
       JOB_LOCK_MS: String(this.config.jobs.lockMs),
       STALLED_CHECK_MS: String(this.config.jobs.stalledCheckMs),
       DATABASE_BACKUP_INTERVAL_MS: '0',
+      BACKUP_SCHEDULE_INTERVAL_MS: '0',
+      DELETED_SERVER_GRACE_DAYS: '0',
       LOG_LEVEL: 'warn',
     };
   }

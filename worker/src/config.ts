@@ -25,6 +25,8 @@ const workerEnvSchema = z
     DATABASE_BACKUP_INTERVAL_MS: z.coerce.number().int().refine((ms) => ms === 0 || (ms >= 60_000 && ms <= 7 * 86_400_000), 'must be 0 (off) or from 60000 to 604800000').default(21_600_000),
     DATABASE_BACKUP_KEEP_DAILY: z.coerce.number().int().min(1).max(365).default(7),
     DATABASE_BACKUP_KEEP_WEEKLY: z.coerce.number().int().min(0).max(520).default(4),
+    // A deleted server's final backup is kept this long, during which the deletion can be undone; 0: no final backup.
+    DELETED_SERVER_GRACE_DAYS: z.coerce.number().int().min(0).max(90).default(7),
     // How often the scheduler looks for servers whose plan's backup interval has passed; 0: off.
     BACKUP_SCHEDULE_INTERVAL_MS: z.coerce.number().int().refine((ms) => ms === 0 || (ms >= 10_000 && ms <= 86_400_000), 'must be 0 (off) or from 10000 to 86400000').default(300_000),
     PATH: envFields.childPath,
@@ -111,6 +113,8 @@ export interface WorkerConfig {
     /** 0: no scheduled backup of the platform database. */
     databaseIntervalMs: number;
     databaseKeep: { daily: number; weekly: number };
+    /** How long a deleted server's data is kept (its final backup); 0: none is taken. */
+    deletionGraceMs: number;
     /** How often servers due for their plan's backup are looked for; 0: never. */
     scheduleIntervalMs: number;
     /** PATH for the programs backups run (restic, pg_dump). */
@@ -179,6 +183,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       databaseIntervalMs: e.DATABASE_BACKUP_INTERVAL_MS,
       databaseKeep: { daily: e.DATABASE_BACKUP_KEEP_DAILY, weekly: e.DATABASE_BACKUP_KEEP_WEEKLY },
       scheduleIntervalMs: e.BACKUP_SCHEDULE_INTERVAL_MS,
+      deletionGraceMs: e.DELETED_SERVER_GRACE_DAYS * 86_400_000,
       childPath: e.PATH,
     },
     platformZone: e.PLATFORM_ZONE,

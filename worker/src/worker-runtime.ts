@@ -18,14 +18,14 @@ import { DnsLedger } from './provisioning/dns-ledger.js';
 import { Failpoints } from './provisioning/failpoints.js';
 import { registerNode } from './provisioning/node-registry.js';
 import { provisioningRegistry } from './provisioning/provisioning.processor.js';
-import { enqueueDeprovisioning, enqueueHealthCheckAt, enqueueHealthChecks, enqueueProvisioning, enqueueServerBackup } from './contracts/provisioning-flow.js';
+import { enqueueDeprovisioning, enqueueHealthCheckAt, enqueueHealthChecks, enqueueProvisioning, enqueueServerBackup, restartProvisioning } from './contracts/provisioning-flow.js';
 import { retryDelayMs } from './jobs/retry-delay.js';
 import { RENEW_JOB_OPTIONS } from './provisioning/renewal-backoff.js';
 import { watchContainerEvents } from './healing/container-event-watcher.js';
 import type { JobQueue, StepDeps } from './provisioning/step-deps.js';
 import { trustedRootsFrom } from './provisioning/trusted-roots.js';
 import { XMPP_USERS_QUEUE, enqueueInviteJob, enqueueUserJob } from './contracts/xmpp-user-jobs.js';
-import { restartProvisioning, serverJobs } from './provisioning/queued-work.js';
+import { serverJobs } from './provisioning/queued-work.js';
 import { xmppUsersRegistry } from './xmpp-users/xmpp-users.processor.js';
 import { Timeline } from './provisioning/timeline.js';
 
@@ -166,6 +166,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       healthCheckTimeoutMs: config.jobs.healthCheckTimeoutMs,
       healthCheckConcurrency: config.jobs.healthCheckConcurrency,
       acmeOrderLimits: config.acme.orderLimits,
+      deletionGraceMs: config.backups.deletionGraceMs,
     },
   };
   const failpoints = new Failpoints(new Set(config.failpoints), (point) => {

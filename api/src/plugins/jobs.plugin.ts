@@ -10,11 +10,14 @@ import {
   enqueueServerAction,
   enqueueServerBackup,
   enqueueServerRestore,
+  restartProvisioning,
 } from '../../../worker/src/contracts/provisioning-flow.js';
 
 /** The work the API hands to the worker; ids only, never secrets. */
 export interface JobsPort {
   provision(serverId: string): Promise<void>;
+  /** The order's steps again, for a server set up before (a deletion undone). */
+  reprovision(serverId: string): Promise<void>;
   deprovision(serverId: string): Promise<void>;
   serverAction(serverId: string, action: ServerAction, requestId: string): Promise<void>;
   adminReset(serverId: string, issuance: number): Promise<void>;
@@ -44,6 +47,7 @@ export const jobsPlugin = fp<JobsPluginOptions>(
     const flows = new FlowProducer({ connection });
     app.decorate('jobs', {
       provision: (serverId) => enqueueProvisioning(flows, serverId),
+      reprovision: (serverId) => restartProvisioning(queue, flows, serverId),
       deprovision: (serverId) => enqueueDeprovisioning(queue, serverId),
       serverAction: (serverId, action, requestId) => enqueueServerAction(queue, serverId, action, requestId),
       adminReset: (serverId, issuance) => enqueueAdminReset(queue, serverId, issuance),

@@ -217,7 +217,7 @@ export class ServerService {
   async remove(principal: Principal, id: string, confirm: string, ip: string) {
     const server = await this.find(principal, id);
     if (confirm !== server.name) {
-      throw new HttpProblem(400, 'Confirmation does not match', `Type the server's name ("${server.name}") in "confirm" to delete it; this cannot be undone.`, {
+      throw new HttpProblem(400, 'Confirmation does not match', `Type the server's name ("${server.name}") in "confirm" to delete it. Parley keeps a final backup for a grace period, during which the deletion can be undone (GET /api/v1/deleted-servers).`, {
         errors: [{ in: 'body', field: 'confirm', message: `must be "${server.name}"` }],
       });
     }

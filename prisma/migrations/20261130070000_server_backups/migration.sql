@@ -2,12 +2,19 @@
 -- server whose data is being restored.
 ALTER TYPE "server_state" ADD VALUE 'restoring' AFTER 'ready';
 
+-- A deleted server's data is kept (its final backup) until purge_after, and can be brought back
+-- until then; restore_backup_id tells the container step to put that backup's data in place.
+ALTER TABLE "servers" ADD COLUMN "final_backup_id" UUID,
+ADD COLUMN "restore_backup_id" UUID,
+ADD COLUMN "purge_after" TIMESTAMPTZ(3),
+ADD COLUMN "purged_at" TIMESTAMPTZ(3);
+
 ALTER TABLE "plans" ADD COLUMN "backup_interval_minutes" INTEGER NOT NULL DEFAULT 1440,
 ADD COLUMN "backup_keep_last" INTEGER NOT NULL DEFAULT 1,
 ADD COLUMN "backup_keep_daily" INTEGER NOT NULL DEFAULT 7,
 ADD COLUMN "backup_keep_weekly" INTEGER NOT NULL DEFAULT 4;
 
-CREATE TYPE "backup_kind" AS ENUM ('scheduled', 'on_demand', 'safety');
+CREATE TYPE "backup_kind" AS ENUM ('scheduled', 'on_demand', 'safety', 'final');
 
 CREATE TYPE "backup_status" AS ENUM ('queued', 'running', 'succeeded', 'failed', 'forgotten');
 

@@ -26,6 +26,7 @@ const ACTIONS: Record<string, string> = {
   'server.restart': 'Restarted a server',
   'server.backup': 'Backed up a server',
   'server.restore': 'Restored a server from a backup',
+  'server.undelete': 'Undid the deletion of a server',
   'credential.reveal': 'Revealed the admin password',
   'credential.reset': 'Reset the admin password',
   'domain.create': 'Added a domain',

@@ -84,6 +84,12 @@ export class ResticBackupRepository implements BackupRepository {
     if (exited.code !== 0) throw this.error(exited);
   }
 
+  async forget(snapshotIds: string[]): Promise<void> {
+    if (snapshotIds.length === 0) return;
+    const forgot = await this.run(['forget', '--prune', ...snapshotIds]);
+    if (forgot.code !== 0) throw this.error(forgot);
+  }
+
   async prune(tag: string, keep: RetentionPolicy): Promise<void> {
     const last = keep.last ? ['--keep-last', String(keep.last)] : [];
     const forgot = await this.run(['forget', '--tag', tag, ...last, '--keep-daily', String(keep.daily), '--keep-weekly', String(keep.weekly), '--prune']);

@@ -19,7 +19,8 @@ export async function takeServerBackup(deps: BackupDeps, backupId: string): Prom
   const backup = await deps.prisma.serverBackup.findUniqueOrThrow({ where: { id: backupId }, include: { server: { include: { plan: true, node: true } } } });
   if (backup.status === 'succeeded' || backup.status === 'forgotten') return `Already backed up: snapshot ${short(backup.snapshotId)}`;
   const { server } = backup;
-  if (server.deletedAt || server.desiredState === 'deleted') throw new PermanentStepError('The server was deleted before its backup ran.');
+  // Only the deletion's own backup runs once the server is being deleted.
+  if ((server.deletedAt || server.desiredState === 'deleted') && backup.kind !== 'final') throw new PermanentStepError('The server was deleted before its backup ran.');
   await deps.prisma.serverBackup.update({ where: { id: backupId }, data: { status: 'running', startedAt: new Date(), attempts: { increment: 1 } } });
   // Creates the repository if it could not be made when the worker started.
   await deps.backups.open();

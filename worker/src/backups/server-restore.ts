@@ -39,23 +39,7 @@ export async function restoreServer(deps: StepDeps, timeline: Timeline, job: Ser
         if (server.deletedAt || server.desiredState === 'deleted') throw new PermanentStepError('The server is being deleted; it can no longer be restored.');
         await timeline.setState(job.serverId, 'restoring');
         const safety = await safetyBackup(deps, job);
-        const { spec, host, c2sPort, domain } = await buildServerSpec(deps, job.serverId);
-        await deps.backups.dump({
-          snapshotId,
-          filename: SERVER_DATA_FILE,
-          consume: async (source) => {
-            const data = Readable.from(
-              afterFirstEntry(source, (name, content) => {
-                const metadata = name === SERVER_METADATA_ENTRY ? serverSnapshotMetadataSchema.safeParse(JSON.parse(content.toString('utf8'))) : undefined;
-                if (!metadata?.success || metadata.data.serverId !== job.serverId) {
-                  throw new PermanentStepError(`Snapshot ${snapshotId.slice(0, 8)} does not hold this server's data.`);
-                }
-              }),
-            );
-            const { containerId } = await deps.containers.replaceData(spec, data);
-            await deps.prisma.server.update({ where: { id: job.serverId }, data: { containerId, ...installedSpec(spec) } });
-          },
-        });
+        const { host, c2sPort, domain } = await putSnapshotInPlace(deps, job.serverId, snapshotId);
         const desired = (await deps.prisma.server.findUniqueOrThrow({ where: { id: job.serverId }, select: { desiredState: true } })).desiredState;
         if (desired === 'stopped') {
           await deps.containers.stopServer(job.serverId);
@@ -67,6 +51,29 @@ export async function restoreServer(deps: StepDeps, timeline: Timeline, job: Ser
         return `Restored the data of ${taken}; XMPP answers again. ${safety}`;
       }),
   );
+}
+
+/**
+ * Replaces the server's data with a snapshot of its own (the metadata entry must name it) on a
+ * new container and data volume, and records the container; resolves with where XMPP answers.
+ */
+export async function putSnapshotInPlace(deps: StepDeps, serverId: string, snapshotId: string): Promise<{ host: string; c2sPort: number; domain: string }> {
+  const { spec, host, c2sPort, domain } = await buildServerSpec(deps, serverId);
+  await deps.backups.dump({
+    snapshotId,
+    filename: SERVER_DATA_FILE,
+    consume: async (source) => {
+      const data = Readable.from(
+        afterFirstEntry(source, (name, content) => {
+          const metadata = name === SERVER_METADATA_ENTRY ? serverSnapshotMetadataSchema.safeParse(JSON.parse(content.toString('utf8'))) : undefined;
+          if (!metadata?.success || metadata.data.serverId !== serverId) throw new PermanentStepError(`Snapshot ${snapshotId.slice(0, 8)} does not hold this server's data.`);
+        }),
+      );
+      const { containerId } = await deps.containers.replaceData(spec, data);
+      await deps.prisma.server.update({ where: { id: serverId }, data: { containerId, ...installedSpec(spec) } });
+    },
+  });
+  return { host, c2sPort, domain };
 }
 
 /**

@@ -111,3 +111,13 @@ export async function enqueueServerBackup(queue: Queue, job: ServerBackupJob): P
 export async function enqueueServerRestore(queue: Queue, job: ServerRestoreJob): Promise<void> {
   await queue.add(SERVER_RESTORE_JOB, job, { ...STEP_JOB_OPTIONS, jobId: serverRestoreJobId(job.serverId, job.requestId) });
 }
+
+/**
+ * The flow's ids are deterministic and finished jobs are kept for days, so adding the flow over
+ * them would add nothing: they are removed first, root first (removing a parent takes its
+ * children too; `remove` answers 0 for one already gone).
+ */
+export async function restartProvisioning(queue: Queue, flows: FlowProducer, serverId: string): Promise<void> {
+  for (const step of [...PROVISION_STEPS].reverse()) await queue.remove(stepJobId(serverId, step));
+  await enqueueProvisioning(flows, serverId);
+}

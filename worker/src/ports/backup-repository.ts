@@ -40,6 +40,8 @@ export interface BackupRepository {
   snapshots(tag: string): Promise<Snapshot[]>;
   /** Reads one file of a snapshot into `consume`. */
   dump(input: { snapshotId: string; filename: string; consume: (source: Readable) => Promise<void> }): Promise<void>;
+  /** Forgets these snapshots and frees their data. */
+  forget(snapshotIds: string[]): Promise<void>;
   /** Forgets the snapshots of `tag` beyond the policy and frees their data. */
   prune(tag: string, keep: RetentionPolicy): Promise<void>;
 }

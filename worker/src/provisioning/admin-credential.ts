@@ -14,8 +14,10 @@ export async function currentAdminCredential(prisma: PrismaClient, secrets: Secr
     orderBy: { issuance: 'desc' },
     include: { secret: true },
   });
-  if (existing) return { jid: existing.jid, issuance: existing.issuance, password: secrets.open(existing.secret, adminSecretContext(serverId)) };
+  if (existing && !existing.secret.destroyedAt) return { jid: existing.jid, issuance: existing.issuance, password: secrets.open(existing.secret, adminSecretContext(serverId)) };
 
+  // None yet, or the last one was wiped (its server deleted, then brought back): a new issuance.
+  const issuance = (existing?.issuance ?? 0) + 1;
   const password = generatePassword();
   const jid = `admin@${domain}`;
   try {
@@ -24,11 +26,11 @@ export async function currentAdminCredential(prisma: PrismaClient, secrets: Secr
         server: { connect: { id: serverId } },
         kind: 'admin',
         jid,
-        issuance: 1,
+        issuance,
         secret: { create: secrets.seal('admin_password', password, adminSecretContext(serverId)) },
       },
     });
-    return { jid, issuance: 1, password };
+    return { jid, issuance, password };
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     return currentAdminCredential(prisma, secrets, serverId, domain);

@@ -5,6 +5,7 @@ import { trackedStep } from '../jobs/tracked-step.js';
 import type { EventContext, Timeline } from './timeline.js';
 import { wipeSecrets } from '../crypto/sealed-secret.js';
 import { revokeCertificates } from './certificate-revocation.js';
+import { keepFinalBackup } from '../backups/final-backup.js';
 
 /**
  * Removes everything a server had (container, volumes, DNS records the ledger owns, its
@@ -42,6 +43,7 @@ export async function deprovision(
       onSuccess: () => timeline.setState(serverId, 'deleted'),
     },
     async () => {
+      const kept = await keepFinalBackup(deps, serverId);
       await deps.containers.removeServer(serverId);
       const records = await deps.ledger.withdraw(serverId);
       const revocation = await revokeCertificates(deps, timeline, serverId, context);
@@ -49,8 +51,10 @@ export async function deprovision(
       // Again: a step that was running when the first wipe ran may have sealed a new secret.
       await wipeServerSecrets(deps, serverId);
       await failpoints.hit('deprovision.after-effects');
+      // With no grace period, the next purge forgets any earlier backups at once.
+      await deps.prisma.server.update({ where: { id: serverId }, data: { purgeAfter: new Date(Date.now() + deps.settings.deletionGraceMs) } });
       const unrevoked = revocation.failed > 0 ? `; ${revocation.failed} could not be revoked (recorded on each)` : '';
-      return `Removed the container and its volumes, ${records} DNS records; revoked ${revocation.revoked} certificate(s)${unrevoked}; ports and secrets released`;
+      return `${kept}; removed the container and its volumes, ${records} DNS records; revoked ${revocation.revoked} certificate(s)${unrevoked}; ports and secrets released`;
     },
   );
 }

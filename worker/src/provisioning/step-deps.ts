@@ -34,6 +34,8 @@ export interface ProvisioningSettings {
   healthCheckConcurrency: number;
   /** New ACME orders allowed per sliding window, for the platform and for each customer. */
   acmeOrderLimits: AcmeOrderLimits;
+  /** How long a deleted server's final backup is kept; 0: no final backup is taken. */
+  deletionGraceMs: number;
 }
 
 /** What steps may ask of the job queue. */

@@ -1,11 +1,25 @@
+import { putSnapshotInPlace } from '../../backups/server-restore.js';
 import { waitForServerAnswering } from '../server-answering.js';
 import { buildServerSpec, installedSpec } from '../server-spec.js';
 import type { StepDeps } from '../step-deps.js';
+import { PermanentStepError } from '../step-errors.js';
 
 export async function containerStep(deps: StepDeps, serverId: string): Promise<string> {
+  const { restoreBackupId } = await deps.prisma.server.findUniqueOrThrow({ where: { id: serverId }, select: { restoreBackupId: true } });
+  if (restoreBackupId) return restoreStep(deps, serverId, restoreBackupId);
   const { spec, host, c2sPort, domain } = await buildServerSpec(deps, serverId);
   const { containerId, reused } = await deps.containers.ensureServer(spec);
   await deps.prisma.server.update({ where: { id: serverId }, data: { containerId, ...installedSpec(spec) } });
   await waitForServerAnswering(deps.containers, { serverId, host, port: c2sPort, domain }, deps.settings.serviceStartTimeoutMs);
   return `${reused ? 'Container already running' : 'Container started'} (${containerId.slice(0, 12)}); XMPP answers on ${host}:${c2sPort}`;
+}
+
+/** A deletion being undone: the container starts on the data of the deletion's final backup. */
+async function restoreStep(deps: StepDeps, serverId: string, backupId: string): Promise<string> {
+  const backup = await deps.prisma.serverBackup.findUnique({ where: { id: backupId } });
+  if (backup?.status !== 'succeeded' || !backup.snapshotId) throw new PermanentStepError('The backup to bring the server back from is no longer there.');
+  const { host, c2sPort, domain } = await putSnapshotInPlace(deps, serverId, backup.snapshotId);
+  await waitForServerAnswering(deps.containers, { serverId, host, port: c2sPort, domain }, deps.settings.serviceStartTimeoutMs);
+  await deps.prisma.server.update({ where: { id: serverId }, data: { restoreBackupId: null } });
+  return `Container started on the data backed up at ${(backup.finishedAt ?? backup.requestedAt).toISOString()}; XMPP answers on ${host}:${c2sPort}`;
 }
