@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import Docker from 'dockerode';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +23,8 @@ import { base32Decode, timeStep, totpCode } from '../../api/src/auth/totp.js';
 const WAIT = { short: 15_000, provisioning: 150_000 };
 
 let harness: ProvisioningHarness;
+/** This file's own restic repository, so its backups never mix with the sandbox's. */
+let backupDir: string;
 let api: ListeningApi;
 let mailbox: TestMailbox;
 let browser: TestBrowser;
@@ -28,6 +32,7 @@ let page: Page;
 let serverId: string;
 let domain: string;
 let starttlsPort: number;
+/** The admin password the server has now. */
 let adminPassword: string;
 const consoleErrors: string[] = [];
 const label = `w${randomBytes(4).toString('hex')}`;
@@ -89,7 +94,10 @@ const adminLogin = async (password: string) =>
 
 beforeAll(async () => {
   execFileSync('bash', ['web/build.sh'], { stdio: 'ignore' });
-  harness = await ProvisioningHarness.create(41_000);
+  backupDir = await mkdtemp(join(tmpdir(), 'parley-dashboard-backups-'));
+  harness = await ProvisioningHarness.create(41_000, {
+    configure: (config) => ({ ...config, backups: { ...config.backups, repository: join(backupDir, 'repository') } }),
+  });
   await harness.startWorker();
   mailbox = await TestMailbox.start();
   api = await startPlatformApi(harness, { mailbox });
@@ -115,6 +123,7 @@ afterAll(async () => {
   await mailbox?.close();
   if (serverId) await harness.waitForState(serverId, 'deleted', 60_000).catch(() => undefined);
   await harness?.close();
+  if (backupDir) await rm(backupDir, { recursive: true, force: true });
 });
 
 describe('the customer dashboard', () => {
@@ -335,6 +344,7 @@ describe('the customer dashboard', () => {
     expect(session.jid.startsWith(`admin@${domain}/`)).toBe(true);
     await session.close();
     await expect(adminLogin(adminPassword)).rejects.toThrow(/not-authorized|auth/i);
+    adminPassword = password;
   });
 
   it('shows a container killed behind Parley\'s back as down, in plain words, then ready again, without a reload', async () => {
@@ -358,6 +368,47 @@ describe('the customer dashboard', () => {
     expect(await containerState(serverId)).toBe('running');
     await expectAccessibleEverywhere('server-recovered');
   });
+
+  it('backs the server up from Manage, then restores that backup once confirmed: restoring, then ready again with the data of the backup', async () => {
+    await page.goto(`${api.url}/servers/${serverId}/manage`);
+    const badge = page.locator('.page-head .badge');
+    const section = page.getByRole('region', { name: 'Backups', exact: true });
+    await section.getByText(/^Backed up every day; keeps the last 1, 7 daily and 4 weekly\. Next backup: .+ \((in \d+ hours|tomorrow)\)\.$/).waitFor({ timeout: WAIT.short });
+    await section.getByText('No backups yet.').waitFor({ timeout: WAIT.short });
+
+    await section.getByRole('button', { name: 'Back up now' }).click();
+    const rows = section.locator('tbody tr');
+    // The list follows the worker by itself: queued, running, then done.
+    await rows.first().getByText('Done', { exact: true }).waitFor({ timeout: 90_000 });
+    expect(await rows.count()).toBe(1);
+    expect(await rows.first().locator('td[data-label="Kind"]').innerText()).toBe('On request');
+    expect(await rows.first().locator('td[data-label="Size"]').innerText()).toMatch(/^\d+(\.\d)? (bytes|KiB|MiB|GiB)$/);
+    const [taken] = await harness.prisma.serverBackup.findMany({ where: { serverId } });
+    expect(taken).toMatchObject({ kind: 'on_demand', status: 'succeeded' });
+    expect(Number(taken?.sizeBytes)).toBeGreaterThan(0);
+    await expectAccessibleEverywhere('backups');
+
+    await section.getByRole('button', { name: /^Restore the backup of / }).click();
+    await section.getByText('Replaces the server’s data with this backup’s. Parley first keeps a safety backup of the data as it is now, so you can undo this.').waitFor({ timeout: WAIT.short });
+    await expectAccessibleEverywhere('backup-restore-confirm');
+    await section.getByRole('button', { name: /^Yes, restore the backup of / }).click();
+    await badge.getByText('Restoring', { exact: true }).waitFor({ timeout: WAIT.short });
+    await badge.getByText('Ready', { exact: true }).waitFor({ timeout: 90_000 });
+    // Said once the restore's success is on the server's timeline, which the page reads.
+    await section.getByRole('status').getByText(/^Restored: the server has the backup’s data again\./).waitFor({ timeout: WAIT.short });
+    await rows.filter({ hasText: 'Safety backup before a restore' }).getByText('Done', { exact: true }).waitFor({ timeout: WAIT.short });
+    expect(await rows.count()).toBe(2);
+    expect(await section.getByRole('button', { name: /^Restore the backup of / }).count()).toBe(2);
+    await expectAccessibleEverywhere('backup-restored');
+
+    const outcome = await harness.prisma.provisioningEvent.findFirst({ where: { serverId, step: 'restore', status: { in: ['succeeded', 'failed'] } }, orderBy: { id: 'desc' } });
+    expect(outcome?.status).toBe('succeeded');
+    await page.getByRole('region', { name: 'Audit log', exact: true }).getByText('Restored a server from a backup').waitFor({ timeout: WAIT.short });
+    // The backup was taken after the password reset: the restored server still knows that password.
+    const session = await adminLogin(adminPassword);
+    expect(session.jid.startsWith(`admin@${domain}/`)).toBe(true);
+    await session.close();
+  }, 240_000);
 
   it('says beside Power when the worker\'s stop fails, offering no other action while it retries', async () => {
     await page.goto(`${api.url}/servers/${serverId}/manage`);

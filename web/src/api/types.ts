@@ -122,6 +122,43 @@ export interface ServerEvent {
   at: string;
 }
 
+export type BackupKind = 'scheduled' | 'on_demand' | 'safety';
+/** queued also while a failed attempt waits for its retry (then error says why it failed). */
+export type BackupStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'forgotten';
+
+export interface Backup {
+  id: string;
+  /** safety: taken by a restore just before it replaced the data, so the restore can be undone. */
+  kind: BackupKind;
+  status: BackupStatus;
+  requestedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** Bytes of the server's data the backup read. */
+  sizeBytes: number | null;
+  /** Bytes the backup added to the repository after deduplication. */
+  addedBytes: number | null;
+  pausedMs: number | null;
+  attempts: number;
+  /** Why the last attempt failed, in words for the customer; null when it did not. */
+  error: string | null;
+  errorType: string | null;
+}
+
+export interface BackupSchedule {
+  intervalMinutes: number;
+  /** Retention: the last N, one per day for N days, one per week for N weeks. */
+  keep: { last: number; daily: number; weekly: number };
+  /** When the next scheduled backup is due; null while one is under way. */
+  nextAt: string | null;
+}
+
+export interface BackupList {
+  schedule: BackupSchedule;
+  /** Newest first; forgotten ones are not listed. */
+  items: Backup[];
+}
+
 export interface DomainRecord {
   name: string;
   type: string;

@@ -9,7 +9,7 @@ import type { ServerAction } from './server-actions-queries.js';
 const PAGE = 100;
 
 /** Every event recorded after event `after`, oldest first, page by page until a short page. */
-async function eventsAfter(serverId: string, after: string): Promise<ServerEvent[]> {
+export async function eventsAfter(serverId: string, after: string): Promise<ServerEvent[]> {
   const events: ServerEvent[] = [];
   let cursor = after;
   for (;;) {

@@ -1,14 +1,17 @@
 import type { ServerEvent } from '../api/types.js';
-import type { ServerAction } from './server-actions-queries.js';
 
 /**
- * The outcome of the newest finished attempt at `action` among `events` (the timeline, oldest
- * first). A 'started' event is passed over: while the worker retries, the failure before it is
- * still the latest thing worth saying.
+ * The outcome of the newest finished attempt at `step` (an action such as stop, or restore) among
+ * `events` (the timeline, oldest first). A 'started' event is passed over: while the worker
+ * retries, the failure before it is still the latest thing worth saying.
  */
-export function lastAttempt(events: readonly ServerEvent[], action: ServerAction): ServerEvent | undefined {
-  return events.findLast((e) => e.step === action && (e.status === 'failed' || e.status === 'succeeded'));
+export function lastAttempt(events: readonly ServerEvent[], step: string): ServerEvent | undefined {
+  return events.findLast((e) => e.step === step && (e.status === 'failed' || e.status === 'succeeded'));
 }
+
+/** Whether the worker is done with an attempt: it succeeded, or failed with no retry to come. */
+export const isFinal = (attempt: Pick<ServerEvent, 'status' | 'willRetry'> | undefined): boolean =>
+  attempt?.status === 'succeeded' || (attempt?.status === 'failed' && !attempt.willRetry);
 
 /** A failed attempt in plain words: retried ones say so, the last one says Parley has stopped trying. */
 export function failureNotice(event: Pick<ServerEvent, 'message' | 'attempt' | 'maxAttempts' | 'willRetry'>): string {

@@ -1,6 +1,7 @@
 import { useAuditLog } from '../audit/audit-queries.js';
 import { AuditTable } from '../audit/audit-table.js';
 import { ErrorNotice } from '../ui/error-notice.js';
+import { BackupsSection } from './backups-section.js';
 import { DeleteServer } from './delete-server.js';
 import { ServerActions } from './server-actions.js';
 import { useServerContext } from './server-page.js';
@@ -12,6 +13,7 @@ export function ManageTab() {
   return (
     <div className="stack">
       <ServerActions server={server} />
+      <BackupsSection server={server} />
       <section className="card stack" aria-labelledby="server-log-title">
         <h2 id="server-log-title">Audit log</h2>
         <ErrorNotice error={log.error} />

@@ -57,3 +57,15 @@ export function useServerUntil(id: string, state: ServerState | undefined) {
     refetchInterval: (query) => (state !== undefined && query.state.data?.state !== state ? 1_000 : false),
   });
 }
+
+/**
+ * Polls the server every second while `following`. A restore goes from ready back to ready, so no
+ * state marks its end for useServerUntil; the caller knows from the restore's own events.
+ */
+export function useServerWhile(id: string, following: boolean) {
+  return useQuery({
+    ...serverQuery(id),
+    enabled: following,
+    refetchInterval: following ? 1_000 : false,
+  });
+}

@@ -7,6 +7,22 @@ export const formatDate = (iso: string) => date.format(new Date(iso));
 /** "1 server", "3 servers": a plan's limits read as a sentence. */
 export const counted = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
+const BINARY_UNITS = ['KiB', 'MiB', 'GiB', 'TiB'] as const;
+const oneDecimal = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
+
+/** "512 bytes", "1.5 MiB": sizes in the binary units the plans' storage is given in. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return counted(bytes, 'byte');
+  let value = bytes / 1024;
+  let unit: (typeof BINARY_UNITS)[number] = 'KiB';
+  for (const next of BINARY_UNITS.slice(1)) {
+    if (value < 1024) break;
+    value /= 1024;
+    unit = next;
+  }
+  return `${oneDecimal.format(value)} ${unit}`;
+}
+
 /** "in 6 days" / "3 hours ago", for expiries people reason about in days. */
 export function relative(iso: string, now = Date.now()): string {
   const seconds = (new Date(iso).getTime() - now) / 1000;

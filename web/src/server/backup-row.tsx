@@ -1,0 +1,68 @@
+import { useEffect, useRef, useState } from 'react';
+import type { Backup } from '../api/types.js';
+import { ErrorNotice } from '../ui/error-notice.js';
+import { formatBytes, formatDateTime } from '../ui/format.js';
+import { backupStatus, backupTime, KIND_WORDS } from './backups.js';
+
+interface BackupRowProps {
+  backup: Backup;
+  /** Whether the server can be restored now; only a finished backup offers it. */
+  canRestore: boolean;
+  onRestore: () => void;
+  /** This row's restore request: while it is being sent, or why it was refused. */
+  restore: { pending: boolean; error: unknown };
+}
+
+export function BackupRow({ backup, canRestore, onRestore, restore }: BackupRowProps) {
+  const [confirming, setConfirming] = useState(false);
+  const confirmButton = useRef<HTMLButtonElement>(null);
+  // The Restore button is replaced by the question: keyboard focus moves with it instead of being lost.
+  useEffect(() => {
+    if (confirming) confirmButton.current?.focus();
+  }, [confirming]);
+  const when = formatDateTime(backupTime(backup));
+  // Backups of the same minute read the same time: the kind tells them apart for a screen reader.
+  const named = `the backup of ${when}, ${KIND_WORDS[backup.kind].toLowerCase()}`;
+  const status = backupStatus(backup);
+  const restorable = canRestore && backup.status === 'succeeded';
+  return (
+    <tr>
+      <td data-label="Taken">{when}</td>
+      <td data-label="Kind">{KIND_WORDS[backup.kind]}</td>
+      <td data-label="Status">
+        <span className={`badge badge-${status.tone}`}>{status.label}</span>
+        {status.detail ? <span className="backup-detail">{status.detail}</span> : null}
+      </td>
+      <td data-label="Size">{backup.sizeBytes === null ? '—' : formatBytes(backup.sizeBytes)}</td>
+      <td>
+        {restorable && confirming ? (
+          <div className="stack confirm-restore">
+            <p>Replaces the server’s data with this backup’s. Parley first keeps a safety backup of the data as it is now, so you can undo this.</p>
+            <div className="row-actions">
+              <button
+                ref={confirmButton}
+                type="button"
+                className="button-small button-danger"
+                onClick={() => {
+                  onRestore();
+                  setConfirming(false);
+                }}
+                aria-label={`Yes, restore ${named}`}
+              >
+                Yes, restore
+              </button>
+              <button type="button" className="button-small" onClick={() => setConfirming(false)}>
+                Cancel
+              </button>
+            </div>
+          </div>
+        ) : restorable ? (
+          <button type="button" className="button-small" onClick={() => setConfirming(true)} disabled={restore.pending} aria-label={`Restore ${named}`}>
+            Restore
+          </button>
+        ) : null}
+        <ErrorNotice error={restore.error} />
+      </td>
+    </tr>
+  );
+}
