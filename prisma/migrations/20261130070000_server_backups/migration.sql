@@ -7,7 +7,8 @@ ALTER TYPE "server_state" ADD VALUE 'restoring' AFTER 'ready';
 ALTER TABLE "servers" ADD COLUMN "final_backup_id" UUID,
 ADD COLUMN "restore_backup_id" UUID,
 ADD COLUMN "purge_after" TIMESTAMPTZ(3),
-ADD COLUMN "purged_at" TIMESTAMPTZ(3);
+ADD COLUMN "purged_at" TIMESTAMPTZ(3),
+ADD COLUMN "backups_pruned_at" TIMESTAMPTZ(3);
 
 ALTER TABLE "plans" ADD COLUMN "backup_interval_minutes" INTEGER NOT NULL DEFAULT 1440,
 ADD COLUMN "backup_keep_last" INTEGER NOT NULL DEFAULT 1,

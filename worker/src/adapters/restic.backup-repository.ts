@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { childExit, exitAfterStreaming, type ChildExit } from './child-exit.js';
 import { BackupRepositoryError, type BackupRepository, type RetentionPolicy, type Snapshot } from '../ports/backup-repository.js';
 
@@ -80,7 +80,10 @@ export class ResticBackupRepository implements BackupRepository {
   async dump(input: { snapshotId: string; filename: string; consume: (source: Readable) => Promise<void> }): Promise<void> {
     const child = this.spawn(['dump', input.snapshotId, `/${input.filename}`]);
     child.stdin.end();
-    const exited = await exitAfterStreaming(child, () => input.consume(child.stdout));
+    // Read from the start: a consumer that first prepares (a new container) would otherwise find a
+    // small dump's output gone with the exited child. The pipe holds restic back, not the data.
+    const output = child.stdout.pipe(new PassThrough());
+    const exited = await exitAfterStreaming(child, () => input.consume(output));
     if (exited.code !== 0) throw this.error(exited);
   }
 

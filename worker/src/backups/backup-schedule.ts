@@ -28,7 +28,7 @@ export async function scheduleDueBackups(deps: Pick<StepDeps, 'prisma' | 'jobs' 
   const created = due.length === 0 ? [] : await deps.prisma.serverBackup.createManyAndReturn({ data: due.map((server) => ({ serverId: server.id, kind: 'scheduled' as const })), select: { id: true } });
   const queued = await deps.prisma.serverBackup.findMany({ where: { status: 'queued', server: { deletedAt: null } }, select: { id: true, serverId: true } });
   for (const backup of queued) await deps.jobs.enqueueBackup({ serverId: backup.serverId, backupId: backup.id });
-  const retention = await applyBackupRetention(deps);
+  const retention = await applyBackupRetention(deps, now);
   const purged = await purgeDeletedServers(deps, now);
   return `${counted(created.length, 'backup')} due; ${counted(queued.length, 'queued backup')} handed to the workers; ${retention}; ${purged}`;
 }

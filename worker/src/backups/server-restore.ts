@@ -3,6 +3,7 @@ import { afterFirstEntry } from '../archive/ustar.js';
 import type { ServerRestoreJob } from '../contracts/provisioning.js';
 import { trackedStep } from '../jobs/tracked-step.js';
 import { waitForServerAnswering } from '../provisioning/server-answering.js';
+import { adminAccountStep } from '../provisioning/steps/admin-account.step.js';
 import { buildServerSpec, installedSpec } from '../provisioning/server-spec.js';
 import type { StepDeps } from '../provisioning/step-deps.js';
 import { PermanentStepError } from '../provisioning/step-errors.js';
@@ -40,13 +41,15 @@ export async function restoreServer(deps: StepDeps, timeline: Timeline, job: Ser
         await timeline.setState(job.serverId, 'restoring');
         const safety = await safetyBackup(deps, job);
         const { host, c2sPort, domain } = await putSnapshotInPlace(deps, job.serverId, snapshotId);
+        await waitForServerAnswering(deps.containers, { serverId: job.serverId, host, port: c2sPort, domain }, deps.settings.serviceStartTimeoutMs);
+        // The data may predate the admin password Parley holds (a reset since): it is set again.
+        await adminAccountStep(deps, job.serverId);
         const desired = (await deps.prisma.server.findUniqueOrThrow({ where: { id: job.serverId }, select: { desiredState: true } })).desiredState;
         if (desired === 'stopped') {
           await deps.containers.stopServer(job.serverId);
           await timeline.setState(job.serverId, 'stopped');
           return `Restored the data of ${taken} (left stopped, as you asked); ${safety}`;
         }
-        await waitForServerAnswering(deps.containers, { serverId: job.serverId, host, port: c2sPort, domain }, deps.settings.serviceStartTimeoutMs);
         await timeline.setState(job.serverId, 'ready');
         return `Restored the data of ${taken}; XMPP answers again. ${safety}`;
       }),
