@@ -5,7 +5,7 @@ import type { XmppLoginRequest } from '../../worker/src/ports/xmpp-probe.js';
 export type { XmppSession };
 
 /** A logged-in session (STARTTLS verified like the probe's) for tests that exchange stanzas. */
-export function connectAs(request: XmppLoginRequest & { resource?: string }): Promise<XmppSession> {
+export function connectAs(request: XmppLoginRequest & { resource?: string; preferPlain?: boolean }): Promise<XmppSession> {
   return openXmppSession(request);
 }
 
