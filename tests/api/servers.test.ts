@@ -218,6 +218,7 @@ describe('a server\'s details, actions and credentials', () => {
         { serverId: server.id, step: 'certificate', status: 'failed', message: raw.acme, errorType: 'acme_unavailable', willRetry: true, attempt: 1, maxAttempts: 5 },
         { serverId: server.id, step: 'dns', status: 'failed', message: raw.worded, errorType: 'dns_name_taken', willRetry: false },
         { serverId: server.id, step: 'container', status: 'failed', message: raw.state, errorType: null, willRetry: false },
+        { serverId: server.id, step: 'incident', status: 'failed', message: 'Detected: container_stopped', errorType: 'health_incident', willRetry: true },
       ],
     });
     await harness.prisma.incident.create({ data: { serverId: server.id, kind: 'config_invalid', repairAttempts: 2, lastError: raw.incident, lastErrorType: 'unknown' } });
@@ -235,6 +236,7 @@ describe('a server\'s details, actions and credentials', () => {
       'The certificate authority did not answer as expected.',
       raw.worded,
       'Something inside Parley failed.',
+      'Detected: container_stopped',
     ]);
     expect(customer.detail.incidents.map((i) => i.lastError)).toEqual(['Something inside Parley failed.']);
     const customerView = JSON.stringify(customer);
@@ -242,7 +244,7 @@ describe('a server\'s details, actions and credentials', () => {
 
     const operatorView = await read(operator);
     expect(operatorView.detail.stateReason).toBe(raw.state);
-    expect(operatorView.events).toEqual([raw.acme, raw.worded, raw.state]);
+    expect(operatorView.events).toEqual([raw.acme, raw.worded, raw.state, 'Detected: container_stopped']);
     expect(operatorView.detail.incidents.map((i) => i.lastError)).toEqual([raw.incident]);
   });
 

@@ -98,6 +98,8 @@ describe('self-healing', () => {
     const events = await harness.prisma.provisioningEvent.findMany({ where: { serverId, step: 'incident', createdAt: { gte: since } }, orderBy: { id: 'asc' } });
     const phases = events.map((e) => (e.detail as { phase: string }).phase);
     expect(phases).toEqual(['detected', 'repairing', 'repaired']);
+    // Parley's own words, which the API shows customers as they are (not a generic failure).
+    expect(events[0]).toMatchObject({ status: 'failed', message: 'Detected: container_stopped', errorType: 'health_incident', willRetry: true });
     const repaired = events.at(-1)?.detail as { durationMs: number; kind: string };
     expect(repaired.kind).toBe('container_stopped');
     expect(repaired.durationMs).toBeGreaterThan(0);

@@ -17,6 +17,8 @@ export const ERROR_TYPES = [
   'xmpp_not_ready',
   'deadline_exceeded',
   'backup_repository_unavailable',
+  // An incident the reconciler detected: its event says which, in Parley's words.
+  'health_incident',
   'unknown',
 ] as const;
 
@@ -26,4 +28,4 @@ export type ErrorType = (typeof ERROR_TYPES)[number];
  * Failures whose message Parley writes for the customer (what is wrong with their input or their
  * DNS, and what to do); every other failure's message is the raw error, for operators only.
  */
-export const CUSTOMER_WORDED_ERROR_TYPES: ReadonlySet<string> = new Set<ErrorType>(['dns_name_taken', 'invalid_username', 'acme_challenge_cname_missing', 'permanent']);
+export const CUSTOMER_WORDED_ERROR_TYPES: ReadonlySet<string> = new Set<ErrorType>(['dns_name_taken', 'invalid_username', 'acme_challenge_cname_missing', 'permanent', 'health_incident']);

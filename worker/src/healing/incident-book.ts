@@ -49,9 +49,14 @@ export class IncidentBook {
       if (!isUniqueViolation(error)) throw error;
       return this.prisma.incident.findFirstOrThrow({ where: { serverId, kind: finding.kind, resolvedAt: null } });
     }
-    await this.timeline.record(serverId, 'incident', 'failed', recent ? `Happened again: ${finding.kind}` : `Detected: ${finding.kind}`, {
-      detail: { incidentId: incident.id, kind: finding.kind, phase: recent ? 'recurred' : 'detected', repairAttempts: incident.repairAttempts },
-    });
+    await this.timeline.record(
+      serverId,
+      'incident',
+      'failed',
+      recent ? `Happened again: ${finding.kind}` : `Detected: ${finding.kind}`,
+      { detail: { incidentId: incident.id, kind: finding.kind, phase: recent ? 'recurred' : 'detected', repairAttempts: incident.repairAttempts } },
+      { willRetry: true, errorType: 'health_incident' },
+    );
     return incident;
   }
 
@@ -83,9 +88,14 @@ export class IncidentBook {
         status: exhausted ? 'needs_attention' : 'open',
       },
     });
-    await this.timeline.record(incident.serverId, 'incident', 'failed', exhausted ? `Repair failed ${attempts} times; needs attention: ${reason}` : `Repair failed: ${reason}`, {
-      detail: { incidentId: incident.id, kind: incident.kind, phase: exhausted ? 'needs_attention' : 'repair_failed', repairAttempts: attempts, retryInMs: exhausted ? null : delay },
-    });
+    await this.timeline.record(
+      incident.serverId,
+      'incident',
+      'failed',
+      exhausted ? `Repair failed ${attempts} times; needs attention: ${reason}` : `Repair failed: ${reason}`,
+      { detail: { incidentId: incident.id, kind: incident.kind, phase: exhausted ? 'needs_attention' : 'repair_failed', repairAttempts: attempts, retryInMs: exhausted ? null : delay } },
+      { willRetry: !exhausted, errorType },
+    );
     return updated;
   }
 
