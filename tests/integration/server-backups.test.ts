@@ -123,7 +123,7 @@ describe('server backups: restic snapshots of the data volume, taken while clien
     }
     const rows = await harness.prisma.serverBackup.findMany({ where: { id: { in: backups } } });
     for (const row of rows) {
-      expect(row.snapshotId).toMatch(/^[0-9a-f]{64}$/);
+      expect(row.snapshotId).toMatch(/^[0-9a-f]{8,64}$/);
       expect(Number(row.sizeBytes)).toBeGreaterThan(0);
       expect(row.pausedMs, 'the server was frozen while its data was read').toBeGreaterThanOrEqual(0);
     }
@@ -191,7 +191,8 @@ describe('server backups: restic snapshots of the data volume, taken while clien
       return undefined;
     });
     const kept = await repository().snapshots(serverSnapshotTag(serverId));
-    expect(kept.map((s) => s.id)).toEqual([(await harness.prisma.serverBackup.findUniqueOrThrow({ where: { id: scheduled.id } })).snapshotId]);
+    expect(kept).toHaveLength(1);
+    expect(kept[0]?.id.startsWith((await harness.prisma.serverBackup.findUniqueOrThrow({ where: { id: scheduled.id } })).snapshotId ?? '-')).toBe(true);
     expect(await harness.prisma.serverBackup.count({ where: { serverId, status: 'forgotten' } })).toBe(before);
   }, 180_000);
 

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { Duplex, Readable, Writable } from 'node:stream';
+import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TAR_BLOCK, firstTarFile, tarFileEntry, tarHeader } from '../archive/ustar.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,6 +36,8 @@ const DATA_DIR = '/var/lib/prosody';
 /** The image's user; its group may read private keys. */
 const PROSODY_USER = 'prosody';
 const STOP_TIMEOUT_SECONDS = 10;
+/** How much of a server's data a backup holds in memory so the server is frozen only while it is read. */
+const SPOOL_BYTES = 64 * 1024 * 1024;
 const MAX_EXEC_OUTPUT_BYTES = 1024 * 1024;
 // The engine reserves a name before the container can be inspected by it: a racing run sees
 // 409 on create and 404 on inspect for a moment, so it waits a little and looks again.
@@ -211,17 +213,32 @@ export class DockerContainerRuntime implements ContainerRuntime {
     const info = await this.requireOwned(serverId);
     const container = this.docker.getContainer(info.Id);
     const freeze = info.State.Running && !info.State.Paused;
+    // The archive is read into memory (up to a bound) while the container is frozen, and the sink
+    // (restic, slower) drains it afterwards: the freeze lasts as long as the engine's read.
+    const spool = new PassThrough({ highWaterMark: SPOOL_BYTES });
+    const drained = pipeline(spool, sink, { end: false });
+    // A sink that fails early (restic gave up) must not be an unhandled rejection while the engine
+    // is still being asked for the archive; it is awaited, and rethrown, below.
+    void drained.catch(() => undefined);
     const frozenAt = Date.now();
+    let frozenMs = 0;
     if (freeze) await container.pause();
     try {
       // `/.`: the directory's contents as `./…`, which replaceData puts back where they were.
       const archive = await container.getArchive({ path: `${DATA_DIR}/.` });
-      await pipeline(archive, sink, { end: false });
+      await pipeline(archive, spool);
+    } catch (error) {
+      spool.destroy();
+      throw error;
     } finally {
       // 409: not paused (any more); the engine thaws nothing twice.
-      if (freeze) await ignoreStatus(container.unpause(), 409);
+      if (freeze) {
+        await ignoreStatus(container.unpause(), 409);
+        frozenMs = Date.now() - frozenAt;
+      }
     }
-    return { frozenMs: freeze ? Date.now() - frozenAt : 0 };
+    await drained;
+    return { frozenMs };
   }
 
   async replaceData(spec: ServerContainerSpec, source: Readable): Promise<{ containerId: string }> {

@@ -30,28 +30,37 @@ const LOCK_RETRY_DELAY_MS = 500;
 
 /** restic, run as a child process with the repository and its password in its environment only. */
 export class ResticBackupRepository implements BackupRepository {
+  private opened = false;
+
   constructor(private readonly settings: ResticSettings) {}
 
   async open(): Promise<void> {
+    // Once open, it stays so: every restic command pays a key derivation, and a repository that
+    // goes away later fails the command that needs it.
+    if (this.opened) return;
     const config = await this.run(['cat', 'config']);
-    if (config.code === 0) return;
-    if (WRONG_PASSWORD.test(config.stderr)) throw this.error(config);
-    if (!NO_REPOSITORY.test(config.stderr)) throw this.error(config);
-    const init = await this.run(['init']);
-    if (init.code !== 0) throw this.error(init);
+    if (config.code !== 0) {
+      if (WRONG_PASSWORD.test(config.stderr) || !NO_REPOSITORY.test(config.stderr)) throw this.error(config);
+      const init = await this.run(['init']);
+      if (init.code !== 0) throw this.error(init);
+    }
+    this.opened = true;
   }
 
   async backupStream(input: { filename: string; tags: string[]; produce: (sink: Writable) => Promise<void> }) {
     const args = ['backup', '--json', '--host', 'parley', '--stdin', '--stdin-filename', input.filename, ...input.tags.flatMap((tag) => ['--tag', tag])];
     const child = this.spawn(args);
     const finished = childExit(child);
+    // A restic that gives up early breaks the pipe: its exit status says why, not the EPIPE.
+    child.stdin.on('error', () => undefined);
     try {
       await input.produce(child.stdin);
     } catch (error) {
       // Killed before its input ends, restic saves no snapshot: a failed dump leaves nothing.
       child.kill('SIGTERM');
-      await finished;
+      const result = await finished;
       await this.run(['unlock']);
+      if (result.code !== null && result.code !== 0) throw this.error(result);
       throw error;
     }
     child.stdin.end();
@@ -63,11 +72,7 @@ export class ResticBackupRepository implements BackupRepository {
       .map((line) => JSON.parse(line) as { snapshot_id?: string; total_bytes_processed?: number; data_added?: number })
       .at(-1);
     if (!summary?.snapshot_id) throw new BackupRepositoryError('failed', 'restic finished the backup without naming its snapshot');
-    // restic 0.14 names the new snapshot by its short id; every other answer uses the full one.
-    const listed = await this.run(['snapshots', '--json', summary.snapshot_id]);
-    const [full] = listed.code === 0 ? (JSON.parse(listed.stdout || '[]') as { id: string }[]) : [];
-    if (!full) throw this.error(listed);
-    return { snapshotId: full.id, bytes: summary.total_bytes_processed ?? 0, bytesAdded: summary.data_added ?? 0 };
+    return { snapshotId: summary.snapshot_id, bytes: summary.total_bytes_processed ?? 0, bytesAdded: summary.data_added ?? 0 };
   }
 
   async snapshots(tag: string): Promise<Snapshot[]> {

@@ -23,7 +23,9 @@ export async function applyBackupRetention(deps: Pick<StepDeps, 'prisma' | 'back
       const tag = serverSnapshotTag(id);
       await deps.backups.prune(tag, keep);
       const kept = (await deps.backups.snapshots(tag)).map((snapshot) => snapshot.id);
-      const { count } = await deps.prisma.serverBackup.updateMany({ where: { serverId: id, status: 'succeeded', snapshotId: { notIn: kept } }, data: { status: 'forgotten' } });
+      const rows = await deps.prisma.serverBackup.findMany({ where: { serverId: id, status: 'succeeded' }, select: { id: true, snapshotId: true } });
+      const gone = rows.filter((row) => !kept.some((snapshot) => row.snapshotId !== null && snapshot.startsWith(row.snapshotId)));
+      const { count } = await deps.prisma.serverBackup.updateMany({ where: { id: { in: gone.map((row) => row.id) } }, data: { status: 'forgotten' } });
       await deps.prisma.server.update({ where: { id }, data: { backupsPrunedAt: now } });
       return count;
     });

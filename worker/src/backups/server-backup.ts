@@ -24,7 +24,8 @@ export async function takeServerBackup(deps: BackupDeps, backupId: string): Prom
   await deps.prisma.serverBackup.update({ where: { id: backupId }, data: { status: 'running', startedAt: new Date(), attempts: { increment: 1 } } });
   // Creates the repository if it could not be made when the worker started.
   await deps.backups.open();
-  const adopted = (await deps.backups.snapshots(backupSnapshotTag(backupId)))[0];
+  // Only a retry can find a snapshot of its own: a first attempt saves the repository a lookup.
+  const adopted = backup.attempts === 0 ? undefined : (await deps.backups.snapshots(backupSnapshotTag(backupId)))[0];
   let frozenMs: number | null = null;
   const saved = adopted
     ? { snapshotId: adopted.id, bytes: null, bytesAdded: null }

@@ -34,7 +34,8 @@ export interface BackupRepository {
   open(): Promise<void>;
   /**
    * Stores what `produce` writes as one file of a new snapshot. The snapshot is kept only when
-   * `produce` resolves: a producer that failed leaves no half file behind.
+   * `produce` resolves: a producer that failed leaves no half file behind. The id is the one the
+   * backup reports (restic 0.14: the short form, a prefix of the id `snapshots` lists).
    */
   backupStream(input: { filename: string; tags: string[]; produce: (sink: Writable) => Promise<void> }): Promise<{ snapshotId: string; bytes: number; bytesAdded: number }>;
   snapshots(tag: string): Promise<Snapshot[]>;
