@@ -21,6 +21,8 @@ import { base32Decode, timeStep, totpCode } from '../../api/src/auth/totp.js';
 // where the previous one stopped, as one person clicking through would.
 
 const WAIT = { short: 15_000, provisioning: 150_000 };
+/** The deletion grace period of this file's worker, so the deletion can be undone here. */
+const GRACE_MS = 7 * 86_400_000;
 
 let harness: ProvisioningHarness;
 /** This file's own restic repository, so its backups never mix with the sandbox's. */
@@ -34,6 +36,8 @@ let domain: string;
 let starttlsPort: number;
 /** The admin password the server has now. */
 let adminPassword: string;
+/** An account made before the deletion: it must log in with the same password once the server is brought back. */
+const bob = { username: 'bob', password: '' };
 const consoleErrors: string[] = [];
 const label = `w${randomBytes(4).toString('hex')}`;
 const email = `${label}@example.com`;
@@ -89,14 +93,19 @@ async function waitForAdminReset(id: string, timeoutMs: number): Promise<void> {
   }
 }
 
-const adminLogin = async (password: string) =>
-  connectAs({ host: '127.0.0.1', port: starttlsPort, domain, username: 'admin', password, trustedCaPems: await XMPP_TRUST(), timeoutMs: 15_000 });
+const xmppLogin = async (username: string, password: string) =>
+  connectAs({ host: '127.0.0.1', port: starttlsPort, domain, username, password, trustedCaPems: await XMPP_TRUST(), timeoutMs: 15_000 });
+const adminLogin = (password: string) => xmppLogin('admin', password);
+
+/** A date and time as the dashboard writes it, formatted in the browser (its locale and time zone). */
+const inBrowser = (at: Date) =>
+  page.evaluate((iso) => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso)), at.toISOString());
 
 beforeAll(async () => {
   execFileSync('bash', ['web/build.sh'], { stdio: 'ignore' });
   backupDir = await mkdtemp(join(tmpdir(), 'parley-dashboard-backups-'));
   harness = await ProvisioningHarness.create(41_000, {
-    configure: (config) => ({ ...config, backups: { ...config.backups, repository: join(backupDir, 'repository') } }),
+    configure: (config) => ({ ...config, backups: { ...config.backups, repository: join(backupDir, 'repository'), deletionGraceMs: GRACE_MS } }),
   });
   await harness.startWorker();
   mailbox = await TestMailbox.start();
@@ -401,13 +410,117 @@ describe('the customer dashboard', () => {
     expect(await section.getByRole('button', { name: /^Restore the backup of / }).count()).toBe(2);
     await expectAccessibleEverywhere('backup-restored');
 
-    const outcome = await harness.prisma.provisioningEvent.findFirst({ where: { serverId, step: 'restore', status: { in: ['succeeded', 'failed'] } }, orderBy: { id: 'desc' } });
-    expect(outcome?.status).toBe('succeeded');
+    // Restores succeed at their first attempt: one start, one success, no failure on the timeline.
+    const attempts = await harness.prisma.provisioningEvent.groupBy({ by: ['status'], where: { serverId, step: 'restore', status: { in: ['started', 'succeeded', 'failed'] } }, _count: true });
+    expect(Object.fromEntries(attempts.map((a) => [a.status, a._count]))).toEqual({ started: 1, succeeded: 1 });
     await page.getByRole('region', { name: 'Audit log', exact: true }).getByText('Restored a server from a backup').waitFor({ timeout: WAIT.short });
     // The backup was taken after the password reset: the restored server still knows that password.
     const session = await adminLogin(adminPassword);
     expect(session.jid.startsWith(`admin@${domain}/`)).toBe(true);
     await session.close();
+  }, 240_000);
+
+  it('deletes the server once its name is typed, saying what Parley keeps: it is listed under Deleted servers until its grace period ends', async () => {
+    // An account from before the deletion, with a password the test knows.
+    await page.goto(`${api.url}/servers/${serverId}/users`);
+    await page.getByLabel('New user').fill(bob.username);
+    await page.getByRole('button', { name: 'Add user' }).click();
+    const reveal = page.getByRole('button', { name: `Reveal password of bob@${domain}` });
+    await reveal.waitFor({ timeout: WAIT.short });
+    await reveal.click();
+    bob.password = await copyableValue(`password of bob@${domain}`);
+    await (await xmppLogin(bob.username, bob.password)).close();
+
+    await page.getByRole('link', { name: 'Manage', exact: true }).click();
+    const danger = page.getByRole('region', { name: 'Delete this server', exact: true });
+    await danger.waitFor({ timeout: WAIT.short });
+    const words = await danger.innerText();
+    expect(words).toContain('Deletes every account, message archive and file from the running server, its DNS records and its certificate.');
+    expect(words).toContain('Parley keeps a final backup of its data for a grace period, shown under Deleted servers on your servers page. Until it ends you can undo the deletion there');
+    expect(words).not.toMatch(/cannot be undone/i);
+    await page.getByLabel(/Type the server’s name/).fill(label);
+    await danger.getByRole('button', { name: 'Delete server' }).click();
+    await page.getByRole('heading', { name: 'Your servers' }).waitFor({ timeout: WAIT.short });
+    await harness.waitForState(serverId, 'deleted', 120_000);
+
+    const gone = await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId } });
+    const final = await harness.prisma.serverBackup.findUniqueOrThrow({ where: { id: gone.finalBackupId ?? '' } });
+    expect(final).toMatchObject({ kind: 'final', status: 'succeeded' });
+    const until = gone.purgeAfter ?? new Date(0);
+    expect(Math.abs(until.getTime() - Date.now() - GRACE_MS)).toBeLessThan(180_000);
+
+    // The page follows the worker by itself: the server leaves the list and joins Deleted servers.
+    const deleted = page.getByRole('region', { name: 'Deleted servers', exact: true });
+    const row = deleted.getByRole('listitem').filter({ hasText: domain });
+    await row.waitFor({ timeout: WAIT.short });
+    await page.getByText('You have no servers yet').waitFor({ timeout: WAIT.short });
+    const rowText = await row.innerText();
+    expect(rowText).toContain(`Name ${label} · deleted ${await inBrowser(gone.deletedAt ?? new Date(0))}`);
+    expect(rowText).toContain(`Can be brought back until ${await inBrowser(until)}.`);
+    await expectAccessibleEverywhere('deleted-servers');
+  }, 180_000);
+
+  it('brings the deleted server back once confirmed (a refusal said beside the button): its page shows the steps live until ready, with its accounts from before and a new admin password', async () => {
+    const deleted = page.getByRole('region', { name: 'Deleted servers', exact: true });
+    const row = deleted.getByRole('listitem').filter({ hasText: domain });
+    // Refused first, the name given to another account's server meanwhile (an order written, not
+    // provisioned): the API's words beside the button, nothing changed.
+    const taker = await harness.placeOrder({ label });
+    try {
+      await row.getByRole('button', { name: `Bring back ${domain}` }).click();
+      await row.getByRole('button', { name: `Yes, bring back ${domain}` }).click();
+      const refusal = `Name taken. ${domain} has been given to another server since this one was deleted, so this one cannot come back under it.`;
+      await row.getByRole('alert').getByText(refusal, { exact: true }).waitFor({ timeout: WAIT.short });
+      await expectAccessibleEverywhere('deleted-server-refused');
+      expect((await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId } })).state).toBe('deleted');
+    } finally {
+      const { accountId: takerAccount } = await harness.prisma.server.delete({ where: { id: taker.serverId } });
+      await harness.prisma.account.delete({ where: { id: takerAccount } });
+    }
+
+    await row.getByRole('button', { name: `Bring back ${domain}` }).click();
+    await row.getByText('It is set up again with its data as it was when it was deleted, and a new admin password to reveal on its page.').waitFor({ timeout: WAIT.short });
+    await expectAccessibleEverywhere('deleted-server-confirm');
+    // Gone after a reload: its presence once the server is ready proves the pages updated by themselves.
+    await page.evaluate('window.sameDocument = true');
+    await row.getByRole('button', { name: `Yes, bring back ${domain}` }).click();
+
+    await page.waitForURL(new RegExp(`/servers/${serverId}$`), { timeout: WAIT.short });
+    await page.getByRole('heading', { name: `Setting up ${domain}` }).waitFor({ timeout: WAIT.short });
+    // This setup's steps, not the ones done before the deletion: some are still to come.
+    await page.locator('.steps li.step-waiting').first().waitFor({ timeout: WAIT.short });
+    await page.locator('.step-done').first().waitFor({ timeout: WAIT.provisioning });
+    await expectAccessibleEverywhere('server-coming-back');
+
+    await page.getByRole('heading', { name: 'Connection' }).waitFor({ timeout: WAIT.provisioning });
+    await page.locator('.page-head .badge').getByText('Ready', { exact: true }).waitFor({ timeout: WAIT.short });
+    expect(await page.locator('.steps li.step-done').count()).toBe(7);
+    expect(await page.evaluate('window.sameDocument')).toBe(true);
+
+    // The old admin password was wiped with the deletion: the page reveals the new one.
+    await page.getByRole('button', { name: 'Reveal admin password' }).click();
+    const password = await copyableValue('admin password');
+    expect(password).not.toBe(adminPassword);
+    // Ports are allocated anew: the page says which.
+    starttlsPort = Number(/^(\d+)/.exec(await page.locator('.facts li').first().innerText())?.[1]);
+    await expectAccessibleEverywhere('server-brought-back');
+    const session = await adminLogin(password);
+    expect(session.jid.startsWith(`admin@${domain}/`)).toBe(true);
+    await session.close();
+    await expect(adminLogin(adminPassword)).rejects.toThrow(/not-authorized|auth/i);
+    adminPassword = password;
+    // Made before the deletion, on the data the final backup brought back.
+    const bobSession = await xmppLogin(bob.username, bob.password);
+    expect(bobSession.jid.startsWith(`bob@${domain}/`)).toBe(true);
+    await bobSession.close();
+
+    await page.getByRole('link', { name: 'Manage', exact: true }).click();
+    const backups = page.getByRole('region', { name: 'Backups', exact: true });
+    await backups.locator('tbody tr').filter({ hasText: 'Final backup before deletion' }).getByText('Done', { exact: true }).waitFor({ timeout: WAIT.short });
+    await page.getByRole('region', { name: 'Audit log', exact: true }).getByText('Undid the deletion of a server').waitFor({ timeout: WAIT.short });
+    await page.getByRole('link', { name: 'Servers', exact: true }).first().click();
+    await page.locator('.list-title', { hasText: domain }).waitFor({ timeout: WAIT.short });
+    expect(await page.getByRole('region', { name: 'Deleted servers', exact: true }).count()).toBe(0);
   }, 240_000);
 
   it('says beside Power when the worker\'s stop fails, offering no other action while it retries', async () => {
@@ -439,12 +552,12 @@ describe('the customer dashboard', () => {
     await expectAccessibleEverywhere('server-needs-attention');
   });
 
-  it('shows the audit log, and deletes the server once its name is typed', async () => {
+  it('shows the audit log, and deletes the server again: with its container gone it kept no data, so it cannot come back', async () => {
     await page.goto(`${api.url}/servers/${serverId}/manage`);
     const log = page.getByRole('region', { name: 'Audit log', exact: true });
     await log.getByText('Ordered a server').waitFor({ timeout: WAIT.short });
-    // Twice: the first password, and the one after the reset.
-    expect(await log.getByText('Revealed the admin password').count()).toBe(2);
+    // Three times: the first password, the one after the reset, the one after the deletion was undone.
+    expect(await log.getByText('Revealed the admin password').count()).toBe(3);
     await expectAccessibleEverywhere('manage');
 
     const confirm = page.getByLabel(/Type the server’s name/);
@@ -455,9 +568,14 @@ describe('the customer dashboard', () => {
     await remove.click();
     await page.getByRole('heading', { name: 'Your servers' }).waitFor({ timeout: WAIT.short });
     await harness.waitForState(serverId, 'deleted', 90_000);
+    const row = page.getByRole('region', { name: 'Deleted servers', exact: true }).getByRole('listitem').filter({ hasText: domain });
+    await row.getByText('Cannot be brought back: Parley kept no backup of it when it was deleted (it had no data then, or the backup did not finish).').waitFor({ timeout: WAIT.short });
+    expect(await row.getByRole('button').count()).toBe(0);
+    await expectAccessibleEverywhere('deleted-server-not-restorable');
 
     await page.getByRole('link', { name: 'Activity' }).click();
-    await page.getByText('Deleted a server').waitFor({ timeout: WAIT.short });
+    await page.getByText('Undid the deletion of a server').waitFor({ timeout: WAIT.short });
+    await page.getByText('Deleted a server').nth(1).waitFor({ timeout: WAIT.short });
     await expectAccessibleEverywhere('activity');
   });
 

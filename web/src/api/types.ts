@@ -122,13 +122,16 @@ export interface ServerEvent {
   at: string;
 }
 
-export type BackupKind = 'scheduled' | 'on_demand' | 'safety';
+export type BackupKind = 'scheduled' | 'on_demand' | 'safety' | 'final';
 /** queued also while a failed attempt waits for its retry (then error says why it failed). */
 export type BackupStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'forgotten';
 
 export interface Backup {
   id: string;
-  /** safety: taken by a restore just before it replaced the data, so the restore can be undone. */
+  /**
+   * safety: taken by a restore just before it replaced the data, so the restore can be undone;
+   * final: taken by a deletion, so the deletion can be undone.
+   */
   kind: BackupKind;
   status: BackupStatus;
   requestedAt: string;
@@ -157,6 +160,18 @@ export interface BackupList {
   schedule: BackupSchedule;
   /** Newest first; forgotten ones are not listed. */
   items: Backup[];
+}
+
+/** A deleted server still in its grace period, during which the deletion can be undone. */
+export interface DeletedServer {
+  id: string;
+  name: string;
+  domain: string;
+  deletedAt: string;
+  /** After this, its backups are forgotten for good. */
+  restorableUntil: string;
+  /** Whether the deletion kept a backup to bring it back from (not when it had no data yet). */
+  restorable: boolean;
 }
 
 export interface DomainRecord {

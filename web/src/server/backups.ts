@@ -46,6 +46,7 @@ export const KIND_WORDS: Record<BackupKind, string> = {
   scheduled: 'Scheduled',
   on_demand: 'On request',
   safety: 'Safety backup before a restore',
+  final: 'Final backup before deletion',
 };
 
 /** The moment a backup stands for: when it finished, or how far it got. */

@@ -6,7 +6,10 @@ import { ErrorNotice } from '../ui/error-notice.js';
 import { Field } from '../ui/field.js';
 import { useDeleteServer } from './server-actions-queries.js';
 
-/** Deleting cannot be undone, so it asks for the server's name typed out. */
+/**
+ * Deleting takes everything off the running server at once (only a final backup is kept, for a
+ * while), so it asks for the server's name typed out.
+ */
 export function DeleteServer({ server }: { server: ServerDetail }) {
   const remove = useDeleteServer(server.id);
   const navigate = useNavigate();
@@ -19,7 +22,11 @@ export function DeleteServer({ server }: { server: ServerDetail }) {
   return (
     <section className="card stack danger-zone" aria-labelledby="delete-title">
       <h2 id="delete-title">Delete this server</h2>
-      <p>Deletes every account, message archive and file on it, its DNS records and its certificate. This cannot be undone.</p>
+      <p>Deletes every account, message archive and file from the running server, its DNS records and its certificate.</p>
+      <p>
+        Parley keeps a final backup of its data for a grace period, shown under Deleted servers on your servers page. Until it ends you can undo the deletion
+        there; afterwards the backup is gone for good.
+      </p>
       <form onSubmit={submit} className="stack" noValidate>
         <Field
           label={`Type the server’s name, ${server.name}, to confirm`}

@@ -1,10 +1,10 @@
 import type { ServerDetail, ServerEvent } from '../api/types.js';
 import { failureNotice } from './last-attempt.js';
-import { PROVISIONING_STEPS } from './provisioning-steps.js';
+import { currentSetup, PROVISIONING_STEPS } from './provisioning-steps.js';
 
 type StepStatus = 'waiting' | 'running' | 'done' | 'failed';
 
-function statusOf(events: ServerEvent[], step: string): { status: StepStatus; last?: ServerEvent } {
+function statusOf(events: readonly ServerEvent[], step: string): { status: StepStatus; last?: ServerEvent } {
   const last = events.filter((e) => e.step === step && e.status !== 'info').at(-1);
   if (!last) return { status: 'waiting' };
   // A failure the worker retries by itself leaves the step in progress.
@@ -16,7 +16,8 @@ const WORDS: Record<StepStatus, string> = { waiting: 'Waiting', running: 'In pro
 
 /** Each provisioning step with where it stands, from the live timeline; the caller frames it. */
 export function ProvisioningProgress({ server, events }: { server: ServerDetail; events: ServerEvent[] }) {
-  const steps = PROVISIONING_STEPS.map((s) => ({ ...s, ...statusOf(events, s.step) }));
+  const setup = currentSetup(events);
+  const steps = PROVISIONING_STEPS.map((s) => ({ ...s, ...statusOf(setup, s.step) }));
   const done = steps.filter((s) => s.status === 'done').length;
   const current = steps.find((s) => s.status === 'running' || s.status === 'failed');
   const summary =

@@ -7,6 +7,9 @@ import { troubleOf } from './server-condition.js';
 const SETTLED: ReadonlySet<ServerState> = new Set(['ready', 'stopped', 'failed', 'deleted']);
 export const isSettled = (state: ServerState) => SETTLED.has(state);
 
+/** Deleted by its owner, not yet by the worker: it leaves the list once the worker is done. */
+export const isBeingDeleted = (server: Pick<Server, 'state' | 'desiredState'>) => server.desiredState === 'deleted' && server.state !== 'deleted';
+
 export const serverKeys = {
   all: ['servers'] as const,
   one: (id: string) => ['servers', id] as const,
@@ -19,8 +22,9 @@ export function useServers() {
     queryKey: serverKeys.all,
     queryFn: () => get<Page<Server>>('/servers?limit=100'),
     // The list shows states and health, which change behind the page's back (Parley watches and
-    // repairs): refresh it calmly, and more often while one is moving or in trouble.
-    refetchInterval: (query) => (query.state.data?.items.some((s) => !isSettled(s.state) || troubleOf(s) !== null) ? 3_000 : 15_000),
+    // repairs): refresh it calmly, and more often while one is moving, in trouble or being
+    // deleted (it waits for the worker in a settled state).
+    refetchInterval: (query) => (query.state.data?.items.some((s) => !isSettled(s.state) || troubleOf(s) !== null || isBeingDeleted(s)) ? 3_000 : 15_000),
   });
 }
 

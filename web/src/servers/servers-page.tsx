@@ -1,7 +1,8 @@
 import { Link } from 'react-router';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { usePageTitle } from '../ui/use-page-title.js';
-import { useServers } from './server-queries.js';
+import { DeletedServersSection } from './deleted-servers-section.js';
+import { isBeingDeleted, useServers } from './server-queries.js';
 import { HealthLine } from './health-note.js';
 import { ServerBadge } from './server-badge.js';
 
@@ -9,6 +10,7 @@ export function ServersPage() {
   usePageTitle('Servers');
   const servers = useServers();
   const live = servers.data?.items.filter((s) => s.state !== 'deleted') ?? [];
+  const deleting = live.some(isBeingDeleted);
   return (
     <div className="page">
       <div className="page-head">
@@ -40,6 +42,7 @@ export function ServersPage() {
           ))}
         </ul>
       ) : null}
+      <DeletedServersSection deleting={deleting} />
     </div>
   );
 }
