@@ -552,7 +552,7 @@ describe('the customer dashboard', () => {
     await expectAccessibleEverywhere('server-needs-attention');
   });
 
-  it('shows the audit log, and deletes the server again: with its container gone it kept no data, so it cannot come back', async () => {
+  it('shows the audit log, and deletes the server again: with its container and data gone it kept nothing, so it cannot come back', async () => {
     await page.goto(`${api.url}/servers/${serverId}/manage`);
     const log = page.getByRole('region', { name: 'Audit log', exact: true });
     await log.getByText('Ordered a server').waitFor({ timeout: WAIT.short });
@@ -560,6 +560,9 @@ describe('the customer dashboard', () => {
     expect(await log.getByText('Revealed the admin password').count()).toBe(3);
     await expectAccessibleEverywhere('manage');
 
+    // The data lost with the machine's disk: a container removed alone leaves the volume, which the
+    // deletion would back up.
+    for (const volume of (await docker().listVolumes({ filters: { label: [`parley.server=${serverId}`] } })).Volumes ?? []) await docker().getVolume(volume.Name).remove();
     const confirm = page.getByLabel(/Type the server’s name/);
     const remove = page.getByRole('button', { name: 'Delete server' });
     await confirm.fill('something else');

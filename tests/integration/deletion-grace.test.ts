@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerContainerRuntime } from '../../worker/src/adapters/docker.container-runtime.js';
+import { containerName, DockerContainerRuntime } from '../../worker/src/adapters/docker.container-runtime.js';
 import { ResticBackupRepository } from '../../worker/src/adapters/restic.backup-repository.js';
 import { serverSnapshotTag } from '../../worker/src/backups/server-snapshot.js';
 import { BACKUP_SCHEDULE_JOB } from '../../worker/src/contracts/provisioning.js';
@@ -26,7 +26,8 @@ describe('deleting a server keeps a final backup for the grace period; undoing t
   let owner: TestAccount;
   let repositoryDir: string;
   let root: string;
-  const runtime = new DockerContainerRuntime(new Docker({ socketPath: testEnv().DOCKER_SOCKET }));
+  const docker = new Docker({ socketPath: testEnv().DOCKER_SOCKET });
+  const runtime = new DockerContainerRuntime(docker);
   const repository = () => new ResticBackupRepository({ repository: repositoryDir, password: harness.config.backups.password, commandTimeoutMs: 60_000, childPath: CHILD_PATH });
   const call = (method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object) => api.app.inject({ method, url, headers: withToken(owner), ...(payload ? { payload } : {}) });
   const loginAs = async (serverId: string, domain: string, user: typeof ALICE) => {
@@ -91,9 +92,17 @@ describe('deleting a server keeps a final backup for the grace period; undoing t
     await session.close();
     expect((await call('GET', '/api/v1/deleted-servers')).json<{ items: unknown[] }>().items).toEqual([]);
 
-    // Deleted again, and the grace period over: the next tick purges its backups for good.
+    // Its container removed behind Parley's back, then deleted again: the data volume is still
+    // there, and the final backup is read from it.
+    await docker.getContainer(containerName(serverId)).remove({ force: true });
     expect((await call('DELETE', `/api/v1/servers/${serverId}`, { confirm: name })).statusCode).toBe(202);
     await harness.waitForState(serverId, 'deleted', 90_000);
+    const second = await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId } });
+    expect(await harness.prisma.serverBackup.findUniqueOrThrow({ where: { id: second.finalBackupId ?? '' } })).toMatchObject({ kind: 'final', status: 'succeeded' });
+    expect((await call('GET', '/api/v1/deleted-servers')).json<{ items: { id: string; restorable: boolean }[] }>().items).toEqual([expect.objectContaining({ id: serverId, restorable: true })]);
+    expect((await docker.listContainers({ all: true, filters: { name: [`${containerName(serverId)}-reader`] } })).length, 'the reader container is gone').toBe(0);
+
+    // The grace period over: the next tick purges its backups for good.
     await harness.prisma.server.update({ where: { id: serverId }, data: { purgeAfter: new Date(Date.now() - 1_000) } });
     await (await harness.startWorker()).queue.add(BACKUP_SCHEDULE_JOB, {});
     const deadline = Date.now() + 60_000;

@@ -209,10 +209,17 @@ export class DockerContainerRuntime implements ContainerRuntime {
     if (existing) await this.discard(existing.Id);
   }
 
-  async exportData(serverId: string, sink: Writable): Promise<{ frozenMs: number }> {
-    const info = await this.requireOwned(serverId);
-    const container = this.docker.getContainer(info.Id);
-    const freeze = info.State.Running && !info.State.Paused;
+  async exportData(serverId: string, sink: Writable, image: string): Promise<{ frozenMs: number }> {
+    const info = await this.inspectOwned(serverId);
+    if (!info) {
+      await this.volumeReader(serverId, image, (reader) => this.spoolData(reader, false, sink));
+      return { frozenMs: 0 };
+    }
+    return this.spoolData(this.docker.getContainer(info.Id), info.State.Running && !info.State.Paused, sink);
+  }
+
+  /** Reads the data volume through `container`, frozen meanwhile when `freeze`, spooled into `sink`. */
+  private async spoolData(container: Docker.Container, freeze: boolean, sink: Writable): Promise<{ frozenMs: number }> {
     // The archive is read into memory (up to a bound) while the container is frozen, and the sink
     // (restic, slower) drains it afterwards: the freeze lasts as long as the engine's read.
     const spool = new PassThrough({ highWaterMark: SPOOL_BYTES });
@@ -239,6 +246,36 @@ export class DockerContainerRuntime implements ContainerRuntime {
     }
     await drained;
     return { frozenMs };
+  }
+
+  /**
+   * A created (never started) container with only the server's data volume, read-only and without
+   * a network, for reading the volume of a server whose own container is gone. It carries no
+   * Parley labels, so nothing takes it for the server's; one left by a crash is replaced.
+   */
+  private async volumeReader<T>(serverId: string, image: string, read: (container: Docker.Container) => Promise<T>): Promise<T> {
+    const volume = dataVolumeName(serverId);
+    let labels: Record<string, string> | null | undefined;
+    try {
+      labels = (await this.docker.getVolume(volume).inspect()).Labels;
+    } catch (error) {
+      throw statusOf(error) === 404 ? new ServerContainerNotFoundError(serverId) : error;
+    }
+    if (!isOwned(labels, serverId)) throw new ForeignObjectError(`volume ${volume} exists but is not labelled as Parley's (${LABEL_SERVER}=${serverId}): left untouched`);
+    const name = `${containerName(serverId)}-reader`;
+    await ignoreStatus(this.docker.getContainer(name).remove({ force: true }), 404);
+    const reader = await this.docker.createContainer({
+      name,
+      Image: image,
+      User: PROSODY_USER,
+      NetworkDisabled: true,
+      HostConfig: { NetworkMode: 'none', ReadonlyRootfs: true, Mounts: [{ Type: 'volume', Source: volume, Target: DATA_DIR, ReadOnly: true }] },
+    });
+    try {
+      return await read(reader);
+    } finally {
+      await ignoreStatus(reader.remove({ force: true }), 404);
+    }
   }
 
   async replaceData(spec: ServerContainerSpec, source: Readable): Promise<{ containerId: string }> {

@@ -8,7 +8,8 @@ import { takeServerBackup } from './server-backup.js';
  */
 export async function keepFinalBackup(deps: StepDeps, serverId: string): Promise<string> {
   if (deps.settings.deletionGraceMs === 0) return 'No final backup (the grace period is off)';
-  if ((await deps.containers.listOwned(serverId)).containers.length === 0) return 'No final backup (the server had no container, so no data)';
+  // A container removed by a crash leaves the data volume: that is backed up all the same.
+  if ((await deps.containers.listOwned(serverId)).volumes.length === 0) return 'No final backup (the server had no data on its machine)';
   const backupId = await deps.prisma.$transaction(async (tx) => {
     const server = await tx.server.findUniqueOrThrow({ where: { id: serverId }, select: { finalBackupId: true } });
     if (server.finalBackupId) return server.finalBackupId;

@@ -5,7 +5,7 @@ import type { StepDeps } from '../provisioning/step-deps.js';
 import type { EventContext, Timeline } from '../provisioning/timeline.js';
 import { backupSnapshotTag, SERVER_DATA_FILE, SERVER_METADATA_ENTRY, serverSnapshotTag, type ServerSnapshotMetadata } from './server-snapshot.js';
 
-type BackupDeps = Pick<StepDeps, 'prisma' | 'containers' | 'backups'>;
+type BackupDeps = Pick<StepDeps, 'prisma' | 'containers' | 'backups' | 'settings'>;
 
 const short = (snapshotId: string | null) => (snapshotId ?? '').slice(0, 8);
 
@@ -44,7 +44,7 @@ export async function takeServerBackup(deps: BackupDeps, backupId: string): Prom
             takenAt: new Date().toISOString(),
           };
           sink.write(tarFileEntry(SERVER_METADATA_ENTRY, Buffer.from(JSON.stringify(metadata)), { mode: 0o600, uid: 0, gid: 0 }));
-          ({ frozenMs } = await deps.containers.exportData(server.id, sink));
+          ({ frozenMs } = await deps.containers.exportData(server.id, sink, deps.settings.prosodyImage));
         },
       });
   await deps.prisma.serverBackup.update({

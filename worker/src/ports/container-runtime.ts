@@ -124,8 +124,10 @@ export interface ContainerRuntime {
    * Writes the server's data volume into `sink` as a tar stream (entries `./…`, owners kept),
    * leaving `sink` open. A running container is frozen (docker pause) while it is read, so the
    * copy is the data of one instant even while clients write; resolves with how long that was.
+   * A server whose container is gone but whose data volume is not is read through a container of
+   * `image` made for the read (never started) and removed after it.
    */
-  exportData(serverId: string, sink: Writable): Promise<{ frozenMs: number }>;
+  exportData(serverId: string, sink: Writable, image: string): Promise<{ frozenMs: number }>;
 
   /**
    * Replaces the server's data with a tar stream as exportData writes it: the container is
