@@ -18,6 +18,7 @@ import { pebbleIssuers } from '../support/pebble.js';
 import { startPlatformApi } from '../support/platform-api.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
+import { until } from '../support/until.js';
 import { WorkerProcess } from '../support/worker-process.js';
 import { connectAs, sendMessage, sendPresence, wholeArchive, type XmppSession } from '../support/xmpp.js';
 
@@ -38,19 +39,8 @@ const CLIENT_WIDTH = 10;
 const SEED_WIDTH = 4;
 const TARGETS = { full: 10_000, incremental: 3_000, restoreToLogin: 15_000 };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const describe = (error: unknown) => (error instanceof Error ? error.message || (error.stack ?? error.name) : String(error));
 const run = promisify(execFile);
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, everyMs = POLL_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(everyMs);
-  }
-}
 
 /** `each(0) … each(count - 1)`, at most `width` at a time; results in index order. */
 async function pooled<R>(count: number, width: number, each: (index: number) => Promise<R>): Promise<R[]> {
@@ -160,18 +150,18 @@ async function main(): Promise<void> {
     const id = order.id;
     deleteViaApi = async () => {
       await call('DELETE', `/servers/${id}`, { confirm: order.name });
-      return until('the server is deleted', 120_000, async () => {
+      return until('the server is deleted', async () => {
         const response = await request('GET', `/servers/${id}`);
         if (response.status === 404) return true;
         return ((await response.json()) as ServerView).state === 'deleted' ? true : undefined;
-      }, 250);
+      }, 120_000, 250);
     };
     const view = () => call<ServerView>('GET', `/servers/${id}`);
-    const server = await until('the server is ready', 180_000, async () => {
+    const server = await until('the server is ready', async () => {
       const v = await view();
       if (v.state === 'failed') throw new Error(`the server failed to provision: ${JSON.stringify(v)}`);
       return v.state === 'ready' ? v : undefined;
-    }, 250);
+    }, 180_000, 250);
     const port = server.connection?.ports.starttls ?? 0;
     const domain = server.domain;
 
@@ -209,30 +199,30 @@ async function main(): Promise<void> {
     const archivedCount = (batch: string) => pooled(USERS, CLIENT_WIDTH, (i) => received(sessionOf(i), i, batch)).then((counts) => counts.reduce((a, b) => a + b, 0));
     const messagesWritten = await withIncidents(
       'counting the archived messages',
-      until('every message is archived', 60_000, async () => {
+      until('every message is archived', async () => {
         const count = await archivedCount('m');
         return count === MESSAGES ? count : undefined;
-      }, 500),
+      }, 60_000, 500),
     );
     const writeMs = performance.now() - writeStart;
 
     // Each timed backup starts on a settled node: no job running or waiting (the worker's own
     // start-up jobs, the platform database's backup among them, hold restic's lock meanwhile).
     const settled = () =>
-      until('a settled node: no job running or waiting', 120_000, async () => {
+      until('a settled node: no job running or waiting', async () => {
         const counts = await queue.getJobCounts('active', 'waiting', 'prioritized');
         return Object.values(counts).every((count) => count === 0) ? true : undefined;
-      }, 250);
+      }, 120_000, 250);
     const backUp = async (what: string) => {
       await settled();
       const before = await directoryBytes(repositoryDir);
       const t0 = performance.now();
       const row = await call<BackupRow>('POST', `/servers/${id}/backups`);
-      const done = await until(`${what} succeeds`, 180_000, async () => {
+      const done = await until(`${what} succeeds`, async () => {
         const item = (await call<{ items: BackupRow[] }>('GET', `/servers/${id}/backups`)).items.find((b) => b.id === row.id);
         if (item?.status === 'failed') throw new Error(`${what} failed: ${item.error ?? '(no reason)'}`);
         return item?.status === 'succeeded' ? item : undefined;
-      });
+      }, 180_000, POLL_MS);
       const ms = performance.now() - t0;
       const after = await directoryBytes(repositoryDir);
       return { row: done, ms, repoBefore: before, repoAfter: after, repoGrowth: after - before };
@@ -243,7 +233,7 @@ async function main(): Promise<void> {
       'writing the later messages',
       Promise.all(Array.from({ length: USERS }, (_, i) => send(sessionOf(i), domain, `${username(recipientOf(i))}@${domain}`, `${key('late', i, 1)} ${filler}`))),
     );
-    await withIncidents('counting the later messages', until('every late message is archived', 60_000, async () => ((await archivedCount('late')) === LATE_MESSAGES ? true : undefined), 500));
+    await withIncidents('counting the later messages', until('every late message is archived', async () => ((await archivedCount('late')) === LATE_MESSAGES ? true : undefined), 60_000, 500));
     const incremental = await backUp('the incremental backup');
     await closeSessions();
 
@@ -252,7 +242,7 @@ async function main(): Promise<void> {
     await call('POST', `/servers/${id}/backups/${full.row.id}/restore`);
     // A login counts once it reaches the new container: until the restore replaces it, the old
     // one keeps answering (a safety backup is taken first).
-    const firstLogin = await until('a client logs in to the restored server', 120_000, async () => {
+    const firstLogin = await until('a client logs in to the restored server', async () => {
       const info = await docker.getContainer(containerName(id)).inspect().catch(() => undefined);
       if (!info || info.Id === oldContainer || !info.State.Running) return undefined;
       const answer = await checkXmpp({ host: '127.0.0.1', port, domain, timeoutMs: 1_000 });
@@ -262,10 +252,10 @@ async function main(): Promise<void> {
       } catch {
         return undefined;
       }
-    });
+    }, 120_000, POLL_MS);
     const restoreToLoginMs = performance.now() - t0;
     await firstLogin.close();
-    await until('the API shows the server ready again', 60_000, async () => ((await view()).state === 'ready' ? true : undefined));
+    await until('the API shows the server ready again', async () => ((await view()).state === 'ready' ? true : undefined), 60_000, POLL_MS);
     const restoreToReadyMs = performance.now() - t0;
     const events: ServerEvent[] = [];
     for (let page = 0; page < 50; page++) {

@@ -12,6 +12,7 @@ import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { startPlatformApi } from '../support/platform-api.js';
 import { testEnv } from '../support/test-env.js';
+import { until } from '../support/until.js';
 import { WorkerProcess } from '../support/worker-process.js';
 import { archivedBodies, connectAs, deliverMessage } from '../support/xmpp.js';
 import { Queue, FlowProducer } from 'bullmq';
@@ -33,16 +34,6 @@ const percentile = (values: number[], p: number) => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(25);
-  }
-}
-
 /** Where a scheduled pass is due at least this soon, a timed pass waits for it to be done. */
 const SCHEDULED_PASS_MARGIN_MS = 10_000;
 
@@ -52,11 +43,11 @@ const SCHEDULED_PASS_MARGIN_MS = 10_000;
  * fixture's last servers queue checks as they start), and no scheduled pass due within the margin.
  */
 async function passAlone(queue: Queue): Promise<void> {
-  await until('a settled node: no job running or waiting, no pass due', 120_000, async () => {
+  await until('a settled node: no job running or waiting, no pass due', async () => {
     const busy = (await queue.getActiveCount()) + (await queue.getWaitingCount());
     const next = (await queue.getJobSchedulers()).find((s) => s.key === RECONCILE_JOB)?.next ?? Infinity;
     return busy === 0 && next - Date.now() > SCHEDULED_PASS_MARGIN_MS ? true : undefined;
-  });
+  }, 120_000, 25);
 }
 
 async function main(): Promise<void> {
@@ -105,10 +96,10 @@ async function main(): Promise<void> {
 
     const order = (await call('POST', '/servers', { name: `rec${randomBytes(3).toString('hex')}`, federation: true })) as { id: string };
     servers.push(order.id);
-    const server = await until('ready', 120_000, async () => {
+    const server = await until('ready', async () => {
       const v = await view(order.id);
       return v.state === 'ready' && v.health.status !== 'unknown' ? v : undefined;
-    });
+    }, 120_000, 25);
     const port = server.connection?.ports.starttls ?? 0;
     const domain = server.domain;
     const bob = { username: 'bob', password: `pw-${randomUUID()}`, domain };
@@ -119,7 +110,7 @@ async function main(): Promise<void> {
     // A client retrying as fast as it can: a cheap stream opening until the server answers, then
     // the full login (SCRAM costs ~0.6 s of CPU, so it is not the polling probe).
     const loginAgain = () =>
-      until('a client logs in again', 60_000, async () => {
+      until('a client logs in again', async () => {
         const answer = await checkXmpp({ host: '127.0.0.1', port, domain, timeoutMs: 1_000 });
         if (!answer.answers) return undefined;
         try {
@@ -127,8 +118,8 @@ async function main(): Promise<void> {
         } catch {
           return undefined;
         }
-      });
-    const healthy = () => until('healthy again', 60_000, async () => ((await view(order.id)).health.status === 'ok' ? true : undefined));
+      }, 60_000, 25);
+    const healthy = () => until('healthy again', async () => ((await view(order.id)).health.status === 'ok' ? true : undefined), 60_000, 25);
     // Each breakage starts from a settled server: one that breaks again right after its repair
     // is a crash loop to Parley (repairs back off), which is not what is measured here.
     const settled = async () => {
@@ -142,7 +133,7 @@ async function main(): Promise<void> {
       await settled();
       const t0 = performance.now();
       await docker.getContainer(containerName(order.id)).kill();
-      const seen = until('API shows the outage', 30_000, async () => ((await view(order.id)).health.status !== 'ok' ? performance.now() : undefined));
+      const seen = until('API shows the outage', async () => ((await view(order.id)).health.status !== 'ok' ? performance.now() : undefined), 30_000, 25);
       detectKill.push((await seen) - t0);
       const session = await loginAgain();
       reloginKill.push(performance.now() - t0);
@@ -155,7 +146,7 @@ async function main(): Promise<void> {
       await settled();
       const t0 = performance.now();
       await docker.getContainer(containerName(order.id)).remove({ force: true });
-      detectRm.push((await until('API shows the outage', 30_000, async () => ((await view(order.id)).health.status !== 'ok' ? performance.now() : undefined))) - t0);
+      detectRm.push((await until('API shows the outage', async () => ((await view(order.id)).health.status !== 'ok' ? performance.now() : undefined), 30_000, 25)) - t0);
       const session = await loginAgain();
       reloginRm.push(performance.now() - t0);
       const archive = await archivedBodies(session);
@@ -183,10 +174,10 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) {
       await passAlone(queue);
       const job = await queue.add(RECONCILE_JOB, {}, { jobId: `bench-pass-${randomUUID()}` });
-      const done = await until('the pass finishes', 120_000, async () => {
+      const done = await until('the pass finishes', async () => {
         const j = await queue.getJob(job.id ?? '');
         return j?.finishedOn && j.processedOn ? j : undefined;
-      });
+      }, 120_000, 25);
       passes.push((done.finishedOn ?? 0) - (done.processedOn ?? 0));
       reports.push(String(done.returnvalue));
     }
