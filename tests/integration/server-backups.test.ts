@@ -229,4 +229,18 @@ describe('server backups: restic snapshots of the data volume, taken while clien
     const alice = await login('alice');
     await alice.close();
   }, 90_000);
+
+  it('a restore that finds the server being deleted fails for good and leaves the state to the deletion', async () => {
+    const backup = await harness.prisma.serverBackup.findFirstOrThrow({ where: { serverId, status: 'succeeded' } });
+    await harness.prisma.server.update({ where: { id: serverId }, data: { desiredState: 'deleted' } });
+    try {
+      const requestId = randomUUID();
+      await enqueueServerRestore(await queue(), { serverId, backupId: backup.id, requestId });
+      const failed = await waitFor('the refused restore', async () => (await harness.prisma.provisioningEvent.findFirst({ where: { serverId, step: 'restore', status: 'failed', jobId: { contains: requestId } } })) ?? undefined);
+      expect(failed).toMatchObject({ willRetry: false, errorType: 'permanent', message: 'The server is being deleted; it can no longer be restored.' });
+      expect((await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId } })).state).toBe('ready');
+    } finally {
+      await harness.prisma.server.update({ where: { id: serverId }, data: { desiredState: 'running' } });
+    }
+  }, 60_000);
 });

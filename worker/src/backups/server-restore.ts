@@ -31,7 +31,10 @@ export async function restoreServer(deps: StepDeps, timeline: Timeline, job: Ser
       title: `Restore the data backed up at ${taken}`,
       context: { ...context, detail: { backupId: job.backupId } },
       onFailure: async (failure) => {
-        if (!failure.willRetry) await timeline.setState(job.serverId, 'failed', { text: failure.reason, errorType: failure.errorType });
+        if (failure.willRetry) return;
+        // A deletion under way owns the state from here on.
+        const { desiredState } = await deps.prisma.server.findUniqueOrThrow({ where: { id: job.serverId }, select: { desiredState: true } });
+        if (desiredState !== 'deleted') await timeline.setState(job.serverId, 'failed', { text: failure.reason, errorType: failure.errorType });
       },
     },
     () =>
