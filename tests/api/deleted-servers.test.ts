@@ -64,8 +64,23 @@ describe('deleted servers in their grace period', () => {
   it('undoes a deletion: the row is live again, to be set up anew on the final backup, and its order is queued', async () => {
     const owner = await harness.signUp();
     const server = await deletedServer(owner);
-    const answer = await undo(owner, server.id);
+    // What a worker taking the first step at once would read, from outside the request's
+    // transaction: before the commit it would find the server deleted and pass over it.
+    const jobs = harness.app.jobs;
+    const enqueue = jobs.reprovision.bind(jobs);
+    let seenByWorker: string | undefined;
+    jobs.reprovision = async (id) => {
+      seenByWorker = (await harness.prisma.server.findUniqueOrThrow({ where: { id } })).state;
+      return enqueue(id);
+    };
+    let answer;
+    try {
+      answer = await undo(owner, server.id);
+    } finally {
+      jobs.reprovision = enqueue;
+    }
     expect(answer.statusCode, answer.body).toBe(202);
+    expect(seenByWorker, 'the order is queued after it commits').toBe('ordered');
     const row = await harness.prisma.server.findUniqueOrThrow({ where: { id: server.id } });
     expect(row).toMatchObject({ deletedAt: null, state: 'ordered', desiredState: 'running', restoreBackupId: server.finalBackupId, finalBackupId: null, purgeAfter: null });
     expect(await queue.getJob(stepJobId(server.id, 'allocate'))).toBeDefined();
@@ -99,5 +114,18 @@ describe('deleted servers in their grace period', () => {
       expect(await harness.prisma.server.findUniqueOrThrow({ where: { id } })).toMatchObject({ state: 'deleted', restoreBackupId: null });
     }
     expect(await harness.prisma.auditLog.count({ where: { action: 'server.undelete', targetId: { in: [failedBackup.id, taken.id, waiting.id] } } })).toBe(0);
+  });
+
+  it('answers 503 when the queue is down, and the server stays deleted with its final backup', async () => {
+    const owner = await harness.signUp();
+    const server = await deletedServer(owner);
+    await harness.redis.pause();
+    try {
+      expect((await undo(owner, server.id)).statusCode).toBe(503);
+    } finally {
+      await harness.redis.resume();
+    }
+    expect(await harness.prisma.server.findUniqueOrThrow({ where: { id: server.id } })).toMatchObject({ state: 'deleted', desiredState: 'deleted', finalBackupId: server.finalBackupId, restoreBackupId: null, purgeAfter: server.purgeAfter });
+    expect(await harness.prisma.auditLog.count({ where: { action: 'server.undelete', targetId: server.id } })).toBe(0);
   });
 });

@@ -15,7 +15,7 @@ const deletedServerSchema = z.object({
 });
 
 export const deletedServerRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
-  const deleted = new DeletedServerService(app.prisma, app.audit, app.jobs);
+  const deleted = new DeletedServerService(app.prisma, app.audit, app.jobs, app.log);
 
   app.get(
     '/deleted-servers',
