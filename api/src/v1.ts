@@ -16,6 +16,7 @@ import { xmppUserRoutes } from './xmpp-users/xmpp-users.routes.js';
 import { inviteRoutes } from './invites/invites.routes.js';
 import { planRoutes } from './plans/plans.routes.js';
 import { operatorHealthRoutes } from './health/operator-health.routes.js';
+import { nodeRoutes } from './nodes/nodes.routes.js';
 
 export const API_V1_PREFIX = '/api/v1';
 
@@ -41,5 +42,6 @@ export const v1Routes: FastifyPluginCallback = (app, _options, done) => {
   app.register(xmppUserRoutes);
   app.register(inviteRoutes);
   app.register(operatorHealthRoutes);
+  app.register(nodeRoutes);
   done();
 };

@@ -1,10 +1,11 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containerName } from '../../worker/src/adapters/docker.container-runtime.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { until } from '../support/until.js';
+import { tcpOpens } from '../support/tcp-open.js';
 
 // What a customer's container can reach, tried from inside one with bash's /dev/tcp. The
 // "outside world" is a network namespace this test creates: a private address, the cloud
@@ -53,22 +54,6 @@ function createOutsideWorld(): void {
   ip('route', 'add', `${PUBLIC}/32`, 'via', PRIVATE);
 }
 
-/** Whether a TCP connection from this process opens (the control: the listener is really there). */
-function opensFromHost(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 3_000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 describe('tenant isolation: what a customer\'s container can reach', () => {
   const docker = new Docker();
   let harness: ProvisioningHarness;
@@ -109,7 +94,7 @@ describe('tenant isolation: what a customer\'s container can reach', () => {
 
     createOutsideWorld();
     listener = spawn('ip', ['netns', 'exec', NS, process.execPath, '-e', `require('net').createServer((s) => { s.on('error', () => {}); s.end('${GREETING}\\n'); }).listen(${LISTENER_PORT}, '0.0.0.0')`], { stdio: 'ignore' });
-    await until('the listener in the namespace answers', async () => ((await opensFromHost(PRIVATE, LISTENER_PORT)) ? true : null), 10_000);
+    await until('the listener in the namespace answers', async () => ((await tcpOpens(PRIVATE, LISTENER_PORT)) ? true : null), 10_000);
 
     // A service of the host's, listening on the host's own address on the tenant network.
     const network = await docker.getNetwork(harness.config.node.tenantNetwork).inspect();
@@ -136,9 +121,9 @@ describe('tenant isolation: what a customer\'s container can reach', () => {
   it('every target answers from the host itself, so a refusal below is the firewall\'s', async () => {
     const [, other = ''] = servers;
     const hostPort = (hostService?.address() as { port: number }).port;
-    expect(await opensFromHost(await address(other), 5222)).toBe(true);
-    expect(await opensFromHost(gateway, hostPort)).toBe(true);
-    for (const target of [PRIVATE, METADATA, PUBLIC]) expect(await opensFromHost(target, LISTENER_PORT), target).toBe(true);
+    expect(await tcpOpens(await address(other), 5222)).toBe(true);
+    expect(await tcpOpens(gateway, hostPort)).toBe(true);
+    for (const target of [PRIVATE, METADATA, PUBLIC]) expect(await tcpOpens(target, LISTENER_PORT), target).toBe(true);
   });
 
   it('reaches neither another customer\'s container, nor the host, nor private or metadata addresses', async () => {
@@ -153,8 +138,8 @@ describe('tenant isolation: what a customer\'s container can reach', () => {
     };
     expect(reached).toEqual({ otherTenantXmpp: false, otherTenantS2s: false, hostService: false, privateNetwork: false, cloudMetadata: false });
     // Still listening: refused by the firewall, not by a listener that had gone away.
-    expect(await opensFromHost(gateway, hostPort)).toBe(true);
-    expect(await opensFromHost(METADATA, LISTENER_PORT)).toBe(true);
+    expect(await tcpOpens(gateway, hostPort)).toBe(true);
+    expect(await tcpOpens(METADATA, LISTENER_PORT)).toBe(true);
   });
 
   it('still reaches the internet, where the servers it federates with are', async () => {

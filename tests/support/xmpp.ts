@@ -129,6 +129,13 @@ export async function joinRoom(session: XmppSession, room: string, nick: string,
   }
 }
 
+/** As the room's owner: makes it persistent, so it and its history outlive its last occupant leaving. */
+export async function makeRoomPersistent(session: XmppSession, room: string, timeoutMs = 10_000): Promise<void> {
+  const field = (name: string, value: string) => xml('field', { var: name }, xml('value', {}, value));
+  const form = xml('x', { xmlns: 'jabber:x:data', type: 'submit' }, field('FORM_TYPE', `${NS_MUC}#roomconfig`), field('muc#roomconfig_persistentroom', '1'));
+  await session.xmpp.iqCaller.request(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: `${NS_MUC}#owner` }, form)), timeoutMs);
+}
+
 export async function sendGroupMessage(session: XmppSession, room: string, body: string): Promise<void> {
   await session.xmpp.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, body)));
 }

@@ -8,8 +8,10 @@ import { BackupService } from './backups.service.js';
 const backupSchema = z.object({
   id: z.uuid(),
   kind: z
-    .enum(['scheduled', 'on_demand', 'safety', 'final'])
-    .describe('safety: taken by a restore just before it replaced the data, so the restore can be undone; final: taken by the deletion, kept for the grace period'),
+    .enum(['scheduled', 'on_demand', 'safety', 'final', 'move'])
+    .describe(
+      'safety: taken by a restore just before it replaced the data, so the restore can be undone; final: taken by the deletion, kept for the grace period; move: taken when the server moved to another node, the data it started on there',
+    ),
   status: z.enum(['queued', 'running', 'succeeded', 'failed', 'forgotten']).describe('queued also while a failed attempt waits for its retry (see error)'),
   requestedAt: z.iso.datetime(),
   startedAt: z.iso.datetime().nullable(),

@@ -23,7 +23,7 @@ const serverSchema = z.object({
   domain: z.string(),
   federation: z.boolean(),
   plan: z.string(),
-  state: z.string().describe('ordered, allocating, dns, certificate, configuring, starting, bootstrapping, probing, ready, restoring, stopped, failed, deprovisioning, deleted'),
+  state: z.string().describe('ordered, allocating, dns, certificate, configuring, starting, bootstrapping, probing, ready, restoring, moving, stopped, failed, deprovisioning, deleted'),
   stateReason: z.string().nullable(),
   desiredState: z.string(),
   createdAt: z.iso.datetime(),

@@ -56,6 +56,7 @@ export type ServerState =
   | 'probing'
   | 'ready'
   | 'restoring'
+  | 'moving'
   | 'stopped'
   | 'failed'
   | 'deprovisioning'
@@ -122,7 +123,7 @@ export interface ServerEvent {
   at: string;
 }
 
-export type BackupKind = 'scheduled' | 'on_demand' | 'safety' | 'final';
+export type BackupKind = 'scheduled' | 'on_demand' | 'safety' | 'final' | 'move';
 /** queued also while a failed attempt waits for its retry (then error says why it failed). */
 export type BackupStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'forgotten';
 

@@ -47,6 +47,7 @@ export const KIND_WORDS: Record<BackupKind, string> = {
   on_demand: 'On request',
   safety: 'Safety backup before a restore',
   final: 'Final backup before deletion',
+  move: 'Taken to move the server to another machine',
 };
 
 /** The moment a backup stands for: when it finished, or how far it got. */

@@ -13,6 +13,7 @@ const STATE_LABELS: Record<ServerState, string> = {
   probing: 'Checking',
   ready: 'Ready',
   restoring: 'Restoring',
+  moving: 'Moving',
   stopped: 'Stopped',
   failed: 'Failed',
   deprovisioning: 'Deleting',

@@ -4,7 +4,10 @@ import {
   SERVER_ACTION_JOB,
   SERVER_BACKUP_JOB,
   SERVER_RESTORE_JOB,
+  SERVER_MOVE_JOB,
   serverBackupJobId,
+  serverMoveJobId,
+  type ServerMoveJob,
   serverRestoreJobId,
   type ServerBackupJob,
   type ServerRestoreJob,
@@ -110,6 +113,10 @@ export async function enqueueServerBackup(queue: Queue, job: ServerBackupJob): P
 
 export async function enqueueServerRestore(queue: Queue, job: ServerRestoreJob): Promise<void> {
   await queue.add(SERVER_RESTORE_JOB, job, { ...STEP_JOB_OPTIONS, jobId: serverRestoreJobId(job.serverId, job.requestId) });
+}
+
+export async function enqueueServerMove(queue: Queue, job: ServerMoveJob): Promise<void> {
+  await queue.add(SERVER_MOVE_JOB, job, { ...STEP_JOB_OPTIONS, jobId: serverMoveJobId(job.serverId, job.requestId) });
 }
 
 /**

@@ -20,6 +20,7 @@ export const ACCOUNT_CENSUS_JOB = 'account-census';
 export const DATABASE_BACKUP_JOB = 'database-backup';
 export const SERVER_BACKUP_JOB = 'server-backup';
 export const SERVER_RESTORE_JOB = 'server-restore';
+export const SERVER_MOVE_JOB = 'server-move';
 export const BACKUP_SCHEDULE_JOB = 'backup-schedule';
 
 /**
@@ -41,6 +42,7 @@ export const PROVISIONING_JOBS = [
   DATABASE_BACKUP_JOB,
   SERVER_BACKUP_JOB,
   SERVER_RESTORE_JOB,
+  SERVER_MOVE_JOB,
   BACKUP_SCHEDULE_JOB,
 ] as const;
 
@@ -90,6 +92,9 @@ export type ServerBackupJob = z.infer<typeof serverBackupJobSchema>;
 /** Puts the data of backup `backupId` back on its server; `requestId` makes each request its own job. */
 export const serverRestoreJobSchema = z.object({ serverId: z.uuid(), backupId: z.uuid(), requestId: z.uuid() });
 export type ServerRestoreJob = z.infer<typeof serverRestoreJobSchema>;
+/** Moves the server to node `nodeId`; `requestId` is also the id of the backup that carries its data there. */
+export const serverMoveJobSchema = z.object({ serverId: z.uuid(), nodeId: z.uuid(), requestId: z.uuid() });
+export type ServerMoveJob = z.infer<typeof serverMoveJobSchema>;
 
 /** The scheduler's jobs (renewal scan, reconcile) carry nothing. */
 export const scheduledJobSchema = z.object({});
@@ -101,5 +106,6 @@ export const serverActionJobId = (serverId: string, requestId: string): string =
 export const adminResetJobId = (serverId: string, issuance: number): string => `admin-reset.${serverId}.${issuance}`;
 export const serverBackupJobId = (backupId: string): string => `backup.${backupId}`;
 export const serverRestoreJobId = (serverId: string, requestId: string): string => `restore.${serverId}.${requestId}`;
+export const serverMoveJobId = (serverId: string, requestId: string): string => `move.${serverId}.${requestId}`;
 /** One renewal per certificate at a time; a renewed certificate has a new id. */
 export const renewJobId = (certificateId: string): string => `renew.${certificateId}`;

@@ -47,17 +47,25 @@ export interface TrackedStep {
   onFailure?: (failure: StepFailure) => Promise<void>;
 }
 
+/** A step's success with figures of its own for the `succeeded` event (a move's downtime). */
+export interface StepOutcome {
+  message: string;
+  detail: NonNullable<EventContext['detail']>;
+}
+
 /**
  * Records `started`, runs the step, records `succeeded` with its message or `failed` with the
  * reason, whether BullMQ will retry and the error's type; a failure that retrying cannot fix is
  * rethrown as UnrecoverableError so BullMQ stops at once.
  */
-export async function trackedStep(step: TrackedStep, run: () => Promise<string>): Promise<string> {
+export async function trackedStep(step: TrackedStep, run: () => Promise<string | StepOutcome>): Promise<string> {
   const { timeline, serverId, context } = step;
   if (step.title !== undefined) await timeline.record(serverId, step.step, 'started', step.title, context);
   try {
-    const message = await run();
-    await timeline.record(serverId, step.step, 'succeeded', message, context);
+    const outcome = await run();
+    const message = typeof outcome === 'string' ? outcome : outcome.message;
+    const detail = typeof outcome === 'string' ? context.detail : { ...context.detail, ...outcome.detail };
+    await timeline.record(serverId, step.step, 'succeeded', message, { ...context, ...(detail ? { detail } : {}) });
     await step.onSuccess?.();
     return message;
   } catch (error) {

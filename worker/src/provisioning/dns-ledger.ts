@@ -80,6 +80,18 @@ export class DnsLedger {
     return this.remove(rows.map(({ name, type, value, ttl }) => ({ name, type, value, ttl })));
   }
 
+  /**
+   * Removes the server's values under the purposes of `current` that `current` no longer has:
+   * where the server ran before a move (its old address and ports).
+   */
+  async withdrawStale(serverId: string, current: LedgerEntry[]): Promise<number> {
+    const keep = new Set(current.map((e) => key(e.record)));
+    const rows = await this.prisma.dnsRecord.findMany({
+      where: { serverId, provider: this.dns.kind, zone: this.zone, deletedAt: null, purpose: { in: [...new Set(current.map((e) => e.purpose))] } },
+    });
+    return this.remove(rows.filter((r) => !keep.has(key(r))).map(({ name, type, value, ttl }) => ({ name, type, value, ttl })));
+  }
+
   /** Removes exactly these values, and only those the ledger owns. */
   async withdrawValues(records: DnsRecord[]): Promise<number> {
     const owned = await this.liveRows(records);

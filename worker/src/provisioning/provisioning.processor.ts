@@ -14,6 +14,8 @@ import {
   DATABASE_BACKUP_JOB,
   SERVER_BACKUP_JOB,
   SERVER_RESTORE_JOB,
+  SERVER_MOVE_JOB,
+  serverMoveJobSchema,
   BACKUP_SCHEDULE_JOB,
   serverBackupJobSchema,
   serverRestoreJobSchema,
@@ -40,6 +42,7 @@ import { takeAccountCensus } from '../xmpp-users/account-census.js';
 import { backupDatabase } from '../backups/database-backup.js';
 import { runServerBackup } from '../backups/server-backup.js';
 import { restoreServer } from '../backups/server-restore.js';
+import { moveServer } from '../moves/server-move.js';
 import { scheduleDueBackups } from '../backups/backup-schedule.js';
 
 const job = jobDefiner<ProvisioningJobContext>();
@@ -71,6 +74,7 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
   job(DATABASE_BACKUP_JOB, scheduledJobSchema, ({ databaseBackup }) => backupDatabase(databaseBackup)),
   job(SERVER_BACKUP_JOB, serverBackupJobSchema, ({ deps, timeline }, payload, bullJob) => runServerBackup(deps, timeline, payload, jobContext(bullJob))),
   job(SERVER_RESTORE_JOB, serverRestoreJobSchema, ({ deps, timeline }, payload, bullJob) => restoreServer(deps, timeline, payload, jobContext(bullJob))),
+  job(SERVER_MOVE_JOB, serverMoveJobSchema, ({ deps, timeline }, payload, bullJob) => moveServer(deps, timeline, payload, jobContext(bullJob))),
   job(BACKUP_SCHEDULE_JOB, scheduledJobSchema, ({ deps }) => scheduleDueBackups(deps, new Date())),
 ];
 

@@ -27,14 +27,7 @@ export async function allocateStep(prisma: PrismaClient, serverId: string, publi
         const node = server.nodeId
           ? await tx.node.findUniqueOrThrow({ where: { id: server.nodeId } })
           : await leastLoadedNode(tx);
-        const used = new Set((await tx.portAllocation.findMany({ where: { nodeId: node.id }, select: { port: true } })).map((a) => a.port));
-        const free: number[] = [];
-        for (let port = node.portRangeStart; port <= node.portRangeEnd && free.length < missing.length; port++) {
-          if (!used.has(port) && !taken.has(port)) free.push(port);
-        }
-        if (free.length < missing.length) {
-          throw new NoCapacityError(`Node ${node.name} has no free ports left; add a node or widen its port range.`);
-        }
+        const free = await freePorts(tx, node, missing.length, taken);
         await tx.portAllocation.createMany({
           data: missing.map((purpose, i) => ({ nodeId: node.id, serverId, purpose, port: free[i] ?? 0 })),
         });
@@ -60,7 +53,20 @@ export async function serverPorts(prisma: PrismaClient, serverId: string): Promi
   return ports as AllocatedPorts;
 }
 
-type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+export type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+
+type PortRange = { id: string; name: string; portRangeStart: number; portRangeEnd: number };
+
+/** `count` ports of the node's range that no allocation holds and the engine does not publish. */
+export async function freePorts(tx: Tx, node: PortRange, count: number, taken: ReadonlySet<number>): Promise<number[]> {
+  const used = new Set((await tx.portAllocation.findMany({ where: { nodeId: node.id }, select: { port: true } })).map((a) => a.port));
+  const free: number[] = [];
+  for (let port = node.portRangeStart; port <= node.portRangeEnd && free.length < count; port++) {
+    if (!used.has(port) && !taken.has(port)) free.push(port);
+  }
+  if (free.length < count) throw new NoCapacityError(`Node ${node.name} has no free ports left; add a node or widen its port range.`);
+  return free;
+}
 
 async function leastLoadedNode(tx: Tx) {
   const nodes = await tx.node.findMany({

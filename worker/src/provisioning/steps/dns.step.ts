@@ -1,5 +1,6 @@
 import type { DnsRecordPurpose } from '../../../../prisma/generated/client/enums.js';
 import type { DnsRecord } from '../../ports/dns-provider.js';
+import type { LedgerEntry } from '../dns-ledger.js';
 import { isIPv6 } from 'node:net';
 import { customDomainHost } from '../../contracts/custom-domain.js';
 import { planServerRecords } from '../dns-plan.js';
@@ -9,17 +10,24 @@ import { requireNode, type StepDeps } from '../step-deps.js';
 import { serverPorts } from './allocate.step.js';
 
 export async function dnsStep(deps: StepDeps, serverId: string): Promise<string> {
+  const { entries, host, where } = await serverDnsEntries(deps, serverId);
+  const foreign = await deps.ledger.publishIfFree(serverId, entries);
+  if (foreign.length > 0) throw new DnsNameTakenError(host, foreign);
+  const records = entries.map((e) => e.record);
+  await waitForRecords(deps.settings.dnsResolver, records, { timeoutMs: deps.settings.dnsPropagationTimeoutMs, intervalMs: 100 });
+  return `Published ${records.length} DNS records for ${where}`;
+}
+
+/** The records the server needs on the node it is on now, each with the purpose the ledger files it under. */
+export async function serverDnsEntries(deps: StepDeps, serverId: string): Promise<{ entries: LedgerEntry[]; host: string; where: string }> {
   const server = await requireNode(deps.prisma, serverId);
   const records = server.customDomain ? customDomainRecords(server.customDomain.id, server.node.publicAddress, deps.settings.platformZone) : await platformRecords(deps, server);
   const host = server.customDomain ? customDomainHost(server.customDomain.id, deps.settings.platformZone) : server.domain;
-  const foreign = await deps.ledger.publishIfFree(
-    serverId,
-    records.map((record) => ({ record, purpose: server.customDomain ? 'a_server' : purposeOf(record, server.domain) })),
-  );
-  if (foreign.length > 0) throw new DnsNameTakenError(host, foreign);
-  await waitForRecords(deps.settings.dnsResolver, records, { timeoutMs: deps.settings.dnsPropagationTimeoutMs, intervalMs: 100 });
-  const where = server.customDomain ? `the host ${host} that ${server.domain}'s SRV records point at` : server.domain;
-  return `Published ${records.length} DNS records for ${where}`;
+  return {
+    entries: records.map((record) => ({ record, purpose: server.customDomain ? 'a_server' : purposeOf(record, server.domain) })),
+    host,
+    where: server.customDomain ? `the host ${host} that ${server.domain}'s SRV records point at` : server.domain,
+  };
 }
 
 async function platformRecords(deps: StepDeps, server: Awaited<ReturnType<typeof requireNode>>): Promise<DnsRecord[]> {

@@ -1,0 +1,89 @@
+import type { ServerMoveJob } from '../contracts/provisioning.js';
+import { trackedStep, type StepFailure, type StepOutcome } from '../jobs/tracked-step.js';
+import { takeServerBackup } from '../backups/server-backup.js';
+import { putSnapshotInPlace } from '../backups/server-restore.js';
+import { waitForServerAnswering } from '../provisioning/server-answering.js';
+import type { StepDeps } from '../provisioning/step-deps.js';
+import { PermanentStepError } from '../provisioning/step-errors.js';
+import { serverDnsEntries, dnsStep } from '../provisioning/steps/dns.step.js';
+import type { EventContext, Timeline } from '../provisioning/timeline.js';
+import { assertPortsFree, transferPorts } from './port-transfer.js';
+
+/**
+ * Moves a server to another node: stopped on its node (XMPP goes down), its data backed up (the
+ * backup row's id is the request's), its ports reserved on the target node instead, the data
+ * restored into a new container there, DNS repointed (the old address and ports withdrawn) and
+ * ready once XMPP answers. The `succeeded` event carries the downtime in ms as `downtimeMs`.
+ * A retry resumes where the last attempt stopped: before the ports moved it backs up again (a
+ * finished backup is adopted), after it only restores and repoints.
+ */
+export async function moveServer(deps: StepDeps, timeline: Timeline, job: ServerMoveJob, context: EventContext): Promise<string> {
+  const target = await deps.prisma.node.findUnique({ where: { id: job.nodeId } });
+  if (!target) throw new PermanentStepError('The node to move the server to is not registered.');
+  const source = (await deps.prisma.server.findUniqueOrThrow({ where: { id: job.serverId }, include: { node: true } })).node;
+  return trackedStep(
+    {
+      timeline,
+      serverId: job.serverId,
+      step: 'move',
+      title: `Move the server to another machine (node ${target.name})`,
+      context: { ...context, detail: { fromNode: source?.name ?? null, toNode: target.name } },
+      onFailure: (failure) => afterFailedMove(deps, timeline, job, failure),
+    },
+    () => deps.serverLock.run(job.serverId, () => move(deps, timeline, job, target)),
+  );
+}
+
+async function move(deps: StepDeps, timeline: Timeline, job: ServerMoveJob, target: { id: string; name: string; state: string }): Promise<StepOutcome> {
+  const { serverId, requestId } = job;
+  const server = await deps.prisma.server.findUniqueOrThrow({ where: { id: serverId }, include: { node: true } });
+  if (server.deletedAt || server.desiredState === 'deleted') throw new PermanentStepError('The server is being deleted; it is not moved.');
+  let carrier = await deps.prisma.serverBackup.findUnique({ where: { id: requestId } });
+  const fromNode = server.node?.name ?? null;
+  if (server.nodeId !== target.id) {
+    if (target.state !== 'active') throw new PermanentStepError(`Node ${target.name} takes no servers (it is ${target.state}).`);
+    if (!['ready', 'stopped', 'moving'].includes(server.state)) throw new PermanentStepError(`The server is ${server.state}; only a server that is ready or stopped can move.`);
+    await assertPortsFree(deps.prisma, target.id, await deps.containers.publishedHostPorts());
+    await timeline.setState(serverId, 'moving');
+    // The row's time marks when XMPP went down, for the downtime on a retry too.
+    carrier ??= await deps.prisma.serverBackup.create({ data: { id: requestId, serverId, kind: 'move' } });
+    if ((await deps.containers.listOwned(serverId)).containers.length > 0) await deps.containers.stopServer(serverId);
+    await takeServerBackup(deps, requestId);
+    await transferPorts(deps.prisma, serverId, target.id, () => deps.containers.publishedHostPorts());
+  } else if (!carrier) {
+    throw new PermanentStepError(`The server already runs on node ${target.name}.`);
+  }
+  const backup = await deps.prisma.serverBackup.findUniqueOrThrow({ where: { id: requestId } });
+  if (backup.status !== 'succeeded' || !backup.snapshotId) throw new Error(`the move's backup ${requestId} is ${backup.status}`);
+  const { host, c2sPort, domain } = await putSnapshotInPlace(deps, serverId, backup.snapshotId);
+  await dnsStep(deps, serverId);
+  const withdrawn = await deps.ledger.withdrawStale(serverId, (await serverDnsEntries(deps, serverId)).entries);
+  const detail = { fromNode, toNode: target.name, withdrawnRecords: withdrawn };
+  const { desiredState } = await deps.prisma.server.findUniqueOrThrow({ where: { id: serverId }, select: { desiredState: true } });
+  if (desiredState === 'stopped') {
+    await deps.containers.stopServer(serverId);
+    await timeline.setState(serverId, 'stopped');
+    return { message: `Moved to node ${target.name} and left stopped, as you asked; DNS points there.`, detail: { ...detail, downtimeMs: null } };
+  }
+  await waitForServerAnswering(deps.containers, { serverId, host, port: c2sPort, domain }, deps.settings.serviceStartTimeoutMs);
+  const downtimeMs = Date.now() - backup.requestedAt.getTime();
+  await timeline.setState(serverId, 'ready');
+  return { message: `Moved to node ${target.name}; XMPP answers there again after ${(downtimeMs / 1000).toFixed(1)} s down.`, detail: { ...detail, downtimeMs } };
+}
+
+/**
+ * A move that fails for good before the server left its node starts it again there, as it was;
+ * one that fails after leaves it failed (its data is in the move's backup, for a retry of the
+ * move or a restore). A deletion under way owns the state.
+ */
+async function afterFailedMove(deps: StepDeps, timeline: Timeline, job: ServerMoveJob, failure: StepFailure): Promise<void> {
+  if (failure.willRetry) return;
+  const server = await deps.prisma.server.findUniqueOrThrow({ where: { id: job.serverId } });
+  if (server.desiredState === 'deleted' || server.state !== 'moving') return;
+  if (server.nodeId !== job.nodeId && (await deps.containers.listOwned(job.serverId)).containers.length > 0) {
+    if (server.desiredState === 'running') await deps.containers.startServer(job.serverId);
+    await timeline.setState(job.serverId, server.desiredState === 'running' ? 'ready' : 'stopped');
+    return;
+  }
+  await timeline.setState(job.serverId, 'failed', { text: failure.reason, errorType: failure.errorType });
+}
