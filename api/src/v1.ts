@@ -9,6 +9,7 @@ import { twoFactorRoutes } from './two-factor/two-factor.routes.js';
 import { tokenRoutes } from './tokens/tokens.routes.js';
 import { serverRoutes } from './servers/servers.routes.js';
 import { backupRoutes } from './backups/backups.routes.js';
+import { exportRoutes } from './exports/exports.routes.js';
 import { deletedServerRoutes } from './servers/deleted-servers.routes.js';
 import { domainRoutes } from './domains/domains.routes.js';
 import { xmppUsersQueuePlugin } from './xmpp-users/xmpp-users.queue.js';
@@ -36,6 +37,7 @@ export const v1Routes: FastifyPluginCallback = (app, _options, done) => {
   app.register(auditRoutes);
   app.register(serverRoutes);
   app.register(backupRoutes);
+  app.register(exportRoutes);
   app.register(deletedServerRoutes);
   app.register(domainRoutes);
   app.register(xmppUsersQueuePlugin, { redisUrl: app.config.redisUrl });

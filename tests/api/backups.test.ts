@@ -1,9 +1,9 @@
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROVISIONING_QUEUE, serverBackupJobId, serverRestoreJobId } from '../../worker/src/contracts/provisioning.js';
+import { serverBackupJobId, serverRestoreJobId } from '../../worker/src/contracts/provisioning.js';
 import { startApiHarness, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
 import { readyServer } from '../support/api-tenant-fixtures.js';
+import { provisioningQueue } from '../support/provisioning-queue.js';
 
 interface BackupList {
   schedule: { intervalMinutes: number; keep: { last: number; daily: number; weekly: number }; nextAt: string | null };
@@ -11,20 +11,18 @@ interface BackupList {
 }
 
 let harness: ApiHarness;
-let queueConnection: Redis;
 let queue: Queue;
+let closeQueue: (() => Promise<void>) | undefined;
 let owner: TestAccount;
 
 beforeAll(async () => {
   harness = await startApiHarness();
-  queueConnection = new Redis(harness.redis.url, { maxRetriesPerRequest: null });
-  queue = new Queue(PROVISIONING_QUEUE, { connection: queueConnection });
+  ({ queue, close: closeQueue } = provisioningQueue(harness.redis.url));
   owner = await harness.signUp();
 });
 
 afterAll(async () => {
-  await queue?.close();
-  queueConnection?.disconnect();
+  await closeQueue?.();
   await harness?.close();
 });
 

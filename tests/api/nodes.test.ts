@@ -1,27 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROVISIONING_QUEUE, serverMoveJobId } from '../../worker/src/contracts/provisioning.js';
+import { serverMoveJobId } from '../../worker/src/contracts/provisioning.js';
 import { startApiHarness, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
 import { readyServer } from '../support/api-tenant-fixtures.js';
+import { provisioningQueue } from '../support/provisioning-queue.js';
 
 let harness: ApiHarness;
-let queueConnection: Redis;
 let queue: Queue;
+let closeQueue: (() => Promise<void>) | undefined;
 let customer: TestAccount;
 let operator: TestAccount;
 
 beforeAll(async () => {
   harness = await startApiHarness();
-  queueConnection = new Redis(harness.redis.url, { maxRetriesPerRequest: null });
-  queue = new Queue(PROVISIONING_QUEUE, { connection: queueConnection });
+  ({ queue, close: closeQueue } = provisioningQueue(harness.redis.url));
   [customer, operator] = [await harness.signUp(), await harness.signUp({ operator: true })];
 });
 
 afterAll(async () => {
-  await queue?.close();
-  queueConnection?.disconnect();
+  await closeQueue?.();
   await harness?.close();
 });
 

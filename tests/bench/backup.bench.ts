@@ -15,7 +15,7 @@ import { loadWorkerConfig } from '../../worker/src/config.js';
 import { checkXmpp } from '../../worker/src/healing/xmpp-check.js';
 import { prosodyCreateOrUpdateUser } from '../../worker/src/provisioning/prosody-accounts.js';
 import { pebbleIssuers } from '../support/pebble.js';
-import { startPlatformApi } from '../support/platform-api.js';
+import { signUpWithToken, startPlatformApi } from '../support/platform-api.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
@@ -38,6 +38,8 @@ const POLL_MS = 25;
 const CLIENT_WIDTH = 10;
 const SEED_WIDTH = 4;
 const TARGETS = { full: 10_000, incremental: 3_000, restoreToLogin: 15_000 };
+/** The node the server moves to: another loopback address of this machine, with a port range of its own. */
+const NODE_B = { name: 'bench-backup-b', publicAddress: '127.0.0.2', portRangeStart: 24_400, portRangeEnd: 24_799 };
 
 const describe = (error: unknown) => (error instanceof Error ? error.message || (error.stack ?? error.name) : String(error));
 const run = promisify(execFile);
@@ -89,7 +91,7 @@ async function received(session: XmppSession, index: number, batch: string): Pro
 
 type BackupRow = { id: string; kind: string; status: string; startedAt: string | null; finishedAt: string | null; sizeBytes: number | null; addedBytes: number | null; pausedMs: number | null; error: string | null };
 type ServerView = { state: string; domain: string; connection: { ports: { starttls: number } } | null; incidents: { kind: string; status: string; openedAt: string }[] };
-type ServerEvent = { id: string; step: string; status: string; message: string | null };
+type ServerEvent = { id: string; step: string; status: string; message: string | null; downtimeMs: number | null };
 
 async function main(): Promise<void> {
   const repositoryDir = join(await mkdtemp(join(tmpdir(), 'parley-bench-backup-')), 'repository');
@@ -118,27 +120,7 @@ async function main(): Promise<void> {
   let deleteViaApi: (() => Promise<boolean>) | undefined;
   try {
     const roots = [(await pebbleIssuers()).root.toString()];
-    const email = `bench-${randomBytes(4).toString('hex')}@example.test`;
-    const signUp = await fetch(`${api.url}/api/v1/accounts`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password: `bench ${randomUUID()}`, plan: 'team' }),
-    });
-    if (signUp.status !== 201) throw new Error(`sign-up: ${signUp.status} ${await signUp.text()}`);
-    const cookie = (signUp.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-    const { csrfToken } = (await signUp.json()) as { csrfToken: string };
-    const tokenResponse = await fetch(`${api.url}/api/v1/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken },
-      body: JSON.stringify({ name: 'bench' }),
-    });
-    const { secret } = (await tokenResponse.json()) as { secret: string };
-    const request = (method: string, path: string, body?: unknown) =>
-      fetch(`${api.url}/api/v1${path}`, {
-        method,
-        headers: { authorization: `Bearer ${secret}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
+    const request = await signUpWithToken(api.url);
     const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
       const response = await request(method, path, body);
       if (response.status >= 400) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
@@ -162,7 +144,6 @@ async function main(): Promise<void> {
       if (v.state === 'failed') throw new Error(`the server failed to provision: ${JSON.stringify(v)}`);
       return v.state === 'ready' ? v : undefined;
     }, 180_000, 250);
-    const port = server.connection?.ports.starttls ?? 0;
     const domain = server.domain;
 
     const passwords = Array.from({ length: USERS }, () => `pw-${randomUUID()}`);
@@ -171,8 +152,17 @@ async function main(): Promise<void> {
     const seedMs = performance.now() - seedStart;
     // PLAIN over the TLS session verified against Pebble's root, which Prosody checks natively:
     // this client library's SCRAM spends ~600 ms of the bench's CPU on every login.
+    let address = '127.0.0.1';
+    let port = server.connection?.ports.starttls ?? 0;
     const login = (i: number) =>
-      connectAs({ host: '127.0.0.1', port, domain, username: username(i), password: passwords[i] ?? '', trustedCaPems: roots, timeoutMs: 10_000, resource: `bench${randomBytes(3).toString('hex')}`, preferPlain: true });
+      connectAs({ host: address, port, domain, username: username(i), password: passwords[i] ?? '', trustedCaPems: roots, timeoutMs: 10_000, resource: `bench${randomBytes(3).toString('hex')}`, preferPlain: true });
+
+    /** The first login of user 1 once `ready` says it can reach the server (polled). */
+    const loginOnce = (what: string, timeoutMs: number, ready: () => Promise<boolean>) =>
+      until(what, async () => {
+        if (!(await ready())) return undefined;
+        return login(1).catch(() => undefined);
+      }, timeoutMs, POLL_MS);
 
     const writeStart = performance.now();
     sessions.push(...(await pooled(USERS, CLIENT_WIDTH, login)));
@@ -242,28 +232,25 @@ async function main(): Promise<void> {
     await call('POST', `/servers/${id}/backups/${full.row.id}/restore`);
     // A login counts once it reaches the new container: until the restore replaces it, the old
     // one keeps answering (a safety backup is taken first).
-    const firstLogin = await until('a client logs in to the restored server', async () => {
+    const firstLogin = await loginOnce('a client logs in to the restored server', 120_000, async () => {
       const info = await docker.getContainer(containerName(id)).inspect().catch(() => undefined);
-      if (!info || info.Id === oldContainer || !info.State.Running) return undefined;
-      const answer = await checkXmpp({ host: '127.0.0.1', port, domain, timeoutMs: 1_000 });
-      if (!answer.answers) return undefined;
-      try {
-        return await login(1);
-      } catch {
-        return undefined;
-      }
-    }, 120_000, POLL_MS);
+      if (!info || info.Id === oldContainer || !info.State.Running) return false;
+      return (await checkXmpp({ host: address, port, domain, timeoutMs: 1_000 })).answers;
+    });
     const restoreToLoginMs = performance.now() - t0;
     await firstLogin.close();
     await until('the API shows the server ready again', async () => ((await view()).state === 'ready' ? true : undefined), 60_000, POLL_MS);
     const restoreToReadyMs = performance.now() - t0;
-    const events: ServerEvent[] = [];
-    for (let page = 0; page < 50; page++) {
-      const items = (await call<{ items: ServerEvent[] }>('GET', `/servers/${id}/events?limit=100&after=${events.at(-1)?.id ?? 0}`)).items;
-      events.push(...items);
-      if (items.length < 100) break;
-    }
-    const restoreEvent = events.filter((e) => e.step === 'restore').at(-1);
+    const timeline = async () => {
+      const events: ServerEvent[] = [];
+      for (let page = 0; page < 50; page++) {
+        const items = (await call<{ items: ServerEvent[] }>('GET', `/servers/${id}/events?limit=100&after=${events.at(-1)?.id ?? 0}`)).items;
+        events.push(...items);
+        if (items.length < 100) break;
+      }
+      return events;
+    };
+    const restoreEvent = (await timeline()).filter((e) => e.step === 'restore').at(-1);
     if (restoreEvent?.status !== 'succeeded') throw new Error(`the restore's timeline event is ${restoreEvent?.status ?? 'missing'}: ${restoreEvent?.message ?? ''}`);
     const safety = (await call<{ items: BackupRow[] }>('GET', `/servers/${id}/backups`)).items.find((b) => b.kind === 'safety');
     const safetyMs = safety?.startedAt && safety.finishedAt ? Date.parse(safety.finishedAt) - Date.parse(safety.startedAt) : NaN;
@@ -271,6 +258,33 @@ async function main(): Promise<void> {
     sessions.push(...(await pooled(USERS, CLIENT_WIDTH, login)));
     const messagesRestored = await archivedCount('m');
     const lateRestored = await archivedCount('late');
+    await closeSessions();
+
+    // An operator moves the server to a second node (registered on this machine as a second
+    // address); timed from the request until a client logs in at the new address.
+    const operator = await signUpWithToken(api.url, async (accountId) => {
+      await harness.prisma.account.update({ where: { id: accountId }, data: { role: 'operator' } });
+    });
+    const nodeB = await harness.prisma.node.create({
+      data: { ...NODE_B, hostname: `${NODE_B.name}.${harness.config.platformZone}`, dockerEndpoint: `unix://${harness.config.docker.socketPath}` },
+    });
+    await settled();
+    const m0 = performance.now();
+    const moveRequest = await operator('POST', '/operator/moves', { serverId: id, nodeId: nodeB.id });
+    if (moveRequest.status !== 202) throw new Error(`POST /operator/moves: ${moveRequest.status} ${await moveRequest.text()}`);
+    address = NODE_B.publicAddress;
+    const movedLogin = await loginOnce('a client logs in at the new node', 180_000, async () => {
+      const v = await view();
+      if (v.state !== 'ready' || !v.connection) return false;
+      port = v.connection.ports.starttls;
+      return true;
+    });
+    const moveToLoginMs = performance.now() - m0;
+    await movedLogin.close();
+    const moveEvent = (await timeline()).filter((e) => e.step === 'move').at(-1);
+    if (moveEvent?.status !== 'succeeded' || moveEvent.downtimeMs === null) throw new Error(`the move's timeline event is ${moveEvent?.status ?? 'missing'}: ${moveEvent?.message ?? ''}`);
+    sessions.push(...(await pooled(USERS, CLIENT_WIDTH, login)));
+    const messagesMoved = await archivedCount('m');
     await closeSessions();
 
     const result = {
@@ -285,6 +299,9 @@ async function main(): Promise<void> {
       added_bytes_incremental: incremental.row.addedBytes,
       paused_ms_full: full.row.pausedMs,
       paused_ms_incremental: incremental.row.pausedMs,
+      move_to_login_ms: Math.round(moveToLoginMs),
+      move_downtime_ms: moveEvent.downtimeMs,
+      messages_after_move: messagesMoved,
     };
     const restic = (await run('restic', ['version'])).stdout.trim();
     console.log('Backup benchmark (sandbox: Docker, PowerDNS, Pebble, restic on this machine)');
@@ -297,6 +314,7 @@ async function main(): Promise<void> {
     );
     console.log(`  backups timed from POST /backups until GET /backups shows succeeded, each started with no worker job running or waiting; repository bytes: growth of \`du -sb\` of the repository directory across each backup (addedBytes: restic's own count in the backup row)`);
     console.log(`  restore timed from POST /restore of the full backup until a client logs in (PLAIN over verified TLS) to the new container as ${username(1)}; messages restored: distinct received messages in the ${USERS} users' MAM archives afterwards`);
+    console.log(`  move timed from an operator's POST /operator/moves to node ${NODE_B.name} (${NODE_B.publicAddress}, ports ${NODE_B.portRangeStart}-${NODE_B.portRangeEnd}, on this machine) until ${username(1)} logs in there; the downtime is the worker's own (from the stop until XMPP answers on the new node), as GET /servers/{id}/events reports it`);
     const line = (what: string, value: string, target = '') => console.log(`  ${what.padEnd(52)} ${value.padStart(14)}   ${target}`);
     line('what', 'value', 'target');
     line('full backup (POST → succeeded)', `${result.full_backup_ms} ms`, `≤ ${TARGETS.full.toLocaleString('en')} ms`);
@@ -313,8 +331,15 @@ async function main(): Promise<void> {
     line('messages written up to the full backup', String(messagesWritten));
     line('messages restored (MAM, after the restore)', String(messagesRestored), `= ${messagesWritten}`);
     line('later messages restored (must be 0)', String(lateRestored), '= 0');
+    line('move to another node → a client logs in there', `${result.move_to_login_ms} ms`);
+    line("  XMPP down during the move (the timeline's figure)", `${result.move_downtime_ms} ms`);
+    line('messages after the move (MAM)', String(messagesMoved), `= ${messagesRestored}`);
     if (messagesRestored !== messagesWritten || lateRestored !== 0) {
       console.error(`bench:backup: the restore does not hold what was written up to the full backup: ${messagesRestored} of ${messagesWritten} messages, and ${lateRestored} written after it`);
+      process.exitCode = 1;
+    }
+    if (messagesMoved !== messagesRestored) {
+      console.error(`bench:backup: the move lost messages: ${messagesMoved} of ${messagesRestored}`);
       process.exitCode = 1;
     }
     console.log(JSON.stringify(result));

@@ -10,7 +10,7 @@ import { FLAP_WINDOW_MS } from '../../worker/src/healing/incident-book.js';
 import { checkXmpp } from '../../worker/src/healing/xmpp-check.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { pebbleIssuers } from '../support/pebble.js';
-import { startPlatformApi } from '../support/platform-api.js';
+import { signUpWithToken, startPlatformApi } from '../support/platform-api.js';
 import { testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
 import { WorkerProcess } from '../support/worker-process.js';
@@ -67,27 +67,9 @@ async function main(): Promise<void> {
   const servers: string[] = [];
   try {
     const roots = [(await pebbleIssuers()).root.toString()];
-    const email = `bench-${randomBytes(4).toString('hex')}@example.test`;
-    const signUp = await fetch(`${api.url}/api/v1/accounts`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password: `bench ${randomUUID()}`, plan: 'team' }),
-    });
-    if (signUp.status !== 201) throw new Error(`sign-up: ${signUp.status} ${await signUp.text()}`);
-    const cookie = (signUp.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-    const { csrfToken } = (await signUp.json()) as { csrfToken: string };
-    const tokenResponse = await fetch(`${api.url}/api/v1/tokens`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken },
-      body: JSON.stringify({ name: 'bench' }),
-    });
-    const { secret } = (await tokenResponse.json()) as { secret: string };
+    const request = await signUpWithToken(api.url);
     const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${api.url}/api/v1${path}`, {
-        method,
-        headers: { authorization: `Bearer ${secret}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        ...(body ? { body: JSON.stringify(body) } : {}),
-      });
+      const response = await request(method, path, body);
       if (response.status >= 400) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
       return response.json() as Promise<Record<string, unknown>>;
     };

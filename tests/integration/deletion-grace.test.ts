@@ -14,6 +14,7 @@ import { startPlatformApi, type ListeningApi } from '../support/platform-api.js'
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
 import { connectAs, deliverMessage, wholeArchive } from '../support/xmpp.js';
+import { until } from '../support/until.js';
 
 const CHILD_PATH = '/usr/local/bin:/usr/bin:/bin';
 const GRACE_MS = 7 * 86_400_000;
@@ -105,11 +106,7 @@ describe('deleting a server keeps a final backup for the grace period; undoing t
     // The grace period over: the next tick purges its backups for good.
     await harness.prisma.server.update({ where: { id: serverId }, data: { purgeAfter: new Date(Date.now() - 1_000) } });
     await (await harness.startWorker()).queue.add(BACKUP_SCHEDULE_JOB, {});
-    const deadline = Date.now() + 60_000;
-    while ((await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId } })).purgedAt === null) {
-      if (Date.now() > deadline) throw new Error('not purged within 60 s');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await until('the purge', async () => (await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId } })).purgedAt);
     expect(await repository().snapshots(serverSnapshotTag(serverId))).toEqual([]);
     expect(await harness.prisma.serverBackup.count({ where: { serverId, status: { not: 'forgotten' } } })).toBe(0);
     expect((await call('POST', `/api/v1/deleted-servers/${serverId}/restore`)).statusCode).toBe(404);

@@ -37,6 +37,8 @@ const EXPECTED_TABLES = [
   'recovery_codes',
   'server_backups',
   'server_credentials',
+  'server_exports',
+  'server_imports',
   'servers',
   'sessions',
   'xmpp_users',

@@ -15,6 +15,7 @@ import { pebbleIssuers } from '../support/pebble.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
 import { connectAs, joinRoom, sendGroupMessage, sendMessage, wholeArchive } from '../support/xmpp.js';
+import { until } from '../support/until.js';
 
 const CHILD_PATH = '/usr/local/bin:/usr/bin:/bin';
 const PASSWORD = { alice: 'alice: a password of her own', bob: 'bob: kept in the backup' };
@@ -44,20 +45,11 @@ describe('server backups: restic snapshots of the data volume, taken while clien
     connectAs({ host: '127.0.0.1', port: c2sPort, domain, username, password: PASSWORD[username], trustedCaPems: [root], timeoutMs: 10_000, resource: `r${randomUUID().slice(0, 8)}` });
   const room = () => `lobby@conference.${domain}`;
 
-  const waitFor = async <T>(what: string, look: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = await look();
-      if (found !== undefined) return found;
-      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
   const backupSettled = (backupId: string) =>
-    waitFor(`backup ${backupId}`, async () => {
+    until(`backup ${backupId}`, async () => {
       const row = await harness.prisma.serverBackup.findUniqueOrThrow({ where: { id: backupId } });
       return row.status === 'succeeded' || row.status === 'failed' ? row : undefined;
-    });
+    }, 90_000);
   /** As the API does: the row, then its job. */
   const backUp = async (kind: BackupKind = 'on_demand') => {
     const row = await harness.prisma.serverBackup.create({ data: { serverId, kind } });
@@ -68,7 +60,7 @@ describe('server backups: restic snapshots of the data volume, taken while clien
     const requestId = randomUUID();
     await enqueueServerRestore(await queue(), { serverId, backupId, requestId });
     const ofThisRestore = { serverId, step: 'restore', jobId: { contains: requestId } };
-    await waitFor(`restore ${requestId}`, async () => (await harness.prisma.provisioningEvent.findFirst({ where: { ...ofThisRestore, status: 'succeeded' } })) ?? undefined);
+    await until(`restore ${requestId}`, async () => (await harness.prisma.provisioningEvent.findFirst({ where: { ...ofThisRestore, status: 'succeeded' } })) ?? undefined, 90_000);
     expect(await harness.prisma.provisioningEvent.findMany({ where: { ...ofThisRestore, status: 'failed' } }), 'the restore succeeded at its first attempt').toEqual([]);
     await harness.waitForState(serverId, 'ready');
     return requestId;
@@ -135,7 +127,7 @@ describe('server backups: restic snapshots of the data volume, taken while clien
     expect(everything).toBe(sent);
 
     await enqueueAdminReset(await queue(), serverId, 2);
-    await waitFor('the admin password reset', async () => ((await harness.prisma.serverCredential.findFirst({ where: { serverId, issuance: 2, appliedAt: { not: null } } })) ? true : undefined));
+    await until('the admin password reset', async () => ((await harness.prisma.serverCredential.findFirst({ where: { serverId, issuance: 2, appliedAt: { not: null } } })) ? true : undefined), 90_000);
     const requestId = await restore(backups[1] ?? '');
     const after = await login('alice');
     let restored: number;
@@ -175,21 +167,21 @@ describe('server backups: restic snapshots of the data volume, taken while clien
     await harness.prisma.serverBackup.updateMany({ where: { serverId }, data: { requestedAt: dayAgo } });
     const before = await harness.prisma.serverBackup.count({ where: { serverId } });
     await (await queue()).add(BACKUP_SCHEDULE_JOB, {});
-    const scheduled = await waitFor('the scheduled backup', async () => (await harness.prisma.serverBackup.findFirst({ where: { serverId, kind: 'scheduled' } })) ?? undefined);
+    const scheduled = await until('the scheduled backup', async () => (await harness.prisma.serverBackup.findFirst({ where: { serverId, kind: 'scheduled' } })) ?? undefined, 90_000);
     expect((await backupSettled(scheduled.id)).status).toBe('succeeded');
     expect(await harness.prisma.serverBackup.count({ where: { serverId } })).toBe(before + 1);
 
     // A later tick finds more backups than the plan keeps (a tick whose forget met the backup's
     // lock leaves it to the next one, so the test ticks every few seconds as the scheduler would).
     let lastTick = 0;
-    await waitFor('retention', async () => {
+    await until('retention', async () => {
       if ((await harness.prisma.serverBackup.count({ where: { serverId, status: 'succeeded' } })) === 1) return true;
       if (Date.now() - lastTick > 5_000) {
         lastTick = Date.now();
         await (await queue()).add(BACKUP_SCHEDULE_JOB, {});
       }
       return undefined;
-    });
+    }, 90_000);
     const kept = await repository().snapshots(serverSnapshotTag(serverId));
     expect(kept).toHaveLength(1);
     expect(kept[0]?.id.startsWith((await harness.prisma.serverBackup.findUniqueOrThrow({ where: { id: scheduled.id } })).snapshotId ?? '-')).toBe(true);
@@ -203,10 +195,10 @@ describe('server backups: restic snapshots of the data volume, taken while clien
     let backupId: string;
     try {
       backupId = await backUp();
-      const failed = await waitFor('a failed attempt', async () => {
+      const failed = await until('a failed attempt', async () => {
         const event = await harness.prisma.provisioningEvent.findFirst({ where: { serverId, step: 'backup', status: 'failed', jobId: `backup.${backupId}` } });
         return event ?? undefined;
-      });
+      }, 90_000);
       expect(failed).toMatchObject({ willRetry: true, errorType: 'backup_repository_unavailable' });
       const row = await harness.prisma.serverBackup.findUniqueOrThrow({ where: { id: backupId } });
       expect(row).toMatchObject({ status: 'queued', lastErrorType: 'backup_repository_unavailable' });
@@ -225,7 +217,7 @@ describe('server backups: restic snapshots of the data volume, taken while clien
   it('a container left frozen by a worker that died mid-backup is thawed by the health check', async () => {
     await docker.getContainer(containerName(serverId)).pause();
     await enqueueHealthChecks(await queue(), [serverId]);
-    await waitFor('the container thawed', async () => ((await runtime.listOwned(serverId)).containers[0]?.state === 'running' ? true : undefined), 60_000);
+    await until('the container thawed', async () => ((await runtime.listOwned(serverId)).containers[0]?.state === 'running' ? true : undefined), 60_000);
     const alice = await login('alice');
     await alice.close();
   }, 90_000);
@@ -236,7 +228,7 @@ describe('server backups: restic snapshots of the data volume, taken while clien
     try {
       const requestId = randomUUID();
       await enqueueServerRestore(await queue(), { serverId, backupId: backup.id, requestId });
-      const failed = await waitFor('the refused restore', async () => (await harness.prisma.provisioningEvent.findFirst({ where: { serverId, step: 'restore', status: 'failed', jobId: { contains: requestId } } })) ?? undefined);
+      const failed = await until('the refused restore', async () => (await harness.prisma.provisioningEvent.findFirst({ where: { serverId, step: 'restore', status: 'failed', jobId: { contains: requestId } } })) ?? undefined, 90_000);
       expect(failed).toMatchObject({ willRetry: false, errorType: 'permanent', message: 'The server is being deleted; it can no longer be restored.' });
       expect((await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId } })).state).toBe('ready');
     } finally {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { adminSecretContext } from '../../worker/src/contracts/secret-contexts.js';
+import { adminSecretContext, exportContentContext } from '../../worker/src/contracts/secret-contexts.js';
+import { sealDocument } from '../../worker/src/crypto/sealed-document.js';
 import { withToken, type ApiHarness, type TestAccount } from './api-harness.js';
 
 /** A resource owned by `owner`, and how to address it on the routes of one path template. */
@@ -105,6 +106,15 @@ const deletedServerFixture: TenantFixture = async (harness, owner) => {
   return { params: { id: server.id } };
 };
 
+/** A finished export of a ready server, its document sealed as the worker seals it. */
+export const exportFixture: TenantFixture = async (harness, owner) => {
+  const server = await readyServer(harness, owner);
+  const row = await harness.prisma.serverExport.create({ data: { serverId: server.id, status: 'succeeded', userCount: 0, finishedAt: new Date(), expiresAt: new Date(Date.now() + 86_400_000) } });
+  const document = "<server-data xmlns='urn:xmpp:pie:0'><host jid='fixture.example'/></server-data>";
+  await harness.prisma.serverExport.update({ where: { id: row.id }, data: { content: sealDocument(harness.app.secrets, document, exportContentContext(row.id)) } });
+  return { params: { serverId: server.id, id: row.id } };
+};
+
 const serverChildrenFixture =
   (post: unknown): TenantFixture =>
   async (harness, owner) => ({ params: { serverId: (await readyServer(harness, owner)).id }, bodies: { POST: post } });
@@ -125,6 +135,8 @@ export const tenantFixtures: Record<string, TenantFixture> = {
   '/api/v1/servers/{serverId}/invites/{id}': inviteFixture,
   '/api/v1/servers/{serverId}/backups': serverChildrenFixture({}),
   '/api/v1/servers/{serverId}/backups/{id}/restore': backupFixture,
+  '/api/v1/servers/{serverId}/exports': serverChildrenFixture({}),
+  '/api/v1/servers/{serverId}/exports/{id}/download': exportFixture,
   '/api/v1/deleted-servers/{id}/restore': deletedServerFixture,
   '/api/v1/tokens/{id}': async (harness, owner) => {
     const body = created<{ token: { id: string } }>(

@@ -1,3 +1,4 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/src/app.js';
 import { loadApiConfig } from '../../api/src/config.js';
@@ -27,4 +28,39 @@ export async function startPlatformApi(harness: ProvisioningHarness, options: { 
   // Idempotent: a test may stop the API on purpose before the suite's cleanup does.
   let closing: Promise<void> | undefined;
   return { app, url, close: () => (closing ??= app.close()) };
+}
+
+/** Sends a request under /api/v1 with an API token: `path` is e.g. `/servers`, `body` JSON. */
+export type ApiRequest = (method: string, path: string, body?: unknown) => Promise<Response>;
+
+/**
+ * A new customer on the Team plan, signed up through the listening API as a person would, with
+ * an API token made in their session; resolves with a request function that uses the token.
+ * `makeOperator` (given the account's id) turns the account into an operator's first, and the
+ * token is then scoped for operator work.
+ */
+export async function signUpWithToken(apiUrl: string, makeOperator?: (accountId: string) => Promise<void>): Promise<ApiRequest> {
+  const email = `bench-${randomBytes(4).toString('hex')}@example.test`;
+  const signUp = await fetch(`${apiUrl}/api/v1/accounts`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: `bench ${randomUUID()}`, plan: 'team' }),
+  });
+  if (signUp.status !== 201) throw new Error(`sign-up: ${signUp.status} ${await signUp.text()}`);
+  const cookie = (signUp.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const { csrfToken, account } = (await signUp.json()) as { csrfToken: string; account: { id: string } };
+  await makeOperator?.(account.id);
+  const tokenResponse = await fetch(`${apiUrl}/api/v1/tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', cookie, 'x-csrf-token': csrfToken },
+    body: JSON.stringify(makeOperator ? { name: 'bench operator', scope: 'operator', expiresInDays: 1 } : { name: 'bench' }),
+  });
+  if (tokenResponse.status !== 201) throw new Error(`token: ${tokenResponse.status} ${await tokenResponse.text()}`);
+  const { secret } = (await tokenResponse.json()) as { secret: string };
+  return (method, path, body) =>
+    fetch(`${apiUrl}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${secret}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
 }

@@ -12,6 +12,7 @@ const event = (step: string, status: ServerEvent['status'], message = `${step} $
   maxAttempts: 20,
   willRetry: status === 'failed' ? true : null,
   errorType: status === 'failed' ? 'unknown' : null,
+  downtimeMs: null,
   at: '2025-01-01T00:00:00.000Z',
 });
 

@@ -45,6 +45,8 @@ async function subjectAccountOf(db: AuditWriter, targetType: string, targetId: s
       return (await db.session.findUnique({ where: { id: targetId }, select }))?.accountId ?? null;
     case 'xmpp_user':
       return (await db.xmppUser.findUnique({ where: { id: targetId }, select: { server: { select } } }))?.server.accountId ?? null;
+    case 'server_import':
+      return (await db.serverImport.findUnique({ where: { id: targetId }, select }))?.accountId ?? null;
     case 'invite':
       return (await db.invite.findUnique({ where: { id: targetId }, select: { server: { select } } }))?.server.accountId ?? null;
     default:

@@ -124,7 +124,7 @@ export class BackupService {
 }
 
 /** Backups and restores need a server whose data exists and which no deletion or restore is changing. */
-function assertHasData(server: { id: string; state: string; desiredState: string; nodeId: string | null; readyAt: Date | null }, what: string): void {
+export function assertHasData(server: { id: string; state: string; desiredState: string; nodeId: string | null; readyAt: Date | null }, what: string): void {
   if (server.desiredState === 'deleted') throw new HttpProblem(409, 'Server is being deleted', `The server is being deleted, so Parley cannot ${what}.`);
   if (server.state === 'restoring') {
     throw new HttpProblem(409, 'Not now', `The server is being restored; ${what} once it is ready again (GET /api/v1/servers/${server.id}/events).`);

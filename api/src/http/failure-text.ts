@@ -22,6 +22,7 @@ const PLAIN: Record<ErrorType, string> = {
   xmpp_not_ready: 'Your server did not answer chat connections in time.',
   deadline_exceeded: 'This took longer than it should and was stopped.',
   backup_repository_unavailable: 'The storage that keeps backups could not be reached.',
+  data_tool_failed: "Converting your server's users to or from the XEP-0227 format failed.",
   health_incident: 'Parley found your server unwell and is repairing it.',
   unknown: 'Something inside Parley failed.',
 };

@@ -1,7 +1,7 @@
 import { FlowProducer, Queue } from 'bullmq';
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
-import { PROVISIONING_QUEUE, type ServerAction, type ServerBackupJob, type ServerMoveJob, type ServerRestoreJob } from '../../../worker/src/contracts/provisioning.js';
+import { PROVISIONING_QUEUE, type ServerAction, type ServerBackupJob, type ServerExportJob, type ServerMoveJob, type ServerRestoreJob } from '../../../worker/src/contracts/provisioning.js';
 import { describeError } from '../../../worker/src/contracts/dependency-check.js';
 import {
   enqueueAdminReset,
@@ -9,6 +9,7 @@ import {
   enqueueProvisioning,
   enqueueServerAction,
   enqueueServerBackup,
+  enqueueServerExport,
   enqueueServerMove,
   enqueueServerRestore,
   restartProvisioning,
@@ -24,6 +25,7 @@ export interface JobsPort {
   adminReset(serverId: string, issuance: number): Promise<void>;
   backup(job: ServerBackupJob): Promise<void>;
   restore(job: ServerRestoreJob): Promise<void>;
+  export(job: ServerExportJob): Promise<void>;
   move(job: ServerMoveJob): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export const jobsPlugin = fp<JobsPluginOptions>(
       adminReset: (serverId, issuance) => enqueueAdminReset(queue, serverId, issuance),
       backup: (job) => enqueueServerBackup(queue, job),
       restore: (job) => enqueueServerRestore(queue, job),
+      export: (job) => enqueueServerExport(queue, job),
       move: (job) => enqueueServerMove(queue, job),
     } satisfies JobsPort);
     app.addHook('onClose', async () => {

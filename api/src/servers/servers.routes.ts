@@ -76,6 +76,7 @@ export const serverEventSchema = z.object({
   maxAttempts: z.number().int().nullable().describe('How many attempts the job has in all; null when not run by a job.'),
   willRetry: z.boolean().nullable().describe('On a failure: whether the worker tries again by itself; null otherwise.'),
   errorType: z.string().nullable().describe('On a failure: a stable type, e.g. permanent, container_not_found, xmpp_not_ready, acme_rejected, unknown.'),
+  downtimeMs: z.number().int().nullable().describe('On a finished move to another machine: how long XMPP did not answer, in ms; null otherwise.'),
   at: z.iso.datetime(),
 });
 
@@ -103,6 +104,10 @@ export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
             .uuid({ error: expected('must be the id of one of your verified domains (GET /api/v1/domains)') })
             .optional()
             .describe('Serve a verified domain of yours instead of <name>.<platform zone>; the name is then only the server\'s label.'),
+          importId: z
+            .uuid({ error: expected('must be the id of an upload of yours (POST /api/v1/imports)') })
+            .optional()
+            .describe('Start the server with the users of an uploaded XEP-0227 file (moving from another provider); their JIDs move to the new domain.'),
           plan: z.string({ error: expected('must be a plan code') }).regex(/^[a-z0-9-]{1,32}$/, 'must be a plan code, such as "personal"').optional().describe('Defaults to your account\'s plan.'),
         }),
         response: { 202: serverSchema, ...problemResponses },

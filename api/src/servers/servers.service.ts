@@ -20,6 +20,7 @@ import type { DnsNameCheck } from './dns-name-check.js';
 import { platformDomainFor } from './server-name.js';
 import { withinAccountPlan } from '../plans/plan-allowance.js';
 import { lockAccount } from '../accounts/account-lock.js';
+import { requireUsableImport } from '../exports/imports.service.js';
 import { isUniqueViolation } from '../../../prisma/errors.js';
 
 const LIST_HINT = 'GET /api/v1/servers';
@@ -61,7 +62,7 @@ export class ServerService {
    * Writes the order and queues its provisioning in one transaction: when Redis is down the
    * enqueue fails, the order is rolled back and the caller gets a 503 (nothing half-done).
    */
-  async order(principal: Principal, input: { name: string; federation: boolean; plan?: string | undefined; domainId?: string | undefined }, ip: string) {
+  async order(principal: Principal, input: { name: string; federation: boolean; plan?: string | undefined; domainId?: string | undefined; importId?: string | undefined }, ip: string) {
     const name = platformDomainFor(input.name, this.platformZone);
     if (!name.ok) throw new HttpProblem(400, 'Invalid server name', name.reason, { errors: [{ in: 'body', field: 'name', message: name.reason }] });
     const account = await this.prisma.account.findUniqueOrThrow({ where: { id: principal.accountId }, include: { plan: true } });
@@ -94,6 +95,7 @@ export class ServerService {
         // Checked inside the transaction: the domain row stays locked until the order commits.
         const custom = input.domainId === undefined ? null : await requireVerifiedDomain(tx, principal, input.domainId);
         domain = custom?.name ?? name.domain;
+        if (input.importId !== undefined) await requireUsableImport(tx, account.id, input.importId, plan);
         const server = await tx.server.create({
           data: {
             accountId: account.id,
@@ -103,6 +105,7 @@ export class ServerService {
             customDomainId: custom?.id ?? null,
             federation: input.federation,
             planId: plan.id,
+            importId: input.importId ?? null,
           },
           include: withDetail,
         });
@@ -180,6 +183,7 @@ export class ServerService {
       maxAttempts: e.maxAttempts,
       willRetry: e.willRetry,
       errorType: e.errorType,
+      downtimeMs: downtimeOf(e.detail),
       at: e.createdAt.toISOString(),
     }));
   }
@@ -281,4 +285,10 @@ export class ServerService {
     if (!server) throw notFound('server', id, LIST_HINT);
     return server;
   }
+}
+
+/** The downtime a move's `succeeded` event measured (its detail's `downtimeMs`), else null. */
+function downtimeOf(detail: unknown): number | null {
+  const value = typeof detail === 'object' && detail !== null ? (detail as Record<string, unknown>).downtimeMs : undefined;
+  return typeof value === 'number' ? value : null;
 }

@@ -120,6 +120,8 @@ export interface ServerEvent {
   willRetry: boolean | null;
   /** On a failure: a stable type such as permanent or container_not_found; null otherwise. */
   errorType: string | null;
+  /** On a finished move to another machine: how long XMPP did not answer, in ms. */
+  downtimeMs: number | null;
   at: string;
 }
 

@@ -4,6 +4,7 @@ import { AdminCredentials } from './admin-credentials.js';
 import { ClientGuide } from './client-guide.js';
 import { ConnectionCard } from './connection-card.js';
 import { IncidentPanel } from './incident-panel.js';
+import { MoveNotice } from './move-notice.js';
 import { ProvisioningProgress } from './provisioning-progress.js';
 import { useServerContext } from './server-page.js';
 import { useTimeline } from './use-timeline.js';
@@ -26,6 +27,7 @@ export function OverviewTab() {
       ) : null}
       {ongoing ? <IncidentPanel server={server} /> : null}
       {server.state === 'stopped' ? <p className="notice">This server is stopped: nobody can connect until you start it again (Manage).</p> : null}
+      <MoveNotice moving={server.state === 'moving'} events={events} />
       {server.connection && !settingUp ? (
         <>
           <ConnectionCard server={server} />

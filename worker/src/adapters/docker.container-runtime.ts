@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,6 +12,8 @@ import {
   TENANT_NETWORK_NAME,
   type ContainerFile,
   type ContainerRuntime,
+  type DataToolResult,
+  type DataToolRun,
   type ContainerEvent,
   type ContainerEventAction,
   type ContainerState,
@@ -28,6 +31,11 @@ export const LABEL_SPEC_HASH = 'parley.spec-hash';
 export const LABEL_NODE = 'parley.node';
 const LABEL_ROLE = 'parley.role';
 const TENANT_NETWORK_ROLE = 'tenants';
+/** A data tool's container carries this role and no server's labels: nothing takes it for a server's. */
+const DATA_TOOL_ROLE = 'data-tool';
+/** A data tool's container older than this was left by a worker that died: the next run removes it. */
+const DATA_TOOL_STALE_MS = 3_600_000;
+const DATA_TOOL_LIMITS = { memoryBytes: 512 * 1024 * 1024, pidsLimit: 64, logBytes: 16 * 1024 };
 const BRIDGE_NAME_OPTION = 'com.docker.network.bridge.name';
 const BRIDGE_ICC_OPTION = 'com.docker.network.bridge.enable_icc';
 
@@ -47,6 +55,8 @@ const ENSURE_RETRY_DELAY_MS = 100;
 // Server ids become parts of Docker names and label values: uuids and similar only.
 const SERVER_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const FILE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/** A data tool's files lie in the data directory itself: `alice@chat.example.com.xml`, say. */
+const DATA_TOOL_FILE = /^[A-Za-z0-9][A-Za-z0-9@._%-]{0,98}$/;
 
 export const containerName = (serverId: string) => `parley-${serverId}`;
 export const dataVolumeName = (serverId: string) => `parley-${serverId}-data`;
@@ -292,6 +302,56 @@ export class DockerContainerRuntime implements ContainerRuntime {
     await this.docker.getContainer(containerId).putArchive(source, { path: DATA_DIR });
     await this.startContainer(containerId);
     return { containerId };
+  }
+
+  async runDataTool(run: DataToolRun): Promise<DataToolResult> {
+    if (run.argv.length === 0) throw new Error('runDataTool needs a command');
+    const badName = run.files.find((file) => !DATA_TOOL_FILE.test(file.path));
+    if (badName) throw new Error(`invalid data tool file name "${badName.path.slice(0, 100)}": a plain name in the data directory`);
+    await this.removeStaleDataTools();
+    const container = await this.docker.createContainer({
+      name: `parley-data-tool-${randomUUID()}`,
+      Image: run.image,
+      User: PROSODY_USER,
+      Entrypoint: run.argv.slice(0, 1),
+      Cmd: run.argv.slice(1),
+      Labels: { [LABEL_ROLE]: DATA_TOOL_ROLE, ...(this.nodeName ? { [LABEL_NODE]: this.nodeName } : {}) },
+      NetworkDisabled: true,
+      HostConfig: {
+        NetworkMode: 'none',
+        ReadonlyRootfs: true,
+        Tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=16m', '/run/prosody': 'rw,noexec,nosuid,nodev,size=1m' },
+        // Anonymous: the image's data directory copied into a volume removed with the container.
+        Mounts: [{ Type: 'volume', Source: '', Target: DATA_DIR }],
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        Memory: DATA_TOOL_LIMITS.memoryBytes,
+        MemorySwap: DATA_TOOL_LIMITS.memoryBytes,
+        PidsLimit: DATA_TOOL_LIMITS.pidsLimit,
+      },
+    });
+    try {
+      if (run.input) await container.putArchive(run.input, { path: DATA_DIR });
+      if (run.files.length > 0) {
+        const files = run.files.map((file) => tarFileEntry(file.path, Buffer.from(file.content, 'utf8'), { mode: 0o644, uid: 0, gid: 0 }));
+        await container.putArchive(Buffer.concat([...files, Buffer.alloc(2 * TAR_BLOCK)]), { path: DATA_DIR });
+      }
+      await container.start();
+      const exitCode = await waitForExit(container, run.timeoutMs, run.argv[0] ?? '');
+      const logs = await container.logs({ stdout: true, stderr: true, follow: false, tail: 100 });
+      const output = await readAll(await container.getArchive({ path: `${DATA_DIR}/.` }), run.maxOutputBytes);
+      return { exitCode, log: demultiplexed(logs).slice(-DATA_TOOL_LIMITS.logBytes), output };
+    } finally {
+      // v: the anonymous data volume goes with it.
+      await ignoreStatus(container.remove({ force: true, v: true }), 404, 409);
+    }
+  }
+
+  private async removeStaleDataTools(): Promise<void> {
+    const stale = (await this.docker.listContainers({ all: true, filters: { label: [`${LABEL_ROLE}=${DATA_TOOL_ROLE}`] } })).filter(
+      (summary) => summary.Created * 1000 < Date.now() - DATA_TOOL_STALE_MS && (!this.nodeName || summary.Labels[LABEL_NODE] === this.nodeName),
+    );
+    for (const summary of stale) await ignoreStatus(this.docker.getContainer(summary.Id).remove({ force: true, v: true }), 404, 409);
   }
 
   watchEvents(handlers: { onEvent(event: ContainerEvent): void; onConnected(): void; onError(error: unknown): void }): EventSubscription {
@@ -673,6 +733,31 @@ function collectMultiplexed(stream: Duplex, timeoutMs: number, what: string): Pr
       resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
     });
   });
+}
+
+/** The container's exit code once it exits; past `timeoutMs` it is killed and the run fails. */
+async function waitForExit(container: Docker.Container, timeoutMs: number, what: string): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    const { StatusCode } = (await Promise.race([container.wait(), timedOut])) as { StatusCode: number };
+    return StatusCode;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The text of a non-TTY container's log (frames: stream type, 3 zero bytes, big-endian length). */
+function demultiplexed(log: Buffer): string {
+  const parts: Buffer[] = [];
+  for (let offset = 0; offset + 8 <= log.length; ) {
+    const length = log.readUInt32BE(offset + 4);
+    parts.push(log.subarray(offset + 8, offset + 8 + length));
+    offset += 8 + length;
+  }
+  return Buffer.concat(parts).toString('utf8');
 }
 
 /** The exit code, once the engine has recorded it (it may lag the end of the output briefly). */

@@ -26,19 +26,10 @@ export function tarHeader(name: string, options: { mode: number; uid: number; gi
 
 /** The content of the first regular file in a tar archive (skipping pax/GNU metadata entries). */
 export function firstTarFile(archive: Buffer): Buffer {
-  let offset = 0;
-  while (offset + BLOCK <= archive.length) {
-    const header = archive.subarray(offset, offset + BLOCK);
-    if (header.every((byte) => byte === 0)) break;
-    const size = entrySize(header);
-    const type = header.toString('ascii', 156, 157);
-    const start = offset + BLOCK;
-    if (type === '0' || type === '\0') return archive.subarray(start, start + size);
-    offset = start + Math.ceil(size / BLOCK) * BLOCK;
-  }
-  throw new Error('archive holds no regular file');
+  const file = tarEntries(archive).find((entry) => entry.type === '0' || entry.type === '\0');
+  if (!file) throw new Error('archive holds no regular file');
+  return file.content;
 }
-
 
 const padding = (size: number) => Buffer.alloc((BLOCK - (size % BLOCK)) % BLOCK);
 
@@ -75,4 +66,47 @@ export async function* afterFirstEntry(source: AsyncIterable<Buffer | string>, o
     pending = Buffer.alloc(0);
   }
   if (skipping) throw new Error('the archive ended before its first entry did');
+}
+
+/** One entry of a tar archive; `raw` is its bytes (with any pax header before it), to copy it as is. */
+export interface TarEntry {
+  name: string;
+  type: string;
+  content: Buffer;
+  raw: Buffer;
+}
+
+/** Every entry of a tar archive held in memory, names as the pax header or ustar prefix gives them. */
+export function tarEntries(archive: Buffer): TarEntry[] {
+  const entries: TarEntry[] = [];
+  let offset = 0;
+  let metaStart: number | undefined;
+  let paxPath: string | undefined;
+  while (offset + BLOCK <= archive.length) {
+    const header = archive.subarray(offset, offset + BLOCK);
+    if (header.every((byte) => byte === 0)) break;
+    const size = entrySize(header);
+    const type = header.toString('ascii', 156, 157);
+    const start = offset + BLOCK;
+    const end = start + Math.ceil(size / BLOCK) * BLOCK;
+    const content = archive.subarray(start, start + size);
+    if (type === 'x' || type === 'L') {
+      // Extended headers describe the entry after them, and travel with it.
+      metaStart ??= offset;
+      paxPath = type === 'L' ? content.toString('utf8').replace(/\0.*$/s, '') : (/(?:^|\n)\d+ path=([^\n]*)\n/.exec(content.toString('utf8'))?.[1] ?? paxPath);
+    } else {
+      const plain = header.toString('utf8', 0, 100).replace(/\0.*$/s, '');
+      const prefix = header.toString('utf8', 345, 500).replace(/\0.*$/s, '');
+      entries.push({ name: paxPath ?? (prefix ? `${prefix}/${plain}` : plain), type, content, raw: archive.subarray(metaStart ?? offset, end) });
+      metaStart = undefined;
+      paxPath = undefined;
+    }
+    offset = end;
+  }
+  return entries;
+}
+
+/** A tar archive of these entries, closed with the end-of-archive marker. */
+export function tarOf(entries: TarEntry[]): Buffer {
+  return Buffer.concat([...entries.map((entry) => entry.raw), Buffer.alloc(2 * BLOCK)]);
 }

@@ -3,13 +3,14 @@ import type { StepDeps } from '../provisioning/step-deps.js';
 import { nextBackupDue } from '../contracts/backup-due.js';
 import { applyBackupRetention } from './backup-retention.js';
 import { purgeDeletedServers } from './deleted-server-purge.js';
+import { purgeExpiredExports } from '../exports/expired-exports.js';
 
 /**
  * The scheduler's tick: a backup row for every live server whose plan's interval has passed
  * since its last backup (a new server: since it became ready), and a job for it. Rows still
  * queued get their job again: the enqueue is idempotent, so a row whose enqueue was lost (Redis
  * down at the moment) is not left waiting for ever. Then the plans' retention, and the purge of
- * deleted servers whose grace period is over.
+ * deleted servers whose grace period is over, and of expired exports and imports.
  */
 export async function scheduleDueBackups(deps: Pick<StepDeps, 'prisma' | 'jobs' | 'backups' | 'serverLock'>, now: Date): Promise<string> {
   const servers = await deps.prisma.server.findMany({
@@ -30,5 +31,6 @@ export async function scheduleDueBackups(deps: Pick<StepDeps, 'prisma' | 'jobs' 
   for (const backup of queued) await deps.jobs.enqueueBackup({ serverId: backup.serverId, backupId: backup.id });
   const retention = await applyBackupRetention(deps, now);
   const purged = await purgeDeletedServers(deps, now);
-  return `${counted(created.length, 'backup')} due; ${counted(queued.length, 'queued backup')} handed to the workers; ${retention}; ${purged}`;
+  const expired = await purgeExpiredExports(deps, now);
+  return `${counted(created.length, 'backup')} due; ${counted(queued.length, 'queued backup')} handed to the workers; ${retention}; ${purged}; ${expired}`;
 }

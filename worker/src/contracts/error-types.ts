@@ -17,6 +17,8 @@ export const ERROR_TYPES = [
   'xmpp_not_ready',
   'deadline_exceeded',
   'backup_repository_unavailable',
+  // Prosody's migrator (an export or an import of XEP-0227 data) failed or did not finish.
+  'data_tool_failed',
   // An incident the reconciler detected: its event says which, in Parley's words.
   'health_incident',
   'unknown',

@@ -3,6 +3,9 @@ import {
   ADMIN_RESET_JOB,
   SERVER_ACTION_JOB,
   SERVER_BACKUP_JOB,
+  SERVER_EXPORT_JOB,
+  serverExportJobId,
+  type ServerExportJob,
   SERVER_RESTORE_JOB,
   SERVER_MOVE_JOB,
   serverBackupJobId,
@@ -109,6 +112,10 @@ export async function enqueueAdminReset(queue: Queue, serverId: string, issuance
 /** The one way to queue a backup row's job: the API's on-demand backups and the schedule's alike. */
 export async function enqueueServerBackup(queue: Queue, job: ServerBackupJob): Promise<void> {
   await queue.add(SERVER_BACKUP_JOB, job, { ...STEP_JOB_OPTIONS, jobId: serverBackupJobId(job.backupId) });
+}
+
+export async function enqueueServerExport(queue: Queue, job: ServerExportJob): Promise<void> {
+  await queue.add(SERVER_EXPORT_JOB, job, { ...STEP_JOB_OPTIONS, jobId: serverExportJobId(job.exportId) });
 }
 
 export async function enqueueServerRestore(queue: Queue, job: ServerRestoreJob): Promise<void> {

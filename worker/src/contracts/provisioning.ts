@@ -22,6 +22,7 @@ export const SERVER_BACKUP_JOB = 'server-backup';
 export const SERVER_RESTORE_JOB = 'server-restore';
 export const SERVER_MOVE_JOB = 'server-move';
 export const BACKUP_SCHEDULE_JOB = 'backup-schedule';
+export const SERVER_EXPORT_JOB = 'server-export';
 
 /**
  * Every job name on the provisioning queue. The worker refuses to start unless each has exactly
@@ -44,6 +45,7 @@ export const PROVISIONING_JOBS = [
   SERVER_RESTORE_JOB,
   SERVER_MOVE_JOB,
   BACKUP_SCHEDULE_JOB,
+  SERVER_EXPORT_JOB,
 ] as const;
 
 export const STEP_STATE = {
@@ -96,6 +98,10 @@ export type ServerRestoreJob = z.infer<typeof serverRestoreJobSchema>;
 export const serverMoveJobSchema = z.object({ serverId: z.uuid(), nodeId: z.uuid(), requestId: z.uuid() });
 export type ServerMoveJob = z.infer<typeof serverMoveJobSchema>;
 
+/** Runs the export row `exportId` (the API wrote it): the server's users as one XEP-0227 document. */
+export const serverExportJobSchema = z.object({ serverId: z.uuid(), exportId: z.uuid() });
+export type ServerExportJob = z.infer<typeof serverExportJobSchema>;
+
 /** The scheduler's jobs (renewal scan, reconcile) carry nothing. */
 export const scheduledJobSchema = z.object({});
 
@@ -105,6 +111,7 @@ export const deprovisionJobId = (serverId: string): string => `deprovision.${ser
 export const serverActionJobId = (serverId: string, requestId: string): string => `action.${serverId}.${requestId}`;
 export const adminResetJobId = (serverId: string, issuance: number): string => `admin-reset.${serverId}.${issuance}`;
 export const serverBackupJobId = (backupId: string): string => `backup.${backupId}`;
+export const serverExportJobId = (exportId: string): string => `export.${exportId}`;
 export const serverRestoreJobId = (serverId: string, requestId: string): string => `restore.${serverId}.${requestId}`;
 export const serverMoveJobId = (serverId: string, requestId: string): string => `move.${serverId}.${requestId}`;
 /** One renewal per certificate at a time; a renewed certificate has a new id. */

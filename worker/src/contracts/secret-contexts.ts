@@ -8,5 +8,9 @@ export const adminSecretContext = (serverId: string): string => `admin_password:
 export const certificateKeyContext = (serverId: string): string => `certificate_key:${serverId}`;
 /** An ACME account key, bound to its CA directory. */
 export const acmeAccountKeyContext = (directoryUrl: string): string => `acme_account_key:${directoryUrl}`;
+/** A server's XEP-0227 export, bound to its row. */
+export const exportContentContext = (exportId: string): string => `server_export:${exportId}`;
+/** An uploaded XEP-0227 file, bound to the account that uploaded it. */
+export const importContentContext = (accountId: string): string => `server_import:${accountId}`;
 /** An account's two-factor (TOTP) secret, sealed by the API, bound to its account. */
 export const totpSecretContext = (accountId: string): string => `totp_secret:${accountId}`;

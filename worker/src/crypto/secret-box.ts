@@ -37,18 +37,26 @@ export class SecretBox {
   }
 
   seal(plaintext: string, associatedData: string): SealedSecret {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key(this.currentVersion), iv, { authTagLength: AUTH_TAG_LENGTH });
-    cipher.setAAD(Buffer.from(associatedData, 'utf8'));
-    const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return { keyVersion: this.currentVersion, iv, ciphertext, authTag: cipher.getAuthTag() };
+    return this.sealBytes(Buffer.from(plaintext, 'utf8'), associatedData);
   }
 
   open(sealed: SealedSecret, associatedData: string): string {
+    return this.openBytes(sealed, associatedData).toString('utf8');
+  }
+
+  sealBytes(plaintext: Uint8Array, associatedData: string): SealedSecret {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key(this.currentVersion), iv, { authTagLength: AUTH_TAG_LENGTH });
+    cipher.setAAD(Buffer.from(associatedData, 'utf8'));
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    return { keyVersion: this.currentVersion, iv, ciphertext, authTag: cipher.getAuthTag() };
+  }
+
+  openBytes(sealed: SealedSecret, associatedData: string): Buffer {
     const decipher = createDecipheriv('aes-256-gcm', this.key(sealed.keyVersion), sealed.iv, { authTagLength: AUTH_TAG_LENGTH });
     decipher.setAAD(Buffer.from(associatedData, 'utf8'));
     decipher.setAuthTag(sealed.authTag);
-    return Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]);
   }
 
   /** True when the secret was sealed with an older key and should be re-sealed. */

@@ -53,6 +53,18 @@ export class SecretSealer {
     return this.ring(stored.keyring).open(stored, associatedData);
   }
 
+  /**
+   * Customers' data held for a while (an export, an uploaded import), under the credentials
+   * keyring: the worker seals what the API opens, and the other way round.
+   */
+  sealData(plaintext: Uint8Array, associatedData: string): SealedSecret {
+    return this.ring('credentials').sealBytes(plaintext, associatedData);
+  }
+
+  openData(sealed: SealedSecret, associatedData: string): Buffer {
+    return this.ring('credentials').openBytes(sealed, associatedData);
+  }
+
   /** The keyring and key version a new secret of this purpose is sealed with. */
   current(purpose: SecretPurpose): { keyring: SecretKeyring; keyVersion: number } {
     const keyring = KEYRING_OF[purpose];

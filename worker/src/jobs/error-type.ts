@@ -9,6 +9,8 @@ import { ChallengeDelegationMissingError } from '../provisioning/challenge-deleg
 import { XmppServiceNotReadyError } from '../provisioning/xmpp-readiness.js';
 import { JobDeadlineError } from './job-deadline.js';
 import { BackupRepositoryError } from '../ports/backup-repository.js';
+import { DataToolError } from '../exports/data-tool-error.js';
+import { Xep0227Error } from '../contracts/xep0227.js';
 import type { ErrorType } from '../contracts/error-types.js';
 
 export interface ErrorClass {
@@ -32,6 +34,8 @@ const KNOWN: readonly (readonly [ErrorConstructor, ErrorClass])[] = [
   // The job waits for a free slot in the window (worker/src/jobs/retry-delay.ts).
   [AcmeBudgetExhaustedError, { type: 'acme_budget_exhausted', permanent: false }],
   [PermanentStepError, { type: 'permanent', permanent: true }],
+  // A file that is not XEP-0227 as Parley takes it: its message says what to fix.
+  [Xep0227Error, { type: 'permanent', permanent: true }],
   // BullMQ's own (a malformed payload, an unknown job): its message is not written for customers.
   [UnrecoverableError, { type: 'unknown', permanent: true }],
   [ServerContainerNotFoundError, { type: 'container_not_found', permanent: false }],
@@ -39,6 +43,8 @@ const KNOWN: readonly (readonly [ErrorConstructor, ErrorClass])[] = [
   [JobDeadlineError, { type: 'deadline_exceeded', permanent: false }],
   // Remote storage down, a lock left by a killed restic: backups wait for it, retrying.
   [BackupRepositoryError, { type: 'backup_repository_unavailable', permanent: false }],
+  // Out of memory or time, say: tried again, then visible on the export or the order.
+  [DataToolError, { type: 'data_tool_failed', permanent: false }],
   // The CA answered with a problem that is not permanent: serverInternal, badNonce, ...
   [AcmeError, { type: 'acme_unavailable', permanent: false }],
 ];

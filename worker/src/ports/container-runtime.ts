@@ -73,6 +73,27 @@ export interface ContainerEvent {
   at: Date;
 }
 
+/** A program of the XMPP server's image run on a copy of data, away from every server (see runDataTool). */
+export interface DataToolRun {
+  image: string;
+  /** A data directory as exportData writes it (a tar stream, entries `./…`); none: an empty one. */
+  input?: Readable;
+  /** Files put into the data directory besides, by plain name (a tool's configuration, say). */
+  files: { path: string; content: string }[];
+  argv: string[];
+  timeoutMs: number;
+  /** Bound on the data directory read back; a larger one fails the run. */
+  maxOutputBytes: number;
+}
+
+export interface DataToolResult {
+  exitCode: number;
+  /** The end of what the program wrote (stdout and stderr), for the operator. */
+  log: string;
+  /** The data directory after the run, as a tar archive (entries `./…`). */
+  output: Buffer;
+}
+
 export interface EventSubscription {
   stop(): void;
 }
@@ -135,6 +156,13 @@ export interface ContainerRuntime {
    * before its first start. Idempotent: running it again with the same stream gives the same.
    */
   replaceData(spec: ServerContainerSpec, source: Readable): Promise<{ containerId: string }>;
+
+  /**
+   * Runs `argv` in a container of its own made for the run: no network, nothing of any server
+   * mounted, the data it is given in a scratch directory at the data directory's place, which is
+   * read back when it exits. The container and its data are removed whatever happens.
+   */
+  runDataTool(run: DataToolRun): Promise<DataToolResult>;
 
   /** Read-only: Parley's containers and volumes, for one server or all, in one engine call each. */
   listOwned(serverId?: string): Promise<OwnedObjects>;

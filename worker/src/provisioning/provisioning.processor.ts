@@ -17,6 +17,8 @@ import {
   SERVER_MOVE_JOB,
   serverMoveJobSchema,
   BACKUP_SCHEDULE_JOB,
+  SERVER_EXPORT_JOB,
+  serverExportJobSchema,
   serverBackupJobSchema,
   serverRestoreJobSchema,
   adminResetJobSchema,
@@ -44,6 +46,7 @@ import { runServerBackup } from '../backups/server-backup.js';
 import { restoreServer } from '../backups/server-restore.js';
 import { moveServer } from '../moves/server-move.js';
 import { scheduleDueBackups } from '../backups/backup-schedule.js';
+import { runServerExport } from '../exports/server-export.js';
 
 const job = jobDefiner<ProvisioningJobContext>();
 
@@ -76,6 +79,7 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
   job(SERVER_RESTORE_JOB, serverRestoreJobSchema, ({ deps, timeline }, payload, bullJob) => restoreServer(deps, timeline, payload, jobContext(bullJob))),
   job(SERVER_MOVE_JOB, serverMoveJobSchema, ({ deps, timeline }, payload, bullJob) => moveServer(deps, timeline, payload, jobContext(bullJob))),
   job(BACKUP_SCHEDULE_JOB, scheduledJobSchema, ({ deps }) => scheduleDueBackups(deps, new Date())),
+  job(SERVER_EXPORT_JOB, serverExportJobSchema, ({ deps, timeline }, payload, bullJob) => runServerExport(deps, timeline, payload, jobContext(bullJob))),
 ];
 
 /** Throws JobRegistryError when a declared job has no handler or two: the worker refuses to start. */

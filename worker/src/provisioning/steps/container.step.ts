@@ -1,12 +1,14 @@
 import { putSnapshotInPlace } from '../../backups/server-restore.js';
+import { putImportInPlace } from '../../exports/server-import.js';
 import { waitForServerAnswering } from '../server-answering.js';
 import { buildServerSpec, installedSpec } from '../server-spec.js';
 import type { StepDeps } from '../step-deps.js';
 import { PermanentStepError } from '../step-errors.js';
 
 export async function containerStep(deps: StepDeps, serverId: string): Promise<string> {
-  const { restoreBackupId } = await deps.prisma.server.findUniqueOrThrow({ where: { id: serverId }, select: { restoreBackupId: true } });
+  const { restoreBackupId, importId } = await deps.prisma.server.findUniqueOrThrow({ where: { id: serverId }, select: { restoreBackupId: true, importId: true } });
   if (restoreBackupId) return restoreStep(deps, serverId, restoreBackupId);
+  if (importId) return importStep(deps, serverId, importId);
   const { spec, host, c2sPort, domain } = await buildServerSpec(deps, serverId);
   const { containerId, reused } = await deps.containers.ensureServer(spec);
   await deps.prisma.server.update({ where: { id: serverId }, data: { containerId, ...installedSpec(spec) } });
@@ -22,4 +24,11 @@ async function restoreStep(deps: StepDeps, serverId: string, backupId: string): 
   await waitForServerAnswering(deps.containers, { serverId, host, port: c2sPort, domain }, deps.settings.serviceStartTimeoutMs);
   await deps.prisma.server.update({ where: { id: serverId }, data: { restoreBackupId: null } });
   return `Container started on the data backed up at ${(backup.finishedAt ?? backup.requestedAt).toISOString()}; XMPP answers on ${host}:${c2sPort}`;
+}
+
+/** An order moving from another provider: the container starts on the users of its XEP-0227 file. */
+async function importStep(deps: StepDeps, serverId: string, importId: string): Promise<string> {
+  const { host, c2sPort, domain, users } = await putImportInPlace(deps, serverId, importId);
+  await waitForServerAnswering(deps.containers, { serverId, host, port: c2sPort, domain }, deps.settings.serviceStartTimeoutMs);
+  return `Container started with the ${users} users of the imported file; XMPP answers on ${host}:${c2sPort}`;
 }
