@@ -103,6 +103,36 @@ describe('backups of a server', () => {
     }
   });
 
+  it("orders a clone from a finished backup of the caller's own server; another account's backup, an unfinished one, or one with an import too are refused, changing nothing", async () => {
+    const buyer = await harness.signUp();
+    const source = await readyServer(harness, buyer);
+    const [done, failed] = [
+      await harness.prisma.serverBackup.create({ data: { serverId: source.id, kind: 'on_demand', status: 'succeeded', snapshotId: 'abcdef12', finishedAt: new Date() } }),
+      await harness.prisma.serverBackup.create({ data: { serverId: source.id, kind: 'on_demand', status: 'failed' } }),
+    ];
+    const order = (account: TestAccount, body: object) =>
+      harness.inject({ method: 'POST', url: '/api/v1/servers', headers: withToken(account), payload: { name: `k${Math.random().toString(36).slice(2, 10)}`, ...body } });
+    const stranger = await harness.signUp();
+    const refusals: { account: TestAccount; body: object; status: number; says: RegExp }[] = [
+      { account: stranger, body: { cloneFromBackupId: done.id }, status: 400, says: /no backup with id/ },
+      { account: buyer, body: { cloneFromBackupId: failed.id }, status: 409, says: /only a finished backup/ },
+      { account: buyer, body: { cloneFromBackupId: done.id, importId: done.id }, status: 400, says: /not both/ },
+      { account: buyer, body: { cloneFromBackupId: 'latest' }, status: 400, says: /finished backup/ },
+    ];
+    for (const { account, body, status, says } of refusals) {
+      const answer = await order(account, body);
+      expect(answer.statusCode, `${JSON.stringify(body)}: ${answer.body}`).toBe(status);
+      expect(answer.json<{ detail: string }>().detail).toMatch(says);
+    }
+    expect(await harness.prisma.server.count({ where: { accountId: { in: [buyer.id, stranger.id] } } }), 'only the source exists').toBe(1);
+
+    const cloned = await order(buyer, { cloneFromBackupId: done.id });
+    expect(cloned.statusCode, cloned.body).toBe(202);
+    const { id } = cloned.json<{ id: string }>();
+    expect((await harness.prisma.server.findUniqueOrThrow({ where: { id } })).cloneBackupId).toBe(done.id);
+    expect(await harness.prisma.auditLog.findFirst({ where: { action: 'server.create', targetId: id } })).toMatchObject({ detail: { cloneFromBackupId: done.id } });
+  });
+
   it('answers 503 and writes nothing when the queue is down', async () => {
     const server = await readyServer(harness, owner);
     await harness.redis.pause();
@@ -115,4 +145,5 @@ describe('backups of a server', () => {
     expect(await harness.prisma.serverBackup.count({ where: { serverId: server.id } })).toBe(0);
     expect(await harness.prisma.auditLog.count({ where: { action: 'server.backup', targetId: server.id } })).toBe(0);
   });
+
 });

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import Docker from 'dockerode';
 import type { Locator, Page } from 'playwright-core';
@@ -14,6 +14,7 @@ import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
 import { connectAs } from '../support/xmpp.js';
 import { TestMailbox, linkIn } from '../support/test-mailbox.js';
+import { until } from '../support/until.js';
 import { base32Decode, timeStep, totpCode } from '../../api/src/auth/totp.js';
 
 // The customer's whole journey through the built dashboard, in Debian's Chromium, against the real
@@ -419,6 +420,59 @@ describe('the customer dashboard', () => {
     expect(session.jid.startsWith(`admin@${domain}/`)).toBe(true);
     await session.close();
   }, 240_000);
+
+  it('exports the users from Manage: the list follows the worker, and the download is the XEP-0227 file of this server', async () => {
+    // A user besides Parley's admin account, which an export leaves out, and applied on the server before the export reads it.
+    await page.goto(`${api.url}/servers/${serverId}/users`);
+    await page.getByLabel('New user').fill('carol');
+    await page.getByRole('button', { name: 'Add user' }).click();
+    await page.getByRole('button', { name: `Reveal password of carol@${domain}` }).waitFor({ timeout: WAIT.short });
+    await until('carol applied on the server', () => harness.prisma.xmppUser.findFirst({ where: { serverId, localpart: 'carol', state: 'active' } }), WAIT.short);
+
+    await page.goto(`${api.url}/servers/${serverId}/manage`);
+    const section = page.getByRole('region', { name: 'Export users', exact: true });
+    await section.getByText('No exports yet.').waitFor({ timeout: WAIT.short });
+    expect(await section.innerText()).toMatch(/XEP-0227 format .* accounts with their passwords, contacts, profiles, PEP data .* and message archives, but not group chats; it is for moving them to another provider/s);
+    await section.getByRole('button', { name: 'Export users', exact: true }).click();
+    const rows = section.locator('tbody tr');
+    // The list follows the worker by itself: waiting, exporting, then ready.
+    await rows.first().getByText('Ready to download', { exact: true }).waitFor({ timeout: 90_000 });
+    expect(await rows.count()).toBe(1);
+    expect(await rows.first().locator('td[data-label="Users"]').innerText()).toBe('1 user');
+    expect(await rows.first().locator('td[data-label="Size"]').innerText()).toMatch(/^\d+(\.\d)? (bytes|KiB|MiB)$/);
+    expect(await rows.first().locator('td[data-label="Download until"]').innerText()).toMatch(/\(in 7 days\)$/);
+    await expectAccessibleEverywhere('exports');
+
+    // A plain link: the browser sends the session cookie itself, and saves the API's attachment.
+    const [download] = await Promise.all([page.waitForEvent('download'), section.getByRole('link', { name: /^Download the export of / }).click()]);
+    expect(await download.failure()).toBeNull();
+    expect(download.suggestedFilename()).toMatch(new RegExp(`^${domain.replaceAll('.', '\\.')}-\\d{4}-\\d{2}-\\d{2}\\.xml$`));
+    const document = await readFile(await download.path(), 'utf8');
+    expect(document).toMatch(/<server-data xmlns=["']urn:xmpp:pie:0["']>/);
+    expect(document).toMatch(new RegExp(`<host jid=["']${domain.replaceAll('.', '\\.')}["']>`));
+    expect(document).toMatch(/<user name=["']carol["']/);
+    expect(document).not.toMatch(/<user name=["']admin["']/);
+    await page.getByRole('region', { name: 'Audit log', exact: true }).getByText('Exported a server’s users').waitFor({ timeout: WAIT.short });
+  }, 180_000);
+
+  it('refuses a file to import that is not a XEP-0227 export beside the file field, in the API\'s words, ordering nothing', async () => {
+    const account = await accountId();
+    await page.goto(`${api.url}/servers/new`);
+    await page.getByLabel('Name').fill(`${label}-moved`);
+    const file = page.getByLabel('Import a XEP-0227 file (optional)');
+    await file.setInputFiles({ name: 'old-server.xml', mimeType: 'application/xml', buffer: Buffer.from('<roster/>') });
+    await page.getByRole('region', { name: 'What happens next' }).getByText('then starts your XMPP server with the users of your file.').waitFor({ timeout: WAIT.short });
+    await page.getByRole('button', { name: 'Order server' }).click();
+    const refusal = page.getByRole('alert');
+    await refusal.waitFor({ timeout: WAIT.short });
+    const words = /Not an importable file\. The file is XML but not a XEP-0227 export: its root element must be <server-data xmlns='urn:xmpp:pie:0'>\./;
+    expect(await refusal.innerText()).toMatch(words);
+    expect(await file.getAttribute('aria-invalid')).toBe('true');
+    expect(await describedBy(file)).toMatch(words);
+    await expectAccessibleEverywhere('order-import-refused');
+    expect(await harness.prisma.serverImport.count({ where: { accountId: account } })).toBe(0);
+    expect(await harness.prisma.server.count({ where: { accountId: account } })).toBe(1);
+  });
 
   it('deletes the server once its name is typed, saying what Parley keeps: it is listed under Deleted servers until its grace period ends', async () => {
     // An account from before the deletion, with a password the test knows.

@@ -13,7 +13,7 @@ import { pebbleIssuers } from '../support/pebble.js';
 import { startPlatformApi, type ListeningApi } from '../support/platform-api.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
-import { connectAs, deliverMessage, wholeArchive } from '../support/xmpp.js';
+import { connectAs, deliverMessage, joinRoom, makeRoomPersistent, sendGroupMessage, wholeArchive } from '../support/xmpp.js';
 import { until } from '../support/until.js';
 
 const CHILD_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -60,6 +60,16 @@ describe('deleting a server keeps a final backup for the grace period; undoing t
     await harness.waitForState(serverId, 'ready');
     for (const user of [ALICE, BOB]) await prosodyCreateOrUpdateUser(runtime, serverId, { ...user, domain });
     await deliverMessage((username, password) => loginAs(serverId, domain, { username, password }), ALICE, BOB, 'written before the deletion');
+    const room = `lobby@conference.${domain}`;
+    const chatting = await loginAs(serverId, domain, ALICE);
+    try {
+      await joinRoom(chatting, room, 'alice');
+      await makeRoomPersistent(chatting, room);
+      await sendGroupMessage(chatting, room, 'said in the group before the deletion');
+      await until('the group message archived', async () => ((await wholeArchive(chatting, { archive: room })).length > 0 ? true : null), 20_000);
+    } finally {
+      await chatting.close();
+    }
 
     const deleted = await call('DELETE', `/api/v1/servers/${serverId}`, { confirm: name });
     expect(deleted.statusCode, deleted.body).toBe(202);
@@ -82,6 +92,8 @@ describe('deleting a server keeps a final backup for the grace period; undoing t
     const back = await loginAs(serverId, domain, ALICE);
     try {
       expect(await wholeArchive(back)).toContain('written before the deletion');
+      await joinRoom(back, room, 'alice');
+      expect(await wholeArchive(back, { archive: room }), "the group chat's history is back too").toEqual(['said in the group before the deletion']);
     } finally {
       await back.close();
     }

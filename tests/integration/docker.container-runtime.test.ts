@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +18,7 @@ import {
   LABEL_SERVER,
 } from '../../worker/src/adapters/docker.container-runtime.js';
 import { XmppClientProbe } from '../../worker/src/adapters/xmpp-client.xmpp-probe.js';
+import { tarEntries, tarFileEntry } from '../../worker/src/archive/ustar.js';
 import { ForeignObjectError, ServerContainerNotFoundError, type ServerContainerSpec } from '../../worker/src/ports/container-runtime.js';
 import { XmppProbeError, type XmppLoginRequest } from '../../worker/src/ports/xmpp-probe.js';
 import { prosodyCreateOrUpdateUser, prosodyDeleteUser, prosodyListUsers } from '../../worker/src/provisioning/prosody-accounts.js';
@@ -482,6 +484,37 @@ describe('DockerContainerRuntime against the real engine', () => {
     await expect(runtime.ensureServer({ ...specFor(open, pki, 'hash-o', image), hostIp: '0.0.0.0' })).rejects.toThrow(/explicit IP/);
     await expect(runtime.ensureServer({ ...specFor(open, pki, 'hash-o', image), hostIp: '::' })).rejects.toThrow(/explicit IP/);
     expect(await runtime.listOwned(open.id)).toEqual({ containers: [], volumes: [] });
+  });
+
+  it('runs a data tool on a copy of data, without network, root or a server of its own, and leaves nothing behind', async () => {
+    // Closed by two zero blocks, as a tar ends.
+    const input = Buffer.concat([tarFileEntry('example%2ecom/accounts/alice.dat', Buffer.from('return { password = "x" };\n'), { mode: 0o644, uid: 0, gid: 0 }), Buffer.alloc(1024)]);
+    const script = [
+      'set -e',
+      'id -u > uid.txt',
+      'cat example%2ecom/accounts/alice.dat > copy.txt',
+      'cat tool.cfg >> copy.txt',
+      // No network: only loopback, and nothing reachable through it.
+      'ls /sys/class/net > interfaces.txt',
+      'echo written > /etc/parley-probe 2>/dev/null && echo root-writable > rootfs.txt || echo read-only > rootfs.txt',
+    ].join('\n');
+    const before = await runtime.listOwned();
+    const result = await runtime.runDataTool({ image, input: Readable.from([input]), files: [{ path: 'tool.cfg', content: 'configured' }], argv: ['sh', '-c', script], timeoutMs: 30_000, maxOutputBytes: MiB });
+    expect(result.exitCode, result.log).toBe(0);
+    const files = new Map(tarEntries(result.output).map((entry) => [entry.name.replace(/^\.\//, ''), entry.content.toString('utf8').trim()]));
+    expect(files.get('uid.txt'), 'the tool runs as the image\'s prosody user, not root').not.toBe('0');
+    expect(files.get('copy.txt')).toBe('return { password = "x" };\nconfigured');
+    expect(files.get('interfaces.txt')?.split('\n')).toEqual(['lo']);
+    expect(files.get('rootfs.txt')).toBe('read-only');
+    expect(await docker.listContainers({ all: true, filters: { label: ['parley.role=data-tool'] } })).toEqual([]);
+    expect((await runtime.listOwned()).containers.map((c) => c.id).sort(), 'no server container appeared or went').toEqual(before.containers.map((c) => c.id).sort());
+
+    const failing = await runtime.runDataTool({ image, files: [], argv: ['sh', '-c', 'echo broken >&2; exit 3'], timeoutMs: 30_000, maxOutputBytes: MiB });
+    expect(failing.exitCode).toBe(3);
+    expect(failing.log).toContain('broken');
+    await expect(runtime.runDataTool({ image, files: [], argv: ['sleep', '30'], timeoutMs: 1_000, maxOutputBytes: MiB }), 'a tool past its time is stopped').rejects.toThrow();
+    await expect(runtime.runDataTool({ image, files: [{ path: '../etc/passwd', content: '' }], argv: ['true'], timeoutMs: 5_000, maxOutputBytes: MiB })).rejects.toThrow(/plain name/);
+    expect(await docker.listContainers({ all: true, filters: { label: ['parley.role=data-tool'] } })).toEqual([]);
   });
 
   it('removeServer leaves no labelled object, runs twice, and spares look-alikes', async () => {

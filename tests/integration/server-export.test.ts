@@ -3,6 +3,7 @@ import Docker from 'dockerode';
 import { xml } from '@xmpp/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerContainerRuntime } from '../../worker/src/adapters/docker.container-runtime.js';
+import { BACKUP_SCHEDULE_JOB } from '../../worker/src/contracts/provisioning.js';
 import { enqueueServerExport } from '../../worker/src/contracts/provisioning-flow.js';
 import { exportContentContext, importContentContext } from '../../worker/src/contracts/secret-contexts.js';
 import { readServerData } from '../../worker/src/contracts/xep0227.js';
@@ -12,15 +13,10 @@ import { pebbleIssuers } from '../support/pebble.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
-import { connectAs, wholeArchive, sendMessage, type XmppSession } from '../support/xmpp.js';
+import { connectAs, rosterJids, sendMessage, wholeArchive } from '../support/xmpp.js';
 
 const PASSWORD = { alice: 'alice: her password from the old provider', bob: 'bob: his own' };
 const MESSAGES = ['hello bob, 1', 'hello bob, 2', 'hello bob, 3'];
-
-async function rosterJids(session: XmppSession): Promise<string[]> {
-  const answer = await session.xmpp.iqCaller.request(xml('iq', { type: 'get' }, xml('query', { xmlns: 'jabber:iq:roster' })), 10_000);
-  return (answer.getChild('query', 'jabber:iq:roster')?.getChildren('item') ?? []).map((item) => item.attrs.jid ?? '');
-}
 
 describe('export and import (XEP-0227): a server exported, its file imported into a new server, its users log in there', () => {
   let harness: ProvisioningHarness;
@@ -129,4 +125,26 @@ describe('export and import (XEP-0227): a server exported, its file imported int
     // No data tool container is left behind.
     expect(await docker.listContainers({ all: true, filters: { label: ['parley.role=data-tool'] } })).toEqual([]);
   }, 400_000);
+
+  it("the backup schedule's tick deletes expired exports and unused expired imports, and keeps the rest", async () => {
+    const { serverId } = await order();
+    const { accountId } = await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId } });
+    const past = new Date(Date.now() - 60_000);
+    const future = new Date(Date.now() + 86_400_000);
+    const content = new Uint8Array([1, 2, 3]);
+    const exportRow = (status: 'succeeded' | 'failed' | 'queued', expiresAt: Date) => harness.prisma.serverExport.create({ data: { serverId, status, expiresAt, ...(status === 'succeeded' ? { content } : {}) } });
+    const importRow = (expiresAt: Date) => harness.prisma.serverImport.create({ data: { accountId, host: 'old.example', userCount: 1, content, expiresAt } });
+    const gone = [await exportRow('succeeded', past), await exportRow('failed', past)];
+    const kept = [await exportRow('succeeded', future), await exportRow('queued', past)];
+    const [expiredImport, waitingImport, freshImport] = [await importRow(past), await importRow(past), await importRow(future)];
+    // An order still waits for this one: its container step has not run yet.
+    const waiting = await order();
+    await harness.prisma.server.update({ where: { id: waiting.serverId }, data: { importId: waitingImport.id } });
+
+    await (await harness.startWorker()).queue.add(BACKUP_SCHEDULE_JOB, {});
+    await until('the expired exports are deleted', async () => ((await harness.prisma.serverExport.count({ where: { id: { in: gone.map((r) => r.id) } } })) === 0 ? true : null), 30_000);
+    await until('the expired import is deleted', async () => ((await harness.prisma.serverImport.count({ where: { id: expiredImport.id } })) === 0 ? true : null), 30_000);
+    expect(await harness.prisma.serverExport.count({ where: { id: { in: kept.map((r) => r.id) } } }), 'a fresh export, and one still queued, stay').toBe(2);
+    expect(await harness.prisma.serverImport.count({ where: { id: { in: [waitingImport.id, freshImport.id] } } }), 'an import an order waits for, and a fresh one, stay').toBe(2);
+  }, 60_000);
 });

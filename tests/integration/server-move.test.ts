@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import { tmpdir } from 'node:os';
@@ -37,17 +37,19 @@ describe('moving a server to another node: stopped, backed up, started there fro
     harness.prisma.node.create({
       data: { name, hostname: `${name}.${harness.config.platformZone}`, publicAddress: NODE_B.address, dockerEndpoint: `unix://${harness.config.docker.socketPath}`, ...range },
     });
-  /** Queues the move as the API does and waits for its outcome on the timeline. */
-  const move = async (nodeId: string) => {
+  /** Queues the move as the API does. */
+  const requestMove = async (nodeId: string) => {
     const requestId = randomUUID();
     await enqueueServerMove(await queue(), { serverId, nodeId, requestId });
-    const outcome = await until(
+    return requestId;
+  };
+  /** The move's outcome on the timeline: its success, or its last failure. */
+  const outcomeOf = (requestId: string) =>
+    until(
       `move ${requestId}`,
       () => harness.prisma.provisioningEvent.findFirst({ where: { serverId, step: 'move', jobId: { contains: requestId }, OR: [{ status: 'succeeded' }, { status: 'failed', willRetry: false }] } }),
       180_000,
     );
-    return { requestId, outcome };
-  };
 
   beforeAll(async () => {
     repositoryDir = join(await mkdtemp(join(tmpdir(), 'parley-server-move-')), 'repository');
@@ -72,7 +74,7 @@ describe('moving a server to another node: stopped, backed up, started there fro
   it('refuses a node without free ports before stopping anything: the server keeps running where it is', async () => {
     const full = await node(`test-${BASE_PORT}-full`, { portRangeStart: BASE_PORT + 800, portRangeEnd: BASE_PORT + 801 });
     const before = await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId }, include: { portAllocations: true } });
-    const { outcome } = await move(full.id);
+    const outcome = await outcomeOf(await requestMove(full.id));
     expect(outcome).toMatchObject({ status: 'failed', errorType: 'no_capacity', willRetry: false });
     const after = await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId }, include: { portAllocations: true } });
     expect(after.state).toBe('ready');
@@ -96,9 +98,24 @@ describe('moving a server to another node: stopped, backed up, started there fro
     const oldPort = await c2sPort();
     const target = await node(`test-${BASE_PORT}-b`, { portRangeStart: NODE_B.portRangeStart, portRangeEnd: NODE_B.portRangeEnd });
 
-    const { requestId, outcome } = await move(target.id);
+    // The repository cannot be reached at first: nothing stops, the attempt fails and is retried,
+    // the server keeps answering where it is, and the move happens once the repository is back.
+    const away = `${repositoryDir}.away`;
+    await rename(repositoryDir, away);
+    let requestId: string;
+    try {
+      requestId = await requestMove(target.id);
+      const refused = await until('a refused attempt', () => harness.prisma.provisioningEvent.findFirst({ where: { serverId, step: 'move', status: 'failed', jobId: { contains: requestId } } }), 60_000);
+      expect(refused).toMatchObject({ willRetry: true, errorType: 'backup_repository_unavailable' });
+      expect(await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId } })).toMatchObject({ state: 'ready', nodeId: (await harness.prisma.node.findUniqueOrThrow({ where: { name: harness.config.node.name } })).id });
+      await (await login('alice', harness.config.docker.publicAddress)).close();
+    } finally {
+      await rename(away, repositoryDir);
+    }
+    const outcome = await outcomeOf(requestId);
     expect(outcome.status, outcome.message).toBe('succeeded');
-    expect(await harness.prisma.provisioningEvent.count({ where: { serverId, step: 'move', jobId: { contains: requestId }, status: 'failed' } }), 'the move succeeded at its first attempt').toBe(0);
+    const failures = await harness.prisma.provisioningEvent.findMany({ where: { serverId, step: 'move', jobId: { contains: requestId }, status: 'failed' } });
+    expect(new Set(failures.map((e) => e.errorType)), 'no attempt failed but for the repository').toEqual(new Set(['backup_repository_unavailable']));
     const detail = outcome.detail as { downtimeMs: number; fromNode: string; toNode: string };
     expect(detail).toMatchObject({ fromNode: harness.config.node.name, toNode: target.name });
     expect(detail.downtimeMs, 'the downtime is measured').toBeGreaterThan(0);
@@ -141,6 +158,6 @@ describe('moving a server to another node: stopped, backed up, started there fro
 
     // The customer sees the move on the timeline: started, then done with the downtime.
     const events = await harness.prisma.provisioningEvent.findMany({ where: { serverId, step: 'move', jobId: { contains: requestId } }, orderBy: { id: 'asc' } });
-    expect(events.map((e) => e.status)).toEqual(['started', 'succeeded']);
+    expect(events.map((e) => e.status).slice(-2)).toEqual(['started', 'succeeded']);
   }, 300_000);
 });

@@ -129,6 +129,12 @@ export async function joinRoom(session: XmppSession, room: string, nick: string,
   }
 }
 
+/** The JIDs in the user's roster, in the order the server lists them. */
+export async function rosterJids(session: XmppSession, timeoutMs = 10_000): Promise<string[]> {
+  const answer = await session.xmpp.iqCaller.request(xml('iq', { type: 'get' }, xml('query', { xmlns: 'jabber:iq:roster' })), timeoutMs);
+  return (answer.getChild('query', 'jabber:iq:roster')?.getChildren('item') ?? []).map((item) => item.attrs.jid ?? '');
+}
+
 /** As the room's owner: makes it persistent, so it and its history outlive its last occupant leaving. */
 export async function makeRoomPersistent(session: XmppSession, room: string, timeoutMs = 10_000): Promise<void> {
   const field = (name: string, value: string) => xml('field', { var: name }, xml('value', {}, value));

@@ -108,6 +108,10 @@ export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
             .uuid({ error: expected('must be the id of an upload of yours (POST /api/v1/imports)') })
             .optional()
             .describe('Start the server with the users of an uploaded XEP-0227 file (moving from another provider); their JIDs move to the new domain.'),
+          cloneFromBackupId: z
+            .uuid({ error: expected('must be the id of a finished backup of one of your servers (GET /api/v1/servers/{serverId}/backups)') })
+            .optional()
+            .describe('Start the server as a clone: with all the data of this backup of another of your servers (users, passwords, contacts, archives, group chats), moved to the new domain. The other server is not touched.'),
           plan: z.string({ error: expected('must be a plan code') }).regex(/^[a-z0-9-]{1,32}$/, 'must be a plan code, such as "personal"').optional().describe('Defaults to your account\'s plan.'),
         }),
         response: { 202: serverSchema, ...problemResponses },

@@ -21,6 +21,7 @@ import { platformDomainFor } from './server-name.js';
 import { withinAccountPlan } from '../plans/plan-allowance.js';
 import { lockAccount } from '../accounts/account-lock.js';
 import { requireUsableImport } from '../exports/imports.service.js';
+import { requireClonableBackup } from '../backups/clonable-backup.js';
 import { isUniqueViolation } from '../../../prisma/errors.js';
 
 const LIST_HINT = 'GET /api/v1/servers';
@@ -62,9 +63,17 @@ export class ServerService {
    * Writes the order and queues its provisioning in one transaction: when Redis is down the
    * enqueue fails, the order is rolled back and the caller gets a 503 (nothing half-done).
    */
-  async order(principal: Principal, input: { name: string; federation: boolean; plan?: string | undefined; domainId?: string | undefined; importId?: string | undefined }, ip: string) {
+  async order(
+    principal: Principal,
+    input: { name: string; federation: boolean; plan?: string | undefined; domainId?: string | undefined; importId?: string | undefined; cloneFromBackupId?: string | undefined },
+    ip: string,
+  ) {
     const name = platformDomainFor(input.name, this.platformZone);
     if (!name.ok) throw new HttpProblem(400, 'Invalid server name', name.reason, { errors: [{ in: 'body', field: 'name', message: name.reason }] });
+    if (input.importId !== undefined && input.cloneFromBackupId !== undefined) {
+      const reason = 'A new server starts either with an imported file or as a clone of a backup, not both; leave one out.';
+      throw new HttpProblem(400, 'Two starting points', reason, { errors: [{ in: 'body', field: 'cloneFromBackupId', message: 'cannot go with importId' }] });
+    }
     const account = await this.prisma.account.findUniqueOrThrow({ where: { id: principal.accountId }, include: { plan: true } });
     const plan = input.plan === undefined ? account.plan : await this.prisma.plan.findFirst({ where: { code: input.plan, active: true } });
     if (!plan) {
@@ -96,6 +105,7 @@ export class ServerService {
         const custom = input.domainId === undefined ? null : await requireVerifiedDomain(tx, principal, input.domainId);
         domain = custom?.name ?? name.domain;
         if (input.importId !== undefined) await requireUsableImport(tx, account.id, input.importId, plan);
+        if (input.cloneFromBackupId !== undefined) await requireClonableBackup(tx, account.id, input.cloneFromBackupId);
         const server = await tx.server.create({
           data: {
             accountId: account.id,
@@ -106,6 +116,7 @@ export class ServerService {
             federation: input.federation,
             planId: plan.id,
             importId: input.importId ?? null,
+            cloneBackupId: input.cloneFromBackupId ?? null,
           },
           include: withDetail,
         });
@@ -113,7 +124,14 @@ export class ServerService {
           action: 'server.create',
           targetType: 'server',
           targetId: server.id,
-          detail: { name: server.name, domain: server.domain, federation: server.federation, plan: plan.code },
+          detail: {
+            name: server.name,
+            domain: server.domain,
+            federation: server.federation,
+            plan: plan.code,
+            ...(input.importId === undefined ? {} : { importId: input.importId }),
+            ...(input.cloneFromBackupId === undefined ? {} : { cloneFromBackupId: input.cloneFromBackupId }),
+          },
         });
         await this.jobs.provision(server.id);
         return server;

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { ApiError } from '../api/api-error.js';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { Field } from '../ui/field.js';
-import { ScrollTable } from '../ui/scroll-table.js';
+import { ListTable } from '../ui/list-table.js';
 import { useCreateToken, useTokens } from './account-queries.js';
 import { NewTokenSecret } from './new-token-secret.js';
 import { TokenRow } from './token-row.js';
@@ -61,29 +61,11 @@ export function ApiTokens() {
       <ErrorNotice error={fieldErrors ? null : create.error} />
       {create.data ? <NewTokenSecret name={create.data.token.name} secret={create.data.secret} onDone={() => create.reset()} /> : null}
       <ErrorNotice error={tokens.error} />
-      {items.length > 0 ? (
-        <ScrollTable label="Your API tokens">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Starts with</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Expires</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((token) => (
-              <TokenRow key={token.id} token={token} />
-            ))}
-          </tbody>
-        </ScrollTable>
-      ) : tokens.data ? (
-        <p className="hint">No API tokens yet.</p>
-      ) : null}
+      <ListTable label="Your API tokens" columns={['Name', 'Starts with', 'Created', 'Last used', 'Expires']} empty="No API tokens yet." loaded={tokens.data !== undefined}>
+        {items.map((token) => (
+          <TokenRow key={token.id} token={token} />
+        ))}
+      </ListTable>
     </section>
   );
 }

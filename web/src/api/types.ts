@@ -165,6 +165,36 @@ export interface BackupList {
   items: Backup[];
 }
 
+/** queued also while a failed attempt waits for its retry (then error says why it failed). */
+export type ExportStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/** A XEP-0227 export of a server's users, downloadable once it succeeded and until it expires. */
+export interface ServerExport {
+  id: string;
+  status: ExportStatus;
+  requestedAt: string;
+  finishedAt: string | null;
+  /** After this the export is deleted; a new one can be asked for. */
+  expiresAt: string;
+  /** Bytes of the XML document. */
+  sizeBytes: number | null;
+  /** Users in the document; Parley's admin account is left out. */
+  userCount: number | null;
+  attempts: number;
+  /** Why the last attempt failed, in words for the customer; null when it did not. */
+  error: string | null;
+  errorType: string | null;
+}
+
+/** An uploaded XEP-0227 file, checked, waiting for the order that names it (kept 24 hours). */
+export interface ServerImport {
+  id: string;
+  /** The domain the file's users came from. */
+  host: string;
+  userCount: number;
+  expiresAt: string;
+}
+
 /** A deleted server still in its grace period, during which the deletion can be undone. */
 export interface DeletedServer {
   id: string;

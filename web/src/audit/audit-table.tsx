@@ -27,6 +27,8 @@ const ACTIONS: Record<string, string> = {
   'server.backup': 'Backed up a server',
   'server.restore': 'Restored a server from a backup',
   'server.undelete': 'Undid the deletion of a server',
+  'server.export': 'Exported a server’s users',
+  'server_import.create': 'Uploaded a file of users to import',
   'credential.reveal': 'Revealed the admin password',
   'credential.reset': 'Reset the admin password',
   'domain.create': 'Added a domain',

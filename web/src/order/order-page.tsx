@@ -8,7 +8,8 @@ import { Field } from '../ui/field.js';
 import { counted } from '../ui/format.js';
 import { platformZone } from '../ui/platform-zone.js';
 import { usePageTitle } from '../ui/use-page-title.js';
-import { useOrderServer, usePlans } from './order-queries.js';
+import { ImportFileField } from './import-file-field.js';
+import { useOrderServer, usePlans, useUploadImport } from './order-queries.js';
 import { OrderSummary } from './order-summary.js';
 
 export function OrderPage() {
@@ -18,24 +19,40 @@ export function OrderPage() {
   const plans = usePlans();
   const domains = useDomains();
   const order = useOrderServer();
+  const upload = useUploadImport();
   const verified = domains.data?.items.filter((d) => d.status === 'verified') ?? [];
   const [name, setName] = useState('');
   const [domainId, setDomainId] = useState('');
   const [federation, setFederation] = useState(false);
   const [plan, setPlan] = useState(session.data?.account.plan.code ?? 'personal');
+  const [importFile, setImportFile] = useState<File | null>(null);
   const zone = platformZone();
   const customDomain = verified.find((d) => d.id === domainId)?.name;
   const address = customDomain ?? (name ? `${name}.${zone}` : `yourname.${zone}`);
 
+  const error = order.error instanceof ApiError ? order.error : undefined;
+  // The order's refusal of the import (used, expired, more users than the plan) shows with the file, in the API's full words.
+  const importRefused = error?.fieldMessage('importId') !== undefined;
+  const orderError = error?.fields.length ? null : order.error;
+
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    order.mutate(
-      { name, federation, plan, ...(domainId ? { domainId } : {}) },
-      { onSuccess: (server) => void navigate(`/servers/${server.id}`) },
-    );
+    const place = (importId?: string) =>
+      order.mutate(
+        { name, federation, plan, ...(domainId ? { domainId } : {}), ...(importId ? { importId } : {}) },
+        { onSuccess: (server) => void navigate(`/servers/${server.id}`) },
+      );
+    if (!importFile) return place();
+    // An upload survives an order refused for another reason (a name taken); one the order refused is sent again.
+    if (upload.data && !importRefused) return place(upload.data.id);
+    order.reset();
+    upload.mutate(importFile, { onSuccess: (uploaded) => place(uploaded.id) });
   };
-  const error = order.error instanceof ApiError ? order.error : undefined;
-  const orderError = error?.fields.length ? null : order.error;
+  const chooseFile = (file: File | null) => {
+    setImportFile(file);
+    upload.reset();
+  };
+  const busy = upload.isPending || order.isPending;
   const planList = plans.data?.items ?? [];
 
   return (
@@ -99,12 +116,14 @@ export function OrderPage() {
           ))}
         </fieldset>
 
-        <OrderSummary address={address} federation={federation} />
+        <ImportFileField onChange={chooseFile} uploaded={upload.data} error={upload.error ?? (importRefused ? order.error : null)} address={address} />
+
+        <OrderSummary address={address} federation={federation} importing={importFile !== null} />
         {/* Field problems sit under their fields; the rest (a quota, the API down) sits by the button and describes it. */}
         <ErrorNotice error={orderError} id="order-error" />
         <div className="actions">
-          <button type="submit" className="button-primary" disabled={order.isPending} aria-describedby={orderError ? 'order-error' : undefined}>
-            {order.isPending ? 'Ordering…' : 'Order server'}
+          <button type="submit" className="button-primary" disabled={busy} aria-describedby={orderError ? 'order-error' : undefined}>
+            {upload.isPending ? 'Uploading the file…' : order.isPending ? 'Ordering…' : 'Order server'}
           </button>
           <Link to="/servers" className="button">
             Cancel

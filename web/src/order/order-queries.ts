@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { get, post } from '../api/client.js';
-import type { Page, Plan, Server } from '../api/types.js';
+import { get, post, postXml } from '../api/client.js';
+import type { Page, Plan, Server, ServerImport } from '../api/types.js';
 import { serverKeys } from '../servers/server-queries.js';
 
 export function usePlans() {
@@ -12,6 +12,8 @@ export interface Order {
   federation: boolean;
   plan: string;
   domainId?: string;
+  /** An upload of the account's, whose users the server starts with. */
+  importId?: string;
 }
 
 export function useOrderServer() {
@@ -23,4 +25,9 @@ export function useOrderServer() {
       void client.invalidateQueries({ queryKey: serverKeys.all });
     },
   });
+}
+
+/** Sends a XEP-0227 file as it is; the API checks it and keeps it 24 hours for the order that names it. */
+export function useUploadImport() {
+  return useMutation({ mutationFn: async (file: File) => postXml<ServerImport>('/imports', await file.text()) });
 }

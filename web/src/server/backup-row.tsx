@@ -3,6 +3,7 @@ import type { Backup } from '../api/types.js';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { formatBytes, formatDateTime } from '../ui/format.js';
 import { backupStatus, backupTime, KIND_WORDS } from './backups.js';
+import { WorkStatus } from './work-status.js';
 
 interface BackupRowProps {
   backup: Backup;
@@ -23,15 +24,13 @@ export function BackupRow({ backup, canRestore, onRestore, restore }: BackupRowP
   const when = formatDateTime(backupTime(backup));
   // Backups of the same minute read the same time: the kind tells them apart for a screen reader.
   const named = `the backup of ${when}, ${KIND_WORDS[backup.kind].toLowerCase()}`;
-  const status = backupStatus(backup);
   const restorable = canRestore && backup.status === 'succeeded';
   return (
     <tr>
       <td data-label="Taken">{when}</td>
       <td data-label="Kind">{KIND_WORDS[backup.kind]}</td>
       <td data-label="Status">
-        <span className={`badge badge-${status.tone}`}>{status.label}</span>
-        {status.detail ? <span className="backup-detail">{status.detail}</span> : null}
+        <WorkStatus status={backupStatus(backup)} />
       </td>
       <td data-label="Size">{backup.sizeBytes === null ? '—' : formatBytes(backup.sizeBytes)}</td>
       <td>

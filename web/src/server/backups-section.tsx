@@ -1,10 +1,11 @@
 import type { ServerDetail } from '../api/types.js';
 import { ErrorNotice } from '../ui/error-notice.js';
-import { ScrollTable } from '../ui/scroll-table.js';
+import { ListTable } from '../ui/list-table.js';
 import { useNow } from '../ui/use-now.js';
 import { useBackUpNow, useBackups, useRestore } from './backup-queries.js';
 import { BackupRow } from './backup-row.js';
-import { hasData, isUnderWay, nextBackupWords, scheduleWords } from './backups.js';
+import { hasData, nextBackupWords, scheduleWords } from './backups.js';
+import { isUnderWay } from './queued-work.js';
 import { RestoreNotice } from './restore-notice.js';
 
 /** The plan's schedule, "Back up now", and the server's backups, each finished one restorable. */
@@ -42,37 +43,20 @@ export function BackupsSection({ server }: { server: ServerDetail }) {
       <ErrorNotice error={backUp.error} />
       {restore.request.isSuccess ? <RestoreNotice attempt={restore.attempt} following={restore.following} /> : null}
       <ErrorNotice error={backups.error} />
-      {items.length > 0 ? (
-        <ScrollTable label="Backup list">
-          <thead>
-            <tr>
-              <th scope="col">Taken</th>
-              <th scope="col">Kind</th>
-              <th scope="col">Status</th>
-              <th scope="col">Size</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((backup) => {
-              const mine = restore.request.variables === backup.id;
-              return (
-                <BackupRow
-                  key={backup.id}
-                  backup={backup}
-                  canRestore={available}
-                  onRestore={() => restore.request.mutate(backup.id)}
-                  restore={{ pending: mine && restore.request.isPending, error: mine ? restore.request.error : null }}
-                />
-              );
-            })}
-          </tbody>
-        </ScrollTable>
-      ) : list ? (
-        <p className="hint">No backups yet.</p>
-      ) : null}
+      <ListTable label="Backup list" columns={['Taken', 'Kind', 'Status', 'Size']} empty="No backups yet." loaded={list !== undefined}>
+        {items.map((backup) => {
+          const mine = restore.request.variables === backup.id;
+          return (
+            <BackupRow
+              key={backup.id}
+              backup={backup}
+              canRestore={available}
+              onRestore={() => restore.request.mutate(backup.id)}
+              restore={{ pending: mine && restore.request.isPending, error: mine ? restore.request.error : null }}
+            />
+          );
+        })}
+      </ListTable>
     </section>
   );
 }

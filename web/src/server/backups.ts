@@ -1,12 +1,11 @@
 import type { Backup, BackupKind, BackupList, BackupSchedule, BackupStatus, Server } from '../api/types.js';
 import type { Tone } from '../servers/server-condition.js';
 import { counted, formatDateTime, relative } from '../ui/format.js';
-
-export const isUnderWay = (backup: Pick<Backup, 'status'>) => backup.status === 'queued' || backup.status === 'running';
+import { failureSentence, retrying, underWayPollMs, type StatusWords } from './queued-work.js';
 
 /**
- * Whether Parley can back the server up or restore it now: the API's own rule (a server that has
- * been set up and that no deletion or restore is changing), so no button is offered only to be refused.
+ * Whether Parley can back the server up, restore or export it now: the API's own rule (a server that
+ * has been set up and that no deletion or restore is changing), so no button is offered only to be refused.
  */
 export function hasData(server: Pick<Server, 'state' | 'readyAt' | 'desiredState'>): boolean {
   if (server.desiredState === 'deleted') return false;
@@ -65,27 +64,14 @@ const STATUS: Record<BackupStatus, { label: string; tone: Tone }> = {
  * A backup's status in words, and for a failed attempt why and what happens next: the API keeps a
  * backup queued, with the error, while the worker waits to try it again.
  */
-export function backupStatus(backup: Pick<Backup, 'status' | 'error' | 'attempts'>): { label: string; tone: Tone; detail: string | null } {
-  const reason = (backup.error ?? 'Something inside Parley failed').replace(/\.?$/, '.');
-  if (backup.status === 'queued' && backup.error !== null) {
-    return { label: 'Retrying', tone: 'warn', detail: `Attempt ${backup.attempts} failed: ${reason} Parley tries again by itself.` };
-  }
+export function backupStatus(backup: Pick<Backup, 'status' | 'error' | 'attempts'>): StatusWords {
   if (backup.status === 'failed') {
-    return { ...STATUS.failed, detail: `${reason} Parley has stopped trying this one; back up now, or wait for the next scheduled backup.` };
+    return { ...STATUS.failed, detail: `${failureSentence(backup.error)} Parley has stopped trying this one; back up now, or wait for the next scheduled backup.` };
   }
-  return { ...STATUS[backup.status], detail: null };
+  return retrying(backup) ?? { ...STATUS[backup.status], detail: null };
 }
 
-/** Past this, a backup still under way is waiting on retries spaced minutes apart (or a worker that is down). */
-const LONG_WAIT_MS = 10 * 60_000;
-
-/**
- * How often the list is re-read: every 2 s while a backup is under way or a restore is followed,
- * every 30 s once each one under way has waited long, and not at all when nothing is going on.
- */
+/** How often the list is re-read: every 2 s while a restore is followed, otherwise as its backups under way need. */
 export function backupPollMs(list: BackupList | undefined, following: boolean, now: number): number | false {
-  if (following) return 2_000;
-  const waiting = (list?.items ?? []).filter(isUnderWay).map((b) => now - new Date(b.requestedAt).getTime());
-  if (waiting.length === 0) return false;
-  return Math.min(...waiting) > LONG_WAIT_MS ? 30_000 : 2_000;
+  return following ? 2_000 : underWayPollMs(list?.items ?? [], now);
 }

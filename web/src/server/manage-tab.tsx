@@ -3,6 +3,7 @@ import { AuditTable } from '../audit/audit-table.js';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { BackupsSection } from './backups-section.js';
 import { DeleteServer } from './delete-server.js';
+import { ExportsSection } from './exports-section.js';
 import { ServerActions } from './server-actions.js';
 import { useServerContext } from './server-page.js';
 
@@ -14,6 +15,7 @@ export function ManageTab() {
     <div className="stack">
       <ServerActions server={server} />
       <BackupsSection server={server} />
+      <ExportsSection server={server} />
       <section className="card stack" aria-labelledby="server-log-title">
         <h2 id="server-log-title">Audit log</h2>
         <ErrorNotice error={log.error} />

@@ -8,7 +8,9 @@ const BLOCK = TAR_BLOCK;
 export function tarHeader(name: string, options: { mode: number; uid: number; gid: number; size: number; type: '0' | '5' }): Buffer {
   const header = Buffer.alloc(BLOCK);
   const octal = (value: number, width: number) => `${value.toString(8).padStart(width - 1, '0')}\0`;
-  header.write(name, 0, 100, 'utf8');
+  const [prefix, rest] = splitName(name);
+  header.write(rest, 0, 100, 'utf8');
+  header.write(prefix, 345, 155, 'utf8');
   header.write(octal(options.mode, 8), 100, 'ascii');
   header.write(octal(options.uid, 8), 108, 'ascii');
   header.write(octal(options.gid, 8), 116, 'ascii');
@@ -22,6 +24,15 @@ export function tarHeader(name: string, options: { mode: number; uid: number; gi
   for (const byte of header) sum += byte;
   header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
   return header;
+}
+
+/** ustar's two name fields: a name longer than 100 bytes is split at a slash into prefix (≤ 155) and name. */
+function splitName(name: string): [string, string] {
+  if (Buffer.byteLength(name) <= 100) return ['', name];
+  for (let slash = name.indexOf('/'); slash > 0; slash = name.indexOf('/', slash + 1)) {
+    if (Buffer.byteLength(name.slice(0, slash)) <= 155 && Buffer.byteLength(name.slice(slash + 1)) <= 100) return [name.slice(0, slash), name.slice(slash + 1)];
+  }
+  throw new Error(`a tar entry name of ${Buffer.byteLength(name)} bytes does not fit ustar's fields: ${name.slice(0, 80)}…`);
 }
 
 /** The content of the first regular file in a tar archive (skipping pax/GNU metadata entries). */
@@ -72,6 +83,9 @@ export async function* afterFirstEntry(source: AsyncIterable<Buffer | string>, o
 export interface TarEntry {
   name: string;
   type: string;
+  mode: number;
+  uid: number;
+  gid: number;
   content: Buffer;
   raw: Buffer;
 }
@@ -97,7 +111,16 @@ export function tarEntries(archive: Buffer): TarEntry[] {
     } else {
       const plain = header.toString('utf8', 0, 100).replace(/\0.*$/s, '');
       const prefix = header.toString('utf8', 345, 500).replace(/\0.*$/s, '');
-      entries.push({ name: paxPath ?? (prefix ? `${prefix}/${plain}` : plain), type, content, raw: archive.subarray(metaStart ?? offset, end) });
+      const field = (start: number, length: number) => parseInt(header.toString('ascii', start, start + length).replace(/\0.*$/, '').trim() || '0', 8);
+      entries.push({
+        name: paxPath ?? (prefix ? `${prefix}/${plain}` : plain),
+        type,
+        mode: field(100, 8),
+        uid: field(108, 8),
+        gid: field(116, 8),
+        content,
+        raw: archive.subarray(metaStart ?? offset, end),
+      });
       metaStart = undefined;
       paxPath = undefined;
     }

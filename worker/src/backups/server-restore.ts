@@ -65,21 +65,31 @@ export async function restoreServer(deps: StepDeps, timeline: Timeline, job: Ser
  */
 export async function putSnapshotInPlace(deps: StepDeps, serverId: string, snapshotId: string): Promise<{ host: string; c2sPort: number; domain: string }> {
   const { spec, host, c2sPort, domain } = await buildServerSpec(deps, serverId);
+  await readSnapshotData(deps, snapshotId, serverId, async (data) => {
+    const { containerId } = await deps.containers.replaceData(spec, data);
+    await deps.prisma.server.update({ where: { id: serverId }, data: { containerId, ...installedSpec(spec) } });
+  });
+  return { host, c2sPort, domain };
+}
+
+/**
+ * Hands `consume` the data directory a snapshot holds (a tar stream), once its metadata entry
+ * proves it is server `ownerId`'s; otherwise nothing is read further.
+ */
+export async function readSnapshotData(deps: Pick<StepDeps, 'backups'>, snapshotId: string, ownerId: string, consume: (data: Readable) => Promise<void>): Promise<void> {
   await deps.backups.dump({
     snapshotId,
     filename: SERVER_DATA_FILE,
-    consume: async (source) => {
-      const data = Readable.from(
-        afterFirstEntry(source, (name, content) => {
-          const metadata = name === SERVER_METADATA_ENTRY ? serverSnapshotMetadataSchema.safeParse(JSON.parse(content.toString('utf8'))) : undefined;
-          if (!metadata?.success || metadata.data.serverId !== serverId) throw new PermanentStepError(`Snapshot ${snapshotId.slice(0, 8)} does not hold this server's data.`);
-        }),
-      );
-      const { containerId } = await deps.containers.replaceData(spec, data);
-      await deps.prisma.server.update({ where: { id: serverId }, data: { containerId, ...installedSpec(spec) } });
-    },
+    consume: (source) =>
+      consume(
+        Readable.from(
+          afterFirstEntry(source, (name, content) => {
+            const metadata = name === SERVER_METADATA_ENTRY ? serverSnapshotMetadataSchema.safeParse(JSON.parse(content.toString('utf8'))) : undefined;
+            if (!metadata?.success || metadata.data.serverId !== ownerId) throw new PermanentStepError(`Snapshot ${snapshotId.slice(0, 8)} does not hold this server's data.`);
+          }),
+        ),
+      ),
   });
-  return { host, c2sPort, domain };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { ServerMoveJob } from '../contracts/provisioning.js';
 import { trackedStep, type StepFailure, type StepOutcome } from '../jobs/tracked-step.js';
 import { takeServerBackup } from '../backups/server-backup.js';
 import { putSnapshotInPlace } from '../backups/server-restore.js';
+import { serverSnapshotTag } from '../backups/server-snapshot.js';
 import { waitForServerAnswering } from '../provisioning/server-answering.js';
 import type { StepDeps } from '../provisioning/step-deps.js';
 import { PermanentStepError } from '../provisioning/step-errors.js';
@@ -44,8 +45,9 @@ async function move(deps: StepDeps, timeline: Timeline, job: ServerMoveJob, targ
     if (target.state !== 'active') throw new PermanentStepError(`Node ${target.name} takes no servers (it is ${target.state}).`);
     if (!['ready', 'stopped', 'moving'].includes(server.state)) throw new PermanentStepError(`The server is ${server.state}; only a server that is ready or stopped can move.`);
     await assertPortsFree(deps.prisma, target.id, await deps.containers.publishedHostPorts());
+    // Nothing stops while the repository cannot take the backup: this attempt fails first.
+    await deps.backups.snapshots(serverSnapshotTag(serverId));
     await timeline.setState(serverId, 'moving');
-    // The row's time marks when XMPP went down, for the downtime on a retry too.
     carrier ??= await deps.prisma.serverBackup.create({ data: { id: requestId, serverId, kind: 'move' } });
     if ((await deps.containers.listOwned(serverId)).containers.length > 0) await deps.containers.stopServer(serverId);
     await takeServerBackup(deps, requestId);
@@ -66,18 +68,19 @@ async function move(deps: StepDeps, timeline: Timeline, job: ServerMoveJob, targ
     return { message: `Moved to node ${target.name} and left stopped, as you asked; DNS points there.`, detail: { ...detail, downtimeMs: null } };
   }
   await waitForServerAnswering(deps.containers, { serverId, host, port: c2sPort, domain }, deps.settings.serviceStartTimeoutMs);
-  const downtimeMs = Date.now() - backup.requestedAt.getTime();
+  // The backup starts right after the stop (at each attempt that takes it).
+  const downtimeMs = Date.now() - (backup.startedAt ?? backup.requestedAt).getTime();
   await timeline.setState(serverId, 'ready');
   return { message: `Moved to node ${target.name}; XMPP answers there again after ${(downtimeMs / 1000).toFixed(1)} s down.`, detail: { ...detail, downtimeMs } };
 }
 
 /**
- * A move that fails for good before the server left its node starts it again there, as it was;
- * one that fails after leaves it failed (its data is in the move's backup, for a retry of the
- * move or a restore). A deletion under way owns the state.
+ * A move that fails before the server left its node starts it again there, as it was (a retry
+ * stops it again): customers are not left without their server while the worker waits to retry.
+ * One that fails for good after leaves it failed (its data is in the move's backup, for a retry
+ * of the move or a restore). A deletion under way owns the state.
  */
 async function afterFailedMove(deps: StepDeps, timeline: Timeline, job: ServerMoveJob, failure: StepFailure): Promise<void> {
-  if (failure.willRetry) return;
   const server = await deps.prisma.server.findUniqueOrThrow({ where: { id: job.serverId } });
   if (server.desiredState === 'deleted' || server.state !== 'moving') return;
   if (server.nodeId !== job.nodeId && (await deps.containers.listOwned(job.serverId)).containers.length > 0) {
@@ -85,5 +88,5 @@ async function afterFailedMove(deps: StepDeps, timeline: Timeline, job: ServerMo
     await timeline.setState(job.serverId, server.desiredState === 'running' ? 'ready' : 'stopped');
     return;
   }
-  await timeline.setState(job.serverId, 'failed', { text: failure.reason, errorType: failure.errorType });
+  if (!failure.willRetry) await timeline.setState(job.serverId, 'failed', { text: failure.reason, errorType: failure.errorType });
 }
