@@ -26,7 +26,8 @@ describe('moving a server to another node: stopped, backed up, started there fro
   let serverId: string;
   let domain: string;
   let root: string;
-  const runtime = new DockerContainerRuntime(new Docker({ socketPath: testEnv().DOCKER_SOCKET }));
+  const docker = new Docker({ socketPath: testEnv().DOCKER_SOCKET });
+  const runtime = new DockerContainerRuntime(docker);
   const resolver = new Resolver({ timeout: 2_000, tries: 2 });
   const queue = async () => (await harness.startWorker()).queue;
   const c2sPort = async () => (await harness.prisma.portAllocation.findFirstOrThrow({ where: { serverId, purpose: 'c2s' } })).port;
@@ -159,5 +160,15 @@ describe('moving a server to another node: stopped, backed up, started there fro
     // The customer sees the move on the timeline: started, then done with the downtime.
     const events = await harness.prisma.provisioningEvent.findMany({ where: { serverId, step: 'move', jobId: { contains: requestId } }, orderBy: { id: 'asc' } });
     expect(events.map((e) => e.status).slice(-2)).toEqual(['started', 'succeeded']);
+
+    // Self-healing follows the server to its new node: killed there, it is repaired there.
+    const before = (await runtime.listOwned(serverId)).containers[0]?.id ?? '';
+    await docker.getContainer(before).kill();
+    await until('the moved server repaired', async () => {
+      const [again] = (await runtime.listOwned(serverId)).containers;
+      return again?.state === 'running' && (await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId } })).health === 'ok' ? again : null;
+    }, 90_000);
+    const repaired = await login('alice', NODE_B.address);
+    await repaired.close();
   }, 300_000);
 });

@@ -28,14 +28,17 @@ export async function reconcilePass(deps: StepDeps, nodeName: string): Promise<P
   // Independent reads, at once: they are a tenth of a pass when made one after another.
   const [requeued, node, owned, zoneKeys] = await Promise.all([
     requeueUnfinished(deps),
-    deps.prisma.node.findUnique({ where: { name: nodeName }, select: { id: true } }),
+    deps.prisma.node.findUnique({ where: { name: nodeName }, select: { dockerEndpoint: true } }),
     deps.containers.listOwned(),
     zoneContents(deps.dns, [deps.settings.platformZone]),
   ]);
   const report: PassReport = { servers: 0, findings: {}, checksQueued: 0, orphans: { containers: 0, records: 0 }, requeued, elapsedMs: 0 };
+  // Every node on this worker's engine: one per node in production; in the sandbox a second node
+  // record is another address of the same machine, whose servers only this worker can see.
+  const nodeIds = node ? (await deps.prisma.node.findMany({ where: { dockerEndpoint: node.dockerEndpoint }, select: { id: true } })).map((n) => n.id) : [];
   let after: string | null = null;
-  while (node) {
-    const page = await loadWatchedPage(deps.prisma, node.id, after, PAGE);
+  while (nodeIds.length > 0) {
+    const page = await loadWatchedPage(deps.prisma, nodeIds, after, PAGE);
     if (page.length === 0) break;
     after = page.at(-1)?.id ?? null;
     report.servers += page.length;

@@ -34,10 +34,10 @@ const include = {
 /** Servers past provisioning and not being deleted: the only ones whose health is observed. */
 const watchedWhere = { deletedAt: null, desiredState: { in: ['running' as const, 'stopped' as const] }, state: { in: ['ready' as const, 'stopped' as const] } };
 
-/** One page of watched servers on a node, in id order (`after` is the last id of the page before). */
-export async function loadWatchedPage(prisma: PrismaClient, nodeId: string, after: string | null, limit: number): Promise<WatchedServer[]> {
+/** One page of watched servers on these nodes, in id order (`after` is the last id of the page before). */
+export async function loadWatchedPage(prisma: PrismaClient, nodeIds: string[], after: string | null, limit: number): Promise<WatchedServer[]> {
   const rows = await prisma.server.findMany({
-    where: { ...watchedWhere, nodeId, ...(after ? { id: { gt: after } } : {}) },
+    where: { ...watchedWhere, nodeId: { in: nodeIds }, ...(after ? { id: { gt: after } } : {}) },
     orderBy: { id: 'asc' },
     take: limit,
     include,
