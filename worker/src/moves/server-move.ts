@@ -58,16 +58,20 @@ async function move(deps: StepDeps, timeline: Timeline, job: ServerMoveJob, targ
   const backup = await deps.prisma.serverBackup.findUniqueOrThrow({ where: { id: requestId } });
   if (backup.status !== 'succeeded' || !backup.snapshotId) throw new Error(`the move's backup ${requestId} is ${backup.status}`);
   const { host, c2sPort, domain } = await putSnapshotInPlace(deps, serverId, backup.snapshotId);
-  await dnsStep(deps, serverId);
-  const withdrawn = await deps.ledger.withdrawStale(serverId, (await serverDnsEntries(deps, serverId)).entries);
-  const detail = { fromNode, toNode: target.name, withdrawnRecords: withdrawn };
+  const repoint = async () => {
+    await dnsStep(deps, serverId);
+    return deps.ledger.withdrawStale(serverId, (await serverDnsEntries(deps, serverId)).entries);
+  };
   const { desiredState } = await deps.prisma.server.findUniqueOrThrow({ where: { id: serverId }, select: { desiredState: true } });
   if (desiredState === 'stopped') {
+    const withdrawn = await repoint();
     await deps.containers.stopServer(serverId);
     await timeline.setState(serverId, 'stopped');
-    return { message: `Moved to node ${target.name} and left stopped, as you asked; DNS points there.`, detail: { ...detail, downtimeMs: null } };
+    return { message: `Moved to node ${target.name} and left stopped, as you asked; DNS points there.`, detail: { fromNode, toNode: target.name, withdrawnRecords: withdrawn, downtimeMs: null } };
   }
-  await waitForServerAnswering(deps.containers, { serverId, host, port: c2sPort, domain }, deps.settings.serviceStartTimeoutMs);
+  // DNS propagates while Prosody starts: the downtime is the longer of the two, not their sum.
+  const [withdrawn] = await Promise.all([repoint(), waitForServerAnswering(deps.containers, { serverId, host, port: c2sPort, domain }, deps.settings.serviceStartTimeoutMs)]);
+  const detail = { fromNode, toNode: target.name, withdrawnRecords: withdrawn };
   // The backup starts right after the stop (at each attempt that takes it).
   const downtimeMs = Date.now() - (backup.startedAt ?? backup.requestedAt).getTime();
   await timeline.setState(serverId, 'ready');
