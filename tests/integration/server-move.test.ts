@@ -34,9 +34,9 @@ describe('moving a server to another node: stopped, backed up, started there fro
   const login = async (username: keyof typeof PASSWORD, host: string) =>
     connectAs({ host, port: await c2sPort(), domain, username, password: PASSWORD[username], trustedCaPems: [root], timeoutMs: 10_000, resource: `r${randomUUID().slice(0, 8)}` });
   const room = () => `lobby@conference.${domain}`;
-  const node = (name: string, range: { portRangeStart: number; portRangeEnd: number }) =>
+  const node = (name: string, range: { portRangeStart: number; portRangeEnd: number }, publicAddress = NODE_B.address) =>
     harness.prisma.node.create({
-      data: { name, hostname: `${name}.${harness.config.platformZone}`, publicAddress: NODE_B.address, dockerEndpoint: `unix://${harness.config.docker.socketPath}`, ...range },
+      data: { name, hostname: `${name}.${harness.config.platformZone}`, publicAddress, dockerEndpoint: `unix://${harness.config.docker.socketPath}`, ...range },
     });
   /** Queues the move as the API does. */
   const requestMove = async (nodeId: string) => {
@@ -171,4 +171,22 @@ describe('moving a server to another node: stopped, backed up, started there fro
     const repaired = await login('alice', NODE_B.address);
     await repaired.close();
   }, 300_000);
+
+  it('moves again to a node that shares the port range: the ports and SRV records stay, only the address changes', async () => {
+    const ports = async () => Object.fromEntries((await harness.prisma.portAllocation.findMany({ where: { serverId } })).map((a) => [a.purpose, a.port]));
+    const before = await ports();
+    const third = await node(`test-${BASE_PORT}-c`, { portRangeStart: NODE_B.portRangeStart, portRangeEnd: NODE_B.portRangeEnd }, '127.0.0.3');
+    const outcome = await outcomeOf(await requestMove(third.id));
+    expect(outcome.status, outcome.message).toBe('succeeded');
+    expect(await ports(), 'upload links in the archive name the HTTPS port: it is kept').toEqual(before);
+    expect(await resolver.resolve4(domain)).toEqual(['127.0.0.3']);
+    expect((await resolver.resolveSrv(`_xmpp-client._tcp.${domain}`)).map((r) => r.port)).toEqual([before.c2s]);
+    expect(await tcpOpens(NODE_B.address, before.c2s ?? 0), 'the old address answers no more').toBe(false);
+    const alice = await login('alice', '127.0.0.3');
+    try {
+      expect((await wholeArchive(alice)).filter((b) => b.startsWith('m'))).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+    } finally {
+      await alice.close();
+    }
+  }, 180_000);
 });

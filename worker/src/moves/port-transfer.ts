@@ -12,7 +12,9 @@ export async function assertPortsFree(prisma: PrismaClient, nodeId: string, take
 /**
  * Gives the server one port per purpose on node `nodeId` in place of the ones it holds, and
  * makes that node its own, in one transaction: a crash leaves it on the old node or the new,
- * never between. Two allocators that pick the same port collide on insert; the loser picks again.
+ * never between. It keeps a port's number where the target has it free (nodes usually share a
+ * range): the upload links in chat history name the HTTPS port, and SRV records stay as they are.
+ * Two allocators that pick the same port collide on insert; the loser picks again.
  */
 export async function transferPorts(prisma: PrismaClient, serverId: string, nodeId: string, publishedHostPorts: () => Promise<ReadonlySet<number>>): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -20,9 +22,14 @@ export async function transferPorts(prisma: PrismaClient, serverId: string, node
     try {
       await prisma.$transaction(async (tx) => {
         const node = await tx.node.findUniqueOrThrow({ where: { id: nodeId } });
-        const free = await freePorts(tx, node, PORT_PURPOSES.length, taken);
+        const current = await tx.portAllocation.findMany({ where: { serverId } });
+        const heldThere = new Set((await tx.portAllocation.findMany({ where: { nodeId, port: { in: current.map((a) => a.port) } }, select: { port: true } })).map((a) => a.port));
+        const kept = current.filter((a) => a.port >= node.portRangeStart && a.port <= node.portRangeEnd && !taken.has(a.port) && !heldThere.has(a.port));
         await tx.portAllocation.deleteMany({ where: { serverId } });
-        await tx.portAllocation.createMany({ data: PORT_PURPOSES.map((purpose, i) => ({ nodeId, serverId, purpose, port: free[i] ?? 0 })) });
+        await tx.portAllocation.createMany({ data: kept.map(({ purpose, port }) => ({ nodeId, serverId, purpose, port })) });
+        const missing = PORT_PURPOSES.filter((purpose) => !kept.some((a) => a.purpose === purpose));
+        const free = await freePorts(tx, node, missing.length, taken);
+        await tx.portAllocation.createMany({ data: missing.map((purpose, i) => ({ nodeId, serverId, purpose, port: free[i] ?? 0 })) });
         await tx.server.update({ where: { id: serverId }, data: { nodeId } });
       });
       return;
