@@ -20,6 +20,7 @@ import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
 import { WorkerProcess } from '../support/worker-process.js';
+import { uploadIntact, uploadRandomFile } from '../support/http-upload.js';
 import { connectAs, sendMessage, sendPresence, wholeArchive, type XmppSession } from '../support/xmpp.js';
 
 // What a customer sees of per-server backups: how long "back up now" takes until the list says
@@ -38,8 +39,10 @@ const POLL_MS = 25;
 const CLIENT_WIDTH = 10;
 const SEED_WIDTH = 4;
 const TARGETS = { full: 10_000, incremental: 3_000, restoreToLogin: 15_000 };
-/** The node the server moves to: another loopback address of this machine, with a port range of its own. */
-const NODE_B = { name: 'bench-backup-b', publicAddress: '127.0.0.2', portRangeStart: 24_400, portRangeEnd: 24_799 };
+/** The node the server moves to: another loopback address of this machine, sharing the range (so the ports, and the upload links, stay). */
+const NODE_B = { name: 'bench-backup-b', publicAddress: '127.0.0.2', portRangeStart: PORT_RANGE_START, portRangeEnd: PORT_RANGE_END };
+const UPLOADS = 5;
+const UPLOAD_BYTES = 256 * 1024;
 
 const describe = (error: unknown) => (error instanceof Error ? error.message || (error.stack ?? error.name) : String(error));
 const run = promisify(execFile);
@@ -186,6 +189,11 @@ async function main(): Promise<void> {
         for (let n = 1; n <= MESSAGES_PER_USER; n++) await send(sessionOf(i), domain, `${username(recipientOf(i))}@${domain}`, `${key('m', i, n)} ${filler}`);
       }),
     );
+    const uploads = await withIncidents(
+      'uploading files',
+      Promise.all(Array.from({ length: UPLOADS }, (_, n) => uploadRandomFile(sessionOf(n), domain, address, roots, `photo-${n}.jpg`, UPLOAD_BYTES))),
+    );
+    const uploadsIntact = async () => (await Promise.all(uploads.map((file) => uploadIntact(file, address, roots)))).filter(Boolean).length;
     const archivedCount = (batch: string) => pooled(USERS, CLIENT_WIDTH, (i) => received(sessionOf(i), i, batch)).then((counts) => counts.reduce((a, b) => a + b, 0));
     const messagesWritten = await withIncidents(
       'counting the archived messages',
@@ -257,6 +265,7 @@ async function main(): Promise<void> {
 
     sessions.push(...(await pooled(USERS, CLIENT_WIDTH, login)));
     const messagesRestored = await archivedCount('m');
+    const uploadsRestored = await uploadsIntact();
     const lateRestored = await archivedCount('late');
     await closeSessions();
 
@@ -285,6 +294,7 @@ async function main(): Promise<void> {
     if (moveEvent?.status !== 'succeeded' || moveEvent.downtimeMs === null) throw new Error(`the move's timeline event is ${moveEvent?.status ?? 'missing'}: ${moveEvent?.message ?? ''}`);
     sessions.push(...(await pooled(USERS, CLIENT_WIDTH, login)));
     const messagesMoved = await archivedCount('m');
+    const uploadsMoved = await uploadsIntact();
     await closeSessions();
 
     const result = {
@@ -302,6 +312,8 @@ async function main(): Promise<void> {
       move_to_login_ms: Math.round(moveToLoginMs),
       move_downtime_ms: moveEvent.downtimeMs,
       messages_after_move: messagesMoved,
+      uploads_restored: uploadsRestored,
+      uploads_after_move: uploadsMoved,
     };
     const restic = (await run('restic', ['version'])).stdout.trim();
     console.log('Backup benchmark (sandbox: Docker, PowerDNS, Pebble, restic on this machine)');
@@ -310,7 +322,7 @@ async function main(): Promise<void> {
     );
     console.log(`  NODE_PORT_RANGE=${PORT_RANGE_START}-${PORT_RANGE_END}; BACKUP_REPOSITORY=${repositoryDir} (a new local restic repository; BACKUP_PASSWORD from the environment); API over HTTP, polled every ${POLL_MS} ms`);
     console.log(
-      `  data: one team-plan server, ${USERS} users (prosodyctl, ${Math.round(seedMs / 1000)} s), ${MESSAGES} chat messages user i → user i+1 (${MESSAGES_PER_USER} each) from ${USERS} logged-in clients, ${CLIENT_WIDTH} writing at a time, each waiting for a ping's answer before its next message, all archived (MAM) before the first backup (${Math.round(writeMs / 1000)} s); then ${LATE_MESSAGES} more (one per user) before the incremental backup; no HTTP uploads (skipped)`,
+      `  data: one team-plan server, ${USERS} users (prosodyctl, ${Math.round(seedMs / 1000)} s), ${MESSAGES} chat messages user i → user i+1 (${MESSAGES_PER_USER} each) from ${USERS} logged-in clients, ${CLIENT_WIDTH} writing at a time, each waiting for a ping's answer before its next message, all archived (MAM) before the first backup (${Math.round(writeMs / 1000)} s); then ${LATE_MESSAGES} more (one per user) before the incremental backup; ${UPLOADS} files of ${UPLOAD_BYTES / 1024} KiB uploaded over XEP-0363 before the full backup, fetched back by their links (SHA-256 compared) after the restore and after the move`,
     );
     console.log(`  backups timed from POST /backups until GET /backups shows succeeded, each started with no worker job running or waiting; repository bytes: growth of \`du -sb\` of the repository directory across each backup (addedBytes: restic's own count in the backup row)`);
     console.log(`  restore timed from POST /restore of the full backup until a client logs in (PLAIN over verified TLS) to the new container as ${username(1)}; messages restored: distinct received messages in the ${USERS} users' MAM archives afterwards`);
@@ -334,8 +346,13 @@ async function main(): Promise<void> {
     line('move to another node → a client logs in there', `${result.move_to_login_ms} ms`);
     line("  XMPP down during the move (the timeline's figure)", `${result.move_downtime_ms} ms`);
     line('messages after the move (MAM)', String(messagesMoved), `= ${messagesRestored}`);
+    line('uploads served intact after the restore / the move', `${uploadsRestored} / ${uploadsMoved}`, `= ${UPLOADS}`);
     if (messagesRestored !== messagesWritten || lateRestored !== 0) {
       console.error(`bench:backup: the restore does not hold what was written up to the full backup: ${messagesRestored} of ${messagesWritten} messages, and ${lateRestored} written after it`);
+      process.exitCode = 1;
+    }
+    if (uploadsRestored !== UPLOADS || uploadsMoved !== UPLOADS) {
+      console.error(`bench:backup: uploads lost: ${uploadsRestored} of ${UPLOADS} intact after the restore, ${uploadsMoved} after the move`);
       process.exitCode = 1;
     }
     if (messagesMoved !== messagesRestored) {

@@ -421,6 +421,26 @@ describe('the customer dashboard', () => {
     await session.close();
   }, 240_000);
 
+  it('opens the order form from a finished backup\'s "Clone into a new server", saying whose data the server would start with (no order placed)', async () => {
+    await page.goto(`${api.url}/servers/${serverId}/manage`);
+    const row = page.getByRole('region', { name: 'Backups', exact: true }).locator('tbody tr').filter({ hasText: 'On request' });
+    await row.getByRole('link', { name: /^Clone into a new server from the backup of .+, on request$/ }).click();
+    const backup = await harness.prisma.serverBackup.findFirstOrThrow({ where: { serverId, kind: 'on_demand' } });
+    await page.waitForURL(`${api.url}/servers/new?cloneFrom=${backup.id}&server=${serverId}`, { timeout: WAIT.short });
+    const notice = page.getByText(/^A clone of .+ as it was at .+: its users, passwords, contacts, archives and group chats, under the new name\.$/);
+    await notice.waitFor({ timeout: WAIT.short });
+    expect(await notice.innerText()).toMatch(new RegExp(`^A clone of ${label} as it was at `));
+    // One or the other: no file to import is offered beside a clone.
+    expect(await page.getByLabel('Import a XEP-0227 file (optional)').count()).toBe(0);
+    await page.getByRole('region', { name: 'What happens next' }).getByText('then starts your XMPP server as a clone of the backup above').waitFor({ timeout: WAIT.short });
+    await expectAccessibleEverywhere('order-clone');
+
+    await page.getByRole('button', { name: 'Order an empty server instead' }).click();
+    await page.getByLabel('Import a XEP-0227 file (optional)').waitFor({ timeout: WAIT.short });
+    expect(await notice.count()).toBe(0);
+    expect(new URL(page.url()).search).toBe('');
+  });
+
   it('exports the users from Manage: the list follows the worker, and the download is the XEP-0227 file of this server', async () => {
     // A user besides Parley's admin account, which an export leaves out, and applied on the server before the export reads it.
     await page.goto(`${api.url}/servers/${serverId}/users`);

@@ -10,10 +10,12 @@ interface ImportFileFieldProps {
   error: unknown;
   /** The new server's address, where the file's users end up. */
   address: string;
+  /** Takes the focus when it appears: it replaces the clone notice whose button was just pressed. */
+  autoFocus: boolean;
 }
 
 /** The optional XEP-0227 file of an order moving from another provider; it is uploaded when the order is placed. */
-export function ImportFileField({ onChange, uploaded, error, address }: ImportFileFieldProps) {
+export function ImportFileField({ onChange, uploaded, error, address, autoFocus }: ImportFileFieldProps) {
   const describedBy = ['order-import-hint', uploaded ? 'order-import-status' : '', error ? 'order-import-error' : ''].filter(Boolean).join(' ');
   return (
     <fieldset className="card stack">
@@ -29,6 +31,7 @@ export function ImportFileField({ onChange, uploaded, error, address }: ImportFi
           accept=".xml,application/xml,text/xml"
           aria-describedby={describedBy}
           aria-invalid={error ? true : undefined}
+          autoFocus={autoFocus}
           onChange={(e) => onChange(e.target.files?.[0] ?? null)}
         />
         {uploaded ? (

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react';
-import { Link, useNavigate } from 'react-router';
+import { Link, useNavigate, useSearchParams } from 'react-router';
 import { ApiError } from '../api/api-error.js';
 import { useDomains } from '../domains/domain-queries.js';
 import { useSession } from '../session/use-session.js';
@@ -8,8 +8,10 @@ import { Field } from '../ui/field.js';
 import { counted } from '../ui/format.js';
 import { platformZone } from '../ui/platform-zone.js';
 import { usePageTitle } from '../ui/use-page-title.js';
+import { CloneNotice } from './clone-notice.js';
+import { cloneSourceOf } from './clone-source.js';
 import { ImportFileField } from './import-file-field.js';
-import { useOrderServer, usePlans, useUploadImport } from './order-queries.js';
+import { useOrderServer, usePlans, useUploadImport, type Order } from './order-queries.js';
 import { OrderSummary } from './order-summary.js';
 
 export function OrderPage() {
@@ -26,6 +28,10 @@ export function OrderPage() {
   const [federation, setFederation] = useState(false);
   const [plan, setPlan] = useState(session.data?.account.plan.code ?? 'personal');
   const [importFile, setImportFile] = useState<File | null>(null);
+  // The clone lives in the address (a backup's row links here), so removing it is a change of address too.
+  const [searchParams, setSearchParams] = useSearchParams();
+  const clone = cloneSourceOf(searchParams);
+  const [cloneRemoved, setCloneRemoved] = useState(false);
   const zone = platformZone();
   const customDomain = verified.find((d) => d.id === domainId)?.name;
   const address = customDomain ?? (name ? `${name}.${zone}` : `yourname.${zone}`);
@@ -33,20 +39,24 @@ export function OrderPage() {
   const error = order.error instanceof ApiError ? order.error : undefined;
   // The order's refusal of the import (used, expired, more users than the plan) shows with the file, in the API's full words.
   const importRefused = error?.fieldMessage('importId') !== undefined;
+  const cloneRefused = error?.fieldMessage('cloneFromBackupId') !== undefined;
   const orderError = error?.fields.length ? null : order.error;
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    const place = (importId?: string) =>
-      order.mutate(
-        { name, federation, plan, ...(domainId ? { domainId } : {}), ...(importId ? { importId } : {}) },
-        { onSuccess: (server) => void navigate(`/servers/${server.id}`) },
-      );
+    const place = (startFrom: Pick<Order, 'importId' | 'cloneFromBackupId'> = {}) =>
+      order.mutate({ name, federation, plan, ...(domainId ? { domainId } : {}), ...startFrom }, { onSuccess: (server) => void navigate(`/servers/${server.id}`) });
+    if (clone) return place({ cloneFromBackupId: clone.backupId });
     if (!importFile) return place();
     // An upload survives an order refused for another reason (a name taken); one the order refused is sent again.
-    if (upload.data && !importRefused) return place(upload.data.id);
+    if (upload.data && !importRefused) return place({ importId: upload.data.id });
     order.reset();
-    upload.mutate(importFile, { onSuccess: (uploaded) => place(uploaded.id) });
+    upload.mutate(importFile, { onSuccess: (uploaded) => place({ importId: uploaded.id }) });
+  };
+  const removeClone = () => {
+    order.reset();
+    setCloneRemoved(true);
+    setSearchParams({}, { replace: true });
   };
   const chooseFile = (file: File | null) => {
     setImportFile(file);
@@ -116,9 +126,20 @@ export function OrderPage() {
           ))}
         </fieldset>
 
-        <ImportFileField onChange={chooseFile} uploaded={upload.data} error={upload.error ?? (importRefused ? order.error : null)} address={address} />
+        {/* One or the other: the API refuses an order that names both. */}
+        {clone ? (
+          <CloneNotice source={clone} error={cloneRefused ? order.error : null} onRemove={removeClone} />
+        ) : (
+          <ImportFileField
+            onChange={chooseFile}
+            uploaded={upload.data}
+            error={upload.error ?? (importRefused ? order.error : null)}
+            address={address}
+            autoFocus={cloneRemoved}
+          />
+        )}
 
-        <OrderSummary address={address} federation={federation} importing={importFile !== null} />
+        <OrderSummary address={address} federation={federation} startsWith={clone ? 'clone' : importFile ? 'file' : 'nothing'} />
         {/* Field problems sit under their fields; the rest (a quota, the API down) sits by the button and describes it. */}
         <ErrorNotice error={orderError} id="order-error" />
         <div className="actions">

@@ -14,6 +14,8 @@ export interface Order {
   domainId?: string;
   /** An upload of the account's, whose users the server starts with. */
   importId?: string;
+  /** A finished backup of another of the account's servers, whose data the server starts with; not with importId. */
+  cloneFromBackupId?: string;
 }
 
 export function useOrderServer() {

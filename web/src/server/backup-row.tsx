@@ -1,11 +1,14 @@
 import { useEffect, useRef, useState } from 'react';
+import { Link } from 'react-router';
 import type { Backup } from '../api/types.js';
+import { cloneOrderPath } from '../order/clone-source.js';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { formatBytes, formatDateTime } from '../ui/format.js';
 import { backupStatus, backupTime, KIND_WORDS } from './backups.js';
 import { WorkStatus } from './work-status.js';
 
 interface BackupRowProps {
+  serverId: string;
   backup: Backup;
   /** Whether the server can be restored now; only a finished backup offers it. */
   canRestore: boolean;
@@ -14,7 +17,7 @@ interface BackupRowProps {
   restore: { pending: boolean; error: unknown };
 }
 
-export function BackupRow({ backup, canRestore, onRestore, restore }: BackupRowProps) {
+export function BackupRow({ serverId, backup, canRestore, onRestore, restore }: BackupRowProps) {
   const [confirming, setConfirming] = useState(false);
   const confirmButton = useRef<HTMLButtonElement>(null);
   // The Restore button is replaced by the question: keyboard focus moves with it instead of being lost.
@@ -24,7 +27,8 @@ export function BackupRow({ backup, canRestore, onRestore, restore }: BackupRowP
   const when = formatDateTime(backupTime(backup));
   // Backups of the same minute read the same time: the kind tells them apart for a screen reader.
   const named = `the backup of ${when}, ${KIND_WORDS[backup.kind].toLowerCase()}`;
-  const restorable = canRestore && backup.status === 'succeeded';
+  const finished = backup.status === 'succeeded';
+  const restorable = canRestore && finished;
   return (
     <tr>
       <td data-label="Taken">{when}</td>
@@ -55,10 +59,18 @@ export function BackupRow({ backup, canRestore, onRestore, restore }: BackupRowP
               </button>
             </div>
           </div>
-        ) : restorable ? (
-          <button type="button" className="button-small" onClick={() => setConfirming(true)} disabled={restore.pending} aria-label={`Restore ${named}`}>
-            Restore
-          </button>
+        ) : finished ? (
+          <div className="row-actions">
+            {restorable ? (
+              <button type="button" className="button-small" onClick={() => setConfirming(true)} disabled={restore.pending} aria-label={`Restore ${named}`}>
+                Restore
+              </button>
+            ) : null}
+            {/* Any finished backup, whatever the server is doing: a clone only reads it. */}
+            <Link to={cloneOrderPath({ serverId, backupId: backup.id })} className="button button-small" aria-label={`Clone into a new server from ${named}`}>
+              Clone into a new server
+            </Link>
+          </div>
         ) : null}
         <ErrorNotice error={restore.error} />
       </td>

@@ -49,6 +49,7 @@ export function BackupsSection({ server }: { server: ServerDetail }) {
           return (
             <BackupRow
               key={backup.id}
+              serverId={server.id}
               backup={backup}
               canRestore={available}
               onRestore={() => restore.request.mutate(backup.id)}
