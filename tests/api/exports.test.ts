@@ -51,6 +51,10 @@ describe('exports of a server', () => {
     expect(ok.headers['content-type']).toMatch(/^application\/xml/);
     expect(ok.headers['content-disposition']).toMatch(/^attachment; filename=".+\.xml"$/);
     expect(ok.body).toBe("<server-data xmlns='urn:xmpp:pie:0'><host jid='fixture.example'/></server-data>");
+    // Password data and messages: the owner's only, as revealed credentials are.
+    const asOperator = await harness.inject({ method: 'GET', url, headers: withToken(await harness.signUp({ operator: true })) });
+    expect(asOperator.statusCode).toBe(403);
+    expect(asOperator.body).not.toContain('server-data');
 
     await harness.prisma.serverExport.update({ where: { id: params.id }, data: { status: 'running' } });
     const busy = await harness.inject({ method: 'GET', url, headers: withToken(owner) });

@@ -62,7 +62,7 @@ export const exportRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
       onRequest: requireAuth,
       schema: {
         tags: ['exports'],
-        summary: 'The export as a XEP-0227 XML file (409 while it is not ready, 410 once expired)',
+        summary: "The export as a XEP-0227 XML file, to the server's owner only (it holds password data and messages; 403 to operators); 409 while it is not ready, 410 once expired",
         params: exportParams,
         produces: ['application/xml'],
         response: { 200: z.string().describe("<server-data xmlns='urn:xmpp:pie:0'> with one <host>"), ...problemResponses },

@@ -7,7 +7,7 @@ import { openDocument } from '../../../worker/src/crypto/sealed-document.js';
 import type { SecretSealer } from '../../../worker/src/crypto/secret-sealer.js';
 import { actorOf, type AuditService } from '../audit/audit.service.js';
 import { ChangeRunner } from '../audit/change-runner.js';
-import { ownedBy, type Principal } from '../auth/principal.js';
+import { assertOwnerReveals, ownedBy, type Principal } from '../auth/principal.js';
 import { assertHasData } from '../backups/backups.service.js';
 import { readerOf, storedFailureText, type Reader } from '../http/failure-text.js';
 import { HttpProblem, notFound } from '../http/problem.js';
@@ -90,6 +90,7 @@ export class ExportService {
   /** The document and a file name for it; 409 until it is ready, 410 once it has expired. */
   async download(principal: Principal, serverId: string, exportId: string): Promise<{ filename: string; document: string }> {
     const server = await this.findServer(principal, serverId);
+    assertOwnerReveals(principal, server.accountId, "An export of a server's users (their password data and messages)");
     const row = await this.prisma.serverExport.findFirst({ where: { id: exportId, serverId } });
     if (!row) throw notFound('export', exportId, `GET /api/v1/servers/${serverId}/exports`);
     if (row.expiresAt <= new Date()) throw new HttpProblem(410, 'Export expired', `This export expired at ${row.expiresAt.toISOString()}; make a new one (POST /api/v1/servers/${serverId}/exports).`);
