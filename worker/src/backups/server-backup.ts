@@ -1,6 +1,6 @@
 import { tarFileEntry } from '../archive/ustar.js';
 import { PermanentStepError } from '../provisioning/step-errors.js';
-import { trackedStep } from '../jobs/tracked-step.js';
+import { rowAfterFailure, trackedStep } from '../jobs/tracked-step.js';
 import type { StepDeps } from '../provisioning/step-deps.js';
 import type { EventContext, Timeline } from '../provisioning/timeline.js';
 import { backupSnapshotTag, SERVER_DATA_FILE, SERVER_METADATA_ENTRY, serverSnapshotTag, type ServerSnapshotMetadata } from './server-snapshot.js';
@@ -75,10 +75,7 @@ export function runServerBackup(deps: StepDeps, timeline: Timeline, job: { serve
       context: { ...context, detail: { backupId: job.backupId } },
       // Before the failure is recorded, so whoever lists the backups finds it said there too.
       onFailure: async (failure) => {
-        await deps.prisma.serverBackup.update({
-          where: { id: job.backupId },
-          data: { status: failure.willRetry ? 'queued' : 'failed', lastError: failure.reason, lastErrorType: failure.errorType, ...(failure.willRetry ? {} : { finishedAt: new Date() }) },
-        });
+        await deps.prisma.serverBackup.update({ where: { id: job.backupId }, data: rowAfterFailure(failure) });
       },
     },
     () => deps.serverLock.run(job.serverId, () => takeServerBackup(deps, job.backupId)),

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { exportContentContext } from '../contracts/secret-contexts.js';
 import { mergeUserDocuments, RESERVED_LOCALPART } from '../contracts/xep0227.js';
 import { sealDocument } from '../crypto/sealed-document.js';
-import { trackedStep } from '../jobs/tracked-step.js';
+import { rowAfterFailure, trackedStep } from '../jobs/tracked-step.js';
 import type { StepDeps } from '../provisioning/step-deps.js';
 import { PermanentStepError } from '../provisioning/step-errors.js';
 import type { EventContext, Timeline } from '../provisioning/timeline.js';
@@ -69,10 +69,7 @@ export function runServerExport(deps: StepDeps, timeline: Timeline, job: { serve
       title: "Export the server's users (XEP-0227)",
       context: { ...context, detail: { exportId: job.exportId } },
       onFailure: async (failure) => {
-        await deps.prisma.serverExport.update({
-          where: { id: job.exportId },
-          data: { status: failure.willRetry ? 'queued' : 'failed', lastError: failure.reason, lastErrorType: failure.errorType, ...(failure.willRetry ? {} : { finishedAt: new Date() }) },
-        });
+        await deps.prisma.serverExport.update({ where: { id: job.exportId }, data: rowAfterFailure(failure) });
       },
     },
     () => deps.serverLock.run(job.serverId, () => takeServerExport(deps, job.exportId)),

@@ -22,6 +22,19 @@ export interface StepFailure {
   willRetry: boolean;
 }
 
+/**
+ * What a row of queued work (a backup, an export) records of a failed attempt: back to queued
+ * while BullMQ retries, failed and finished once it does not; the reason in the row's words.
+ */
+export function rowAfterFailure(failure: StepFailure) {
+  return {
+    status: failure.willRetry ? ('queued' as const) : ('failed' as const),
+    lastError: failure.reason,
+    lastErrorType: failure.errorType,
+    ...(failure.willRetry ? {} : { finishedAt: new Date() }),
+  };
+}
+
 export function failureOutcome(error: unknown, context: EventContext): StepFailure {
   const { type, permanent } = classifyError(error);
   const willRetry = !permanent && (context.attempt ?? 1) < (context.maxAttempts ?? 1);
