@@ -15,28 +15,37 @@ const MAX_ATTEMPTS = 8;
  * engine already publishes for somebody else's container are skipped too.
  */
 export async function allocateStep(prisma: PrismaClient, serverId: string, publishedHostPorts: () => Promise<ReadonlySet<number>>): Promise<string> {
+  const result = await reservingPorts(prisma, publishedHostPorts, async (tx, taken) => {
+    const server = await tx.server.findUniqueOrThrow({ where: { id: serverId }, include: { portAllocations: true } });
+    const held = new Set(server.portAllocations.map((a) => a.purpose));
+    const missing = PORT_PURPOSES.filter((p) => !held.has(p));
+    if (server.nodeId && missing.length === 0) return { nodeId: server.nodeId, reused: true };
+
+    const node = server.nodeId
+      ? await tx.node.findUniqueOrThrow({ where: { id: server.nodeId } })
+      : await leastLoadedNode(tx);
+    const free = await freePorts(tx, node, missing.length, taken);
+    await tx.portAllocation.createMany({
+      data: missing.map((purpose, i) => ({ nodeId: node.id, serverId, purpose, port: free[i] ?? 0 })),
+    });
+    if (!server.nodeId) await tx.server.update({ where: { id: serverId }, data: { nodeId: node.id } });
+    return { nodeId: node.id, reused: false };
+  });
+  const ports = await serverPorts(prisma, serverId);
+  const list = PORT_PURPOSES.map((p) => `${p} ${ports[p]}`).join(', ');
+  return result.reused ? `Ports already reserved (${list})` : `Reserved ports ${list}`;
+}
+
+/**
+ * Runs `reserve` in a transaction with the host ports the engine publishes now. The (node, port)
+ * unique constraint makes it race-safe: two reservations that pick the same port collide on
+ * insert, and the loser runs again (a few times at most) with what is taken then.
+ */
+export async function reservingPorts<T>(prisma: PrismaClient, publishedHostPorts: () => Promise<ReadonlySet<number>>, reserve: (tx: Tx, taken: ReadonlySet<number>) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const taken = await publishedHostPorts();
     try {
-      const result = await prisma.$transaction(async (tx) => {
-        const server = await tx.server.findUniqueOrThrow({ where: { id: serverId }, include: { portAllocations: true } });
-        const held = new Set(server.portAllocations.map((a) => a.purpose));
-        const missing = PORT_PURPOSES.filter((p) => !held.has(p));
-        if (server.nodeId && missing.length === 0) return { nodeId: server.nodeId, reused: true };
-
-        const node = server.nodeId
-          ? await tx.node.findUniqueOrThrow({ where: { id: server.nodeId } })
-          : await leastLoadedNode(tx);
-        const free = await freePorts(tx, node, missing.length, taken);
-        await tx.portAllocation.createMany({
-          data: missing.map((purpose, i) => ({ nodeId: node.id, serverId, purpose, port: free[i] ?? 0 })),
-        });
-        if (!server.nodeId) await tx.server.update({ where: { id: serverId }, data: { nodeId: node.id } });
-        return { nodeId: node.id, reused: false };
-      });
-      const ports = await serverPorts(prisma, serverId);
-      const list = PORT_PURPOSES.map((p) => `${p} ${ports[p]}`).join(', ');
-      return result.reused ? `Ports already reserved (${list})` : `Reserved ports ${list}`;
+      return await prisma.$transaction((tx) => reserve(tx, taken));
     } catch (error) {
       if (isUniqueViolation(error) && attempt < MAX_ATTEMPTS) continue;
       throw error;
