@@ -18,7 +18,7 @@ import {
   LABEL_SERVER,
 } from '../../worker/src/adapters/docker.container-runtime.js';
 import { XmppClientProbe } from '../../worker/src/adapters/xmpp-client.xmpp-probe.js';
-import { tarEntries, tarFileEntry } from '../../worker/src/archive/ustar.js';
+import { closedTar, tarEntries, tarFileEntry } from '../../worker/src/archive/ustar.js';
 import { ForeignObjectError, ServerContainerNotFoundError, type ServerContainerSpec } from '../../worker/src/ports/container-runtime.js';
 import { XmppProbeError, type XmppLoginRequest } from '../../worker/src/ports/xmpp-probe.js';
 import { prosodyCreateOrUpdateUser, prosodyDeleteUser, prosodyListUsers } from '../../worker/src/provisioning/prosody-accounts.js';
@@ -487,8 +487,7 @@ describe('DockerContainerRuntime against the real engine', () => {
   });
 
   it('runs a data tool on a copy of data, without network, root or a server of its own, and leaves nothing behind', async () => {
-    // Closed by two zero blocks, as a tar ends.
-    const input = Buffer.concat([tarFileEntry('example%2ecom/accounts/alice.dat', Buffer.from('return { password = "x" };\n'), { mode: 0o644, uid: 0, gid: 0 }), Buffer.alloc(1024)]);
+    const input = closedTar([tarFileEntry('example%2ecom/accounts/alice.dat', Buffer.from('return { password = "x" };\n'), { mode: 0o644, uid: 0, gid: 0 })]);
     const script = [
       'set -e',
       'id -u > uid.txt',

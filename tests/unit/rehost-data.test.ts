@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tarEntries, tarFileEntry, tarHeader, TAR_BLOCK } from '../../worker/src/archive/ustar.js';
+import { closedTar, tarEntries, tarFileEntry, tarHeader } from '../../worker/src/archive/ustar.js';
 import { rehostData } from '../../worker/src/backups/rehost-data.js';
 
 const FROM = 'alice.parley.test';
@@ -7,7 +7,7 @@ const TO = 'copy-1.parley.test';
 const owner = { mode: 0o640, uid: 101, gid: 102 };
 const dir = (name: string) => tarHeader(name, { mode: 0o750, uid: 101, gid: 102, size: 0, type: '5' });
 const file = (name: string, content: string | Buffer) => tarFileEntry(name, typeof content === 'string' ? Buffer.from(content) : content, owner);
-const archive = (...entries: Buffer[]) => Buffer.concat([...entries, Buffer.alloc(2 * TAR_BLOCK)]);
+const archive = (...entries: Buffer[]) => closedTar(entries);
 const contents = (tar: Buffer) => new Map(tarEntries(tar).map((e) => [e.name, e.content.toString('utf8')]));
 
 describe('rehostData: a backup of one server moved to another domain, for a clone', () => {

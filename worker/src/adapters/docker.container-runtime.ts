@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { PassThrough, type Duplex, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { TAR_BLOCK, firstTarFile, tarFileEntry, tarHeader } from '../archive/ustar.js';
+import { readBounded } from '../archive/read-bounded.js';
+import { closedTar, firstTarFile, tarFileEntry, tarHeader } from '../archive/ustar.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import {
@@ -334,12 +335,12 @@ export class DockerContainerRuntime implements ContainerRuntime {
       if (run.input) await container.putArchive(run.input, { path: DATA_DIR });
       if (run.files.length > 0) {
         const files = run.files.map((file) => tarFileEntry(file.path, Buffer.from(file.content, 'utf8'), { mode: 0o644, uid: 0, gid: 0 }));
-        await container.putArchive(Buffer.concat([...files, Buffer.alloc(2 * TAR_BLOCK)]), { path: DATA_DIR });
+        await container.putArchive(closedTar(files), { path: DATA_DIR });
       }
       await container.start();
       const exitCode = await waitForExit(container, run.timeoutMs, run.argv[0] ?? '');
       const logs = await container.logs({ stdout: true, stderr: true, follow: false, tail: 100 });
-      const output = await readAll(await container.getArchive({ path: `${DATA_DIR}/.` }), run.maxOutputBytes);
+      const output = await readBounded(await container.getArchive({ path: `${DATA_DIR}/.` }), run.maxOutputBytes);
       return { exitCode, log: demultiplexed(logs).slice(-DATA_TOOL_LIMITS.logBytes), output };
     } finally {
       // v: the anonymous data volume goes with it.
@@ -560,7 +561,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
     const { Image } = await container.inspect();
     const cached = this.prosodyGids.get(Image);
     if (cached !== undefined) return cached;
-    const archive = await readAll(await container.getArchive({ path: '/etc/group' }), 1024 * 1024);
+    const archive = await readBounded(await container.getArchive({ path: '/etc/group' }), 1024 * 1024);
     const line = firstTarFile(archive)
       .toString('utf8')
       .split('\n')
@@ -770,18 +771,6 @@ async function exitCodeOf(exec: Docker.Exec): Promise<number> {
   throw new Error('exec finished its output but reported no exit code');
 }
 
-async function readAll(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    size += buffer.length;
-    if (size > limit) throw new Error(`archive larger than ${limit} bytes`);
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 /** Files owned by root; secret ones group-owned by `secretGid`; parent directories root 0755. */
 function tarArchive(files: ContainerFile[], secretGid: number): Buffer {
   const parts: Buffer[] = [];
@@ -794,8 +783,7 @@ function tarArchive(files: ContainerFile[], secretGid: number): Buffer {
   for (const file of files) {
     parts.push(tarFileEntry(file.path, Buffer.from(file.content, 'utf8'), { mode: file.mode, uid: 0, gid: file.secret ? secretGid : 0 }));
   }
-  parts.push(Buffer.alloc(2 * TAR_BLOCK));
-  return Buffer.concat(parts);
+  return closedTar(parts);
 }
 
 function firstAddress(networks: Record<string, { IPAddress?: string }> | undefined): string | null {

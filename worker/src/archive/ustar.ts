@@ -2,8 +2,7 @@
 // files into a volume of a container that has not started (or has a read-only root), a backup
 // carries its metadata as the first entry of its archive, and the format is small enough not to
 // need a dependency.
-export const TAR_BLOCK = 512;
-const BLOCK = TAR_BLOCK;
+const BLOCK = 512;
 
 export function tarHeader(name: string, options: { mode: number; uid: number; gid: number; size: number; type: '0' | '5' }): Buffer {
   const header = Buffer.alloc(BLOCK);
@@ -129,7 +128,12 @@ export function tarEntries(archive: Buffer): TarEntry[] {
   return entries;
 }
 
-/** A tar archive of these entries, closed with the end-of-archive marker. */
+/** A tar archive of these entries' bytes (tarHeader, tarFileEntry), closed with the end-of-archive marker. */
+export function closedTar(parts: Buffer[]): Buffer {
+  return Buffer.concat([...parts, Buffer.alloc(2 * BLOCK)]);
+}
+
+/** A tar archive of these entries, copied as they were read. */
 export function tarOf(entries: TarEntry[]): Buffer {
-  return Buffer.concat([...entries.map((entry) => entry.raw), Buffer.alloc(2 * BLOCK)]);
+  return closedTar(entries.map((entry) => entry.raw));
 }

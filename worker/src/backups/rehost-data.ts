@@ -1,4 +1,4 @@
-import { tarEntries, tarFileEntry, tarHeader, TAR_BLOCK } from '../archive/ustar.js';
+import { closedTar, tarEntries, tarFileEntry, tarHeader } from '../archive/ustar.js';
 import { storageName } from '../exports/prosody-migrator.js';
 
 /** Prosody's internal storage writes its stores as Lua source (keyval .dat, archives .list): text that names JIDs. */
@@ -42,5 +42,5 @@ export function rehostData(archive: Buffer, from: string, to: string): Buffer {
     const content = TEXT_STORE.test(name) ? Buffer.from(entry.content.toString('utf8').replace(pattern, to), 'utf8') : entry.content;
     return tarFileEntry(name, content, owner);
   });
-  return Buffer.concat([...entries, Buffer.alloc(2 * TAR_BLOCK)]);
+  return closedTar(entries);
 }

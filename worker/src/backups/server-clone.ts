@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { readBounded, TooLargeError } from '../archive/read-bounded.js';
 import { buildServerSpec, installedSpec } from '../provisioning/server-spec.js';
 import type { StepDeps } from '../provisioning/step-deps.js';
 import { PermanentStepError } from '../provisioning/step-errors.js';
@@ -8,16 +9,13 @@ import { readSnapshotData } from './server-restore.js';
 /** The most data a clone holds in memory while it renames the domain in it. */
 const MAX_CLONE_BYTES = 1024 * 1024 * 1024;
 
-async function collect(source: Readable, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of source) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    size += bytes.length;
-    if (size > limit) throw new PermanentStepError(`The backup's data is larger than ${limit} bytes, more than a clone can take.`);
-    chunks.push(bytes);
+async function collect(source: Readable): Promise<Buffer> {
+  try {
+    return await readBounded(source as AsyncIterable<Buffer>, MAX_CLONE_BYTES);
+  } catch (error) {
+    if (error instanceof TooLargeError) throw new PermanentStepError(`The backup's data is larger than ${error.limit} bytes, more than a clone can take.`);
+    throw error;
   }
-  return Buffer.concat(chunks);
 }
 
 /**
@@ -36,7 +34,7 @@ export async function putCloneInPlace(deps: StepDeps, serverId: string, backupId
   const { spec, host, c2sPort, domain } = await buildServerSpec(deps, serverId);
   let data: Buffer | undefined;
   await readSnapshotData(deps, backup.snapshotId, backup.serverId, async (source) => {
-    data = await collect(source, MAX_CLONE_BYTES);
+    data = await collect(source);
   });
   if (!data) throw new Error(`snapshot ${backup.snapshotId} gave no data`);
   const { containerId } = await deps.containers.replaceData(spec, Readable.from([rehostData(data, backup.server.domain, domain)]));
