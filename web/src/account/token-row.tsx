@@ -1,5 +1,6 @@
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import type { ApiToken } from '../api/types.js';
+import { ConfirmQuestion } from '../ui/confirm-question.js';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { formatDate, formatDateTime, relative } from '../ui/format.js';
 import { useRevokeToken } from './account-queries.js';
@@ -7,11 +8,6 @@ import { useRevokeToken } from './account-queries.js';
 export function TokenRow({ token }: { token: ApiToken }) {
   const revoke = useRevokeToken();
   const [confirming, setConfirming] = useState(false);
-  const confirmButton = useRef<HTMLButtonElement>(null);
-  // The Revoke button is replaced by the question: keyboard focus moves with it instead of being lost.
-  useEffect(() => {
-    if (confirming) confirmButton.current?.focus();
-  }, [confirming]);
   return (
     <tr>
       <td data-label="Name" className="token-name">
@@ -26,22 +22,17 @@ export function TokenRow({ token }: { token: ApiToken }) {
       <td>
         {confirming ? (
           <div className="stack confirm-revoke">
-            <p>Scripts using “{token.name}” stop working at once.</p>
-            <div className="row-actions">
-              <button
-                ref={confirmButton}
-                type="button"
-                className="button-small button-danger"
-                onClick={() => revoke.mutate(token.id)}
-                disabled={revoke.isPending}
-                aria-label={`Yes, revoke ${token.name}`}
-              >
-                Yes, revoke
-              </button>
-              <button type="button" className="button-small" onClick={() => setConfirming(false)}>
-                Keep it
-              </button>
-            </div>
+            <ConfirmQuestion
+              yes="Yes, revoke"
+              yesLabel={`Yes, revoke ${token.name}`}
+              no="Keep it"
+              tone="danger"
+              onYes={() => revoke.mutate(token.id)}
+              onNo={() => setConfirming(false)}
+              busy={revoke.isPending}
+            >
+              Scripts using “{token.name}” stop working at once.
+            </ConfirmQuestion>
           </div>
         ) : (
           <button type="button" className="button-small button-danger" onClick={() => setConfirming(true)} aria-label={`Revoke ${token.name}`}>

@@ -1,7 +1,8 @@
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import { Link } from 'react-router';
 import type { Backup } from '../api/types.js';
 import { cloneOrderPath } from '../order/clone-source.js';
+import { ConfirmQuestion } from '../ui/confirm-question.js';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { formatBytes, formatDateTime } from '../ui/format.js';
 import { backupStatus, backupTime, KIND_WORDS } from './backups.js';
@@ -19,11 +20,6 @@ interface BackupRowProps {
 
 export function BackupRow({ serverId, backup, canRestore, onRestore, restore }: BackupRowProps) {
   const [confirming, setConfirming] = useState(false);
-  const confirmButton = useRef<HTMLButtonElement>(null);
-  // The Restore button is replaced by the question: keyboard focus moves with it instead of being lost.
-  useEffect(() => {
-    if (confirming) confirmButton.current?.focus();
-  }, [confirming]);
   const when = formatDateTime(backupTime(backup));
   // Backups of the same minute read the same time: the kind tells them apart for a screen reader.
   const named = `the backup of ${when}, ${KIND_WORDS[backup.kind].toLowerCase()}`;
@@ -40,24 +36,18 @@ export function BackupRow({ serverId, backup, canRestore, onRestore, restore }: 
       <td>
         {restorable && confirming ? (
           <div className="stack confirm-restore">
-            <p>Replaces the server’s data with this backup’s. Parley first keeps a safety backup of the data as it is now, so you can undo this.</p>
-            <div className="row-actions">
-              <button
-                ref={confirmButton}
-                type="button"
-                className="button-small button-danger"
-                onClick={() => {
-                  onRestore();
-                  setConfirming(false);
-                }}
-                aria-label={`Yes, restore ${named}`}
-              >
-                Yes, restore
-              </button>
-              <button type="button" className="button-small" onClick={() => setConfirming(false)}>
-                Cancel
-              </button>
-            </div>
+            <ConfirmQuestion
+              yes="Yes, restore"
+              yesLabel={`Yes, restore ${named}`}
+              tone="danger"
+              onYes={() => {
+                onRestore();
+                setConfirming(false);
+              }}
+              onNo={() => setConfirming(false)}
+            >
+              Replaces the server’s data with this backup’s. Parley first keeps a safety backup of the data as it is now, so you can undo this.
+            </ConfirmQuestion>
           </div>
         ) : finished ? (
           <div className="row-actions">

@@ -1,5 +1,6 @@
-import { useEffect, useRef, useState } from 'react';
+import { useState } from 'react';
 import type { DeletedServer } from '../api/types.js';
+import { ConfirmQuestion } from '../ui/confirm-question.js';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { formatDateTime } from '../ui/format.js';
 
@@ -12,11 +13,6 @@ interface DeletedServerRowProps {
 
 export function DeletedServerRow({ server, onBringBack, bringBack }: DeletedServerRowProps) {
   const [confirming, setConfirming] = useState(false);
-  const confirmButton = useRef<HTMLButtonElement>(null);
-  // The Bring back button is replaced by the question: keyboard focus moves with it instead of being lost.
-  useEffect(() => {
-    if (confirming) confirmButton.current?.focus();
-  }, [confirming]);
   return (
     <li className="list-row">
       <div className="list-main">
@@ -33,26 +29,18 @@ export function DeletedServerRow({ server, onBringBack, bringBack }: DeletedServ
       {server.restorable ? (
         <div className="stack confirm-bring-back">
           {confirming ? (
-            <>
-              <p>It is set up again with its data as it was when it was deleted, and a new admin password to reveal on its page.</p>
-              <div className="row-actions">
-                <button
-                  ref={confirmButton}
-                  type="button"
-                  className="button-small button-primary"
-                  onClick={() => {
-                    onBringBack();
-                    setConfirming(false);
-                  }}
-                  aria-label={`Yes, bring back ${server.domain}`}
-                >
-                  Yes, bring back
-                </button>
-                <button type="button" className="button-small" onClick={() => setConfirming(false)}>
-                  Cancel
-                </button>
-              </div>
-            </>
+            <ConfirmQuestion
+              yes="Yes, bring back"
+              yesLabel={`Yes, bring back ${server.domain}`}
+              tone="primary"
+              onYes={() => {
+                onBringBack();
+                setConfirming(false);
+              }}
+              onNo={() => setConfirming(false)}
+            >
+              It is set up again with its data as it was when it was deleted, and a new admin password to reveal on its page.
+            </ConfirmQuestion>
           ) : (
             <div className="row-actions">
               <button type="button" className="button-small" onClick={() => setConfirming(true)} disabled={bringBack.pending} aria-label={`Bring back ${server.domain}`}>
