@@ -13,10 +13,12 @@ set -euo pipefail
 #   openssl, ca-certificates      secrets and Pebble's API certificate
 #   iproute2, procps, curl        ss/ip, pgrep/ps, HTTP readiness checks
 #   restic                        encrypted, deduplicated backups (the platform database)
+#   coturn                        STUN/TURN for customers' calls (and turnutils_* for its tests)
 PACKAGES=(
   postgresql redis-server docker.io pdns-server pdns-backend-sqlite3 sqlite3 pebble
   debootstrap openssl ca-certificates iproute2 curl procps
   restic
+  coturn
   # validates docker-compose.yml in the tests (no Compose plugin ships with docker.io)
   docker-compose
   # the dashboard's end-to-end test drives it with playwright-core (never a downloaded browser)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Sandbox services for Parley. Each ensure_* function reuses the service when it already
 # answers, otherwise starts it, waits (bounded) until it answers, and fails naming the log.
-# Everything binds to 127.0.0.1. State, secrets, pid files and logs live in PARLEY_STATE_DIR.
+# Everything binds to 127.0.0.1 (PowerDNS also to the edge address). State, secrets, pid files and logs live in PARLEY_STATE_DIR.
 #
-# Sourced by setup.sh. Also runnable on its own:  services.sh [postgres|redis|docker|powerdns|pebble]...
+# Sourced by setup.sh. Also runnable on its own:  services.sh [postgres|redis|docker|edge_network|powerdns|pebble|coturn]...
 #
 # Daemons run detached (setsid: own session, no controlling terminal, stdin from /dev/null,
 # output to a log) so they outlive the shell that started them, like the services they stand in
@@ -24,6 +24,15 @@ PDNS_API_PORT=8081
 PEBBLE_PORT=14000
 PEBBLE_MGMT_PORT=15000
 DOCKER_SOCKET=/var/run/docker.sock
+# The sandbox node's "public" network: a Docker bridge of Parley's own whose gateway is a host
+# address that both the host and customers' containers reach (127.0.0.1 means the container
+# itself inside one). Servers that federate or relay calls publish there; containers resolve
+# the platform zone through PowerDNS on its port 53. Containers get addresses from the upper
+# half only, so the lower half stays free for host services (coturn's relay address).
+SANDBOX_EDGE_NETWORK=parley-edge
+SANDBOX_EDGE_SUBNET=10.213.0.0/24
+SANDBOX_EDGE_CONTAINER_RANGE=10.213.0.128/25
+SANDBOX_EDGE_ADDRESS=10.213.0.1
 
 log() { printf '[parley] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -261,7 +270,8 @@ ensure_redis() {
 # test suite's nodes and the benchmarks') overlap Linux's ephemeral range (32768-60999): an
 # outgoing connection holding one of them makes the engine refuse to publish it ("address already
 # in use"). Reserved, the kernel never hands them out to outgoing connections.
-PARLEY_RESERVED_PORTS=20000-47999
+# 48000-48999: coturn's relay ports (TURN_RELAY_PORTS), bound on demand for each call.
+PARLEY_RESERVED_PORTS=20000-48999
 reserve_published_ports() {
   local file=/proc/sys/net/ipv4/ip_local_reserved_ports current
   current=$(cat "$file" 2>/dev/null) || { log "ports: $file unreadable, left as it is"; return 0; }
@@ -296,8 +306,28 @@ ensure_docker() {
   log "docker: started"
 }
 
+# The edge network (see SANDBOX_EDGE_NETWORK); an existing one with other settings is an error
+# rather than something to rewrite, since containers may be attached to it.
+ensure_edge_network() {
+  local found
+  found=$(as_root docker network inspect "$SANDBOX_EDGE_NETWORK" \
+    --format '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}} {{.IPRange}}{{end}} {{index .Labels "parley.role"}}' 2>/dev/null) || found=""
+  if [ -z "$found" ]; then
+    as_root docker network create --driver bridge --subnet "$SANDBOX_EDGE_SUBNET" --gateway "$SANDBOX_EDGE_ADDRESS" \
+      --ip-range "$SANDBOX_EDGE_CONTAINER_RANGE" -o "com.docker.network.bridge.name=$SANDBOX_EDGE_NETWORK" \
+      --label parley.managed=true --label parley.role=edge "$SANDBOX_EDGE_NETWORK" >/dev/null ||
+      die "docker: could not create the network $SANDBOX_EDGE_NETWORK ($SANDBOX_EDGE_SUBNET); is the subnet taken?"
+    log "edge network: $SANDBOX_EDGE_NETWORK created, node address $SANDBOX_EDGE_ADDRESS"
+  elif [ "$found" = "$SANDBOX_EDGE_SUBNET $SANDBOX_EDGE_ADDRESS $SANDBOX_EDGE_CONTAINER_RANGE edge" ]; then
+    log "edge network: $SANDBOX_EDGE_NETWORK (reused)"
+  else
+    die "docker: a network named $SANDBOX_EDGE_NETWORK exists with other settings ($found); remove it: docker network rm $SANDBOX_EDGE_NETWORK"
+  fi
+}
+
 # ---------------------------------------------------------------------------------------------
-# PowerDNS authoritative with the sqlite3 backend, HTTP API on 127.0.0.1:8081, DNS on :5353.
+# PowerDNS authoritative with the sqlite3 backend, HTTP API on 127.0.0.1:8081, DNS on
+# 127.0.0.1:5353 and on the edge address's port 53 (containers' resolvers only speak port 53).
 # Sets PDNS_API_KEY.
 pdns_api_ok() {
   [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H @<(printf 'X-API-Key: %s\n' "$PDNS_API_KEY") \
@@ -351,7 +381,7 @@ webserver=yes
 webserver-address=127.0.0.1
 webserver-port=$PDNS_API_PORT
 webserver-allow-from=127.0.0.0/8
-local-address=127.0.0.1
+local-address=127.0.0.1, $SANDBOX_EDGE_ADDRESS:53
 local-port=$PDNS_DNS_PORT
 guardian=no
 daemon=no
@@ -472,16 +502,197 @@ EOF
   log "pebble: started"
 }
 
+# ---------------------------------------------------------------------------------------------
+# coturn: STUN/TURN for customers' audio and video calls, one per node, a host process.
+# Prosody hands out TURN REST credentials (HMAC of a secret per hosted server); coturn reads the
+# secrets from the parley_turn database at every request, so a server's secret is accepted as
+# soon as the worker stores it and refused as soon as it removes it, without a restart.
+TURN_PORT=3478
+# Where coturn takes TURN requests: the node's public address (the edge network's in the sandbox)
+# and loopback for the host's own clients.
+TURN_LISTEN_ADDRESSES="$SANDBOX_EDGE_ADDRESS 127.0.0.1"
+# Relays on an address of its own in the edge network's lower half (containers never get it),
+# so the peer rules can allow exactly that address: two clients of this coturn reach each other
+# through their relays, while every other private address (the node's services on the edge
+# address or loopback, containers, link-local metadata) stays a denied peer. coturn allows and
+# denies by IP only; the firewall rules below keep that address to the relay ports.
+TURN_RELAY_ADDRESS=10.213.0.2
+: "${TURN_RELAY_PORTS:=48000-48999}"
+# Concurrent allocations per hosted server (the username's part after "expiry:" is the server's
+# id) and for the whole node.
+: "${TURN_USER_QUOTA:=12}"
+: "${TURN_TOTAL_QUOTA:=400}"
+TURN_DATABASE=parley_turn
+
+# Peers no relay may send to: "this" network, private, CGNAT, loopback, link-local (cloud
+# metadata at 169.254.169.254), IETF protocol assignments, documentation, benchmarking, 6to4
+# relays, multicast, reserved and broadcast; for IPv6 loopback, NAT64, documentation, 6to4, ULA,
+# link-local and multicast. Nothing starting at "::": coturn 4.6 matches every IPv4 peer against
+# such a range (tried: "::", "::-::1" and the v4-mapped block each refused 8.8.8.8).
+TURN_DENIED_PEERS=(
+  0.0.0.0-0.255.255.255 10.0.0.0-10.255.255.255 100.64.0.0-100.127.255.255
+  127.0.0.0-127.255.255.255 169.254.0.0-169.254.255.255 172.16.0.0-172.31.255.255
+  192.0.0.0-192.0.0.255 192.0.2.0-192.0.2.255 192.88.99.0-192.88.99.255
+  192.168.0.0-192.168.255.255 198.18.0.0-198.19.255.255 198.51.100.0-198.51.100.255
+  203.0.113.0-203.0.113.255 224.0.0.0-255.255.255.255
+  ::1 64:ff9b::-64:ff9b:1:ffff:ffff:ffff:ffff:ffff
+  2001:db8::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff 2002::-2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff
+  fc00::-fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff fe80::-febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff
+  ff00::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff
+)
+
+# turn_db_as ROLE PASSWORD SQL: runs SQL in the TURN database as parley_turn_ROLE over TCP.
+turn_db_as() {
+  PGPASSWORD=$2 PGCONNECT_TIMEOUT=5 psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U "parley_turn_$1" -d "$TURN_DATABASE" -tAc "$3" 2>/dev/null
+}
+
+# The database coturn reads secrets from: coturn's own schema (it polls its other tables too),
+# with the owner of each secret. The worker writes with parley_turn_writer; coturn reads with
+# parley_turn_reader, which can only SELECT. Owned by postgres: neither role can change the
+# schema. Sets TURN_WRITER_PASSWORD and TURN_READER_PASSWORD.
+ensure_turn_database() {
+  [ -n "${PG_PORT:-}" ] || die "coturn: PG_PORT unset (ensure_postgres runs first)"
+  local psql=(psql -X -q -v ON_ERROR_STOP=1 -p "$PG_PORT") schema=/usr/share/coturn/schema.sql role
+  TURN_WRITER_PASSWORD=$(state_secret turn-writer-password openssl rand -hex 24)
+  TURN_READER_PASSWORD=$(state_secret turn-reader-password openssl rand -hex 24)
+  # Both roles logging in over TCP with what they may do proves roles, passwords and grants.
+  if [ "$(turn_db_as writer "$TURN_WRITER_PASSWORD" "SELECT has_table_privilege('turn_secret', 'INSERT, DELETE')")" = t ] &&
+     [ "$(turn_db_as reader "$TURN_READER_PASSWORD" "SELECT has_table_privilege('turn_secret', 'SELECT') AND NOT has_table_privilege('turn_secret', 'INSERT')")" = t ]; then
+    return 0
+  fi
+  for role in writer reader; do
+    local password_var="TURN_${role^^}_PASSWORD" verb=CREATE
+    [ "$(as_postgres "${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'parley_turn_$role'")" != 1 ] || verb=ALTER
+    printf "%s ROLE parley_turn_%s WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD '%s';\n" "$verb" "$role" "${!password_var}" |
+      as_postgres "${psql[@]}" -d postgres
+  done
+  if [ "$(as_postgres "${psql[@]}" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$TURN_DATABASE'")" != 1 ]; then
+    as_postgres "${psql[@]}" -d postgres -c "CREATE DATABASE $TURN_DATABASE OWNER postgres"
+  fi
+  if [ "$(as_postgres "${psql[@]}" -d "$TURN_DATABASE" -tAc "SELECT to_regclass('public.turn_secret') IS NOT NULL")" != t ]; then
+    [ -f "$schema" ] || die "coturn: $schema not found (is coturn installed?)"
+    # Rotation keeps a server's previous secret until Prosody has the new one: unique per
+    # (server, version), not per server.
+    { echo 'BEGIN;'; cat "$schema"; cat <<'SQL'
+ALTER TABLE turn_secret ADD COLUMN server_id uuid NOT NULL, ADD COLUMN version integer NOT NULL,
+  ADD COLUMN created_at timestamptz NOT NULL DEFAULT now(), ADD UNIQUE (server_id, version);
+COMMIT;
+SQL
+    } | as_postgres "${psql[@]}" -d "$TURN_DATABASE" >>"$PARLEY_LOG_DIR/coturn-setup.log" 2>&1 ||
+      die "coturn: creating the $TURN_DATABASE schema failed, see $PARLEY_LOG_DIR/coturn-setup.log"
+  fi
+  as_postgres "${psql[@]}" -d "$TURN_DATABASE" >>"$PARLEY_LOG_DIR/coturn-setup.log" 2>&1 <<SQL ||
+REVOKE ALL ON DATABASE $TURN_DATABASE FROM PUBLIC;
+GRANT CONNECT ON DATABASE $TURN_DATABASE TO parley_turn_writer, parley_turn_reader;
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+GRANT SELECT ON ALL TABLES IN SCHEMA public TO parley_turn_reader;
+GRANT SELECT, INSERT, DELETE ON turn_secret TO parley_turn_writer;
+SQL
+    die "coturn: granting access to $TURN_DATABASE failed, see $PARLEY_LOG_DIR/coturn-setup.log"
+}
+
+# The relay address on the edge bridge, and the only traffic it takes: UDP to the relay ports.
+# A host program listening on every address (sshd, a resolver) would otherwise be a peer that
+# the allowed relay address lets through.
+ensure_turn_relay_address() {
+  local first=${TURN_RELAY_PORTS%-*} last=${TURN_RELAY_PORTS#*-} rule
+  ip link show "$SANDBOX_EDGE_NETWORK" >/dev/null 2>&1 ||
+    die "coturn: the bridge $SANDBOX_EDGE_NETWORK is missing (ensure_edge_network makes it)"
+  ip -4 -o addr show dev "$SANDBOX_EDGE_NETWORK" | grep -q " $TURN_RELAY_ADDRESS/32 " ||
+    as_root ip addr add "$TURN_RELAY_ADDRESS/32" dev "$SANDBOX_EDGE_NETWORK" ||
+    die "coturn: cannot add $TURN_RELAY_ADDRESS to $SANDBOX_EDGE_NETWORK"
+  for rule in "-d $TURN_RELAY_ADDRESS/32 ! -p udp -j DROP" \
+              "-d $TURN_RELAY_ADDRESS/32 -p udp ! --dport $first:$last -j DROP"; do
+    # shellcheck disable=SC2086  # the rule is split into iptables' words on purpose.
+    as_root iptables -w 5 -C INPUT $rule 2>/dev/null || as_root iptables -w 5 -I INPUT $rule ||
+      die "coturn: cannot add the iptables rule 'INPUT $rule'"
+  done
+  # Docker masquerades what leaves its subnet by any other interface than the bridge, and a relay
+  # sending to another relay goes out by lo: rewritten to the host's address, the packet matches
+  # no permission and is dropped. Exempt relay-to-relay, above Docker's rule (which a restarted
+  # engine or a recreated network inserts at the top again).
+  rule="-s $TURN_RELAY_ADDRESS/32 -d $TURN_RELAY_ADDRESS/32 -j RETURN"
+  if [ "$(as_root iptables -w 5 -t nat -S POSTROUTING | sed -n 2p)" != "-A POSTROUTING $rule" ]; then
+    # shellcheck disable=SC2086
+    as_root iptables -w 5 -t nat -D POSTROUTING $rule 2>/dev/null || true
+    # shellcheck disable=SC2086
+    as_root iptables -w 5 -t nat -I POSTROUTING 1 $rule || die "coturn: cannot add the iptables rule 'nat POSTROUTING $rule'"
+  fi
+}
+
+turn_ok() { timeout 3 turnutils_stunclient -p "$TURN_PORT" 127.0.0.1 2>/dev/null | grep -q 'UDP reflexive addr'; }
+
+ensure_coturn() {
+  local dir="$PARLEY_STATE_DIR/coturn" logfile="$PARLEY_LOG_DIR/coturn.log" pid changed=0 addr range zone
+  command -v turnserver >/dev/null || die "coturn: turnserver missing (is coturn installed?)"
+  [[ "$TURN_RELAY_PORTS" =~ ^[0-9]+-[0-9]+$ ]] || die "coturn: TURN_RELAY_PORTS must be FIRST-LAST, got '$TURN_RELAY_PORTS'"
+  [[ "$TURN_USER_QUOTA$TURN_TOTAL_QUOTA" =~ ^[0-9]+$ ]] || die "coturn: TURN_USER_QUOTA and TURN_TOTAL_QUOTA must be numbers"
+  mkdir -p "$dir"
+  ensure_turn_database
+  ensure_turn_relay_address
+  zone="${PLATFORM_ZONE%.}"
+  # The reader's password in a libpq password file, not in the connection string (coturn logs
+  # that) nor on the command line (`ps`); coturn reconnects after dropping to its own user.
+  printf '127.0.0.1:%s:%s:parley_turn_reader:%s\n' "$PG_PORT" "$TURN_DATABASE" "$TURN_READER_PASSWORD" |
+    write_if_changed "$dir/reader.pgpass" 600 && changed=1
+  as_root chown turnserver:turnserver "$dir/reader.pgpass"
+  # No TLS listener until TURNS
+  # gets a certificate of its own; --no-tcp-relay: no TCP connections to peers (RFC 6062), calls
+  # relay UDP. No CLI (it would open 5766) and no web admin (8080 is the API's).
+  write_if_changed "$dir/turnserver.conf" 644 <<EOC && changed=1
+# Generated by infra/bootstrap/services.sh at every run: edits are lost.
+$(for addr in $TURN_LISTEN_ADDRESSES; do echo "listening-ip=$addr"; done)
+listening-port=$TURN_PORT
+relay-ip=$TURN_RELAY_ADDRESS
+min-port=${TURN_RELAY_PORTS%-*}
+max-port=${TURN_RELAY_PORTS#*-}
+realm=$zone
+use-auth-secret
+psql-userdb=host=127.0.0.1 port=$PG_PORT dbname=$TURN_DATABASE user=parley_turn_reader passfile=$dir/reader.pgpass connect_timeout=5
+user-quota=$TURN_USER_QUOTA
+total-quota=$TURN_TOTAL_QUOTA
+fingerprint
+no-multicast-peers
+no-tcp-relay
+allowed-peer-ip=$TURN_RELAY_ADDRESS
+$(for range in "${TURN_DENIED_PEERS[@]}"; do echo "denied-peer-ip=$range"; done)
+no-tls
+no-dtls
+no-tlsv1
+no-tlsv1_1
+no-software-attribute
+no-rfc5780
+no-cli
+proc-user=turnserver
+proc-group=turnserver
+log-file=stdout
+pidfile=$PARLEY_RUN_DIR/coturn.pid
+EOC
+  if [ "$changed" = 1 ] && pid=$(our_pid coturn turnserver); then
+    log "coturn: config changed, restarting pid $pid"
+    stop_ours coturn turnserver
+  fi
+  if our_pid coturn turnserver >/dev/null && turn_ok; then
+    log "coturn: running (reused)"
+    return 0
+  fi
+  stop_ours coturn turnserver # ours but not answering: replace it rather than fight for the port
+  require_free_port coturn "$TURN_PORT"
+  start_daemon coturn turnserver -c "$dir/turnserver.conf"
+  wait_until 15 turn_ok || die "coturn: no STUN answer on 127.0.0.1:$TURN_PORT, see $logfile"
+  log "coturn: started (STUN/TURN on ${TURN_LISTEN_ADDRESSES// /, } port $TURN_PORT, relay $TURN_RELAY_ADDRESS:$TURN_RELAY_PORTS)"
+}
+
 # Run directly: ensure the named services (all by default).
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   shopt -s inherit_errexit
   ensure_state_dir
-  [ "$#" -gt 0 ] || set -- postgres redis docker powerdns pebble
+  [ "$#" -gt 0 ] || set -- postgres redis docker edge_network powerdns pebble coturn
   for svc in "$@"; do
     case "$svc" in
-      postgres | redis | docker | powerdns | pebble) "ensure_$svc" ;;
-      *) die "unknown service '$svc' (postgres|redis|docker|powerdns|pebble)" ;;
+      postgres | redis | docker | edge_network | powerdns | pebble | coturn) "ensure_$svc" ;;
+      *) die "unknown service '$svc' (postgres|redis|docker|edge_network|powerdns|pebble|coturn)" ;;
     esac
   done
 fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Machine set-up for the Parley sandbox, from a fresh Debian 12 to running services and an env
-# file: packages, Postgres, Redis, Docker, PowerDNS (+ platform zone), Pebble, then
+# file: packages, Postgres, Redis, Docker, PowerDNS (+ platform zone), Pebble, coturn, then
 # .parley/sandbox.env in the repo. Every step is idempotent: a second run reuses everything and
 # takes seconds. Logs one line per step to stderr; prints nothing on stdout.
 #
@@ -43,8 +43,10 @@ ensure_postgres
 ensure_redis
 ensure_docker
 reserve_published_ports
+ensure_edge_network # before PowerDNS, which listens on its address
 ensure_powerdns # before Pebble: Pebble resolves DNS-01 challenges through it
 ensure_pebble
+ensure_coturn # after Postgres (its secrets database) and the edge network (its addresses)
 
 # Versioned key rings for secrets at rest ("<version>:<base64 key>"); each generated once.
 # Rotating means adding a version, never replacing a file's content. The platform keyring (ACME
@@ -86,12 +88,20 @@ env_content=$(
   env_line ACME_CONTACT_EMAIL "admin@$zone"
   env_line DOCKER_SOCKET "$DOCKER_SOCKET"
   env_line NODE_PUBLIC_ADDRESS 127.0.0.1
+  # ./parley up's worker publishes on the edge address instead, so its servers federate; tests
+  # choose per harness (most connect to 127.0.0.1).
+  env_line SANDBOX_EDGE_ADDRESS "$SANDBOX_EDGE_ADDRESS"
+  env_line CONTAINER_DNS "$SANDBOX_EDGE_ADDRESS"
   env_line API_HOST 127.0.0.1
   env_line API_PORT 8080
   env_line SECRETS_KEYRING "$keyring"
   env_line PLATFORM_KEYRING "$platform_keyring"
   env_line BACKUP_REPOSITORY "$PARLEY_STATE_DIR/backups/restic"
   env_line BACKUP_PASSWORD "$backup_password"
+  # Calls: the worker writes each server's TURN secret where coturn reads it (ensure_coturn).
+  env_line TURN_SECRETS_DATABASE_URL "postgresql://parley_turn_writer:$TURN_WRITER_PASSWORD@127.0.0.1:$PG_PORT/$TURN_DATABASE"
+  env_line TURN_PORT "$TURN_PORT"
+  env_line TURN_RELAY_PORTS "$TURN_RELAY_PORTS"
 )
 # Rewritten only when a value changed, so the file's mtime says when the environment last moved.
 write_if_changed "$ENV_FILE" 600 <<<"$env_content" || true

@@ -322,6 +322,61 @@ describe('a server\'s details, actions and credentials', () => {
     expect(job?.data).toEqual({ serverId: server.id, issuance: 2 });
   });
 
+  it('sets the contact addresses the server publishes, audits the change and queues it; bad addresses change nothing', async () => {
+    const server = await readyServer(harness, alice);
+    const url = `/api/v1/servers/${server.id}/contacts`;
+    const detail = async () => (await harness.inject({ method: 'GET', url: `/api/v1/servers/${server.id}`, headers: withToken(alice) })).json<{ domain: string; contacts: Record<string, string[]> }>();
+    const before = await detail();
+    expect(before.contacts).toEqual({ admin: [`xmpp:admin@${before.domain}`], abuse: [`xmpp:admin@${before.domain}`], support: [], security: [] });
+
+    const bad = await harness.inject({ method: 'PUT', url, headers: withToken(alice), payload: { abuse: ['mailto:abuse@example.com', 'javascript:alert(1)'] } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json<{ errors: { field: string }[] }>().errors.map((e) => e.field)).toEqual(['abuse[1]']);
+    expect((await harness.prisma.server.findUniqueOrThrow({ where: { id: server.id } })).contactsRevision).toBe(0);
+    expect(await harness.inject({ method: 'PUT', url, headers: withToken(bob), payload: { abuse: ['mailto:abuse@example.com'] } })).toMatchObject({ statusCode: 404 });
+
+    const set = await harness.inject({ method: 'PUT', url, headers: withToken(alice), payload: { abuse: ['mailto:abuse@example.com'], support: ['https://example.com/help'] } });
+    expect(set.statusCode).toBe(202);
+    expect(set.json()).toEqual({ revision: 1, contacts: { admin: [`xmpp:admin@${before.domain}`], abuse: ['mailto:abuse@example.com'], support: ['https://example.com/help'], security: [] } });
+    expect((await detail()).contacts).toEqual(set.json<{ contacts: unknown }>().contacts);
+    expect((await queue.getJob(`server-config.${server.id}.1`))?.data).toEqual({ serverId: server.id, revision: 1 });
+    const audit = await harness.prisma.auditLog.findFirstOrThrow({ where: { action: 'server.contacts_update', targetId: server.id } });
+    expect(audit.detail).toMatchObject({ revision: 1, abuse: ['mailto:abuse@example.com'] });
+  });
+
+  it('shows the compliance checks\' latest results and federation as observed, and queues a new check run (audited) only for a ready server', async () => {
+    const server = await readyServer(harness, alice);
+    const detail = async () => (await harness.inject({ method: 'GET', url: `/api/v1/servers/${server.id}`, headers: withToken(alice) })).json<{ compliance: unknown; federationSeen: unknown }>();
+    expect(await detail()).toMatchObject({ compliance: null, federationSeen: { outgoingAt: null, incomingAt: null } });
+    const at = new Date('2026-11-30T10:00:00.000Z');
+    await harness.prisma.complianceResult.createMany({
+      data: [
+        { serverId: server.id, checkId: 'xep0280-carbons', passed: true, reason: 'ok', detail: 'a copy arrived', durationMs: 40, checkedAt: at },
+        { serverId: server.id, checkId: 'turn-allocation', passed: false, reason: 'no_external_services', detail: 'no TURN advertised', durationMs: 5, checkedAt: at },
+      ],
+    });
+    await harness.prisma.server.update({ where: { id: server.id }, data: { s2sOutgoingSeenAt: at } });
+    expect(await detail()).toMatchObject({
+      compliance: {
+        passed: 1,
+        total: 2,
+        checkedAt: at.toISOString(),
+        checks: [
+          { id: 'xep0280-carbons', spec: 'XEP-0280', category: 'im', passed: true, reason: 'ok' },
+          { id: 'turn-allocation', category: 'av', passed: false, reason: 'no_external_services' },
+        ],
+      },
+      federationSeen: { outgoingAt: at.toISOString(), incomingAt: null },
+    });
+
+    const run = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/compliance`, headers: withToken(alice), payload: {} });
+    expect(run.statusCode).toBe(202);
+    expect((await queue.getJob(`compliance.${server.id}`))?.data).toEqual({ serverId: server.id });
+    expect(await harness.prisma.auditLog.count({ where: { action: 'server.compliance_check', targetId: server.id } })).toBe(1);
+    await harness.prisma.server.update({ where: { id: server.id }, data: { state: 'stopped' } });
+    expect((await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/compliance`, headers: withToken(alice), payload: {} })).statusCode).toBe(409);
+  });
+
   it('queues stop/start/restart only for a ready or stopped server', async () => {
     const server = await readyServer(harness, alice);
     const stop = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/actions`, headers: withToken(alice), payload: { action: 'stop' } });

@@ -133,7 +133,7 @@ describe('creating an XMPP user', () => {
     expect(await snapshotDatabase(harness.prisma)).toEqual(before);
   });
 
-  it('refuses a username that is taken, and the admin account\'s', async () => {
+  it('refuses a username that is taken, the admin account\'s and the platform\'s own', async () => {
     const server = await readyServer(harness, alice);
     const user = await newUser(server.id);
     const taken = await createUser(alice, server.id, { localpart: user.localpart });
@@ -142,6 +142,10 @@ describe('creating an XMPP user', () => {
     const admin = await createUser(alice, server.id, { localpart: 'admin' });
     expect(admin.statusCode).toBe(409);
     expect(admin.json<{ detail: string }>().detail).toContain('admin account');
+    // The compliance checks' throwaway accounts are the platform's, not seats.
+    const platforms = await createUser(alice, server.id, { localpart: 'parley-check-0123456789ab' });
+    expect(platforms.statusCode).toBe(409);
+    expect(platforms.json<{ errors: { field: string }[] }>().errors.map((e) => e.field)).toEqual(['localpart']);
     expect(await harness.prisma.xmppUser.count({ where: { serverId: server.id } })).toBe(1);
   });
 

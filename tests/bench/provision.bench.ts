@@ -4,7 +4,11 @@ import { PROVISION_STEPS } from '../../worker/src/contracts/provisioning.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { testEnv } from '../support/test-env.js';
-import { connectAs } from '../support/xmpp.js';
+import { tryAllocation } from '../support/turn-client.js';
+import { connectAs, nextMessage, sendMessage, sendPresence, type XmppSession } from '../support/xmpp.js';
+import { prosodyCreateOrUpdateUser } from '../../worker/src/provisioning/prosody-accounts.js';
+import { DockerContainerRuntime } from '../../worker/src/adapters/docker.container-runtime.js';
+import { xml } from '@xmpp/client';
 
 const SEQUENTIAL = 20;
 const CONCURRENT = 20;
@@ -27,11 +31,35 @@ async function waitReady(harness: ProvisioningHarness, serverId: string): Promis
   }
 }
 
-async function login(harness: ProvisioningHarness, serverId: string, domain: string, roots: string[]): Promise<void> {
+/** The node's address as `./parley up` publishes servers: the edge address, reachable from containers, so servers federate. */
+const EDGE = () => testEnv().SANDBOX_EDGE_ADDRESS;
+const TURN_PORT = 3478;
+const TURN_ALLOCATIONS = 20;
+
+async function adminSession(harness: ProvisioningHarness, serverId: string, domain: string, roots: string[]): Promise<XmppSession> {
   const admin = await harness.adminPassword(serverId);
   const c2s = await harness.prisma.portAllocation.findFirstOrThrow({ where: { serverId, purpose: 'c2s' } });
-  const session = await connectAs({ host: '127.0.0.1', port: c2s.port, domain, username: 'admin', password: admin.password, trustedCaPems: roots, timeoutMs: 15_000 });
-  await session.close();
+  return connectAs({ host: EDGE(), port: c2s.port, domain, username: 'admin', password: admin.password, trustedCaPems: roots, timeoutMs: 15_000 });
+}
+
+/** TURN credentials as an app gets them: XEP-0215 from its own server. */
+async function turnCredentials(session: XmppSession, domain: string): Promise<{ username: string; password: string }> {
+  const answer = await session.xmpp.iqCaller.request(xml('iq', { type: 'get', to: domain }, xml('services', { xmlns: 'urn:xmpp:extdisco:2' })), 10_000);
+  const turn = answer.getChild('services', 'urn:xmpp:extdisco:2')?.getChildren('service').find((s) => s.attrs.type === 'turn' && s.attrs.transport === 'udp');
+  if (!turn?.attrs.username || !turn.attrs.password) throw new Error(`${domain} advertises no TURN credentials`);
+  return { username: turn.attrs.username, password: turn.attrs.password };
+}
+
+/**
+ * What "ready" means to a user who calls and federates: the admin logs in, gets TURN credentials
+ * over XEP-0215, allocates a relay with them, and a message to a user of another server arrives.
+ */
+async function callsAndFederation(session: XmppSession, domain: string, peer: XmppSession): Promise<void> {
+  const answer = await tryAllocation({ host: EDGE(), port: TURN_PORT }, await turnCredentials(session, domain));
+  if (!answer.ok) throw new Error(`TURN allocation on ${domain} refused: ${answer.code} ${answer.reason}`);
+  const arrived = nextMessage(peer, 30_000);
+  await sendMessage(session, peer.jid.split('/')[0] ?? peer.jid, `hello from ${domain}`);
+  await arrived;
 }
 
 /** Step durations (started → succeeded) from the server's own timeline. */
@@ -72,15 +100,28 @@ function shimRss(containerId: string): number {
 }
 
 async function main(): Promise<void> {
-  const harness = await ProvisioningHarness.create(40_000);
+  const harness = await ProvisioningHarness.create(40_000, { configure: (c) => ({ ...c, docker: { ...c.docker, publicAddress: EDGE() } }) });
   const docker = new Docker({ socketPath: testEnv().DOCKER_SOCKET });
   const servers: string[] = [];
+  let peer: XmppSession | undefined;
   try {
     await harness.startWorker();
     const roots = [(await pebbleIssuers()).root.toString()];
 
+    // The other server every new one federates with, and its user who receives the messages.
+    const other = await harness.placeOrder();
+    servers.push(other.serverId);
+    await harness.provision(other.serverId);
+    await waitReady(harness, other.serverId);
+    await prosodyCreateOrUpdateUser(new DockerContainerRuntime(docker), other.serverId, { username: 'peer', domain: other.domain, password: 'bench peer password' });
+    const otherC2s = await harness.prisma.portAllocation.findFirstOrThrow({ where: { serverId: other.serverId, purpose: 'c2s' } });
+    peer = await connectAs({ host: EDGE(), port: otherC2s.port, domain: other.domain, username: 'peer', password: 'bench peer password', trustedCaPems: roots, timeoutMs: 15_000 });
+    await sendPresence(peer);
+
     const toReady: number[] = [];
     const toLogin: number[] = [];
+    const toCallsAndFederation: number[] = [];
+    const turnAllocation: number[] = [];
     const steps: Record<string, number[]> = {};
     for (let i = 0; i < SEQUENTIAL; i++) {
       const started = performance.now();
@@ -88,8 +129,23 @@ async function main(): Promise<void> {
       servers.push(serverId);
       await harness.provision(serverId);
       toReady.push((await waitReady(harness, serverId)) - started);
-      await login(harness, serverId, domain, roots);
-      toLogin.push(performance.now() - started);
+      const session = await adminSession(harness, serverId, domain, roots);
+      try {
+        toLogin.push(performance.now() - started);
+        await callsAndFederation(session, domain, peer);
+        toCallsAndFederation.push(performance.now() - started);
+        if (i === 0) {
+          const credentials = await turnCredentials(session, domain);
+          for (let n = 0; n < TURN_ALLOCATIONS; n++) {
+            const t = performance.now();
+            const answer = await tryAllocation({ host: EDGE(), port: TURN_PORT }, credentials);
+            if (!answer.ok) throw new Error(`TURN allocation refused: ${answer.code} ${answer.reason}`);
+            turnAllocation.push(performance.now() - t);
+          }
+        }
+      } finally {
+        await session.close();
+      }
       for (const [step, ms] of Object.entries(await stepDurations(harness, serverId))) (steps[step] ??= []).push(ms);
     }
 
@@ -112,22 +168,31 @@ async function main(): Promise<void> {
       seq_p95_ms: round(percentile(toReady, 95)),
       seq_login_p50_ms: round(percentile(toLogin, 50)),
       seq_login_p95_ms: round(percentile(toLogin, 95)),
+      seq_calls_federation_p50_ms: round(percentile(toCallsAndFederation, 50)),
+      seq_calls_federation_p95_ms: round(percentile(toCallsAndFederation, 95)),
+      turn_allocation_p50_ms: Math.round(percentile(turnAllocation, 50) * 10) / 10,
+      turn_allocations: turnAllocation.length,
       concurrent_orders: CONCURRENT,
       concurrent_wall_ms: round(concurrentWall),
       idle_servers_measured: memory.length,
       idle_mib_per_server: Math.round(idleMib * 10) / 10,
+      settings: { node_address: EDGE(), turn_port: TURN_PORT, log_level: harness.config.logLevel, worker_concurrency: harness.config.jobs.concurrency },
       step_p50_ms: Object.fromEntries(PROVISION_STEPS.map((s) => [s, round(percentile(steps[s] ?? [], 50))])),
     };
 
-    console.log(`Provisioning benchmark (sandbox: Docker, PowerDNS, Pebble on this machine)`);
+    console.log(`Provisioning benchmark (sandbox: Docker, PowerDNS, Pebble, coturn on this machine)`);
+    console.log(`  settings: ${JSON.stringify(result.settings)}`);
     console.log(`  ${SEQUENTIAL} sequential orders   order → ready   p50 ${result.seq_p50_ms} ms   p95 ${result.seq_p95_ms} ms`);
     console.log(`                           order → login   p50 ${result.seq_login_p50_ms} ms   p95 ${result.seq_login_p95_ms} ms`);
+    console.log(`         order → calls and federation work   p50 ${result.seq_calls_federation_p50_ms} ms   p95 ${result.seq_calls_federation_p95_ms} ms`);
+    console.log(`  TURN relay allocation (XEP-0215 credentials, ${result.turn_allocations} in a row)   p50 ${result.turn_allocation_p50_ms} ms`);
     console.log(`  ${CONCURRENT} concurrent orders   all ready in ${result.concurrent_wall_ms} ms`);
     console.log(`  idle memory per server   ${result.idle_mib_per_server} MiB (container + its containerd shim, ${memory.length} servers)`);
     console.log(`  where the time goes (p50 per step, sequential):`);
     for (const [step, ms] of Object.entries(result.step_p50_ms)) console.log(`    ${step.padEnd(14)} ${String(ms).padStart(6)} ms`);
     console.log(JSON.stringify(result));
   } finally {
+    await peer?.close();
     for (const serverId of servers) await harness.deprovision(serverId);
     for (const serverId of servers) await harness.waitForState(serverId, 'deleted', 60_000).catch(() => undefined);
     await harness.close();

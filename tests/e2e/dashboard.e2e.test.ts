@@ -340,6 +340,28 @@ describe('the customer dashboard', () => {
     expect(await containerState(serverId)).toBe('running');
   });
 
+  it('sets the contact addresses from Manage: a bad one is refused beside its field, a good one is saved, audited and published by the server', async () => {
+    await page.goto(`${api.url}/servers/${serverId}/manage`);
+    const section = page.getByRole('region', { name: 'Contact addresses', exact: true });
+    const abuse = section.getByLabel('Abuse', { exact: true });
+    await abuse.fill('javascript:alert(1)');
+    await section.getByRole('button', { name: 'Save contact addresses' }).click();
+    await expect.poll(() => describedBy(abuse), { timeout: WAIT.short }).toMatch(/xmpp:user@domain, mailto:name@domain or an https:\/\/ web address/);
+    expect((await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId } })).contactsRevision).toBe(0);
+
+    await abuse.fill('mailto:abuse@example.com');
+    await section.getByLabel('Support', { exact: true }).fill('https://example.com/help');
+    await section.getByRole('button', { name: 'Save contact addresses' }).click();
+    await section.getByRole('status').getByText(/Saved/).waitFor({ timeout: WAIT.short });
+    await page.getByRole('region', { name: 'Audit log', exact: true }).getByText('Changed a server’s contact addresses').waitFor({ timeout: WAIT.short });
+    await expect
+      .poll(async () => (await harness.prisma.provisioningEvent.count({ where: { serverId, step: 'reconfigure', status: 'succeeded' } })) > 0, { timeout: 60_000 })
+      .toBe(true);
+    await page.goto(`${api.url}/servers/${serverId}`);
+    expect(await page.getByRole('region', { name: 'Connection', exact: true }).innerText()).toMatch(/Calls\s+On: audio and video calls go through Parley's relay/);
+    await expectAccessibleEverywhere('server-contacts');
+  });
+
   it('resets the admin password: the new one is revealed once and logs in, the old one is refused', async () => {
     await page.goto(`${api.url}/servers/${serverId}`);
     await page.getByRole('button', { name: 'Reset admin password' }).click();

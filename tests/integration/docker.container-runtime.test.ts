@@ -33,6 +33,8 @@ const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
 const HOST = '127.0.0.1';
 const TENANT_NETWORK = 'parley-tenants';
+/** Only recorded here (no lookup is made): any address shows the engine passes it on. */
+const DNS = '192.0.2.53';
 
 interface Pki {
   caPem: string;
@@ -112,6 +114,7 @@ function specFor(server: TestServer, pki: Pki, specHash: string, image: string):
     specHash,
     hostIp: HOST,
     network: TENANT_NETWORK,
+    dns: [DNS],
     ports: [
       { containerPort: 5222, hostPort: server.ports.c2s },
       { containerPort: 5223, hostPort: server.ports.c2sDirectTls },
@@ -201,6 +204,7 @@ describe('DockerContainerRuntime against the real engine', () => {
     expect(host.RestartPolicy).toMatchObject({ Name: 'unless-stopped' });
     // Alone among other tenants: on the tenant network, whose containers cannot reach each other.
     expect(host.NetworkMode).toBe(TENANT_NETWORK);
+    expect(host.Dns).toEqual([DNS]);
     expect(Object.keys(info.NetworkSettings.Networks)).toEqual([TENANT_NETWORK]);
     const network = await docker.getNetwork(TENANT_NETWORK).inspect();
     expect(network.Options).toMatchObject({ 'com.docker.network.bridge.enable_icc': 'false', 'com.docker.network.bridge.name': TENANT_NETWORK });

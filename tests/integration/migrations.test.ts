@@ -25,6 +25,7 @@ const EXPECTED_TABLES = [
   'api_tokens',
   'audit_logs',
   'certificates',
+  'compliance_results',
   'dns_records',
   'domains',
   'encrypted_secrets',
@@ -41,6 +42,7 @@ const EXPECTED_TABLES = [
   'server_imports',
   'servers',
   'sessions',
+  'turn_secrets',
   'xmpp_users',
 ];
 

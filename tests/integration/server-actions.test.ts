@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { enqueueAdminReset, enqueueServerAction } from '../../worker/src/contracts/provisioning-flow.js';
+import { xml } from '@xmpp/client';
+import { enqueueAdminReset, enqueueServerAction, enqueueServerConfig } from '../../worker/src/contracts/provisioning-flow.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { pebbleIssuers } from '../support/pebble.js';
-import { connectAs } from '../support/xmpp.js';
+import { connectAs, type XmppSession } from '../support/xmpp.js';
 
 describe('server actions and admin password reset', () => {
   let harness: ProvisioningHarness;
@@ -77,4 +78,34 @@ describe('server actions and admin password reset', () => {
     expect(credentials[0]?.secret.destroyedAt).not.toBeNull();
     expect(credentials[0]?.secret.ciphertext.length).toBe(0);
   });
+
+  it('publishes the contact addresses the owner sets (XEP-0157), applied with a reload, nobody disconnected', async () => {
+    const { password } = await harness.adminPassword(serverId);
+    const session = await connectAs({ host: '127.0.0.1', port: c2sPort, domain, username: 'admin', password, trustedCaPems: [root], timeoutMs: 10_000 });
+    try {
+      expect(await contactAddresses(session, domain)).toEqual({ 'abuse-addresses': [`xmpp:admin@${domain}`], 'admin-addresses': [`xmpp:admin@${domain}`] });
+      // As PUT /servers/{id}/contacts writes it.
+      await harness.prisma.server.update({ where: { id: serverId }, data: { contactAddresses: { abuse: ['mailto:abuse@example.com'], support: ['https://example.com/help'], security: [] }, contactsRevision: 1 } });
+      await enqueueServerConfig(await queue(), { serverId, revision: 1 });
+      await waitForEvent('reconfigure', 1);
+      expect(await contactAddresses(session, domain)).toEqual({
+        'abuse-addresses': ['mailto:abuse@example.com'],
+        'admin-addresses': [`xmpp:admin@${domain}`],
+        'support-addresses': ['https://example.com/help'],
+      });
+    } finally {
+      await session.close();
+    }
+  });
 });
+
+/** The XEP-0157 fields with addresses in the server's disco#info (its http://jabber.org/network/serverinfo form). */
+async function contactAddresses(session: XmppSession, domain: string): Promise<Record<string, string[]>> {
+  const answer = await session.xmpp.iqCaller.request(xml('iq', { type: 'get', to: domain }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })), 10_000);
+  const form = answer
+    .getChild('query', 'http://jabber.org/protocol/disco#info')
+    ?.getChildren('x', 'jabber:x:data')
+    .find((x) => x.getChildren('field').some((f) => f.attrs.var === 'FORM_TYPE' && f.getChildText('value') === 'http://jabber.org/network/serverinfo'));
+  const fields = (form?.getChildren('field') ?? []).filter((f) => f.attrs.var !== 'FORM_TYPE' && f.getChildren('value').length > 0);
+  return Object.fromEntries(fields.map((f) => [f.attrs.var ?? '', f.getChildren('value').map((v) => v.getText())]));
+}

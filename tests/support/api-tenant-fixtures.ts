@@ -125,6 +125,8 @@ export const tenantFixtures: Record<string, TenantFixture> = {
   '/api/v1/servers/{id}/actions': serverFixture({ action: 'restart' }),
   '/api/v1/servers/{id}/credentials/reveal': serverFixture({}),
   '/api/v1/servers/{id}/credentials/reset': serverFixture({}),
+  '/api/v1/servers/{id}/compliance': serverFixture({}),
+  '/api/v1/servers/{id}/contacts': async (harness, owner) => ({ params: { id: (await readyServer(harness, owner)).id }, bodies: { PUT: { abuse: ['mailto:abuse@example.com'] } } }),
   '/api/v1/domains/{id}': domainFixture,
   '/api/v1/domains/{id}/verify': domainFixture,
   '/api/v1/servers/{serverId}/users': serverChildrenFixture({ localpart: 'tenant-fixture' }),

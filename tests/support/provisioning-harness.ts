@@ -15,6 +15,9 @@ import { RedisServer } from './redis-server.js';
  * One isolated platform per test file: its own database and Redis (so a running `./parley up`
  * never picks up test jobs), its own port range on the node, the real Docker, PowerDNS and Pebble.
  */
+/** The host ports setup.sh reserves for the sandbox node, the tests and the benchmarks. */
+const TEST_PORTS = { first: 20_000, last: 47_999 };
+
 export class ProvisioningHarness {
   private constructor(
     readonly db: TestDatabase,
@@ -40,7 +43,9 @@ export class ProvisioningHarness {
       redisUrl: redis.url,
       logLevel: 'warn',
       healthReportIntervalMs: 60_000,
-      node: { ...base.node, name: `test-${portRangeStart}`, portRangeStart, portRangeEnd: portRangeStart + 399 },
+      // Every test file's worker rewrites the one tenant firewall: each lets containers reach the
+      // ports of all of them (the range setup.sh reserves), so none shuts another's servers out.
+      node: { ...base.node, name: `test-${portRangeStart}`, portRangeStart, portRangeEnd: portRangeStart + 399, reachablePorts: TEST_PORTS },
       // Backups have their own tests (which turn these on): a worker per test file need not dump
       // the database, look for due backups or keep a final backup of every server it deletes.
       backups: { ...base.backups, databaseIntervalMs: 0, scheduleIntervalMs: 0, deletionGraceMs: 0 },
@@ -62,6 +67,7 @@ export class ProvisioningHarness {
       REDIS_URL: this.redis.url,
       NODE_NAME: name,
       NODE_PORT_RANGE: `${portRangeStart}-${portRangeEnd}`,
+      TENANT_REACHABLE_PORTS: `${TEST_PORTS.first}-${TEST_PORTS.last}`,
       JOB_LOCK_MS: String(this.config.jobs.lockMs),
       STALLED_CHECK_MS: String(this.config.jobs.stalledCheckMs),
       DATABASE_BACKUP_INTERVAL_MS: '0',

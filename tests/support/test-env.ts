@@ -17,6 +17,10 @@ const testEnvSchema = z.object({
   DOCKER_SOCKET: z.string().min(1),
   PROSODY_IMAGE: z.string().min(1),
   ACME_EXTRA_ROOTS_URL: z.url(),
+  /** Where setup.sh keeps services' state and configuration (coturn's, read by the calls test). */
+  PARLEY_STATE_DIR: z.string().startsWith('/'),
+  /** The sandbox node's address on its edge network, reachable from the host and from containers. */
+  SANDBOX_EDGE_ADDRESS: z.ipv4(),
 });
 
 export type TestEnv = z.infer<typeof testEnvSchema>;

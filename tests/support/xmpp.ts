@@ -145,3 +145,22 @@ export async function makeRoomPersistent(session: XmppSession, room: string, tim
 export async function sendGroupMessage(session: XmppSession, room: string, body: string): Promise<void> {
   await session.xmpp.send(xml('message', { to: room, type: 'groupchat' }, xml('body', {}, body)));
 }
+
+/** The first error message (RFC 6120 §8.3) that arrives on the session: who bounced it, its condition and text. */
+export function nextMessageError(session: XmppSession, timeoutMs: number): Promise<{ from: string; condition: string; text: string }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      session.xmpp.off('stanza', onStanza);
+      reject(new Error(`no error message for ${session.jid} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onStanza = (stanza: Element) => {
+      const error = stanza.is('message') && stanza.attrs.type === 'error' ? stanza.getChild('error') : undefined;
+      if (!error) return;
+      clearTimeout(timer);
+      session.xmpp.off('stanza', onStanza);
+      const condition = error.children.find((child): child is Element => typeof child !== 'string' && child.attrs.xmlns === 'urn:ietf:params:xml:ns:xmpp-stanzas' && child.name !== 'text');
+      resolve({ from: stanza.attrs.from ?? '', condition: condition?.name ?? '', text: error.getChildText('text', 'urn:ietf:params:xml:ns:xmpp-stanzas') ?? '' });
+    };
+    session.xmpp.on('stanza', onStanza);
+  });
+}

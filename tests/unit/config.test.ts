@@ -114,6 +114,14 @@ describe('configuration', () => {
     expect(loadWorkerConfig(workerEnv).node.tenantNetwork).toBe('parley-tenants');
     // Also a bridge interface's name: Linux allows 15 characters.
     expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, TENANT_NETWORK: 'parley-tenants-x' }))[0]).toMatch(/^TENANT_NETWORK: must be 1-15/);
+    // Containers reach the node's own range unless told otherwise, and resolve through the host's.
+    expect(loadWorkerConfig(workerEnv).node).toMatchObject({ reachablePorts: { first: 20000, last: 29999 }, containerDns: [] });
+    expect(loadWorkerConfig({ ...workerEnv, TENANT_REACHABLE_PORTS: '20000-47999', CONTAINER_DNS: '10.213.0.1, 10.213.0.2' }).node).toMatchObject({
+      reachablePorts: { first: 20000, last: 47999 },
+      containerDns: ['10.213.0.1', '10.213.0.2'],
+    });
+    expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, CONTAINER_DNS: 'ns1.example.com' }))[0]).toMatch(/^CONTAINER_DNS: must be comma-separated IPv4/);
+    expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, TENANT_REACHABLE_PORTS: '20000' }))[0]).toMatch(/^TENANT_REACHABLE_PORTS: must be FIRST-LAST/);
   });
 
   it.each([

@@ -21,11 +21,14 @@ describe('planServerRecords', () => {
     ]);
   });
 
-  it('publishes no _xmpp-server records when federation is off', () => {
+  it('says "no server-to-server service here" (SRV target ".") when federation is off', () => {
     const records = planServerRecords({ ...input, federation: false });
-    expect(records.map((r) => r.name)).not.toContain('_xmpp-server._tcp.alice.parley.test');
-    expect(records.some((r) => r.name.startsWith('_xmpp-server.'))).toBe(false);
-    expect(records).toHaveLength(5);
+    expect(records.filter((r) => r.name.startsWith('_xmpp-server.'))).toEqual([
+      { name: '_xmpp-server._tcp.alice.parley.test', type: 'SRV', ttl: DEFAULT_TTL, value: '0 0 0 .' },
+      { name: '_xmpp-server._tcp.conference.alice.parley.test', type: 'SRV', ttl: DEFAULT_TTL, value: '0 0 0 .' },
+    ]);
+    expect(records.filter((r) => r.value.includes('15269'))).toEqual([]);
+    expect(records).toHaveLength(7);
   });
 
   it('gives AAAA records for an IPv6 node, in canonical lowercase compressed form', () => {

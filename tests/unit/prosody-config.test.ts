@@ -32,6 +32,28 @@ const COMPLIANCE_MODULES = [
 ];
 
 describe('renderProsodyConfig', () => {
+  it('publishes XEP-0157 contact addresses: the admin always, abuse falling back to the admin, the rest as set', () => {
+    const plain = renderProsodyConfig(base);
+    expect(setting(plain, 'modules_enabled')).toContain('"server_contact_info"');
+    expect(setting(plain, 'contact_info')).toBe(`{ admin = { "xmpp:admin@${DOMAIN}" }; abuse = { "xmpp:admin@${DOMAIN}" } }`);
+    const set = renderProsodyConfig({ ...base, contacts: { abuse: ['mailto:abuse@example.com'], support: ['https://example.com/help'] } });
+    expect(setting(set, 'contact_info')).toBe(`{ admin = { "xmpp:admin@${DOMAIN}" }; abuse = { "mailto:abuse@example.com" }; support = { "https://example.com/help" } }`);
+    expect(() => renderProsodyConfig({ ...base, contacts: { abuse: ['javascript:alert(1)'] } })).toThrow(InvalidConfigValueError);
+  });
+
+  it('names xmpp-client in ALPN on direct TLS', () => {
+    const config = renderProsodyConfig(base);
+    expect(setting(config, 'c2s_direct_tls_ssl')).toBe('{ alpn = { "xmpp-client" } }');
+  });
+
+  it('lets libunbound resolve .test names and trusts extra roots only when asked (the sandbox)', () => {
+    expect(setting(renderProsodyConfig(base), 'unbound')).toBeUndefined();
+    expect(setting(renderProsodyConfig(base), 'ssl')).toBeUndefined();
+    const sandbox = renderProsodyConfig({ ...base, specialUseTld: 'test', extraTrustedRoots: true });
+    expect(setting(sandbox, 'unbound')).toBe('{ options = { ["local-zone:"] = "test. transparent" } }');
+    expect(setting(sandbox, 'ssl')).toBe('{ cafile = "trust/roots.pem" }');
+  });
+
   it('enables every Compliance Suites 2023 IM + Mobile module, invites and the admin shell', () => {
     const modules = setting(renderProsodyConfig(base), 'modules_enabled');
     for (const name of COMPLIANCE_MODULES) expect(modules).toContain(`"${name}"`);
@@ -40,7 +62,7 @@ describe('renderProsodyConfig', () => {
   it('hosts the domain, a MUC with MAM and an upload component with an https URL on the external port', () => {
     const config = renderProsodyConfig({ ...base, storageQuotaBytes: 1024 * 1024 * 1024 });
     expect(config).toContain(`VirtualHost "${DOMAIN}"`);
-    expect(config).toMatch(new RegExp(`Component "conference\\.${DOMAIN}" "muc"\\n\\tmodules_enabled = \\{ "muc_mam" \\}`));
+    expect(config).toMatch(new RegExp(`Component "conference\\.${DOMAIN}" "muc"\\n\\tmodules_enabled = \\{ "muc_mam"; "vcard_muc" \\}`));
     expect(config).toContain(`Component "upload.${DOMAIN}" "http_file_share"`);
     expect(config).toContain(`http_external_url = "https://upload.${DOMAIN}:15281/"`);
     expect(setting(config, 'http_file_share_size_limit')).toBe(String(100 * 1024 * 1024));
@@ -91,7 +113,7 @@ describe('renderProsodyConfig', () => {
     expect(syntax).not.toContain('admin@');
     // ...and what remains is assignments of S(trings), numbers, booleans and tables of them.
     for (const line of syntax.split('\n').filter((l) => l.trim() !== '')) {
-      expect(line).toMatch(/^\t?([a-z_0-9]+ = (S|\d+|true|false|\{[ S\d;]*\}|\{ \{ levels = \{ min = S \}; to = S \} \})|VirtualHost S|Component S S)$/);
+      expect(line).toMatch(/^\t?([a-z_0-9]+ = (S|\d+|true|false|\{[ S\d;]*\}|\{ \{ levels = \{ min = S \}; to = S \} \}|\{ alpn = \{ S \} \}|\{ [a-z]+ = \{[ S;]*\}(; [a-z]+ = \{[ S;]*\})* \})|VirtualHost S|Component S S)$/);
     }
   });
 

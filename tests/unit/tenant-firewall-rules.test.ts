@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolversOf, tenantFirewallHooks, tenantFirewallRules } from '../../worker/src/isolation/tenant-firewall-rules.js';
 
-const plan = { bridge: 'parley-tenants', publishedPorts: { first: 20000, last: 29999 } };
+const plan = { bridge: 'parley-tenants', publishedPorts: { first: 20000, last: 29999 }, containerDns: ['10.213.0.1'] };
 
 describe('the tenant firewall rules', () => {
   const rules = tenantFirewallRules(plan, ['10.0.0.2']).split('\n');
@@ -17,10 +17,12 @@ describe('the tenant firewall rules', () => {
     ]);
   });
 
-  it('lets the host\'s published ports in and drops the rest of what is addressed to the host', () => {
+  it('lets the host\'s published ports and the containers\' name servers in, and drops the rest of what is addressed to the host', () => {
     expect(rules.filter((r) => r.startsWith('-A PARLEY-TENANT-IN'))).toEqual([
       '-A PARLEY-TENANT-IN -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN',
       '-A PARLEY-TENANT-IN -p tcp -m addrtype --dst-type LOCAL -m tcp --dport 20000:29999 -j RETURN',
+      '-A PARLEY-TENANT-IN -d 10.213.0.1/32 -p udp -m udp --dport 53 -j RETURN',
+      '-A PARLEY-TENANT-IN -d 10.213.0.1/32 -p tcp -m tcp --dport 53 -j RETURN',
       '-A PARLEY-TENANT-IN -j DROP',
     ]);
   });
@@ -29,6 +31,7 @@ describe('the tenant firewall rules', () => {
     const dns = forward.findIndex((r) => r.includes('-d 10.0.0.2/32 -p udp'));
     const privateDrop = forward.indexOf('-A PARLEY-TENANT-OUT -d 10.0.0.0/8 -j DROP');
     expect(dns).toBeGreaterThan(-1);
+    expect(forward.findIndex((r) => r.includes('-d 10.213.0.1/32 -p tcp'))).toBeGreaterThan(-1);
     expect(privateDrop).toBeGreaterThan(dns);
     expect(forward).toContain('-A PARLEY-TENANT-OUT -d 169.254.0.0/16 -j DROP');
     expect(forward.at(-1)).toBe('-A PARLEY-TENANT-OUT -d 240.0.0.0/4 -j DROP');

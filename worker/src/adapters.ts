@@ -8,6 +8,8 @@ import type { CertificateAuthority } from './ports/certificate-authority.js';
 import type { XmppProbe } from './ports/xmpp-probe.js';
 import type { TenantFirewall } from './ports/tenant-firewall.js';
 import type { BackupRepository } from './ports/backup-repository.js';
+import type { TurnSecretStore } from './ports/turn-secrets.js';
+import { PostgresTurnSecretStore } from './adapters/postgres.turn-secret-store.js';
 import { RESTIC_COMMAND_TIMEOUT_MS, ResticBackupRepository } from './adapters/restic.backup-repository.js';
 import { IptablesTenantFirewall } from './adapters/iptables.tenant-firewall.js';
 import { DockerContainerRuntime } from './adapters/docker.container-runtime.js';
@@ -26,6 +28,8 @@ export interface WorkerAdapters {
   probe: XmppProbe;
   firewall: TenantFirewall;
   backups: BackupRepository;
+  /** coturn's secrets, when the node offers calls. */
+  turnSecrets: TurnSecretStore | undefined;
 }
 
 /** The composition root of side effects: configuration picks the adapter behind each port. */
@@ -61,5 +65,8 @@ export function createAdapters(config: WorkerConfig, zoneLock?: KeyedLock): Work
       commandTimeoutMs: RESTIC_COMMAND_TIMEOUT_MS,
       childPath: config.backups.childPath,
     }),
+    turnSecrets:
+      config.calls &&
+      new PostgresTurnSecretStore({ databaseUrl: config.calls.turnSecretsDatabaseUrl, realm: config.platformZone, timeoutMs: config.calls.turnSecretsTimeoutMs }),
   };
 }

@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { envFields, parseEnv } from './contracts/env-fields.js';
 import { TENANT_NETWORK_NAME } from './ports/container-runtime.js';
@@ -7,6 +8,19 @@ const keysOf = (keyring: string): string[] => keyring.split(',').map((entry) => 
 function requireWhen(ctx: z.RefinementCtx, name: string, value: string | undefined, when: string): void {
   if (!value) ctx.addIssue({ code: 'custom', path: [name], message: `is required when ${when}` });
 }
+
+const portRange = z
+  .string()
+  .regex(/^\d{4,5}-\d{4,5}$/, 'must be FIRST-LAST, for example 20000-29999')
+  .refine((v) => {
+    const [a, b] = v.split('-').map(Number);
+    return a !== undefined && b !== undefined && a >= 1024 && b <= 65535 && a + 3 <= b;
+  }, 'must lie within 1024-65535 and hold at least four ports');
+
+const rangeOf = (v: string) => {
+  const [first, last] = v.split('-').map(Number);
+  return { first: first ?? 0, last: last ?? 0 };
+};
 
 const workerEnvSchema = z
   .object({
@@ -50,14 +64,18 @@ const workerEnvSchema = z
     ACME_EXTRA_ROOTS_URL: envFields.httpUrl('https://127.0.0.1:15000/roots/0').optional(),
     PROSODY_IMAGE: z.string({ error: 'is required but not set (./parley sets it from infra/image/build.sh)' }).regex(/^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+$/, 'must be an image reference such as parley/prosody:0123abcd'),
     NODE_NAME: z.string().regex(/^[a-z0-9-]{1,40}$/, 'must be lowercase letters, digits and hyphens').default('node1'),
-    NODE_PORT_RANGE: z
+    NODE_PORT_RANGE: portRange.default('20000-29999'),
+    // The ports customers' containers may reach on the node's addresses (other servers'): the
+    // node's range by default; a host running several workers (the tests) names the union.
+    TENANT_REACHABLE_PORTS: portRange.optional(),
+    // Name servers customers' containers resolve through (Docker's default: the host's); the
+    // sandbox names its PowerDNS, so servers find each other in the platform zone.
+    CONTAINER_DNS: z
       .string()
-      .regex(/^\d{4,5}-\d{4,5}$/, 'must be FIRST-LAST, for example 20000-29999')
-      .default('20000-29999')
-      .refine((v) => {
-        const [a, b] = v.split('-').map(Number);
-        return a !== undefined && b !== undefined && a >= 1024 && b <= 65535 && a + 3 <= b;
-      }, 'must lie within 1024-65535 and hold at least four ports'),
+      .default('')
+      .transform((v) => v.split(',').map((a) => a.trim()).filter(Boolean))
+      .refine((list) => list.every((a) => isIPv4(a)), 'must be comma-separated IPv4 addresses')
+      .refine((list) => list.length <= 3, 'must name at most 3 name servers'),
     // Also the name of its bridge interface, which the tenant firewall matches.
     TENANT_NETWORK: z.string().regex(TENANT_NETWORK_NAME, 'must be 1-15 lowercase letters, digits and hyphens, starting with a letter').default('parley-tenants'),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
@@ -79,6 +97,15 @@ const workerEnvSchema = z
     PARLEY_FAILPOINTS: z.string().regex(/^[a-z_.,-]*$/, 'must be comma-separated failpoint names').default(''),
     HEALTH_REPORT_INTERVAL_MS: z.coerce.number().int().min(200).max(60_000).default(5_000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
+    // Calls: the database the node's coturn reads TURN secrets from (as a role that may write
+    // them); unset, servers advertise no STUN/TURN. coturn's port on the node's public address,
+    // and how long the credentials Prosody hands out stay valid.
+    TURN_SECRETS_DATABASE_URL: envFields.databaseUrl.optional(),
+    TURN_PORT: z.coerce.number().int().min(1).max(65535).default(3478),
+    // coturn's relay ports, which callers' networks must let through (shown to customers).
+    TURN_RELAY_PORTS: portRange.default('48000-48999'),
+    TURN_CREDENTIAL_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(86_400),
+    TURN_SECRETS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   })
   .superRefine((env, ctx) => {
     if (env.DNS_PROVIDER === 'powerdns') {
@@ -140,6 +167,10 @@ export interface WorkerConfig {
     portRangeEnd: number;
     /** The one Docker network every server's container joins, its containers cut off from each other. */
     tenantNetwork: string;
+    /** Ports on the node's addresses customers' containers may reach (other servers' published ports). */
+    reachablePorts: { first: number; last: number };
+    /** Name servers containers resolve through; empty: Docker's default (the host's resolvers). */
+    containerDns: string[];
   };
   jobs: {
     concurrency: number;
@@ -166,6 +197,19 @@ export interface WorkerConfig {
   failpoints: string[];
   healthReportIntervalMs: number;
   shutdownTimeoutMs: number;
+  /** Audio and video calls through the node's coturn; undefined: not offered. */
+  calls: CallsConfig | undefined;
+}
+
+export interface CallsConfig {
+  /** coturn's secrets database (its realm is the platform zone), and the bound on each call to it. */
+  turnSecretsDatabaseUrl: string;
+  turnSecretsTimeoutMs: number;
+  /** coturn's STUN/TURN port (UDP and TCP) on the node's public address. */
+  turnPort: number;
+  /** coturn's relay ports (UDP), FIRST-LAST. */
+  relayPorts: string;
+  credentialTtlSeconds: number;
 }
 
 /** AWS credentials are left to the SDK's default provider chain (env, profile, instance role). */
@@ -204,9 +248,11 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     node: {
       name: e.NODE_NAME,
       hostname: `${e.NODE_NAME}.${e.PLATFORM_ZONE}`,
-      portRangeStart: Number(e.NODE_PORT_RANGE.split('-')[0]),
-      portRangeEnd: Number(e.NODE_PORT_RANGE.split('-')[1]),
+      portRangeStart: rangeOf(e.NODE_PORT_RANGE).first,
+      portRangeEnd: rangeOf(e.NODE_PORT_RANGE).last,
       tenantNetwork: e.TENANT_NETWORK,
+      reachablePorts: rangeOf(e.TENANT_REACHABLE_PORTS ?? e.NODE_PORT_RANGE),
+      containerDns: e.CONTAINER_DNS,
     },
     jobs: {
       concurrency: e.WORKER_CONCURRENCY,
@@ -235,5 +281,8 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     failpoints: e.PARLEY_FAILPOINTS.split(',').filter(Boolean),
     healthReportIntervalMs: e.HEALTH_REPORT_INTERVAL_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    calls: e.TURN_SECRETS_DATABASE_URL
+      ? { turnSecretsDatabaseUrl: e.TURN_SECRETS_DATABASE_URL, turnSecretsTimeoutMs: e.TURN_SECRETS_TIMEOUT_MS, turnPort: e.TURN_PORT, relayPorts: e.TURN_RELAY_PORTS, credentialTtlSeconds: e.TURN_CREDENTIAL_TTL_SECONDS }
+      : undefined,
   };
 }

@@ -18,7 +18,7 @@ import { DnsLedger } from './provisioning/dns-ledger.js';
 import { Failpoints } from './provisioning/failpoints.js';
 import { registerNode } from './provisioning/node-registry.js';
 import { provisioningRegistry } from './provisioning/provisioning.processor.js';
-import { enqueueDeprovisioning, enqueueHealthCheckAt, enqueueHealthChecks, enqueueProvisioning, enqueueServerBackup, restartProvisioning } from './contracts/provisioning-flow.js';
+import { enqueueDeprovisioning, enqueueHealthCheckAt, enqueueHealthChecks, enqueueProvisioning, enqueueServerBackup, enqueueComplianceCheck, restartProvisioning } from './contracts/provisioning-flow.js';
 import { retryDelayMs } from './jobs/retry-delay.js';
 import { RENEW_JOB_OPTIONS } from './provisioning/renewal-backoff.js';
 import { watchContainerEvents } from './healing/container-event-watcher.js';
@@ -63,6 +63,8 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     dockerEndpoint: `unix://${config.docker.socketPath}`,
     portRangeStart: config.node.portRangeStart,
     portRangeEnd: config.node.portRangeEnd,
+    turnPort: config.calls?.turnPort ?? null,
+    turnRelayPorts: config.calls?.relayPorts ?? null,
   });
 
   // BullMQ needs commands to wait for a reconnect instead of failing (maxRetriesPerRequest null).
@@ -74,11 +76,13 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   try {
     await adapters.firewall.apply({
       bridge: config.node.tenantNetwork,
-      publishedPorts: { first: config.node.portRangeStart, last: config.node.portRangeEnd },
+      publishedPorts: config.node.reachablePorts,
+      containerDns: config.node.containerDns,
     });
     await openBackupRepository(adapters.backups, logger);
   } catch (error) {
     connection.disconnect();
+    await adapters.turnSecrets?.close();
     await prisma.$disconnect();
     throw error;
   }
@@ -121,6 +125,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       await enqueueInviteJob(usersQueue, name, job);
     },
     enqueueBackup: (job) => enqueueServerBackup(queue, job),
+    enqueueComplianceCheck: (serverId) => enqueueComplianceCheck(queue, { serverId }),
   };
   // Every worker upserts the same scheduler; Redis holds one, so the scan runs once per interval.
   await queue.upsertJobScheduler(RENEWAL_SCAN_JOB, { every: config.jobs.renewalScanIntervalMs }, { name: RENEWAL_SCAN_JOB, data: {} });
@@ -151,6 +156,9 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     serverLock: new RedisKeyedLock(connection, { namespace: 'server' }),
     probe: adapters.probe,
     jobs,
+    ...(config.calls && adapters.turnSecrets
+      ? { calls: { turnSecrets: adapters.turnSecrets, turnPort: config.calls.turnPort, credentialTtlSeconds: config.calls.credentialTtlSeconds } }
+      : {}),
     settings: {
       platformZone: config.platformZone,
       dnsResolver: config.dnsResolver,
@@ -163,6 +171,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       stuckAfterMs: config.deadlines.stuckAfterMs,
       nodeName: config.node.name,
       tenantNetwork: config.node.tenantNetwork,
+      containerDns: config.node.containerDns,
       healthCheckTimeoutMs: config.jobs.healthCheckTimeoutMs,
       healthCheckConcurrency: config.jobs.healthCheckConcurrency,
       acmeOrderLimits: config.acme.orderLimits,
@@ -231,6 +240,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       usersConnection.disconnect();
       healthRedis.disconnect();
       await connection.quit().catch(() => connection.disconnect());
+      await adapters.turnSecrets?.close();
       await prisma.$disconnect();
     },
   };

@@ -5,6 +5,8 @@ import { PROVISIONING_QUEUE, type ServerAction, type ServerBackupJob, type Serve
 import { describeError } from '../../../worker/src/contracts/dependency-check.js';
 import {
   enqueueAdminReset,
+  enqueueServerConfig,
+  enqueueComplianceCheck,
   enqueueDeprovisioning,
   enqueueProvisioning,
   enqueueServerAction,
@@ -23,6 +25,10 @@ export interface JobsPort {
   deprovision(serverId: string): Promise<void>;
   serverAction(serverId: string, action: ServerAction, requestId: string): Promise<void>;
   adminReset(serverId: string, issuance: number): Promise<void>;
+  /** Applies a server's settings (contact addresses) as of change `revision`. */
+  serverConfig(serverId: string, revision: number): Promise<void>;
+  /** Runs the XEP-0479 compliance checks of a ready server again. */
+  complianceCheck(serverId: string): Promise<void>;
   backup(job: ServerBackupJob): Promise<void>;
   restore(job: ServerRestoreJob): Promise<void>;
   export(job: ServerExportJob): Promise<void>;
@@ -55,6 +61,8 @@ export const jobsPlugin = fp<JobsPluginOptions>(
       deprovision: (serverId) => enqueueDeprovisioning(queue, serverId),
       serverAction: (serverId, action, requestId) => enqueueServerAction(queue, serverId, action, requestId),
       adminReset: (serverId, issuance) => enqueueAdminReset(queue, serverId, issuance),
+      serverConfig: (serverId, revision) => enqueueServerConfig(queue, { serverId, revision }),
+      complianceCheck: (serverId) => enqueueComplianceCheck(queue, { serverId }),
       backup: (job) => enqueueServerBackup(queue, job),
       restore: (job) => enqueueServerRestore(queue, job),
       export: (job) => enqueueServerExport(queue, job),

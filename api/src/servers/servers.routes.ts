@@ -3,6 +3,8 @@ import { DnsNameCheck } from './dns-name-check.js';
 import { z } from 'zod';
 import { SERVER_ACTIONS } from '../../../worker/src/contracts/provisioning.js';
 import { HEALTH_STATUSES } from '../../../worker/src/contracts/health.js';
+import { MAX_ADDRESSES_PER_KIND } from '../../../worker/src/contracts/contact-addresses.js';
+import { COMPLIANCE_CATEGORIES } from '../../../worker/src/contracts/compliance.js';
 import { requireAuth, stillAuthenticated } from '../auth/auth.plugin.js';
 import { principalOf } from '../auth/principal.js';
 import { compiledSuccessSerializer } from '../http/compiled-serializer.js';
@@ -48,7 +50,42 @@ const incidentSchema = z.object({
   repairAttempts: z.number().int(),
   lastError: z.string().nullable(),
 });
+const contactList = z.array(z.string({ error: expected('must be a list of addresses') }), { error: expected('must be a list of addresses') }).max(MAX_ADDRESSES_PER_KIND, `must hold at most ${MAX_ADDRESSES_PER_KIND} addresses`);
+const contactsSchema = z
+  .object({ admin: z.array(z.string()), abuse: z.array(z.string()), support: z.array(z.string()), security: z.array(z.string()) })
+  .describe('XEP-0157 contact addresses the server publishes (xmpp:, mailto: or https: URIs); admin is always its admin account, abuse falls back to it');
 const serverDetailSchema = serverSchema.extend({
+  contacts: contactsSchema,
+  calls: z
+    .object({
+      turnPort: z.number().int().describe("The relay's STUN/TURN port, UDP and TCP, on the server's host"),
+      relayPorts: z.string().describe('The UDP ports calls are relayed on, FIRST-LAST'),
+    })
+    .nullable()
+    .describe('Audio and video calls through the platform relay (XEP-0215 hands apps the credentials); null when not offered'),
+  federationSeen: z
+    .object({ outgoingAt: z.iso.datetime().nullable(), incomingAt: z.iso.datetime().nullable() })
+    .describe('When Parley last saw a server-to-server connection up, to another server and from one (checked every few minutes); null: never seen'),
+  compliance: z
+    .object({
+      passed: z.number().int(),
+      total: z.number().int(),
+      checkedAt: z.iso.datetime(),
+      checks: z.array(
+        z.object({
+          id: z.string(),
+          title: z.string(),
+          spec: z.string().describe('The XEP (or RFC) checked, e.g. XEP-0280'),
+          category: z.enum(COMPLIANCE_CATEGORIES),
+          passed: z.boolean(),
+          reason: z.string().describe('A stable code, e.g. ok, no_external_services, connection_failed'),
+          detail: z.string(),
+          checkedAt: z.iso.datetime(),
+        }),
+      ),
+    })
+    .nullable()
+    .describe('XEP-0479 (Compliance Suites 2023) checks the platform ran against the server with a real client; null before the first run'),
   incidents: z.array(incidentSchema).describe('The most recent incidents, newest first'),
   srvRecords: z.array(z.object({ name: z.string(), value: z.string(), ttl: z.number() })),
   certificate: z
@@ -181,6 +218,36 @@ export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
       },
     },
     async (request, reply) => reply.code(202).send(await servers.act(principalOf(request), request.params.id, request.body.action, request.ip)),
+  );
+
+  app.post(
+    '/servers/:id/compliance',
+    {
+      onRequest: requireAuth,
+      schema: {
+        tags: ['servers'],
+        summary: 'Run the XEP-0479 compliance checks of a ready server again (results in the server\'s detail)',
+        params: uuidParams,
+        body: noInput,
+        response: { 202: z.object({ accepted: z.boolean() }), ...problemResponses },
+      },
+    },
+    async (request, reply) => reply.code(202).send(await servers.checkCompliance(principalOf(request), request.params.id, request.ip)),
+  );
+
+  app.put(
+    '/servers/:id/contacts',
+    {
+      onRequest: requireAuth,
+      schema: {
+        tags: ['servers'],
+        summary: 'Set the contact addresses the server publishes (XEP-0157): abuse, support, security',
+        params: uuidParams,
+        body: z.strictObject({ abuse: contactList.optional(), support: contactList.optional(), security: contactList.optional() }),
+        response: { 202: z.object({ contacts: contactsSchema, revision: z.number().int() }), ...problemResponses },
+      },
+    },
+    async (request, reply) => reply.code(202).send(await servers.setContacts(principalOf(request), request.params.id, request.body, request.ip)),
   );
 
   app.delete(

@@ -6,6 +6,15 @@ import type { PortPurpose } from '../../../prisma/generated/client/enums.js';
 import type { ServerAction } from '../../../worker/src/contracts/provisioning.js';
 import type { SecretSealer } from '../../../worker/src/crypto/secret-sealer.js';
 import { adminSecretContext } from '../../../worker/src/contracts/secret-contexts.js';
+import { COMPLIANCE_CHECK_IDS, COMPLIANCE_CHECKS } from '../../../worker/src/contracts/compliance.js';
+import {
+  CONTACT_ADDRESS_RULE,
+  CONTACT_KINDS,
+  contactAddressesOf,
+  contactAddressesProblems,
+  type ContactAddresses,
+  type ContactKind,
+} from '../../../worker/src/contracts/contact-addresses.js';
 import { actorOf, type AuditService } from '../audit/audit.service.js';
 import { ChangeRunner } from '../audit/change-runner.js';
 import { assertOwnerReveals, ownedBy, type Principal } from '../auth/principal.js';
@@ -40,7 +49,7 @@ export function toServerDto(server: ServerRow, reader: Reader) {
   }, reader);
 }
 
-const beingDeleted = (id: string, action: ServerAction) =>
+const beingDeleted = (id: string, action: ServerAction | 'change its contact addresses') =>
   new HttpProblem(409, 'Server is being deleted', `The server is being deleted, so it cannot ${action}; its deletion goes on (GET /api/v1/servers/${id}/events).`);
 
 export class ServerService {
@@ -155,14 +164,23 @@ export class ServerService {
 
   async get(principal: Principal, id: string) {
     const server = await this.find(principal, id);
-    const [records, certificate, incidents] = await Promise.all([
+    const [records, certificate, incidents, turnSecrets, compliance] = await Promise.all([
       this.prisma.dnsRecord.findMany({ where: { serverId: id, deletedAt: null, type: 'SRV' }, orderBy: { name: 'asc' } }),
       this.prisma.certificate.findFirst({ where: { serverId: id, status: 'active' }, orderBy: { createdAt: 'desc' } }),
       this.prisma.incident.findMany({ where: { serverId: id }, orderBy: { openedAt: 'desc' }, take: 10 }),
+      this.prisma.turnSecret.count({ where: { serverId: id } }),
+      this.prisma.complianceResult.findMany({ where: { serverId: id } }),
     ]);
+    // Calls are on once the server has its TURN secret on a node whose coturn is configured.
+    const turnPort = server.node?.turnPort ?? null;
+    const relayPorts = server.node?.turnRelayPorts ?? null;
     const reader = readerOf(principal);
     return {
       ...toServerDto(server, reader),
+      contacts: effectiveContacts(server.domain, contactAddressesOf(server.contactAddresses)),
+      calls: turnSecrets > 0 && turnPort !== null && relayPorts !== null ? { turnPort, relayPorts } : null,
+      federationSeen: { outgoingAt: server.s2sOutgoingSeenAt?.toISOString() ?? null, incomingAt: server.s2sIncomingSeenAt?.toISOString() ?? null },
+      compliance: complianceSummary(compliance),
       incidents: incidents.map((i) => ({
         id: i.id,
         kind: i.kind,
@@ -298,11 +316,69 @@ export class ServerService {
     return { issuance, next: `Reveal it with POST /api/v1/servers/${id}/credentials/reveal once the timeline shows the reset.` };
   }
 
+  /** Queues the XEP-0479 checks of a ready server again; one already waiting is kept. */
+  async checkCompliance(principal: Principal, id: string, ip: string) {
+    const server = await this.find(principal, id);
+    if (server.state !== 'ready') throw new HttpProblem(409, 'Not now', `The server is ${server.state}; its compliance can be checked once it is ready.`);
+    await this.changes.run(actorOf(principal, ip), {
+      write: () => Promise.resolve({ result: undefined, audit: { action: 'server.compliance_check', targetType: 'server', targetId: id, detail: { name: server.name } } }),
+      enqueue: () => this.jobs.complianceCheck(id),
+      undo: () => Promise.resolve(),
+    });
+    return { accepted: true };
+  }
+
+  /**
+   * Sets the server's XEP-0157 contact addresses (abuse, support, security); the admin address
+   * is always its admin account. Applied by a job that reloads Prosody's configuration.
+   */
+  async setContacts(principal: Principal, id: string, contacts: ContactAddresses, ip: string) {
+    const server = await this.find(principal, id);
+    const problems = Object.entries(contactAddressesProblems(contacts));
+    if (problems.length > 0) {
+      throw new HttpProblem(400, 'Invalid contact address', CONTACT_ADDRESS_RULE, { errors: problems.map(([field, message]) => ({ in: 'body', field, message })) });
+    }
+    if (server.desiredState === 'deleted') throw beingDeleted(id, 'change its contact addresses');
+    const stored = Object.fromEntries(CONTACT_KINDS.map((kind) => [kind, contacts[kind] ?? []]));
+    const revision = await this.changes.run(actorOf(principal, ip), {
+      write: async (tx) => {
+        const updated = await tx.server.update({ where: { id }, data: { contactAddresses: stored, contactsRevision: { increment: 1 } }, select: { contactsRevision: true } });
+        return { result: updated.contactsRevision, audit: { action: 'server.contacts_update', targetType: 'server', targetId: id, detail: { revision: updated.contactsRevision, ...stored } } };
+      },
+      enqueue: (next) => this.jobs.serverConfig(id, next),
+      undo: async (tx, next) => {
+        await tx.server.updateMany({ where: { id, contactsRevision: next }, data: { contactAddresses: contactAddressesOf(server.contactAddresses), contactsRevision: next - 1 } });
+      },
+    });
+    return { contacts: effectiveContacts(server.domain, stored), revision };
+  }
+
   private async find(principal: Principal, id: string): Promise<ServerRow> {
     const server = await this.prisma.server.findFirst({ where: { id, deletedAt: null, ...ownedBy(principal) }, include: withDetail });
     if (!server) throw notFound('server', id, LIST_HINT);
     return server;
   }
+}
+
+/** The latest result of each check the platform knows, in its list's order; null before the first run. */
+function complianceSummary(rows: { checkId: string; passed: boolean; reason: string; detail: string; checkedAt: Date }[]) {
+  if (rows.length === 0) return null;
+  const byId = new Map(rows.map((row) => [row.checkId, row]));
+  const checks = COMPLIANCE_CHECK_IDS.flatMap((checkId) => {
+    const row = byId.get(checkId);
+    if (!row) return [];
+    const info = COMPLIANCE_CHECKS[checkId];
+    return [{ id: checkId, title: info.title, spec: info.spec, category: info.category, passed: row.passed, reason: row.reason, detail: row.detail, checkedAt: row.checkedAt.toISOString() }];
+  });
+  const checkedAt = rows.reduce((latest, row) => (row.checkedAt > latest ? row.checkedAt : latest), rows[0]?.checkedAt ?? new Date(0));
+  return { passed: checks.filter((c) => c.passed).length, total: checks.length, checkedAt: checkedAt.toISOString(), checks };
+}
+
+/** What the server publishes (XEP-0157): the admin account always, abuse falling back to it. */
+function effectiveContacts(domain: string, set: ContactAddresses): Record<'admin' | ContactKind, string[]> {
+  const admin = [`xmpp:admin@${domain}`];
+  const abuse = set.abuse ?? [];
+  return { admin, abuse: abuse.length > 0 ? abuse : admin, support: set.support ?? [], security: set.security ?? [] };
 }
 
 /** The downtime a move's `succeeded` event measured (its detail's `downtimeMs`), else null. */

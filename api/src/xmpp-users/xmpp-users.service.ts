@@ -1,3 +1,4 @@
+import { COMPLIANCE_ACCOUNT_PREFIX } from '../../../worker/src/contracts/compliance.js';
 import type { Queue } from 'bullmq';
 import { readerOf, storedFailureText, type Reader } from '../http/failure-text.js';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -246,6 +247,12 @@ export class XmppUserService {
 
   /** The server's admin account belongs to Parley: a user of the same name would take over its password. */
   private async assertNotAdmin(tx: Tx, server: ServerWithPlan, localpart: string): Promise<void> {
+    // The compliance checks' throwaway accounts are made and deleted by the platform, and not seats.
+    if (localpart.startsWith(COMPLIANCE_ACCOUNT_PREFIX)) {
+      throw new HttpProblem(409, 'Username reserved', `Names starting with "${COMPLIANCE_ACCOUNT_PREFIX}" are the platform's own; choose another username.`, {
+        errors: [{ in: 'body', field: 'localpart', message: `is reserved: names starting with "${COMPLIANCE_ACCOUNT_PREFIX}" are the platform's` }],
+      });
+    }
     const admin = await tx.serverCredential.findFirst({ where: { serverId: server.id, jid: `${localpart}@${server.domain}` } });
     if (admin) {
       throw new HttpProblem(409, 'Username reserved', `${admin.jid} is the server's admin account (see POST /api/v1/servers/${server.id}/credentials/reveal); choose another username.`, {

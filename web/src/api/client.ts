@@ -10,7 +10,7 @@ export function rememberCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
-type Method = 'GET' | 'POST' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /** A request body already in its wire form. */
 interface Payload {
@@ -61,6 +61,7 @@ function parseJson(text: string): unknown {
 
 export const get = <T>(path: string) => request<T>('GET', path);
 export const post = <T>(path: string, body: unknown = {}) => request<T>('POST', path, body);
+export const put = <T>(path: string, body: unknown) => request<T>('PUT', path, body);
 export const del = <T>(path: string, body?: unknown) => request<T>('DELETE', path, body);
 /** An XML document as the body (an upload), JSON back. */
 export const postXml = <T>(path: string, xml: string) => send<T>('POST', path, { contentType: 'application/xml', text: xml });

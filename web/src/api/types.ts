@@ -106,6 +106,41 @@ export interface ServerDetail extends Server {
   incidents: Incident[];
   srvRecords: { name: string; value: string; ttl: number }[];
   certificate: { names: string[]; notAfter: string | null; renewAfter: string | null; lastError: string | null } | null;
+  /** XEP-0157 addresses the server publishes: admin is its admin account, abuse falls back to it. */
+  contacts: ServerContacts;
+  /** Calls through the platform's relay; null when not offered. */
+  calls: { turnPort: number; relayPorts: string } | null;
+  /** When Parley last saw a connection with another server up (checked every few minutes). */
+  federationSeen: { outgoingAt: string | null; incomingAt: string | null };
+  /** XEP-0479 checks run with a real client; null before the first run. */
+  compliance: Compliance | null;
+}
+
+export interface ComplianceCheck {
+  id: string;
+  title: string;
+  /** The XEP (or RFC) checked, e.g. XEP-0280. */
+  spec: string;
+  category: 'core' | 'im' | 'mobile' | 'av';
+  passed: boolean;
+  /** A stable code: ok, no_external_services, connection_failed, … */
+  reason: string;
+  detail: string;
+  checkedAt: string;
+}
+
+export interface Compliance {
+  passed: number;
+  total: number;
+  checkedAt: string;
+  checks: ComplianceCheck[];
+}
+
+export interface ServerContacts {
+  admin: string[];
+  abuse: string[];
+  support: string[];
+  security: string[];
 }
 
 export interface ServerEvent {

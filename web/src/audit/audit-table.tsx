@@ -28,6 +28,7 @@ const ACTIONS: Record<string, string> = {
   'server.restore': 'Restored a server from a backup',
   'server.undelete': 'Undid the deletion of a server',
   'server.export': 'Exported a server’s users',
+  'server.contacts_update': 'Changed a server’s contact addresses',
   'server_import.create': 'Uploaded a file of users to import',
   'credential.reveal': 'Revealed the admin password',
   'credential.reset': 'Reset the admin password',

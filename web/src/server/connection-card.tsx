@@ -2,6 +2,13 @@ import type { ServerDetail } from '../api/types.js';
 import { Copyable } from '../ui/copyable.js';
 import { formatDate, relative } from '../ui/format.js';
 
+/** Federation as Parley saw it, not as configured: the last connections with other servers. */
+function federationSeen(seen: ServerDetail['federationSeen']): string {
+  const at = (iso: string | null) => (iso ? relative(iso) : 'not yet');
+  if (!seen.outgoingAt && !seen.incomingAt) return 'No connection with another server seen yet (Parley looks every few minutes).';
+  return `Last seen connected to another server ${at(seen.outgoingAt)}; from another server ${at(seen.incomingAt)}.`;
+}
+
 /** Everything a person or an XMPP client needs to connect, each value copyable. */
 export function ConnectionCard({ server }: { server: ServerDetail }) {
   const connection = server.connection;
@@ -30,7 +37,13 @@ export function ConnectionCard({ server }: { server: ServerDetail }) {
           </ul>
         </dd>
         <dt>Federation</dt>
-        <dd>{server.federation ? 'On: users can chat with other XMPP servers' : 'Off: private to this server'}</dd>
+        <dd>{server.federation ? `On: users can chat with other XMPP servers. ${federationSeen(server.federationSeen)}` : 'Off: private to this server'}</dd>
+        <dt>Calls</dt>
+        <dd>
+          {server.calls
+            ? `On: audio and video calls go through Parley's relay when a direct path fails. Networks must let out UDP and TCP port ${server.calls.turnPort} and UDP ports ${server.calls.relayPorts.replace('-', '–')} to ${connection.host}.`
+            : 'Off: apps can call only when both sides reach each other directly'}
+        </dd>
         <dt>Certificate</dt>
         <dd>{notAfter ? `Valid until ${formatDate(notAfter)} (${relative(notAfter)}); renewed automatically` : 'Not issued yet'}</dd>
       </dl>

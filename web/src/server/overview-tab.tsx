@@ -2,6 +2,7 @@ import { Link } from 'react-router';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { AdminCredentials } from './admin-credentials.js';
 import { ClientGuide } from './client-guide.js';
+import { ComplianceCard } from './compliance-card.js';
 import { ConnectionCard } from './connection-card.js';
 import { IncidentPanel } from './incident-panel.js';
 import { MoveNotice } from './move-notice.js';
@@ -31,6 +32,7 @@ export function OverviewTab() {
       {server.connection && !settingUp ? (
         <>
           <ConnectionCard server={server} />
+          <ComplianceCard server={server} />
           {ongoing ? null : <IncidentPanel server={server} />}
           <AdminCredentials server={server} />
           <ClientGuide />

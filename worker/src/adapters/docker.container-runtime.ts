@@ -607,6 +607,7 @@ export function containerCreateOptions(spec: ServerContainerSpec, nodeName?: str
       NanoCpus: spec.limits.nanoCpus,
       PidsLimit: spec.limits.pidsLimit,
       NetworkMode: spec.network,
+      ...(spec.dns.length > 0 ? { Dns: spec.dns } : {}),
       PortBindings: Object.fromEntries(
         spec.ports.map((p) => [`${p.containerPort}/tcp`, [{ HostIp: spec.hostIp, HostPort: String(p.hostPort) }]]),
       ),
@@ -665,6 +666,7 @@ function validateSpec(spec: ServerContainerSpec): void {
   if (!TENANT_NETWORK_NAME.test(spec.network) || ['bridge', 'host', 'none'].includes(spec.network)) {
     throw new Error(`spec.network must name Parley's tenant network (1-15 lowercase letters, digits, hyphens), got "${spec.network}"`);
   }
+  if (spec.dns.some((address) => isIP(address) === 0)) throw new Error(`spec.dns must list IP addresses, got ${JSON.stringify(spec.dns)}`);
   for (const { containerPort, hostPort } of spec.ports) {
     for (const port of [containerPort, hostPort]) {
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`invalid port ${port} in spec.ports`);

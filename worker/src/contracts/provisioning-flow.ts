@@ -1,6 +1,11 @@
 import type { FlowJob, FlowProducer, JobsOptions, Queue } from 'bullmq';
 import {
   ADMIN_RESET_JOB,
+  COMPLIANCE_CHECK_JOB,
+  complianceCheckJobId,
+  SERVER_CONFIG_JOB,
+  serverConfigJobId,
+  type ServerConfigJob,
   SERVER_ACTION_JOB,
   SERVER_BACKUP_JOB,
   SERVER_EXPORT_JOB,
@@ -104,6 +109,10 @@ export async function enqueueServerAction(queue: Queue, serverId: string, action
   await queue.add(SERVER_ACTION_JOB, data, { ...STEP_JOB_OPTIONS, jobId: serverActionJobId(serverId, requestId) });
 }
 
+export async function enqueueServerConfig(queue: Queue, job: ServerConfigJob): Promise<void> {
+  await queue.add(SERVER_CONFIG_JOB, job, { ...STEP_JOB_OPTIONS, jobId: serverConfigJobId(job.serverId, job.revision) });
+}
+
 export async function enqueueAdminReset(queue: Queue, serverId: string, issuance: number): Promise<void> {
   const data: AdminResetJob = { serverId, issuance };
   await queue.add(ADMIN_RESET_JOB, data, { ...STEP_JOB_OPTIONS, jobId: adminResetJobId(serverId, issuance) });
@@ -116,6 +125,18 @@ export async function enqueueServerBackup(queue: Queue, job: ServerBackupJob): P
 
 export async function enqueueServerExport(queue: Queue, job: ServerExportJob): Promise<void> {
   await queue.add(SERVER_EXPORT_JOB, job, { ...STEP_JOB_OPTIONS, jobId: serverExportJobId(job.exportId) });
+}
+
+/**
+ * Compliance runs are cheap to repeat and their results are stored rows: finished jobs are not
+ * kept, so the same id can be queued again for the next run. A run that cannot start (the server
+ * busy restarting, say) tries a few more times.
+ */
+export const COMPLIANCE_JOB_OPTIONS: JobsOptions = { attempts: 3, backoff: { type: 'fixed', delay: 10_000 }, removeOnComplete: true, removeOnFail: true };
+
+/** The one way to queue a server's compliance checks: after its order is ready, and when the API asks again. */
+export async function enqueueComplianceCheck(queue: Queue, job: ServerJob): Promise<void> {
+  await queue.add(COMPLIANCE_CHECK_JOB, job, { ...COMPLIANCE_JOB_OPTIONS, jobId: complianceCheckJobId(job.serverId) });
 }
 
 export async function enqueueServerRestore(queue: Queue, job: ServerRestoreJob): Promise<void> {

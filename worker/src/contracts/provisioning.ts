@@ -23,6 +23,9 @@ export const SERVER_RESTORE_JOB = 'server-restore';
 export const SERVER_MOVE_JOB = 'server-move';
 export const BACKUP_SCHEDULE_JOB = 'backup-schedule';
 export const SERVER_EXPORT_JOB = 'server-export';
+/** The XEP-0479 compliance checks of a ready server (worker/src/compliance); results are data, never a failed order. */
+export const COMPLIANCE_CHECK_JOB = 'compliance-check';
+export const SERVER_CONFIG_JOB = 'server-config';
 
 /**
  * Every job name on the provisioning queue. The worker refuses to start unless each has exactly
@@ -46,6 +49,8 @@ export const PROVISIONING_JOBS = [
   SERVER_MOVE_JOB,
   BACKUP_SCHEDULE_JOB,
   SERVER_EXPORT_JOB,
+  SERVER_CONFIG_JOB,
+  COMPLIANCE_CHECK_JOB,
 ] as const;
 
 export const STEP_STATE = {
@@ -85,6 +90,11 @@ export type ServerAction = (typeof SERVER_ACTIONS)[number];
 export const serverActionJobSchema = z.object({ serverId: z.uuid(), action: z.enum(SERVER_ACTIONS), requestId: z.uuid() });
 export type ServerActionJob = z.infer<typeof serverActionJobSchema>;
 /** `issuance` is the credential number the reset creates: the current one plus one. */
+/** Applies the server's settings (contact addresses) as of change number `revision`. */
+export const serverConfigJobSchema = z.object({ serverId: z.uuid(), revision: z.number().int().min(1) });
+export type ServerConfigJob = z.infer<typeof serverConfigJobSchema>;
+export const serverConfigJobId = (serverId: string, revision: number): string => `server-config.${serverId}.${revision}`;
+
 export const adminResetJobSchema = z.object({ serverId: z.uuid(), issuance: z.number().int().min(2) });
 export type AdminResetJob = z.infer<typeof adminResetJobSchema>;
 
@@ -112,6 +122,8 @@ export const serverActionJobId = (serverId: string, requestId: string): string =
 export const adminResetJobId = (serverId: string, issuance: number): string => `admin-reset.${serverId}.${issuance}`;
 export const serverBackupJobId = (backupId: string): string => `backup.${backupId}`;
 export const serverExportJobId = (exportId: string): string => `export.${exportId}`;
+/** One compliance run per server waiting or running at a time: queueing it again meanwhile adds nothing. */
+export const complianceCheckJobId = (serverId: string): string => `compliance.${serverId}`;
 export const serverRestoreJobId = (serverId: string, requestId: string): string => `restore.${serverId}.${requestId}`;
 export const serverMoveJobId = (serverId: string, requestId: string): string => `move.${serverId}.${requestId}`;
 /** One renewal per certificate at a time; a renewed certificate has a new id. */

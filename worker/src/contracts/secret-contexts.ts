@@ -6,6 +6,8 @@
 export const adminSecretContext = (serverId: string): string => `admin_password:${serverId}`;
 /** A certificate's private key, bound to its server. */
 export const certificateKeyContext = (serverId: string): string => `certificate_key:${serverId}`;
+/** A server's TURN REST secret (calls), bound to its server. */
+export const turnSecretContext = (serverId: string): string => `turn_secret:${serverId}`;
 /** An ACME account key, bound to its CA directory. */
 export const acmeAccountKeyContext = (directoryUrl: string): string => `acme_account_key:${directoryUrl}`;
 /** A server's XEP-0227 export, bound to its row. */

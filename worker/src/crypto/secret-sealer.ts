@@ -13,6 +13,8 @@ const KEYRING_OF: Record<SecretPurpose, SecretKeyring> = {
   totp_secret: 'credentials',
   acme_account_key: 'platform',
   certificate_key: 'platform',
+  // Only the worker (and the node's coturn, through its own database) needs it.
+  turn_secret: 'platform',
 };
 
 /** A secret as stored: which keyring sealed it (not always its purpose's, until rotation re-seals it). */

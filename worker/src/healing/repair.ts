@@ -3,6 +3,7 @@ import type { DnsRecord } from '../ports/dns-provider.js';
 import { buildServerSpec, installedSpec } from '../provisioning/server-spec.js';
 import type { StepDeps } from '../provisioning/step-deps.js';
 import { waitForServerAnswering } from '../provisioning/server-answering.js';
+import { installConfiguration, writeServerFiles } from '../provisioning/config-install.js';
 import type { Finding } from './diagnose.js';
 import type { WatchedServer } from './watched-server.js';
 
@@ -46,12 +47,12 @@ export async function repair(deps: StepDeps, observed: WatchedServer, finding: F
       return recreate(deps, server, finding.kind !== 'container_missing');
     case 'container_stopped':
       // The files first: a server that died because one was gone would die again.
-      await writeFiles(deps, server);
+      await writeServerFiles(deps, server.id);
       await deps.containers.startServer(server.id);
       await waitUntilAnswering(deps, server);
       return 'Started the server again; XMPP answers';
     case 'xmpp_unresponsive':
-      await writeFiles(deps, server);
+      await writeServerFiles(deps, server.id);
       await deps.containers.restartServer(server.id);
       await waitUntilAnswering(deps, server);
       return 'Restarted the server; XMPP answers again';
@@ -83,18 +84,9 @@ async function recreate(deps: StepDeps, server: WatchedServer, replace: boolean)
   return 'Recreated the server from its data; XMPP answers again';
 }
 
-async function writeFiles(deps: StepDeps, server: WatchedServer): Promise<void> {
-  const { spec } = await buildServerSpec(deps, server.id);
-  await deps.containers.writeFiles(server.id, spec.files);
-  await deps.prisma.server.update({ where: { id: server.id }, data: installedSpec(spec) });
-}
-
 async function reinstallFiles(deps: StepDeps, server: WatchedServer): Promise<string> {
-  await writeFiles(deps, server);
-  if (server.desiredState === 'stopped') return 'Reinstalled the configuration and TLS certificate';
-  const reload = await deps.containers.exec(server.id, ['prosodyctl', 'reload']);
-  if (reload.exitCode !== 0) throw new Error(`Prosody did not reload: ${(reload.stderr || reload.stdout).trim()}`);
-  return 'Reinstalled the configuration and TLS certificate and reloaded the server';
+  const done = await installConfiguration(deps, server.id, server.desiredState !== 'stopped');
+  return done === 'reloaded' ? 'Reinstalled the configuration and TLS certificate and reloaded the server' : 'Reinstalled the configuration and TLS certificate';
 }
 
 async function putBackRecords(deps: StepDeps, records: { zone: string; record: DnsRecord }[]): Promise<string> {

@@ -2,7 +2,7 @@ import type { PrismaClient } from '../../../prisma/client.js';
 import { counted } from '../contracts/counted.js';
 import type { Prisma } from '../../../prisma/generated/client/client.js';
 import { SecretPurpose } from '../../../prisma/generated/client/enums.js';
-import { acmeAccountKeyContext, adminSecretContext, certificateKeyContext, totpSecretContext } from '../contracts/secret-contexts.js';
+import { acmeAccountKeyContext, adminSecretContext, certificateKeyContext, totpSecretContext, turnSecretContext } from '../contracts/secret-contexts.js';
 import { inviteUriContext, xmppUserPasswordContext } from '../contracts/xmpp-user-jobs.js';
 import type { SecretSealer } from '../crypto/secret-sealer.js';
 
@@ -17,6 +17,7 @@ const owners = {
   xmppUser: { select: { id: true } },
   invite: { select: { id: true } },
   totpAccount: { select: { id: true } },
+  turnSecret: { select: { serverId: true } },
 } satisfies Prisma.EncryptedSecretInclude;
 
 type OwnedSecret = Prisma.EncryptedSecretGetPayload<{ include: typeof owners }>;
@@ -36,6 +37,8 @@ function associatedDataOf(secret: OwnedSecret): string | null {
       return secret.invite && inviteUriContext(secret.invite.id);
     case 'totp_secret':
       return secret.totpAccount && totpSecretContext(secret.totpAccount.id);
+    case 'turn_secret':
+      return secret.turnSecret && turnSecretContext(secret.turnSecret.serverId);
   }
 }
 

@@ -33,6 +33,7 @@ export const NON_PUBLIC_IPV4 = [
  */
 export function tenantFirewallRules(plan: TenantFirewallPlan, resolvers: readonly string[]): string {
   const { first, last } = plan.publishedPorts;
+  const dnsTo = (chain: string, address: string) => ['udp', 'tcp'].map((proto) => `-A ${chain} -d ${address}/32 -p ${proto} -m ${proto} --dport 53 -j RETURN`);
   const lines = [
     '*filter',
     `:${TENANT_INPUT_CHAIN} - [0:0]`,
@@ -41,12 +42,14 @@ export function tenantFirewallRules(plan: TenantFirewallPlan, resolvers: readonl
     // (another server on this node, reached through its public address like anyone does).
     `-A ${TENANT_INPUT_CHAIN} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
     `-A ${TENANT_INPUT_CHAIN} -p tcp -m addrtype --dst-type LOCAL -m tcp --dport ${first}:${last} -j RETURN`,
+    // Name servers the containers are given, when the host serves them (the sandbox's PowerDNS).
+    ...plan.containerDns.flatMap((address) => dnsTo(TENANT_INPUT_CHAIN, address)),
     `-A ${TENANT_INPUT_CHAIN} -j DROP`,
     `-A ${TENANT_FORWARD_CHAIN} -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN`,
     // A published port reached through the node's address: allowed before the bridge's own
     // container-to-container drop, which would otherwise stop federation between neighbours.
     `-A ${TENANT_FORWARD_CHAIN} -m conntrack --ctstate DNAT -j ACCEPT`,
-    ...resolvers.flatMap((address) => ['udp', 'tcp'].map((proto) => `-A ${TENANT_FORWARD_CHAIN} -d ${address}/32 -p ${proto} -m ${proto} --dport 53 -j RETURN`)),
+    ...[...new Set([...resolvers, ...plan.containerDns])].flatMap((address) => dnsTo(TENANT_FORWARD_CHAIN, address)),
     ...NON_PUBLIC_IPV4.map((range) => `-A ${TENANT_FORWARD_CHAIN} -d ${range} -j DROP`),
     'COMMIT',
     '',

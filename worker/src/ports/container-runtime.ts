@@ -26,6 +26,8 @@ export interface ServerContainerSpec {
    * traffic the node's tenant firewall confines), joined by every server's container.
    */
   network: string;
+  /** Name servers the container resolves through; empty: Docker's default (the host's resolvers). */
+  dns: string[];
   ports: { containerPort: number; hostPort: number }[];
   limits: { memoryBytes: number; nanoCpus: number; pidsLimit: number };
   files: ContainerFile[];

@@ -4,6 +4,8 @@ export interface TenantFirewallPlan {
   bridge: string;
   /** The node's published ports (other servers' XMPP ports), which customers may reach, as anyone may. */
   publishedPorts: { first: number; last: number };
+  /** Name servers given to containers (port 53 only), when not the host's own resolvers. */
+  containerDns: readonly string[];
 }
 
 /**

@@ -60,17 +60,21 @@ export async function deprovision(
 }
 
 async function wipeServerSecrets(deps: StepDeps, serverId: string): Promise<void> {
-  const [certificates, credentials, users, invites] = await Promise.all([
+  // coturn refuses the server's TURN credentials from here on, even those handed out already.
+  await deps.calls?.turnSecrets.remove(serverId);
+  const [certificates, credentials, users, invites, turnSecrets] = await Promise.all([
     deps.prisma.certificate.findMany({ where: { serverId }, select: { privateKeyId: true } }),
     deps.prisma.serverCredential.findMany({ where: { serverId }, select: { secretId: true } }),
     deps.prisma.xmppUser.findMany({ where: { serverId }, select: { secretId: true } }),
     deps.prisma.invite.findMany({ where: { serverId }, select: { uriSecretId: true } }),
+    deps.prisma.turnSecret.findMany({ where: { serverId }, select: { secretId: true } }),
   ]);
   const ids = [
     ...certificates.map((c) => c.privateKeyId),
     ...credentials.map((c) => c.secretId),
     ...users.map((u) => u.secretId),
     ...invites.map((i) => i.uriSecretId),
+    ...turnSecrets.map((t) => t.secretId),
   ].filter((id): id is string => id !== null);
   await wipeSecrets(deps.prisma, ids);
 }

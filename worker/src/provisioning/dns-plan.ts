@@ -16,7 +16,11 @@ export interface ServerDnsInput {
    * clients find it through the XMPP stream (XEP-0363) or host-meta over HTTPS (XEP-0156).
    */
   ports: { c2s: number; c2sDirectTls: number; s2s: number; https: number };
-  /** Whether other XMPP servers may connect: only then are `_xmpp-server` records published. */
+  /**
+   * Whether other XMPP servers may connect: `_xmpp-server` records name the s2s port, or else say
+   * the service is decidedly not available (target "."), so peers fail at once instead of trying
+   * the address records' port 5269 until they time out.
+   */
   federation: boolean;
   ttl?: number;
 }
@@ -68,10 +72,14 @@ export function planServerRecords(input: ServerDnsInput): DnsRecord[] {
     ttl,
     value: `${SRV_PRIORITY} ${SRV_WEIGHT} ${port} ${domain}.`,
   });
+  // RFC 2782 / RFC 6120 §3.2.1: a single SRV record with target "." says "no such service here".
+  const noService = (service: string, name: string): DnsRecord => ({ name: `${service}._tcp.${name}`, type: 'SRV', ttl, value: '0 0 0 .' });
   return [
     srv('_xmpp-client', domain, ports.c2s),
     srv('_xmpps-client', domain, ports.c2sDirectTls),
-    ...(federation ? [srv('_xmpp-server', domain, ports.s2s), srv('_xmpp-server', `conference.${domain}`, ports.s2s)] : []),
+    ...(federation
+      ? [srv('_xmpp-server', domain, ports.s2s), srv('_xmpp-server', `conference.${domain}`, ports.s2s)]
+      : [noService('_xmpp-server', domain), noService('_xmpp-server', `conference.${domain}`)]),
     ...certificateNames(domain).map((name): DnsRecord => ({ name, type: addressType, ttl, value: address })),
   ];
 }

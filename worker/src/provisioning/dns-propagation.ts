@@ -49,7 +49,8 @@ async function lookup(resolver: Resolver, name: string, type: DnsRecord['type'])
       case 'CNAME':
         return (await resolver.resolveCname(name)).map((target) => canonical('CNAME', target));
       case 'SRV':
-        return (await resolver.resolveSrv(name)).map((srv) => canonical('SRV', `${srv.priority} ${srv.weight} ${srv.port} ${srv.name}`));
+        // The root target (".", "no such service") comes back as an empty name.
+        return (await resolver.resolveSrv(name)).map((srv) => canonical('SRV', `${srv.priority} ${srv.weight} ${srv.port} ${srv.name || '.'}`));
     }
   } catch (error) {
     const code = (error as { code?: string }).code;

@@ -7,6 +7,9 @@ export interface LocalNode {
   dockerEndpoint: string;
   portRangeStart: number;
   portRangeEnd: number;
+  /** Where the node's coturn listens and relays (FIRST-LAST), or null when it offers no calls. */
+  turnPort: number | null;
+  turnRelayPorts: string | null;
 }
 
 /** Registers (or updates) the node this worker runs containers on, so allocation can pick it. */

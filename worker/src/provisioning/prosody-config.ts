@@ -1,6 +1,8 @@
+import { isIPv4 } from 'node:net';
 import { assertDomain } from '../contracts/domain-name.js';
 import { assertUsername } from '../contracts/xmpp-names.js';
 import type { ContainerFile } from '../ports/container-runtime.js';
+import { CONTACT_KINDS, contactAddressesProblems, type ContactAddresses } from '../contracts/contact-addresses.js';
 
 /** Ports Prosody listens on inside the container (the node maps its own ports onto these). */
 const PROSODY_PORTS = { c2s: 5222, c2sDirectTls: 5223, s2s: 5269, https: 5281, httpLoopback: 5280 } as const;
@@ -18,7 +20,43 @@ export interface ProsodyConfigInput {
   storageQuotaBytes?: number;
   /** Largest single upload; defaults to 100 MiB, never more than the storage quota. */
   uploadSizeLimitBytes?: number;
+  /**
+   * Whether TRUSTED_ROOTS_FILE is written (roots of a CA outside the system store, Pebble in the
+   * sandbox): peers' certificates are verified against it as well as the system store.
+   */
+  extraTrustedRoots?: boolean;
+  /**
+   * A special-use top-level domain the platform's names live under (`test` in the sandbox), which
+   * Prosody's resolver (libunbound) would otherwise answer NXDOMAIN for without asking anyone.
+   */
+  specialUseTld?: 'test';
+  /** XEP-0157 addresses the customer set; abuse falls back to the admin's address. */
+  contacts?: ContactAddresses;
+  /** Audio and video calls: the node's STUN/TURN server, advertised through XEP-0215. */
+  calls?: ProsodyCallsInput;
 }
+
+/**
+ * mod_turn_external's settings: clients asking for external services (XEP-0215) get the STUN
+ * and TURN (UDP and TCP) entries, the TURN ones with credentials Prosody derives from the
+ * server's secret (TURN REST: username `<expiry>:<user>`, password an HMAC of it), which coturn
+ * checks against the same secret. The secret itself is in TURN_SECRET_FILE, not here.
+ */
+export interface ProsodyCallsInput {
+  /** Where clients reach the TURN server: the node's public address or name. */
+  host: string;
+  port: number;
+  /** The credentials' user part: the server's id, so coturn's per-user quota is per hosted server. */
+  user: string;
+  /** How long a credential handed out stays valid. */
+  credentialTtlSeconds: number;
+}
+
+/** The file holding the server's TURN secret (0440, like the TLS key), included by the config. */
+export const TURN_SECRET_FILE = 'turn-secret.cfg.lua';
+
+/** Where extra trusted roots go in the config volume; relative paths resolve against it. */
+export const TRUSTED_ROOTS_FILE = 'trust/roots.pem';
 
 export class InvalidConfigValueError extends Error {
   constructor(message: string) {
@@ -37,6 +75,33 @@ export function assertBareJid(input: string): string {
 function assertPort(port: number, what: string): number {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidConfigValueError(`${what} must be a TCP port (1-65535), got ${port}`);
   return port;
+}
+
+function assertCalls(calls: ProsodyCallsInput): ProsodyCallsInput {
+  const host = isIPv4(calls.host) ? calls.host : assertDomain(calls.host);
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(calls.user)) throw new InvalidConfigValueError(`calls.user must be 1-64 letters, digits and hyphens, got ${calls.user}`);
+  const ttl = calls.credentialTtlSeconds;
+  if (!Number.isInteger(ttl) || ttl < 60 || ttl > 7 * 86_400) throw new InvalidConfigValueError(`calls.credentialTtlSeconds must be 60-604800, got ${ttl}`);
+  return { host, port: assertPort(calls.port, 'calls.port'), user: calls.user, credentialTtlSeconds: ttl };
+}
+
+/** The VirtualHost's lines for calls; its secret comes from the Include in the global section. */
+function callsLines(calls: ProsodyCallsInput): string[] {
+  return [
+    `\t-- Calls: the node's STUN/TURN server, with credentials per request (XEP-0215).`,
+    `\tmodules_enabled = ${luaList(['turn_external'])}`,
+    `\tturn_external_host = ${luaString(calls.host)}`,
+    `\tturn_external_port = ${calls.port}`,
+    `\tturn_external_tcp = true`,
+    `\tturn_external_user = ${luaString(calls.user)}`,
+    `\tturn_external_ttl = ${calls.credentialTtlSeconds}`,
+  ];
+}
+
+/** TURN_SECRET_FILE's content. An included file is read as the global section. */
+export function renderTurnSecretFile(secret: string): string {
+  if (secret.length < 16) throw new InvalidConfigValueError('the TURN secret must be at least 16 characters');
+  return `turn_external_secret = ${luaString(secret)}\n`;
 }
 
 function assertByteCount(value: number, what: string): number {
@@ -69,8 +134,10 @@ const luaNumbers = (values: readonly number[]) => `{ ${values.join('; ')} }`;
  * Bumped when a change to the rendered configuration must reach servers already running: the
  * reconciler finds those with an older one (config_outdated) and reinstalls it.
  * Servers configured before versions were recorded have 0. 2: no invites_adhoc, no contact invites.
+ * 3: calls (mod_turn_external and the TURN secret's file); federation in the sandbox (its CA's
+ * roots, .test names resolved); XEP-0157 contact addresses, ALPN on direct TLS, MUC avatars.
  */
-export const PROSODY_CONFIG_VERSION = 2;
+export const PROSODY_CONFIG_VERSION = 3;
 
 /** Every module of XEP-0479 Compliance Suites 2023 (IM + Mobile), plus invites and the admin shell. */
 const BASE_MODULES = [
@@ -85,12 +152,28 @@ const BASE_MODULES = [
   'invites', 'invites_register',
   // `prosodyctl shell` through docker exec
   'admin_shell',
+  // XEP-0157: who to contact about the server (abuse, support, security), in its disco#info
+  'server_contact_info',
 ] as const;
 
 function prosodyModules(federation: boolean): string[] {
   // dialback lets servers that cannot do SASL EXTERNAL authenticate us; s2s_secure_auth still
   // demands a valid certificate from every peer.
   return federation ? [...BASE_MODULES, 'dialback'] : [...BASE_MODULES];
+}
+
+/** contact_info's table: the admin's address, and each kind the customer set (abuse: the admin's by default). */
+function contactInfo(adminJid: string, contacts: ContactAddresses): Record<string, string[]> {
+  const problems = Object.entries(contactAddressesProblems(contacts));
+  if (problems.length > 0) throw new InvalidConfigValueError(`contacts.${problems[0]?.[0] ?? ''}: ${problems[0]?.[1] ?? ''}`);
+  const admin = [`xmpp:${adminJid}`];
+  const info: Record<string, string[]> = { admin };
+  for (const kind of CONTACT_KINDS) {
+    const set = contacts[kind] ?? [];
+    if (set.length > 0) info[kind] = set;
+    else if (kind === 'abuse') info[kind] = admin;
+  }
+  return info;
 }
 
 /** Renders a server's prosody.cfg.lua. Pure: every value is validated, then quoted. */
@@ -103,6 +186,8 @@ export function renderProsodyConfig(input: ProsodyConfigInput): string {
   const uploadLimit = quota === undefined ? requestedLimit : Math.min(requestedLimit, quota);
   if (typeof input.federation !== 'boolean') throw new InvalidConfigValueError('federation must be true or false');
   const federation = input.federation;
+  const calls = input.calls === undefined ? undefined : assertCalls(input.calls);
+  const contacts = contactInfo(adminJid, input.contacts ?? {});
   const conference = `conference.${domain}`;
   const upload = `upload.${domain}`;
   // The components' names must pass the grammar too (length limits).
@@ -130,22 +215,30 @@ export function renderProsodyConfig(input: ProsodyConfigInput): string {
     '',
     `-- <domain>.crt covers the domain and both components; Prosody indexes it by its names.`,
     `certificates = ${luaString('certs')}`,
+    ...(input.specialUseTld === 'test' ? [`-- libunbound serves .test as an empty local zone by default: let it ask the name servers.`, `unbound = { options = { [${luaString('local-zone:')}] = ${luaString('test. transparent')} } }`] : []),
+    ...(input.extraTrustedRoots ? [`-- Peers' certificates may come from the sandbox's CA: its roots, beside the system store.`, `ssl = { cafile = ${luaString(TRUSTED_ROOTS_FILE)} }`] : []),
     '',
     `-- IPv4 only: a container without IPv6 would log a bind error for "::" at every start.`,
     `interfaces = ${luaList(['*'])}`,
     `local_interfaces = ${luaList(['127.0.0.1'])}`,
     `c2s_ports = ${luaNumbers([PROSODY_PORTS.c2s])}`,
     `c2s_direct_tls_ports = ${luaNumbers([PROSODY_PORTS.c2sDirectTls])}`,
+    `-- XEP-0368: direct TLS names its protocol (ALPN), so a TLS front end can tell XMPP apart.`,
+    // A list: LuaSec refuses a plain string as a server's ALPN ("invalid ALPN parameter").
+    `c2s_direct_tls_ssl = { alpn = ${luaList(['xmpp-client'])} }`,
     ...(federation ? [`s2s_ports = ${luaNumbers([PROSODY_PORTS.s2s])}`] : []),
     `https_ports = ${luaNumbers([PROSODY_PORTS.https])}`,
     `-- Plain HTTP only on loopback, for checks from inside the container.`,
     `http_ports = ${luaNumbers([PROSODY_PORTS.httpLoopback])}`,
     `http_interfaces = ${luaList(['127.0.0.1'])}`,
     '',
+    ...(calls ? [`-- The TURN secret, readable by Prosody but kept out of this file.`, `Include ${luaString(TURN_SECRET_FILE)}`, ''] : []),
     `VirtualHost ${luaString(domain)}`,
+    `\tcontact_info = { ${Object.entries(contacts).map(([kind, uris]) => `${kind} = ${luaList(uris)}`).join('; ')} }`,
+    ...(calls ? callsLines(calls) : []),
     '',
     `Component ${luaString(conference)} ${luaString('muc')}`,
-    `\tmodules_enabled = ${luaList(['muc_mam'])}`,
+    `\tmodules_enabled = ${luaList(['muc_mam', 'vcard_muc'])}`,
     `\trestrict_room_creation = ${luaString('local')}`,
     '',
     `Component ${luaString(upload)} ${luaString('http_file_share')}`,
@@ -162,12 +255,13 @@ export function renderProsodyConfig(input: ProsodyConfigInput): string {
  * the name Prosody's discovery looks for (certs/<domain>.crt + .key; the components find it
  * through the names in the certificate, or by falling back to their parent domain).
  */
-export function prosodyFiles(input: { config: string; chainPem: string; privateKeyPem: string; domain: string }): ContainerFile[] {
+export function prosodyFiles(input: { config: string; chainPem: string; privateKeyPem: string; domain: string; turnSecret?: string }): ContainerFile[] {
   const [config, chain, key] = prosodyFilePaths(input.domain);
   return [
     { path: config, content: input.config, mode: 0o644 },
     { path: chain, content: input.chainPem, mode: 0o644 },
     { path: key, content: input.privateKeyPem, mode: 0o440, secret: true },
+    ...(input.turnSecret === undefined ? [] : [{ path: TURN_SECRET_FILE, content: renderTurnSecretFile(input.turnSecret), mode: 0o440, secret: true }]),
   ];
 }
 

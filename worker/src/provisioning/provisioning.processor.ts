@@ -1,5 +1,7 @@
 import {
   ADMIN_RESET_JOB,
+  SERVER_CONFIG_JOB,
+  serverConfigJobSchema,
   DEPROVISION_JOB,
   PROVISION_STEPS,
   PROVISIONING_JOBS,
@@ -19,6 +21,7 @@ import {
   BACKUP_SCHEDULE_JOB,
   SERVER_EXPORT_JOB,
   serverExportJobSchema,
+  COMPLIANCE_CHECK_JOB,
   serverBackupJobSchema,
   serverRestoreJobSchema,
   adminResetJobSchema,
@@ -30,6 +33,7 @@ import {
 import { jobDefiner, JobRegistry, type JobHandler } from '../jobs/job-registry.js';
 import { jobContext } from '../jobs/tracked-step.js';
 import { resetAdminPassword } from './admin-reset.js';
+import { applyServerConfig } from './server-config.js';
 import { deprovision } from './deprovision.js';
 import { runProvisionStep, type ProvisioningJobContext } from './provision-step.js';
 import { HEAL_JOB, healJobSchema } from '../contracts/health.js';
@@ -47,6 +51,7 @@ import { restoreServer } from '../backups/server-restore.js';
 import { moveServer } from '../moves/server-move.js';
 import { scheduleDueBackups } from '../backups/backup-schedule.js';
 import { runServerExport } from '../exports/server-export.js';
+import { runComplianceJob } from '../compliance/compliance-job.js';
 
 const job = jobDefiner<ProvisioningJobContext>();
 
@@ -79,7 +84,11 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
   job(SERVER_RESTORE_JOB, serverRestoreJobSchema, ({ deps, timeline }, payload, bullJob) => restoreServer(deps, timeline, payload, jobContext(bullJob))),
   job(SERVER_MOVE_JOB, serverMoveJobSchema, ({ deps, timeline }, payload, bullJob) => moveServer(deps, timeline, payload, jobContext(bullJob))),
   job(BACKUP_SCHEDULE_JOB, scheduledJobSchema, ({ deps }) => scheduleDueBackups(deps, new Date())),
+  job(SERVER_CONFIG_JOB, serverConfigJobSchema, ({ deps, timeline }, { serverId, revision }, bullJob) =>
+    applyServerConfig(deps, timeline, serverId, revision, jobContext(bullJob)),
+  ),
   job(SERVER_EXPORT_JOB, serverExportJobSchema, ({ deps, timeline }, payload, bullJob) => runServerExport(deps, timeline, payload, jobContext(bullJob))),
+  job(COMPLIANCE_CHECK_JOB, serverJobSchema, ({ deps, timeline }, { serverId }) => runComplianceJob(deps, timeline, serverId)),
 ];
 
 /** Throws JobRegistryError when a declared job has no handler or two: the worker refuses to start. */

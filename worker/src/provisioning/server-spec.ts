@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { ServerContainerSpec } from '../ports/container-runtime.js';
-import { PROSODY_CONFIG_VERSION, prosodyFiles, renderProsodyConfig } from './prosody-config.js';
+import { PROSODY_CONFIG_VERSION, prosodyFiles, renderProsodyConfig, TRUSTED_ROOTS_FILE } from './prosody-config.js';
 import { requireNode, type StepDeps } from './step-deps.js';
 import { serverPorts } from './steps/allocate.step.js';
 import { certificateKeyContext } from '../contracts/secret-contexts.js';
+import { contactAddressesOf } from '../contracts/contact-addresses.js';
+import { currentTurnSecret } from '../calls/turn-secret.js';
 
 /** Ports Prosody listens on inside every container; the node maps its allocated ports onto them. */
 /** What a server's row records once the files of `spec` are on its volume. */
@@ -28,24 +30,36 @@ export async function buildServerSpec(deps: StepDeps, serverId: string): Promise
   if (!certificate?.chainPem || !certificate.privateKey) {
     throw new Error(`server ${serverId} has no active certificate: the certificate step has not run`);
   }
+  const roots = await deps.settings.trustedRoots();
+  // In coturn's store before the config that hands out credentials under it is written.
+  const turnSecret = deps.calls && (await currentTurnSecret({ prisma: deps.prisma, secrets: deps.secrets, store: deps.calls.turnSecrets }, serverId));
   const config = renderProsodyConfig({
     domain: server.domain,
     adminJid: `admin@${server.domain}`,
     federation: server.federation,
     ports: { https: ports.https },
     storageQuotaBytes: server.plan.storageMiB * MiB,
+    extraTrustedRoots: roots !== undefined,
+    contacts: contactAddressesOf(server.contactAddresses),
+    ...(deps.settings.platformZone.endsWith('.test') ? { specialUseTld: 'test' as const } : {}),
+    ...(deps.calls ? { calls: { host: server.node.publicAddress, port: deps.calls.turnPort, user: serverId, credentialTtlSeconds: deps.calls.credentialTtlSeconds } } : {}),
   });
-  const files = prosodyFiles({
-    config,
-    chainPem: certificate.chainPem,
-    privateKeyPem: deps.secrets.open(certificate.privateKey, certificateKeyContext(serverId)),
-    domain: server.domain,
-  });
+  const files = [
+    ...prosodyFiles({
+      config,
+      chainPem: certificate.chainPem,
+      privateKeyPem: deps.secrets.open(certificate.privateKey, certificateKeyContext(serverId)),
+      domain: server.domain,
+      ...(turnSecret ? { turnSecret: turnSecret.value } : {}),
+    }),
+    ...(roots === undefined ? [] : [{ path: TRUSTED_ROOTS_FILE, content: roots.join('\n'), mode: 0o644 }]),
+  ];
   const withoutHash = {
     serverId,
     image: deps.settings.prosodyImage,
     hostIp: server.node.publicAddress,
     network: deps.settings.tenantNetwork,
+    dns: deps.settings.containerDns,
     ports: (Object.keys(CONTAINER_PORTS) as (keyof typeof CONTAINER_PORTS)[]).map((purpose) => ({
       containerPort: CONTAINER_PORTS[purpose],
       hostPort: ports[purpose],
@@ -57,10 +71,10 @@ export async function buildServerSpec(deps: StepDeps, serverId: string): Promise
     },
     files,
   };
-  // The certificate serial stands in for the key and chain, which must not feed a hash that is
-  // stored and shown in clear.
+  // The certificate serial stands in for the key and chain, and the TURN secret's version for
+  // the secret, which must not feed a hash that is stored and shown in clear.
   const specHash = createHash('sha256')
-    .update(JSON.stringify({ ...withoutHash, files: files.map((f) => (f.secret ? { path: f.path } : f)), certificate: certificate.serial }))
+    .update(JSON.stringify({ ...withoutHash, files: files.map((f) => (f.secret ? { path: f.path } : f)), certificate: certificate.serial, turnSecretVersion: turnSecret?.version }))
     .digest('hex')
     .slice(0, 16);
   return { spec: { ...withoutHash, specHash }, host: server.node.publicAddress, c2sPort: ports.c2s, domain: server.domain };

@@ -7,6 +7,7 @@ import type { ContainerRuntime } from '../ports/container-runtime.js';
 import type { DnsProvider } from '../ports/dns-provider.js';
 import type { DnsResolver } from '../ports/dns-resolver.js';
 import type { XmppProbe } from '../ports/xmpp-probe.js';
+import type { TurnSecretStore } from '../ports/turn-secrets.js';
 import type { DnsLedger } from './dns-ledger.js';
 import type { KeyedLock } from '../adapters/keyed-lock.js';
 import type { AcmeOrderLimits } from './acme-budget.js';
@@ -30,6 +31,8 @@ export interface ProvisioningSettings {
   nodeName: string;
   /** The Docker network every server's container joins (see ServerContainerSpec.network). */
   tenantNetwork: string;
+  /** Name servers containers resolve through; empty: the host's (see ServerContainerSpec.dns). */
+  containerDns: string[];
   healthCheckTimeoutMs: number;
   healthCheckConcurrency: number;
   /** New ACME orders allowed per sliding window, for the platform and for each customer. */
@@ -62,6 +65,8 @@ export interface JobQueue {
   enqueueInviteJob(name: InviteJobName, job: InviteJob): Promise<void>;
   /** Queues a backup row's job; one already queued or finished under its id is kept. */
   enqueueBackup(job: ServerBackupJob): Promise<void>;
+  /** Queues the server's XEP-0479 compliance checks; one already waiting or running is kept. */
+  enqueueComplianceCheck(serverId: string): Promise<void>;
 }
 
 export type QueuedWork = 'none' | 'pending' | 'finished';
@@ -83,6 +88,16 @@ export interface StepDeps {
   probe: XmppProbe;
   jobs: JobQueue;
   settings: ProvisioningSettings;
+  /** Audio and video calls through the node's coturn; absent when the node offers none. */
+  calls?: CallsDeps;
+}
+
+export interface CallsDeps {
+  /** Where coturn reads the servers' TURN secrets. */
+  turnSecrets: TurnSecretStore;
+  /** coturn's port on the node's public address, and how long handed-out credentials stay valid. */
+  turnPort: number;
+  credentialTtlSeconds: number;
 }
 
 /** The server row with what every step needs, or a clear error when the order is incomplete. */

@@ -62,6 +62,8 @@ declare module '@xmpp/client' {
     jid: JID | null;
     transports: Transport[];
     reconnect: { stop(): void };
+    /** XEP-0198 as the client negotiated it at login: `id` is set when the server allows resumption. */
+    streamManagement: { enabled: boolean; id: string };
     iqCaller: { request(stanza: Element, timeoutMs?: number): Promise<Element> };
     start(): Promise<JID>;
     stop(): Promise<void>;

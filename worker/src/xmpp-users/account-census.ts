@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { ContainerRuntime } from '../ports/container-runtime.js';
 import { prosodyCensus } from './prosody-invites.js';
+import { isComplianceAccount } from '../contracts/compliance.js';
 
 export interface CensusDeps {
   prisma: PrismaClient;
@@ -8,7 +9,7 @@ export interface CensusDeps {
 }
 
 /**
- * Counts what each ready server's Prosody really holds, so seats are counted on real accounts:
+ * Counts what each ready server's Prosody really holds (and notes its server-to-server connections), so seats are counted on real accounts:
  * an account made through an invite has no user row, and its invite, once used, is no longer
  * open. Invites Prosody no longer holds before their expiry were used: they become `redeemed`.
  * One server failing (being restarted, say) is left for the next census; the others go on.
@@ -44,7 +45,14 @@ async function censusOf(deps: CensusDeps, server: { id: string; domain: string; 
   await deps.prisma.$transaction([
     deps.prisma.server.update({
       where: { id: server.id },
-      data: { prosodyAccounts: census.accounts.filter((account) => account !== admin).sort(), accountsCountedAt: now },
+      // A compliance run's throwaway accounts are the platform's, not seats.
+      data: {
+        prosodyAccounts: census.accounts.filter((account) => account !== admin && !isComplianceAccount(account)).sort(),
+        accountsCountedAt: now,
+        // Federation as observed, not assumed: when a connection with another server was last seen up.
+        ...(census.s2s.outgoing > 0 ? { s2sOutgoingSeenAt: now } : {}),
+        ...(census.s2s.incoming > 0 ? { s2sIncomingSeenAt: now } : {}),
+      },
     }),
     // Matched on state again: a revocation that committed meanwhile keeps its invite revoking.
     deps.prisma.invite.updateMany({ where: { id: { in: used }, state: 'active', revokedAt: null }, data: { state: 'redeemed', redeemedAt: now } }),

@@ -78,6 +78,8 @@ export async function prosodyMintInvite(
 export interface ProsodyCensus {
   accounts: string[];
   inviteTags: string[];
+  /** Server-to-server connections established right now: to other servers, and from them. */
+  s2s: { outgoing: number; incoming: number };
 }
 
 /**
@@ -93,12 +95,18 @@ export async function prosodyCensus(runtime: ContainerRuntime, serverId: string,
     `for _, invite in pairs(require("core.storagemanager").open(${domain}, "invite_token"):get(nil) or {}) do ` +
     `if type(invite) == "table" and invite.additional_data and invite.additional_data.${TAG} then tags[#tags + 1] = invite.additional_data.${TAG} end ` +
     `end; ` +
-    `return true, "census " .. table.concat(accounts, " ") .. " / " .. table.concat(tags, " ")`;
+    // Authenticated s2s sessions only ("s2sout"/"s2sin"; ones still authenticating are "_unauthed").
+    `local out, inn = 0, 0; ` +
+    `for _, name in ipairs({ ${domain}, "conference." .. ${domain} }) do ` +
+    `local h = prosody.hosts[name]; if h and h.s2sout then for _, s in pairs(h.s2sout) do if s.type == "s2sout" then out = out + 1 end end end ` +
+    `end; ` +
+    `for s in pairs(prosody.incoming_s2s) do if s.type == "s2sin" then inn = inn + 1 end end; ` +
+    `return true, "census " .. table.concat(accounts, " ") .. " / " .. table.concat(tags, " ") .. " / " .. out .. " " .. inn`;
   const answer = await prosodyShell(runtime, serverId, 'account census', luaLine(lua));
-  const match = /^census (.*) \/ (.*)$/.exec(answer);
+  const match = /^census (.*) \/ (.*) \/ (\d+) (\d+)$/.exec(answer);
   if (!match) throw new Error(`unexpected answer from Prosody's account census: ${answer.slice(0, 100)}`);
   const words = (text: string | undefined) => (text ?? '').split(' ').filter((word) => word !== '');
-  return { accounts: words(match[1]), inviteTags: words(match[2]) };
+  return { accounts: words(match[1]), inviteTags: words(match[2]), s2s: { outgoing: Number(match[3]), incoming: Number(match[4]) } };
 }
 
 /** Deletes every pending invite minted for `tag`; resolves with how many there were. */

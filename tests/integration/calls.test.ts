@@ -1,0 +1,181 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { xml } from '@xmpp/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { turnSecretContext } from '../../worker/src/contracts/secret-contexts.js';
+import { pebbleIssuers } from '../support/pebble.js';
+import { ProvisioningHarness } from '../support/provisioning-harness.js';
+import { testEnv } from '../support/test-env.js';
+import { TurnClient, tryAllocation, turnRestCredentials } from '../support/turn-client.js';
+import { until } from '../support/until.js';
+import { connectAs } from '../support/xmpp.js';
+
+const run = promisify(execFile);
+const TURN_PORT = 3478;
+/** The relay address ensure_coturn gives coturn (infra/bootstrap/services.sh, TURN_RELAY_ADDRESS). */
+const RELAY_ADDRESS = '10.213.0.2';
+
+/** A `<service/>` entry's attributes (type, transport, host, port, username, password, expires). */
+type Service = Record<string, string | undefined>;
+
+/** The coturn configuration setup.sh wrote: the quota the node really runs with. */
+async function coturnUserQuota(): Promise<number> {
+  const conf = await readFile(`${testEnv().PARLEY_STATE_DIR}/coturn/turnserver.conf`, 'utf8');
+  const quota = /^user-quota=(\d+)$/m.exec(conf)?.[1];
+  if (!quota) throw new Error('no user-quota in coturn’s configuration');
+  return Number(quota);
+}
+
+describe('calls: each server advertises the node’s coturn (XEP-0215) with credentials from its own secret', () => {
+  let harness: ProvisioningHarness;
+  let root: string;
+  const edge = testEnv().SANDBOX_EDGE_ADDRESS;
+  const turn = { host: edge, port: TURN_PORT };
+  const servers: { serverId: string; domain: string }[] = [];
+  const deleted = new Set<string>();
+
+  /** The services the server hands its logged-in admin (a real client over STARTTLS). */
+  async function externalServices(server: { serverId: string; domain: string }): Promise<Service[]> {
+    const { password } = await harness.adminPassword(server.serverId);
+    const port = (await harness.prisma.portAllocation.findFirstOrThrow({ where: { serverId: server.serverId, purpose: 'c2s' } })).port;
+    const session = await connectAs({ host: edge, port, domain: server.domain, username: 'admin', password, trustedCaPems: [root], timeoutMs: 10_000 });
+    try {
+      const answer = await session.xmpp.iqCaller.request(xml('iq', { type: 'get', to: server.domain }, xml('services', { xmlns: 'urn:xmpp:extdisco:2' })), 10_000);
+      return (answer.getChild('services', 'urn:xmpp:extdisco:2')?.getChildren('service') ?? []).map((s): Service => s.attrs);
+    } finally {
+      await session.close();
+    }
+  }
+
+  const turnCredentials = async (server: { serverId: string; domain: string }) => {
+    const entry = (await externalServices(server)).find((s) => s.type === 'turn' && s.transport === 'udp');
+    if (!entry?.username || !entry.password) throw new Error('no TURN credentials advertised');
+    return { username: entry.username, password: entry.password };
+  };
+
+  beforeAll(async () => {
+    harness = await ProvisioningHarness.create(25_000, { configure: (c) => ({ ...c, docker: { ...c.docker, publicAddress: edge } }) });
+    root = (await pebbleIssuers()).root.toString();
+    for (let i = 0; i < 2; i++) servers.push(await harness.placeOrder({ federation: false }));
+    for (const { serverId } of servers) await harness.provision(serverId);
+    await Promise.all(servers.map(({ serverId }) => harness.waitForState(serverId, 'ready', 180_000)));
+  }, 240_000);
+
+  afterAll(async () => {
+    for (const { serverId } of servers) if (!deleted.has(serverId)) await harness.deprovision(serverId);
+    for (const { serverId } of servers) if (!deleted.has(serverId)) await harness.waitForState(serverId, 'deleted', 60_000);
+    await harness?.close();
+  }, 120_000);
+
+  it('is configured from the environment (TURN_SECRETS_DATABASE_URL, written by setup.sh)', () => {
+    expect(harness.config.calls).toBeDefined();
+  });
+
+  it('hands a logged-in user STUN and TURN over UDP and TCP, TURN with expiring credentials for this server', async () => {
+    const [server] = servers;
+    if (!server) throw new Error('no server');
+    const before = Date.now();
+    const services = await externalServices(server);
+    expect(services.map((s) => `${s.type}/${s.transport}@${s.host}:${s.port}`).sort()).toEqual(
+      [`stun/tcp@${edge}:${TURN_PORT}`, `stun/udp@${edge}:${TURN_PORT}`, `turn/tcp@${edge}:${TURN_PORT}`, `turn/udp@${edge}:${TURN_PORT}`].sort(),
+    );
+    for (const s of services.filter((x) => x.type === 'stun')) expect(s.username).toBeUndefined();
+    const ttlMs = (harness.config.calls?.credentialTtlSeconds ?? 0) * 1000;
+    for (const s of services.filter((x) => x.type === 'turn')) {
+      expect(s.username).toMatch(new RegExp(`^\\d+:${server.serverId}$`));
+      expect(s.password).toMatch(/^[A-Za-z0-9+/]{27}=$/);
+      const expires = Date.parse(s.expires ?? '');
+      expect(expires).toBeGreaterThan(before + ttlMs - 60_000);
+      expect(expires).toBeLessThan(Date.now() + ttlMs + 60_000);
+    }
+  });
+
+  // Before turnutils_uclient runs: it may leave an allocation behind until its lifetime ends.
+  it('caps each server at the per-user quota (486) while another server still allocates', async () => {
+    const [first, second] = servers;
+    if (!first || !second) throw new Error('no servers');
+    const quota = await coturnUserQuota();
+    const credentials = await turnCredentials(first);
+    const clients: TurnClient[] = [];
+    try {
+      for (let i = 0; i < quota; i++) {
+        const client = new TurnClient(turn, credentials);
+        clients.push(client);
+        expect({ i, answer: await client.allocate() }).toEqual({ i, answer: { ok: true } });
+      }
+      const over = new TurnClient(turn, credentials);
+      clients.push(over);
+      expect(await over.allocate()).toMatchObject({ ok: false, code: 486 });
+      expect(await tryAllocation(turn, await turnCredentials(second))).toEqual({ ok: true });
+    } finally {
+      for (const client of clients) {
+        await client.release();
+        client.close();
+      }
+    }
+    // Released (coturn frees a session's quota a moment after its allocation ends): the server allocates again.
+    await until('an allocation after the release', async () => ((await tryAllocation(turn, credentials)).ok ? true : null), 30_000, 500);
+  }, 45_000);
+
+  it('relays data between two clients with the advertised credentials (turnutils_uclient, client to client)', async () => {
+    const [server] = servers;
+    if (!server) throw new Error('no server');
+    const { username, password } = await turnCredentials(server);
+    const { stdout, stderr } = await run('turnutils_uclient', ['-p', String(TURN_PORT), '-u', username, '-w', password, '-y', '-n', '5', '-c', '-v', '-L', edge, edge], { timeout: 30_000 });
+    const output = stdout + stderr;
+    expect(output).toContain(`Received relay addr: ${RELAY_ADDRESS}:`);
+    expect(output).toMatch(/tot_send_msgs=\d+, tot_recv_msgs=\d+/);
+    const totals = /start_mclient: tot_send_msgs=(\d+), tot_recv_msgs=(\d+)/.exec(output);
+    expect(Number(totals?.[1])).toBeGreaterThan(0);
+    expect(totals?.[2]).toBe(totals?.[1]);
+    expect(output).toContain('Total lost packets 0 (0.000000%)');
+  }, 40_000);
+
+  it('refuses a wrong password and an expired credential made with the right secret (401)', async () => {
+    const [server] = servers;
+    if (!server) throw new Error('no server');
+    const good = await turnCredentials(server);
+    expect(await tryAllocation(turn, good)).toEqual({ ok: true });
+    expect(await tryAllocation(turn, { ...good, password: `${good.password.slice(0, -2)}A=` })).toMatchObject({ ok: false, code: 401 });
+    const row = await harness.prisma.turnSecret.findFirstOrThrow({ where: { serverId: server.serverId }, orderBy: { version: 'desc' }, include: { secret: true } });
+    const secret = harness.secrets.open(row.secret, turnSecretContext(server.serverId));
+    expect(await tryAllocation(turn, turnRestCredentials(secret, server.serverId, new Date(Date.now() + 600_000)))).toEqual({ ok: true });
+    expect(await tryAllocation(turn, turnRestCredentials(secret, server.serverId, new Date(Date.now() - 60_000)))).toMatchObject({ ok: false, code: 401 });
+  });
+
+  it('relays to no private address: loopback, the node’s services, cloud metadata (403); to the relay address and public peers yes', async () => {
+    const [server] = servers;
+    if (!server) throw new Error('no server');
+    const client = new TurnClient(turn, await turnCredentials(server));
+    try {
+      expect(await client.allocate()).toEqual({ ok: true });
+      expect(client.relayedAddress?.startsWith(`${RELAY_ADDRESS}:`)).toBe(true);
+      // A permission only: nothing is sent to these peers.
+      for (const peer of ['127.0.0.1', edge, '10.213.0.130', '169.254.169.254', '172.17.0.1', '192.168.1.1', '100.64.0.1', '0.0.0.0']) {
+        expect({ peer, answer: await client.createPermission(peer) }).toMatchObject({ peer, answer: { ok: false, code: 403 } });
+      }
+      expect(await client.createPermission(RELAY_ADDRESS)).toEqual({ ok: true });
+      expect(await client.createPermission('8.8.8.8')).toEqual({ ok: true });
+    } finally {
+      await client.release();
+      client.close();
+    }
+  });
+
+  it('refuses a deleted server’s credentials at once, unexpired as they are; the other server’s still work', async () => {
+    const [first, second] = servers;
+    if (!first || !second) throw new Error('no servers');
+    const credentials = await turnCredentials(first);
+    const others = await turnCredentials(second);
+    expect(await tryAllocation(turn, credentials)).toEqual({ ok: true });
+    await harness.deprovision(first.serverId);
+    await harness.waitForState(first.serverId, 'deleted', 60_000);
+    deleted.add(first.serverId);
+    expect(await tryAllocation(turn, credentials)).toMatchObject({ ok: false, code: 401 });
+    expect(await tryAllocation(turn, others)).toEqual({ ok: true });
+    const secrets = await harness.prisma.turnSecret.findMany({ where: { serverId: first.serverId }, include: { secret: true } });
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const row of secrets) expect(row.secret.destroyedAt).not.toBeNull();
+  }, 90_000);
+});

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { TurnutilsStunTurnClient } from '../adapters/turnutils.stun-turn-client.js';
+import { httpsExchange } from '../adapters/https-exchange.js';
+import { COMPLIANCE_ACCOUNT_PREFIX, isComplianceAccount } from '../contracts/compliance.js';
+import { adminSecretContext } from '../contracts/secret-contexts.js';
+import { generatePassword } from '../crypto/generated-password.js';
+import { prosodyCreateOrUpdateUser, prosodyDeleteUser, prosodyListUsers } from '../provisioning/prosody-accounts.js';
+import { serverPorts } from '../provisioning/steps/allocate.step.js';
+import type { StepDeps } from '../provisioning/step-deps.js';
+import type { Timeline } from '../provisioning/timeline.js';
+import type { ComplianceAccount, ComplianceTools } from './compliance-check.js';
+import { storeComplianceResults, summarizeComplianceResults } from './compliance-results.js';
+import { runComplianceChecks } from './run-compliance-checks.js';
+
+export const defaultComplianceTools = (): ComplianceTools => ({ https: httpsExchange, stunTurn: new TurnutilsStunTurnClient() });
+
+const throwawayAccount = (): ComplianceAccount => ({ username: `${COMPLIANCE_ACCOUNT_PREFIX}${randomBytes(6).toString('hex')}`, password: generatePassword() });
+
+/**
+ * The admin credential Prosody has, read only: a compliance run never mints one (that is the
+ * order's and the reset's), so a server without one is skipped.
+ */
+async function appliedAdminCredential(deps: StepDeps, serverId: string): Promise<ComplianceAccount | undefined> {
+  const credential = await deps.prisma.serverCredential.findFirst({ where: { serverId, kind: 'admin', appliedAt: { not: null } }, orderBy: { issuance: 'desc' }, include: { secret: true } });
+  if (!credential || credential.secret.destroyedAt) return undefined;
+  const [username] = credential.jid.split('@');
+  return { username: username ?? 'admin', password: deps.secrets.open(credential.secret, adminSecretContext(serverId)) };
+}
+
+/**
+ * Runs the XEP-0479 checks against a ready server as its admin, with two throwaway accounts for
+ * the checks that write, and stores each check's result. A failed check is data: the job fails
+ * (and is retried) only when it could not run the checks at all. The throwaway accounts are
+ * deleted afterwards, and any a crashed run left behind before new ones are made.
+ */
+export async function runComplianceJob(deps: StepDeps, timeline: Timeline, serverId: string, tools: ComplianceTools = defaultComplianceTools()): Promise<string> {
+  const server = await deps.prisma.server.findUnique({ where: { id: serverId }, include: { node: true } });
+  if (!server?.node || server.deletedAt || server.state !== 'ready' || server.desiredState !== 'running') return 'skipped: the server is not ready and running';
+  const admin = await appliedAdminCredential(deps, serverId);
+  if (!admin) return 'skipped: the server has no admin credential yet';
+  const ports = await serverPorts(deps.prisma, serverId);
+
+  for (const jid of await prosodyListUsers(deps.containers, serverId, server.domain)) {
+    const [username = ''] = jid.split('@');
+    if (isComplianceAccount(username)) await prosodyDeleteUser(deps.containers, serverId, { username, domain: server.domain });
+  }
+  const users = [throwawayAccount(), throwawayAccount()] as const;
+  try {
+    for (const user of users) await prosodyCreateOrUpdateUser(deps.containers, serverId, { ...user, domain: server.domain });
+    const results = await runComplianceChecks({
+      target: {
+        domain: server.domain,
+        host: server.node.publicAddress,
+        ports: { c2s: ports.c2s, c2sDirectTls: ports.c2s_direct_tls, https: ports.https },
+        trustedCaPems: await deps.settings.trustedRoots(),
+      },
+      admin,
+      users,
+      tools,
+    });
+    await storeComplianceResults(deps.prisma, serverId, results);
+    const summary = summarizeComplianceResults(results);
+    await timeline.record(serverId, 'compliance', 'info', summary);
+    return summary;
+  } finally {
+    // Each on its own: one that cannot be deleted now is removed by the next run, before it makes new ones.
+    await Promise.allSettled(users.map((user) => prosodyDeleteUser(deps.containers, serverId, { username: user.username, domain: server.domain })));
+  }
+}
