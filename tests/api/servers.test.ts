@@ -377,6 +377,21 @@ describe('a server\'s details, actions and credentials', () => {
     expect((await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/compliance`, headers: withToken(alice), payload: {} })).statusCode).toBe(409);
   });
 
+  it('queues the replacement of the calls secret as its next version, audited; a server without calls has none to replace', async () => {
+    const server = await readyServer(harness, alice);
+    const url = `/api/v1/servers/${server.id}/calls/secret/rotate`;
+    const none = await harness.inject({ method: 'POST', url, headers: withToken(alice), payload: {} });
+    expect(none.statusCode).toBe(409);
+    expect(none.json<{ detail: string }>().detail).toContain('offers no calls');
+    const secret = await harness.prisma.encryptedSecret.create({ data: { purpose: 'turn_secret', keyring: 'platform', keyVersion: 1, iv: Buffer.alloc(12), ciphertext: Buffer.from('x'), authTag: Buffer.alloc(16) } });
+    await harness.prisma.turnSecret.create({ data: { serverId: server.id, version: 1, secretId: secret.id } });
+    const rotate = await harness.inject({ method: 'POST', url, headers: withToken(alice), payload: {} });
+    expect(rotate.statusCode).toBe(202);
+    expect(rotate.json()).toEqual({ version: 2 });
+    expect((await queue.getJob(`turn-rotation.${server.id}.2`))?.data).toEqual({ serverId: server.id, version: 2 });
+    expect(await harness.prisma.auditLog.count({ where: { action: 'server.calls_secret_rotate', targetId: server.id } })).toBe(1);
+  });
+
   it('queues stop/start/restart only for a ready or stopped server', async () => {
     const server = await readyServer(harness, alice);
     const stop = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/actions`, headers: withToken(alice), payload: { action: 'stop' } });

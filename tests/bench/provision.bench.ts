@@ -100,7 +100,11 @@ function shimRss(containerId: string): number {
 }
 
 async function main(): Promise<void> {
-  const harness = await ProvisioningHarness.create(40_000, { configure: (c) => ({ ...c, docker: { ...c.docker, publicAddress: EDGE() } }) });
+  // Published where containers reach each other (as ./parley up does), and the compliance checks
+  // run after each ready server, as in production.
+  const harness = await ProvisioningHarness.create(40_000, {
+    configure: (c) => ({ ...c, docker: { ...c.docker, publicAddress: EDGE() }, jobs: { ...c.jobs, complianceAfterReady: true } }),
+  });
   const docker = new Docker({ socketPath: testEnv().DOCKER_SOCKET });
   const servers: string[] = [];
   let peer: XmppSession | undefined;
@@ -176,7 +180,7 @@ async function main(): Promise<void> {
       concurrent_wall_ms: round(concurrentWall),
       idle_servers_measured: memory.length,
       idle_mib_per_server: Math.round(idleMib * 10) / 10,
-      settings: { node_address: EDGE(), turn_port: TURN_PORT, log_level: harness.config.logLevel, worker_concurrency: harness.config.jobs.concurrency },
+      settings: { node_address: EDGE(), turn_port: TURN_PORT, log_level: harness.config.logLevel, worker_concurrency: harness.config.jobs.concurrency, compliance_after_ready: true },
       step_p50_ms: Object.fromEntries(PROVISION_STEPS.map((s) => [s, round(percentile(steps[s] ?? [], 50))])),
     };
 

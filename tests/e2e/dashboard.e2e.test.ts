@@ -106,7 +106,8 @@ beforeAll(async () => {
   execFileSync('bash', ['web/build.sh'], { stdio: 'ignore' });
   backupDir = await mkdtemp(join(tmpdir(), 'parley-dashboard-backups-'));
   harness = await ProvisioningHarness.create(41_000, {
-    configure: (config) => ({ ...config, backups: { ...config.backups, repository: join(backupDir, 'repository'), deletionGraceMs: GRACE_MS } }),
+    // Compliance checks as in production: they run once a server is ready, and the page shows them.
+    configure: (config) => ({ ...config, backups: { ...config.backups, repository: join(backupDir, 'repository'), deletionGraceMs: GRACE_MS }, jobs: { ...config.jobs, complianceAfterReady: true } }),
   });
   await harness.startWorker();
   mailbox = await TestMailbox.start();
@@ -340,7 +341,7 @@ describe('the customer dashboard', () => {
     expect(await containerState(serverId)).toBe('running');
   });
 
-  it('sets the contact addresses from Manage: a bad one is refused beside its field, a good one is saved, audited and published by the server', async () => {
+  it('sets the contact addresses from Manage (a bad one refused beside its field, a good one saved, audited and applied) and replaces the calls secret', async () => {
     await page.goto(`${api.url}/servers/${serverId}/manage`);
     const section = page.getByRole('region', { name: 'Contact addresses', exact: true });
     const abuse = section.getByLabel('Abuse', { exact: true });
@@ -357,10 +358,21 @@ describe('the customer dashboard', () => {
     await expect
       .poll(async () => (await harness.prisma.provisioningEvent.count({ where: { serverId, step: 'reconfigure', status: 'succeeded' } })) > 0, { timeout: 60_000 })
       .toBe(true);
+    await page.getByRole('region', { name: 'Calls', exact: true }).getByRole('button', { name: 'Replace the calls secret' }).click();
+    await page.getByRole('region', { name: 'Audit log', exact: true }).getByText('Replaced a server’s calls secret').waitFor({ timeout: WAIT.short });
+    await expect
+      .poll(async () => (await harness.prisma.provisioningEvent.count({ where: { serverId, step: 'turn_rotation', status: 'succeeded' } })) > 0, { timeout: 60_000 })
+      .toBe(true);
     await page.goto(`${api.url}/servers/${serverId}`);
     expect(await page.getByRole('region', { name: 'Connection', exact: true }).innerText()).toMatch(/Calls\s+On: audio and video calls go through Parley's relay/);
+    // The badge is the stored results of the checks the worker ran with a real client.
+    await expect.poll(() => harness.prisma.provisioningEvent.count({ where: { serverId, step: 'compliance' } }), { timeout: 120_000 }).toBeGreaterThan(0);
+    const results = await harness.prisma.complianceResult.findMany({ where: { serverId } });
+    expect(results.length).toBeGreaterThan(0);
+    const badge = `${results.filter((r) => r.passed).length} of ${results.length} checks pass`;
+    await page.getByRole('region', { name: /XMPP compliance/ }).getByText(badge, { exact: true }).waitFor({ timeout: WAIT.short });
     await expectAccessibleEverywhere('server-contacts');
-  });
+  }, 300_000);
 
   it('resets the admin password: the new one is revealed once and logs in, the old one is refused', async () => {
     await page.goto(`${api.url}/servers/${serverId}`);

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { xml } from '@xmpp/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { turnSecretContext } from '../../worker/src/contracts/secret-contexts.js';
+import { enqueueTurnRotation } from '../../worker/src/contracts/provisioning-flow.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
@@ -161,6 +162,28 @@ describe('calls: each server advertises the node’s coturn (XEP-0215) with cred
       await client.release();
       client.close();
     }
+  });
+
+  it('replaces a server’s secret without a restart: the old credentials are refused, new ones from XEP-0215 work', async () => {
+    const server = servers[1];
+    if (!server) throw new Error('no server');
+    const containerBefore = (await harness.prisma.server.findUniqueOrThrow({ where: { id: server.serverId } })).containerId;
+    const old = await turnCredentials(server);
+    expect(await tryAllocation(turn, old)).toEqual({ ok: true });
+    // As POST /servers/{id}/calls/secret/rotate queues it.
+    await enqueueTurnRotation((await harness.startWorker()).queue, { serverId: server.serverId, version: 2 });
+    await until('the rotation', async () => ((await harness.prisma.provisioningEvent.count({ where: { serverId: server.serverId, step: 'turn_rotation', status: 'succeeded' } })) > 0 ? true : null), 60_000);
+    expect(await tryAllocation(turn, old)).toMatchObject({ ok: false, code: 401 });
+    const fresh = await turnCredentials(server);
+    expect(fresh.password).not.toBe(old.password);
+    expect(await tryAllocation(turn, fresh)).toEqual({ ok: true });
+    const rows = await harness.prisma.turnSecret.findMany({ where: { serverId: server.serverId }, include: { secret: true }, orderBy: { version: 'asc' } });
+    // The old version is wiped at rest too; only the new one can still be opened.
+    expect(rows.map((r) => [r.version, r.secret.destroyedAt !== null])).toEqual([
+      [1, true],
+      [2, false],
+    ]);
+    expect((await harness.prisma.server.findUniqueOrThrow({ where: { id: server.serverId } })).containerId).toBe(containerBefore);
   });
 
   it('refuses a deleted server’s credentials at once, unexpired as they are; the other server’s still work', async () => {

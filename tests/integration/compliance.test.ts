@@ -43,7 +43,8 @@ describe('XEP-0479 compliance: the checks Parley runs against each server', () =
   };
 
   beforeAll(async () => {
-    harness = await ProvisioningHarness.create(PORTS, { configure: (config) => ({ ...config, docker: { ...config.docker, publicAddress: edge } }) });
+    // As in production: the checks run by themselves once the server is ready.
+    harness = await ProvisioningHarness.create(PORTS, { configure: (config) => ({ ...config, docker: { ...config.docker, publicAddress: edge }, jobs: { ...config.jobs, complianceAfterReady: true } }) });
     const root = (await pebbleIssuers()).root.toString();
     server = await harness.placeOrder({ federation: false });
     await harness.provision(server.serverId);

@@ -126,6 +126,13 @@ export const tenantFixtures: Record<string, TenantFixture> = {
   '/api/v1/servers/{id}/credentials/reveal': serverFixture({}),
   '/api/v1/servers/{id}/credentials/reset': serverFixture({}),
   '/api/v1/servers/{id}/compliance': serverFixture({}),
+  '/api/v1/servers/{id}/calls/secret/rotate': async (harness, owner) => {
+    const server = await readyServer(harness, owner);
+    // Sealed under the platform keyring, which the API never holds: its bytes are never opened here.
+    const secret = await harness.prisma.encryptedSecret.create({ data: { purpose: 'turn_secret', keyring: 'platform', keyVersion: 1, iv: Buffer.alloc(12), ciphertext: Buffer.from('fixture'), authTag: Buffer.alloc(16) } });
+    await harness.prisma.turnSecret.create({ data: { serverId: server.id, version: 1, secretId: secret.id } });
+    return { params: { id: server.id }, bodies: { POST: {} } };
+  },
   '/api/v1/servers/{id}/contacts': async (harness, owner) => ({ params: { id: (await readyServer(harness, owner)).id }, bodies: { PUT: { abuse: ['mailto:abuse@example.com'] } } }),
   '/api/v1/domains/{id}': domainFixture,
   '/api/v1/domains/{id}/verify': domainFixture,

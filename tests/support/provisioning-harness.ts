@@ -49,7 +49,7 @@ export class ProvisioningHarness {
       // Backups have their own tests (which turn these on): a worker per test file need not dump
       // the database, look for due backups or keep a final backup of every server it deletes.
       backups: { ...base.backups, databaseIntervalMs: 0, scheduleIntervalMs: 0, deletionGraceMs: 0 },
-      jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, resealIntervalMs: 3_600_000, accountCensusIntervalMs: 3_600_000, reconcileGraceMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16 },
+      jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, resealIntervalMs: 3_600_000, accountCensusIntervalMs: 3_600_000, reconcileGraceMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16, complianceAfterReady: false },
     };
     const config = options.configure ? options.configure(defaults) : defaults;
     return new ProvisioningHarness(db, redis, config, SecretSealer.fromKeyrings(config.keyrings));
@@ -73,6 +73,7 @@ export class ProvisioningHarness {
       DATABASE_BACKUP_INTERVAL_MS: '0',
       BACKUP_SCHEDULE_INTERVAL_MS: '0',
       DELETED_SERVER_GRACE_DAYS: '0',
+      COMPLIANCE_AFTER_READY: String(this.config.jobs.complianceAfterReady),
       LOG_LEVEL: 'warn',
     };
   }

@@ -32,6 +32,8 @@ const workerEnvSchema = z
     // The platform's own keys (ACME account, TLS): the worker's alone, never given to the API.
     PLATFORM_KEYRING: envFields.secretsKeyring,
     SECRETS_RESEAL_INTERVAL_MS: z.coerce.number().int().min(60_000).max(7 * 86_400_000).default(3_600_000),
+    // Whether each server's XEP-0479 checks run once it is ready (they can always be asked for).
+    COMPLIANCE_AFTER_READY: z.enum(['true', 'false'], { error: 'must be "true" or "false"' }).default('true'),
     ACCOUNT_CENSUS_INTERVAL_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(600_000),
     BACKUP_REPOSITORY: envFields.backupRepository,
     BACKUP_PASSWORD: envFields.backupPassword,
@@ -183,6 +185,8 @@ export interface WorkerConfig {
     /** How often every ready server's Prosody accounts are counted (seats hold on real accounts). */
     accountCensusIntervalMs: number;
     reconcileGraceMs: number;
+    /** Whether a server's compliance checks are queued as soon as it is ready. */
+    complianceAfterReady: boolean;
     /** Bound on one STARTTLS look at a server, and how many run at once in a pass. */
     healthCheckTimeoutMs: number;
     healthCheckConcurrency: number;
@@ -263,6 +267,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       resealIntervalMs: e.SECRETS_RESEAL_INTERVAL_MS,
       accountCensusIntervalMs: e.ACCOUNT_CENSUS_INTERVAL_MS,
       reconcileGraceMs: e.RECONCILE_GRACE_MS,
+      complianceAfterReady: e.COMPLIANCE_AFTER_READY === 'true',
       healthCheckTimeoutMs: e.SERVER_CHECK_TIMEOUT_MS,
       healthCheckConcurrency: e.SERVER_CHECK_CONCURRENCY,
     },

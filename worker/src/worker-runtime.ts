@@ -10,7 +10,7 @@ import { RedisKeyedLock } from './adapters/redis-keyed-lock.js';
 import { describeError } from './contracts/dependency-check.js';
 import { ConfigError } from './contracts/env-fields.js';
 import { BackupRepositoryError, type BackupRepository } from './ports/backup-repository.js';
-import { ACCOUNT_CENSUS_JOB, BACKUP_SCHEDULE_JOB, DATABASE_BACKUP_JOB, PROVISION_STEPS, PROVISIONING_QUEUE, RECONCILE_JOB, RENEW_JOB, RENEWAL_SCAN_JOB, RESEAL_SECRETS_JOB, SWEEP_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
+import { ACCOUNT_CENSUS_JOB, BACKUP_SCHEDULE_JOB, COMPLIANCE_CHECK_JOB, DATABASE_BACKUP_JOB, PROVISION_STEPS, PROVISIONING_QUEUE, RECONCILE_JOB, RENEW_JOB, RENEWAL_SCAN_JOB, RESEAL_SECRETS_JOB, SWEEP_JOB, renewJobId, stepJobId, type RenewJob } from './contracts/provisioning.js';
 import { SWEEP_INTERVAL_MS } from './housekeeping/sweep.js';
 import { SecretSealer } from './crypto/secret-sealer.js';
 import { startHealthReporter } from './health/health-reporter.js';
@@ -114,7 +114,8 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     busyWith: async (serverId, exceptJobId) => {
       // Bounded by the workers' concurrency: only jobs running right now are listed.
       const running = await queue.getActive();
-      return running.find((j) => j.id !== exceptJobId && (j.data as { serverId?: unknown }).serverId === serverId)?.name ?? null;
+      // Compliance checks only log in and make throwaway accounts: they race no repair or action.
+      return running.find((j) => j.id !== exceptJobId && j.name !== COMPLIANCE_CHECK_JOB && (j.data as { serverId?: unknown }).serverId === serverId)?.name ?? null;
     },
     serverJobs: (serverId, kind) => serverJobs(queue, serverId, kind),
     restartProvisioning: (serverId) => restartProvisioning(queue, flows, serverId),
@@ -172,6 +173,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       nodeName: config.node.name,
       tenantNetwork: config.node.tenantNetwork,
       containerDns: config.node.containerDns,
+      complianceAfterReady: config.jobs.complianceAfterReady,
       healthCheckTimeoutMs: config.jobs.healthCheckTimeoutMs,
       healthCheckConcurrency: config.jobs.healthCheckConcurrency,
       acmeOrderLimits: config.acme.orderLimits,

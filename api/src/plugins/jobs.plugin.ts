@@ -7,6 +7,7 @@ import {
   enqueueAdminReset,
   enqueueServerConfig,
   enqueueComplianceCheck,
+  enqueueTurnRotation,
   enqueueDeprovisioning,
   enqueueProvisioning,
   enqueueServerAction,
@@ -27,6 +28,8 @@ export interface JobsPort {
   adminReset(serverId: string, issuance: number): Promise<void>;
   /** Applies a server's settings (contact addresses) as of change `revision`. */
   serverConfig(serverId: string, revision: number): Promise<void>;
+  /** Replaces a server's TURN secret with version `version`. */
+  turnRotation(serverId: string, version: number): Promise<void>;
   /** Runs the XEP-0479 compliance checks of a ready server again. */
   complianceCheck(serverId: string): Promise<void>;
   backup(job: ServerBackupJob): Promise<void>;
@@ -63,6 +66,7 @@ export const jobsPlugin = fp<JobsPluginOptions>(
       adminReset: (serverId, issuance) => enqueueAdminReset(queue, serverId, issuance),
       serverConfig: (serverId, revision) => enqueueServerConfig(queue, { serverId, revision }),
       complianceCheck: (serverId) => enqueueComplianceCheck(queue, { serverId }),
+      turnRotation: (serverId, version) => enqueueTurnRotation(queue, { serverId, version }),
       backup: (job) => enqueueServerBackup(queue, job),
       restore: (job) => enqueueServerRestore(queue, job),
       export: (job) => enqueueServerExport(queue, job),

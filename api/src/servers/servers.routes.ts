@@ -221,6 +221,21 @@ export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
   );
 
   app.post(
+    '/servers/:id/calls/secret/rotate',
+    {
+      onRequest: requireAuth,
+      schema: {
+        tags: ['servers'],
+        summary: 'Replace the server\'s calls (TURN) secret, e.g. after a leak: old credentials stop working, apps fetch new ones',
+        params: uuidParams,
+        body: noInput,
+        response: { 202: z.object({ version: z.number().int() }), ...problemResponses },
+      },
+    },
+    async (request, reply) => reply.code(202).send(await servers.rotateCallsSecret(principalOf(request), request.params.id, request.ip)),
+  );
+
+  app.post(
     '/servers/:id/compliance',
     {
       onRequest: requireAuth,

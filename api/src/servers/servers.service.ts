@@ -316,6 +316,24 @@ export class ServerService {
     return { issuance, next: `Reveal it with POST /api/v1/servers/${id}/credentials/reveal once the timeline shows the reset.` };
   }
 
+  /**
+   * Queues the replacement of the server's TURN secret (one that leaked): credentials handed out
+   * under the old one are refused once the new one is in use; apps fetch new ones by themselves.
+   */
+  async rotateCallsSecret(principal: Principal, id: string, ip: string) {
+    const server = await this.find(principal, id);
+    if (!['ready', 'stopped'].includes(server.state)) throw new HttpProblem(409, 'Not now', `The server is ${server.state}; its calls secret can be replaced once it is ready or stopped.`);
+    const latest = await this.prisma.turnSecret.findFirst({ where: { serverId: id }, orderBy: { version: 'desc' } });
+    if (!latest) throw new HttpProblem(409, 'No calls secret', 'This server offers no calls through the platform relay, so it has no calls secret to replace.');
+    const version = latest.version + 1;
+    await this.changes.run(actorOf(principal, ip), {
+      write: () => Promise.resolve({ result: version, audit: { action: 'server.calls_secret_rotate', targetType: 'server', targetId: id, detail: { version } } }),
+      enqueue: () => this.jobs.turnRotation(id, version),
+      undo: () => Promise.resolve(),
+    });
+    return { version };
+  }
+
   /** Queues the XEP-0479 checks of a ready server again; one already waiting is kept. */
   async checkCompliance(principal: Principal, id: string, ip: string) {
     const server = await this.find(principal, id);

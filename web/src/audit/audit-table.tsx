@@ -29,6 +29,8 @@ const ACTIONS: Record<string, string> = {
   'server.undelete': 'Undid the deletion of a server',
   'server.export': 'Exported a server’s users',
   'server.contacts_update': 'Changed a server’s contact addresses',
+  'server.calls_secret_rotate': 'Replaced a server’s calls secret',
+  'server.compliance_check': 'Asked for a server’s compliance checks',
   'server_import.create': 'Uploaded a file of users to import',
   'credential.reveal': 'Revealed the admin password',
   'credential.reset': 'Reset the admin password',

@@ -2,6 +2,7 @@ import { useAuditLog } from '../audit/audit-queries.js';
 import { AuditTable } from '../audit/audit-table.js';
 import { ErrorNotice } from '../ui/error-notice.js';
 import { BackupsSection } from './backups-section.js';
+import { CallsSection } from './calls-section.js';
 import { ContactsSection } from './contacts-section.js';
 import { DeleteServer } from './delete-server.js';
 import { ExportsSection } from './exports-section.js';
@@ -16,6 +17,7 @@ export function ManageTab() {
     <div className="stack">
       <ServerActions server={server} />
       <ContactsSection server={server} />
+      <CallsSection server={server} />
       <BackupsSection server={server} />
       <ExportsSection server={server} />
       <section className="card stack" aria-labelledby="server-log-title">

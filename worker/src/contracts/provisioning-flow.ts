@@ -6,6 +6,9 @@ import {
   SERVER_CONFIG_JOB,
   serverConfigJobId,
   type ServerConfigJob,
+  TURN_ROTATION_JOB,
+  turnRotationJobId,
+  type TurnRotationJob,
   SERVER_ACTION_JOB,
   SERVER_BACKUP_JOB,
   SERVER_EXPORT_JOB,
@@ -111,6 +114,10 @@ export async function enqueueServerAction(queue: Queue, serverId: string, action
 
 export async function enqueueServerConfig(queue: Queue, job: ServerConfigJob): Promise<void> {
   await queue.add(SERVER_CONFIG_JOB, job, { ...STEP_JOB_OPTIONS, jobId: serverConfigJobId(job.serverId, job.revision) });
+}
+
+export async function enqueueTurnRotation(queue: Queue, job: TurnRotationJob): Promise<void> {
+  await queue.add(TURN_ROTATION_JOB, job, { ...STEP_JOB_OPTIONS, jobId: turnRotationJobId(job.serverId, job.version) });
 }
 
 export async function enqueueAdminReset(queue: Queue, serverId: string, issuance: number): Promise<void> {

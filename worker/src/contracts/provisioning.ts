@@ -26,6 +26,7 @@ export const SERVER_EXPORT_JOB = 'server-export';
 /** The XEP-0479 compliance checks of a ready server (worker/src/compliance); results are data, never a failed order. */
 export const COMPLIANCE_CHECK_JOB = 'compliance-check';
 export const SERVER_CONFIG_JOB = 'server-config';
+export const TURN_ROTATION_JOB = 'turn-rotation';
 
 /**
  * Every job name on the provisioning queue. The worker refuses to start unless each has exactly
@@ -50,6 +51,7 @@ export const PROVISIONING_JOBS = [
   BACKUP_SCHEDULE_JOB,
   SERVER_EXPORT_JOB,
   SERVER_CONFIG_JOB,
+  TURN_ROTATION_JOB,
   COMPLIANCE_CHECK_JOB,
 ] as const;
 
@@ -94,6 +96,11 @@ export type ServerActionJob = z.infer<typeof serverActionJobSchema>;
 export const serverConfigJobSchema = z.object({ serverId: z.uuid(), revision: z.number().int().min(1) });
 export type ServerConfigJob = z.infer<typeof serverConfigJobSchema>;
 export const serverConfigJobId = (serverId: string, revision: number): string => `server-config.${serverId}.${revision}`;
+
+/** Replaces the server's TURN secret with version `version`. */
+export const turnRotationJobSchema = z.object({ serverId: z.uuid(), version: z.number().int().min(2) });
+export type TurnRotationJob = z.infer<typeof turnRotationJobSchema>;
+export const turnRotationJobId = (serverId: string, version: number): string => `turn-rotation.${serverId}.${version}`;
 
 export const adminResetJobSchema = z.object({ serverId: z.uuid(), issuance: z.number().int().min(2) });
 export type AdminResetJob = z.infer<typeof adminResetJobSchema>;

@@ -37,7 +37,7 @@ export function readServerData(text: string): ServerData {
  * One standard document of a host's users from Prosody's per-user files (`<user>@<host>.xml`),
  * leaving out the users named in `skip` (Parley's own admin account).
  */
-export function mergeUserDocuments(domain: string, documents: string[], skip: ReadonlySet<string>): { document: string; users: string[] } {
+export function mergeUserDocuments(domain: string, documents: string[], skip: (localpart: string) => boolean): { document: string; users: string[] } {
   const host = new Element('host', { jid: domain });
   const users: string[] = [];
   for (const text of documents) {
@@ -46,7 +46,7 @@ export function mergeUserDocuments(domain: string, documents: string[], skip: Re
       if (hostElement.attrs.jid?.toLowerCase() !== domain) throw new Xep0227Error(`a per-user file names host "${hostElement.attrs.jid ?? ''}", not ${domain}`);
       for (const user of hostElement.getChildren('user', PIE_NS)) {
         const name = user.attrs.name ?? '';
-        if (skip.has(name)) continue;
+        if (skip(name)) continue;
         host.cnode(user);
         users.push(name);
       }

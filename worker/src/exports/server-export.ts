@@ -1,3 +1,4 @@
+import { isComplianceAccount } from '../contracts/compliance.js';
 import { PassThrough } from 'node:stream';
 import { exportContentContext } from '../contracts/secret-contexts.js';
 import { mergeUserDocuments, RESERVED_LOCALPART } from '../contracts/xep0227.js';
@@ -13,7 +14,7 @@ type ExportDeps = Pick<StepDeps, 'prisma' | 'containers' | 'secrets' | 'settings
 /**
  * Takes export row `exportId`: a consistent copy of the server's data (frozen while it is read,
  * as a backup's), converted by Prosody's migrator into per-user XEP-0227 files, merged into one
- * document, gzipped and sealed into the row. Parley's own admin account is left out: it is the
+ * document, gzipped and sealed into the row. Parley's own accounts (the admin, a compliance run's throwaway ones) are left out: they are the
  * platform's, and an import refuses one. Idempotent: a finished row is left as it is.
  */
 export async function takeServerExport(deps: ExportDeps, exportId: string): Promise<string> {
@@ -42,7 +43,7 @@ export async function takeServerExport(deps: ExportDeps, exportId: string): Prom
   }
   await copied;
   const files = entries.filter((entry) => isMigratorFile(entry.name) && entry.name.endsWith('.xml')).map((entry) => entry.content.toString('utf8'));
-  const { document, users } = mergeUserDocuments(server.domain, files, new Set([RESERVED_LOCALPART]));
+  const { document, users } = mergeUserDocuments(server.domain, files, (name) => name === RESERVED_LOCALPART || isComplianceAccount(name));
   const size = Buffer.byteLength(document, 'utf8');
   await deps.prisma.serverExport.update({
     where: { id: exportId },

@@ -64,7 +64,7 @@ export async function runProvisionStep(context: ProvisioningJobContext, step: Pr
         await timeline.record(serverId, 'ready', 'info', 'Your server is ready', events);
         // Compliance is data about a ready server, never part of the order: a queue that refuses
         // it now leaves the server ready, and the checks can be asked for again.
-        await deps.jobs.enqueueComplianceCheck(serverId).catch(() => undefined);
+        if (deps.settings.complianceAfterReady) await deps.jobs.enqueueComplianceCheck(serverId).catch(() => undefined);
       },
       onFailure: async ({ reason, willRetry, errorType }) => {
         if (!willRetry) await timeline.setState(serverId, 'failed', { text: `${STEP_TITLE[step]}: ${reason}`, errorType });

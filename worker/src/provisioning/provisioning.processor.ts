@@ -2,6 +2,8 @@ import {
   ADMIN_RESET_JOB,
   SERVER_CONFIG_JOB,
   serverConfigJobSchema,
+  TURN_ROTATION_JOB,
+  turnRotationJobSchema,
   DEPROVISION_JOB,
   PROVISION_STEPS,
   PROVISIONING_JOBS,
@@ -34,6 +36,7 @@ import { jobDefiner, JobRegistry, type JobHandler } from '../jobs/job-registry.j
 import { jobContext } from '../jobs/tracked-step.js';
 import { resetAdminPassword } from './admin-reset.js';
 import { applyServerConfig } from './server-config.js';
+import { rotateTurnSecret } from '../calls/turn-rotation.js';
 import { deprovision } from './deprovision.js';
 import { runProvisionStep, type ProvisioningJobContext } from './provision-step.js';
 import { HEAL_JOB, healJobSchema } from '../contracts/health.js';
@@ -84,6 +87,9 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
   job(SERVER_RESTORE_JOB, serverRestoreJobSchema, ({ deps, timeline }, payload, bullJob) => restoreServer(deps, timeline, payload, jobContext(bullJob))),
   job(SERVER_MOVE_JOB, serverMoveJobSchema, ({ deps, timeline }, payload, bullJob) => moveServer(deps, timeline, payload, jobContext(bullJob))),
   job(BACKUP_SCHEDULE_JOB, scheduledJobSchema, ({ deps }) => scheduleDueBackups(deps, new Date())),
+  job(TURN_ROTATION_JOB, turnRotationJobSchema, ({ deps, timeline }, { serverId, version }, bullJob) =>
+    rotateTurnSecret(deps, timeline, serverId, version, jobContext(bullJob)),
+  ),
   job(SERVER_CONFIG_JOB, serverConfigJobSchema, ({ deps, timeline }, { serverId, revision }, bullJob) =>
     applyServerConfig(deps, timeline, serverId, revision, jobContext(bullJob)),
   ),

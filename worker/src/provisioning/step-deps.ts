@@ -39,6 +39,8 @@ export interface ProvisioningSettings {
   acmeOrderLimits: AcmeOrderLimits;
   /** How long a deleted server's final backup is kept; 0: no final backup is taken. */
   deletionGraceMs: number;
+  /** Whether a server's compliance checks are queued as soon as it is ready. */
+  complianceAfterReady: boolean;
 }
 
 /** What steps may ask of the job queue. */
