@@ -25,7 +25,7 @@ import { prosodyCreateOrUpdateUser, prosodyDeleteUser, prosodyListUsers } from '
 import { luaString, prosodyFiles, renderProsodyConfig } from '../../worker/src/provisioning/prosody-config.js';
 import { waitForServerAnswering } from '../../worker/src/provisioning/server-answering.js';
 import { waitForXmppService, XmppServiceNotReadyError } from '../../worker/src/provisioning/xmpp-readiness.js';
-import { freePort } from '../support/redis-server.js';
+import { tcpOpens } from '../support/tcp-open.js';
 import { testEnv } from '../support/test-env.js';
 import { connectAs, nextMessage, sendMessage, sendPresence } from '../support/xmpp.js';
 
@@ -91,12 +91,27 @@ interface TestServer {
   ports: { c2s: number; c2sDirectTls: number; s2s: number; https: number };
 }
 
+/**
+ * Host ports from a block of the range setup.sh reserves that no harness uses: the kernel never
+ * hands these out for outgoing connections, unlike a port it picked (listen on 0) and another
+ * process could hold by the time the engine publishes it ("port is already allocated").
+ */
+const PORT_BLOCK = { first: 47_400, last: 47_999 };
+let nextPort = PORT_BLOCK.first;
+async function blockPort(): Promise<number> {
+  while (nextPort <= PORT_BLOCK.last) {
+    const port = nextPort++;
+    if (!(await tcpOpens('127.0.0.1', port))) return port;
+  }
+  throw new Error(`no free port left in ${PORT_BLOCK.first}-${PORT_BLOCK.last}`);
+}
+
 async function newServer(): Promise<TestServer> {
   const id = randomUUID();
   return {
     id,
     domain: `s${id.slice(0, 8)}.parley.test`,
-    ports: { c2s: await freePort(), c2sDirectTls: await freePort(), s2s: await freePort(), https: await freePort() },
+    ports: { c2s: await blockPort(), c2sDirectTls: await blockPort(), s2s: await blockPort(), https: await blockPort() },
   };
 }
 
