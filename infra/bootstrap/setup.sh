@@ -102,6 +102,10 @@ env_content=$(
   env_line TURN_SECRETS_DATABASE_URL "postgresql://parley_turn_writer:$TURN_WRITER_PASSWORD@127.0.0.1:$PG_PORT/$TURN_DATABASE"
   env_line TURN_PORT "$TURN_PORT"
   env_line TURN_RELAY_PORTS "$TURN_RELAY_PORTS"
+  # TURN over TLS: the worker keeps coturn's certificate here and signals it to reload.
+  env_line TURN_TLS_PORT "$TURN_TLS_PORT"
+  env_line TURN_TLS_DIR "$TURN_TLS_DIR"
+  env_line TURN_PID_FILE "$TURN_PID_FILE"
 )
 # Rewritten only when a value changed, so the file's mtime says when the environment last moved.
 write_if_changed "$ENV_FILE" 600 <<<"$env_content" || true

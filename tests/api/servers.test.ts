@@ -392,6 +392,25 @@ describe('a server\'s details, actions and credentials', () => {
     expect(await harness.prisma.auditLog.count({ where: { action: 'server.calls_secret_rotate', targetId: server.id } })).toBe(1);
   });
 
+  it('shows calls only once the server has its secret on a node with coturn, and TURN over TLS only once that node serves a certificate', async () => {
+    const server = await readyServer(harness, alice);
+    const calls = async () => (await harness.inject({ method: 'GET', url: `/api/v1/servers/${server.id}`, headers: withToken(alice) })).json<{ calls: unknown }>().calls;
+    const name = label();
+    const node = await harness.prisma.node.create({
+      data: { name, hostname: `${name}.${harness.config.platformZone}`, publicAddress: '127.0.0.1', dockerEndpoint: 'unix:///var/run/docker.sock', portRangeStart: 60010, portRangeEnd: 60019, turnPort: 3478, turnRelayPorts: '48000-48999', turnTlsPort: 5349 },
+    });
+    await harness.prisma.server.update({ where: { id: server.id }, data: { nodeId: node.id } });
+    expect(await calls()).toBeNull();
+    const secret = await harness.prisma.encryptedSecret.create({ data: { purpose: 'turn_secret', keyring: 'platform', keyVersion: 1, iv: Buffer.alloc(12), ciphertext: Buffer.from('x'), authTag: Buffer.alloc(16) } });
+    await harness.prisma.turnSecret.create({ data: { serverId: server.id, version: 1, secretId: secret.id } });
+    expect(await calls()).toEqual({ turnPort: 3478, relayPorts: '48000-48999', tls: null });
+    const now = Date.now();
+    await harness.prisma.nodeCertificate.create({
+      data: { nodeId: node.id, names: [`turn.${node.hostname}`], serial: '01', notBefore: new Date(now), notAfter: new Date(now + 90 * 86_400_000), renewAfter: new Date(now + 60 * 86_400_000), chainPem: 'PEM' },
+    });
+    expect(await calls()).toEqual({ turnPort: 3478, relayPorts: '48000-48999', tls: { host: `turn.${node.hostname}`, port: 5349 } });
+  });
+
   it('queues stop/start/restart only for a ready or stopped server', async () => {
     const server = await readyServer(harness, alice);
     const stop = await harness.inject({ method: 'POST', url: `/api/v1/servers/${server.id}/actions`, headers: withToken(alice), payload: { action: 'stop' } });

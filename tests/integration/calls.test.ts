@@ -1,10 +1,18 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { Resolver } from 'node:dns/promises';
+import { connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { promisify } from 'node:util';
 import { xml } from '@xmpp/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { turnSecretContext } from '../../worker/src/contracts/secret-contexts.js';
 import { enqueueTurnRotation } from '../../worker/src/contracts/provisioning-flow.js';
+import { turnHostname } from '../../worker/src/contracts/node-names.js';
+import { RECONCILE_JOB } from '../../worker/src/contracts/provisioning.js';
+import { loadWorkerConfig } from '../../worker/src/config.js';
+import { PowerDnsProvider } from '../../worker/src/adapters/powerdns.dns-provider.js';
+import { DnsLedger } from '../../worker/src/provisioning/dns-ledger.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
@@ -16,6 +24,18 @@ const run = promisify(execFile);
 const TURN_PORT = 3478;
 /** The relay address ensure_coturn gives coturn (infra/bootstrap/services.sh, TURN_RELAY_ADDRESS). */
 const RELAY_ADDRESS = '10.213.0.2';
+
+/** The certificate a TLS server presents, and whether it verifies for `servername` against `ca`. */
+async function tlsPeer(host: string, port: number, servername: string, ca: string): Promise<{ authorized: boolean; error: string | null; certificate: PeerCertificate }> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host, port, servername, ca, rejectUnauthorized: false, timeout: 10_000 }, () => {
+      resolve({ authorized: socket.authorized, error: socket.authorizationError?.message ?? null, certificate: socket.getPeerCertificate() });
+      socket.end();
+    });
+    socket.on('error', reject);
+    socket.on('timeout', () => socket.destroy(new Error(`no TLS handshake from ${host}:${port}`)));
+  });
+}
 
 /** A `<service/>` entry's attributes (type, transport, host, port, username, password, expires). */
 type Service = Record<string, string | undefined>;
@@ -33,6 +53,11 @@ describe('calls: each server advertises the node’s coturn (XEP-0215) with cred
   let root: string;
   const edge = testEnv().SANDBOX_EDGE_ADDRESS;
   const turn = { host: edge, port: TURN_PORT };
+  // TURN over TLS as setup.sh configures coturn: this test's worker keeps its certificate.
+  const turnTls = loadWorkerConfig().calls?.tls ?? null;
+  const dns = new PowerDnsProvider({ apiUrl: testEnv().PDNS_API_URL, apiKey: testEnv().PDNS_API_KEY, serverId: 'localhost', zone: testEnv().PLATFORM_ZONE });
+  let turnHost: string;
+  let nodeId: string;
   const servers: { serverId: string; domain: string }[] = [];
   const deleted = new Set<string>();
 
@@ -56,34 +81,48 @@ describe('calls: each server advertises the node’s coturn (XEP-0215) with cred
   };
 
   beforeAll(async () => {
-    harness = await ProvisioningHarness.create(25_000, { configure: (c) => ({ ...c, docker: { ...c.docker, publicAddress: edge } }) });
+    harness = await ProvisioningHarness.create(25_000, {
+      configure: (c) => ({ ...c, docker: { ...c.docker, publicAddress: edge }, calls: c.calls && { ...c.calls, tls: turnTls } }),
+    });
+    turnHost = turnHostname(harness.config.node.hostname);
+    // A run that was killed left its node's record behind, in a zone this database never owned.
+    await dns.removeRecords(testEnv().PLATFORM_ZONE, await dns.listRecords(testEnv().PLATFORM_ZONE, turnHost));
     root = (await pebbleIssuers()).root.toString();
     for (let i = 0; i < 2; i++) servers.push(await harness.placeOrder({ federation: false }));
     for (const { serverId } of servers) await harness.provision(serverId);
     await Promise.all(servers.map(({ serverId }) => harness.waitForState(serverId, 'ready', 180_000)));
+    nodeId = (await harness.prisma.node.findUniqueOrThrow({ where: { name: harness.config.node.name } })).id;
   }, 240_000);
 
   afterAll(async () => {
     for (const { serverId } of servers) if (!deleted.has(serverId)) await harness.deprovision(serverId);
     for (const { serverId } of servers) if (!deleted.has(serverId)) await harness.waitForState(serverId, 'deleted', 60_000);
+    if (nodeId) await new DnsLedger(harness.prisma, dns, harness.config.platformZone).withdraw({ nodeId });
     await harness?.close();
   }, 120_000);
 
-  it('is configured from the environment (TURN_SECRETS_DATABASE_URL, written by setup.sh)', () => {
+  it('is configured from the environment (TURN_SECRETS_DATABASE_URL, TURN_TLS_DIR, written by setup.sh)', () => {
     expect(harness.config.calls).toBeDefined();
+    expect(turnTls).not.toBeNull();
   });
 
-  it('hands a logged-in user STUN and TURN over UDP and TCP, TURN with expiring credentials for this server', async () => {
+  it('hands a logged-in user STUN and TURN over UDP, TCP and TLS, TURN with expiring credentials for this server', async () => {
     const [server] = servers;
     if (!server) throw new Error('no server');
     const before = Date.now();
     const services = await externalServices(server);
     expect(services.map((s) => `${s.type}/${s.transport}@${s.host}:${s.port}`).sort()).toEqual(
-      [`stun/tcp@${edge}:${TURN_PORT}`, `stun/udp@${edge}:${TURN_PORT}`, `turn/tcp@${edge}:${TURN_PORT}`, `turn/udp@${edge}:${TURN_PORT}`].sort(),
+      [
+        `stun/tcp@${edge}:${TURN_PORT}`,
+        `stun/udp@${edge}:${TURN_PORT}`,
+        `turn/tcp@${edge}:${TURN_PORT}`,
+        `turn/udp@${edge}:${TURN_PORT}`,
+        `turns/tcp@${turnHost}:${turnTls?.port}`,
+      ].sort(),
     );
     for (const s of services.filter((x) => x.type === 'stun')) expect(s.username).toBeUndefined();
     const ttlMs = (harness.config.calls?.credentialTtlSeconds ?? 0) * 1000;
-    for (const s of services.filter((x) => x.type === 'turn')) {
+    for (const s of services.filter((x) => x.type !== 'stun')) {
       expect(s.username).toMatch(new RegExp(`^\\d+:${server.serverId}$`));
       expect(s.password).toMatch(/^[A-Za-z0-9+/]{27}=$/);
       const expires = Date.parse(s.expires ?? '');
@@ -201,4 +240,66 @@ describe('calls: each server advertises the node’s coturn (XEP-0215) with cred
     expect(secrets.length).toBeGreaterThan(0);
     for (const row of secrets) expect(row.secret.destroyedAt).not.toBeNull();
   }, 90_000);
+
+  it('serves TURN over TLS with a certificate for turn.<node> from the platform’s CA, a name that resolves to the node', async () => {
+    const row = await until('the TURN certificate', () => harness.prisma.nodeCertificate.findFirst({ where: { nodeId }, orderBy: { createdAt: 'desc' } }), 60_000);
+    expect(row.names).toEqual([turnHost]);
+    const peer = await until('coturn serving it', async () => {
+      const seen = await tlsPeer(edge, turnTls?.port ?? 0, turnHost, root);
+      return seen.certificate.serialNumber.toLowerCase() === row.serial.toLowerCase() ? seen : null;
+    }, 15_000, 250);
+    expect({ authorized: peer.authorized, error: peer.error }).toEqual({ authorized: true, error: null });
+    expect(peer.certificate.subjectaltname).toBe(`DNS:${turnHost}`);
+    const resolver = new Resolver();
+    resolver.setServers([testEnv().DNS_RESOLVER]);
+    expect(await resolver.resolve4(turnHost)).toEqual([edge]);
+    // One order, the platform's own: it counts against the platform's budget and no customer's.
+    expect(await harness.prisma.acmeOrder.findMany({ where: { names: { has: turnHost } }, select: { serverId: true, accountId: true } })).toEqual([{ serverId: null, accountId: null }]);
+    // The node's record is no orphan: a reconcile pass, which removes records of servers gone, keeps it.
+    const job = await (await harness.startWorker()).queue.add(RECONCILE_JOB, {}, { jobId: `pass-${randomUUID()}` });
+    await until('the reconcile pass', async () => ((await job.isCompleted()) || (await job.isFailed()) ? true : null), 60_000);
+    expect(await job.isCompleted()).toBe(true);
+    expect(await resolver.resolve4(turnHost)).toEqual([edge]);
+  }, 90_000);
+
+  it('allocates a relay over TLS, certificate verified, with the turns credentials from XEP-0215', async () => {
+    const server = servers[1];
+    if (!server) throw new Error('no server');
+    const entry = (await externalServices(server)).find((s) => s.type === 'turns');
+    if (!entry?.username || !entry.password || entry.host !== turnHost) throw new Error('no turns credentials advertised');
+    // What an app does with the entry: resolve the host, connect with TLS, verify the name.
+    const resolver = new Resolver();
+    resolver.setServers([testEnv().DNS_RESOLVER]);
+    const [address] = await resolver.resolve4(entry.host);
+    if (!address) throw new Error(`${entry.host} does not resolve`);
+    const tls = { kind: 'tls' as const, servername: entry.host, ca: root };
+    const client = new TurnClient({ host: address, port: Number(entry.port) }, { username: entry.username, password: entry.password }, 5_000, tls);
+    try {
+      expect(await client.allocate()).toEqual({ ok: true });
+      expect(client.relayedAddress?.startsWith(`${RELAY_ADDRESS}:`)).toBe(true);
+      expect(await client.createPermission('127.0.0.1')).toMatchObject({ ok: false, code: 403 });
+    } finally {
+      await client.release();
+      client.close();
+    }
+    expect(await tryAllocation({ host: address, port: Number(entry.port) }, { username: entry.username, password: `${entry.password.slice(0, -2)}A=` }, tls)).toMatchObject({ ok: false, code: 401 });
+    // A client that checks the name refuses any other: the certificate is the TURN host's only.
+    await expect(tryAllocation({ host: address, port: Number(entry.port) }, { username: entry.username, password: entry.password }, { ...tls, servername: `x.${entry.host}` })).rejects.toThrow(/altnames|Hostname/i);
+  }, 60_000);
+
+  it('renews the TURN certificate once it is due, and coturn serves the new one without a restart', async () => {
+    const before = await harness.prisma.nodeCertificate.findFirstOrThrow({ where: { nodeId }, orderBy: { createdAt: 'desc' } });
+    const coturnPid = (await readFile(turnTls?.pidFile ?? '', 'utf8')).trim();
+    await harness.prisma.nodeCertificate.update({ where: { id: before.id }, data: { renewAfter: new Date(Date.now() - 1000) } });
+    // The worker looks at the certificate when it starts and then at the renewal scan's interval.
+    await harness.restartWorker();
+    const renewed = await until('the renewal', () => harness.prisma.nodeCertificate.findFirst({ where: { nodeId, id: { not: before.id } } }), 60_000);
+    expect(renewed.serial).not.toBe(before.serial);
+    await until('coturn serving the renewed certificate', async () => {
+      const seen = await tlsPeer(edge, turnTls?.port ?? 0, turnHost, root);
+      return seen.authorized && seen.certificate.serialNumber.toLowerCase() === renewed.serial.toLowerCase() ? true : null;
+    }, 15_000, 250);
+    expect((await readFile(turnTls?.pidFile ?? '', 'utf8')).trim()).toBe(coturnPid);
+    expect(await harness.prisma.nodeCertificate.count({ where: { nodeId } })).toBe(2);
+  }, 120_000);
 });

@@ -31,6 +31,7 @@ const EXPECTED_TABLES = [
   'encrypted_secrets',
   'incidents',
   'invites',
+  'node_certificates',
   'nodes',
   'plans',
   'port_allocations',

@@ -45,10 +45,12 @@ export class ProvisioningHarness {
       healthReportIntervalMs: 60_000,
       // Every test file's worker rewrites the one tenant firewall: each lets containers reach the
       // ports of all of them (the range setup.sh reserves), so none shuts another's servers out.
-      node: { ...base.node, name: `test-${portRangeStart}`, portRangeStart, portRangeEnd: portRangeStart + 399, reachablePorts: TEST_PORTS },
+      node: { ...base.node, name: `test-${portRangeStart}`, hostname: `test-${portRangeStart}.${base.platformZone}`, portRangeStart, portRangeEnd: portRangeStart + 399, reachablePorts: TEST_PORTS },
       // Backups have their own tests (which turn these on): a worker per test file need not dump
       // the database, look for due backups or keep a final backup of every server it deletes.
       backups: { ...base.backups, databaseIntervalMs: 0, scheduleIntervalMs: 0, deletionGraceMs: 0 },
+      // Only the calls tests keep coturn's certificate: one worker at a time may own its files.
+      calls: base.calls && { ...base.calls, tls: null },
       jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, resealIntervalMs: 3_600_000, accountCensusIntervalMs: 3_600_000, reconcileGraceMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16, complianceAfterReady: false },
     };
     const config = options.configure ? options.configure(defaults) : defaults;
@@ -74,6 +76,7 @@ export class ProvisioningHarness {
       BACKUP_SCHEDULE_INTERVAL_MS: '0',
       DELETED_SERVER_GRACE_DAYS: '0',
       COMPLIANCE_AFTER_READY: String(this.config.jobs.complianceAfterReady),
+      TURN_TLS_DIR: this.config.calls?.tls?.dir ?? '',
       LOG_LEVEL: 'warn',
     };
   }
@@ -141,6 +144,13 @@ export class ProvisioningHarness {
       include: { secret: true },
     });
     return { jid: credential.jid, password: this.secrets.open(credential.secret, adminSecretContext(serverId)) };
+  }
+
+  /** Stops the worker and starts a new one, as a deploy or a crash-restart would. */
+  async restartWorker(): Promise<WorkerRuntime> {
+    await this.runtime?.close();
+    this.runtime = undefined;
+    return this.startWorker();
   }
 
   async close(): Promise<void> {

@@ -1,10 +1,11 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
+import { createSocket } from 'node:dgram';
+import { connect as tlsConnect } from 'node:tls';
 
 /**
- * A minimal TURN client over UDP (RFC 5389 / RFC 5766, long-term credentials): enough to see the
- * exact answer coturn gives an allocation or a permission (turnutils_uclient prints none for a
- * 401). It speaks to the real server; nothing is simulated.
+ * A minimal TURN client over UDP or TLS (RFC 5389 / RFC 5766, long-term credentials): enough to
+ * see the exact answer coturn gives an allocation or a permission (turnutils_uclient prints none
+ * for a 401). It speaks to the real server; nothing is simulated.
  */
 
 const MAGIC_COOKIE = 0x2112a442;
@@ -63,9 +64,59 @@ function parse(packet: Buffer): Message & { transactionId: Buffer } {
   return { type: packet.readUInt16BE(0), attributes, transactionId: packet.subarray(8, 20) };
 }
 
+/** How STUN messages reach the server: datagrams, or a TLS stream verified like an app would. */
+export type TurnTransport = { kind: 'udp' } | { kind: 'tls'; servername: string; ca: string };
+
+interface Channel {
+  send(packet: Buffer): Promise<void>;
+  onMessage(listener: (message: Buffer) => void): void;
+  offMessage(listener: (message: Buffer) => void): void;
+  close(): void;
+}
+
+function udpChannel(server: { host: string; port: number }): Channel {
+  const socket = createSocket('udp4');
+  return {
+    send: (packet) => new Promise((resolve, reject) => socket.send(packet, server.port, server.host, (error) => (error ? reject(error) : resolve()))),
+    onMessage: (listener) => socket.on('message', listener),
+    offMessage: (listener) => socket.off('message', listener),
+    close: () => socket.close(),
+  };
+}
+
+/** STUN over a stream (RFC 5389 §7.2.2): each message's length is in its header. */
+function tlsChannel(server: { host: string; port: number }, transport: { servername: string; ca: string }): Channel {
+  const listeners = new Set<(message: Buffer) => void>();
+  const socket = tlsConnect({ host: server.host, port: server.port, servername: transport.servername, ca: transport.ca, rejectUnauthorized: true });
+  const connected = new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', () => resolve());
+    socket.once('error', reject);
+  });
+  // Without a listener a refused handshake would be an uncaught error; the next send reports it.
+  connected.catch(() => undefined);
+  let pending = Buffer.alloc(0);
+  socket.on('data', (chunk: Buffer) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 20 && pending.length >= 20 + pending.readUInt16BE(2)) {
+      const message = pending.subarray(0, 20 + pending.readUInt16BE(2));
+      pending = pending.subarray(message.length);
+      for (const listener of listeners) listener(message);
+    }
+  });
+  return {
+    send: async (packet) => {
+      await connected;
+      await new Promise<void>((resolve, reject) => socket.write(packet, (error) => (error ? reject(error) : resolve())));
+    },
+    onMessage: (listener) => listeners.add(listener),
+    offMessage: (listener) => listeners.delete(listener),
+    close: () => socket.destroy(),
+  };
+}
+
 /** One client 5-tuple: at most one allocation, as TURN has it. */
 export class TurnClient {
-  private socket: Socket = createSocket('udp4');
+  private socket: Channel;
   private auth: { username: string; realm: Buffer; nonce: Buffer; key: Buffer } | undefined;
   /** The relayed address of the allocation, once allocated. */
   relayedAddress: string | undefined;
@@ -74,7 +125,14 @@ export class TurnClient {
     private readonly server: { host: string; port: number },
     private readonly credentials: { username: string; password: string },
     private readonly timeoutMs = 3_000,
-  ) {}
+    private readonly transport: TurnTransport = { kind: 'udp' },
+  ) {
+    this.socket = this.channel();
+  }
+
+  private channel(): Channel {
+    return this.transport.kind === 'udp' ? udpChannel(this.server) : tlsChannel(this.server, this.transport);
+  }
 
   /**
    * Allocates a UDP relay. coturn keeps a released client's session for a while, and the kernel
@@ -86,12 +144,13 @@ export class TurnClient {
       const answer = await this.allocateOnce();
       if (answer.ok || answer.code !== 437 || attempt === 5) return answer;
       this.socket.close();
-      this.socket = createSocket('udp4');
+      this.socket = this.channel();
     }
   }
 
   /** The first, unauthenticated request learns the realm and nonce. */
   private async allocateOnce(): Promise<TurnAnswer> {
+    // The relay is UDP whatever carries the requests (coturn relays no TCP: no-tcp-relay).
     const transport = Buffer.from([17, 0, 0, 0]);
     const challenge = await this.request(METHOD.allocate, [attribute(ATTR.requestedTransport, transport)], false);
     const realm = challenge.attributes.get(ATTR.realm);
@@ -153,7 +212,7 @@ export class TurnClient {
     }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.socket.off('message', onMessage);
+        this.socket.offMessage(onMessage);
         reject(new Error(`no TURN answer from ${this.server.host}:${this.server.port} within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       const onMessage = (data: Buffer) => {
@@ -161,24 +220,26 @@ export class TurnClient {
         const message = parse(data);
         if (!message.transactionId.equals(transactionId)) return;
         clearTimeout(timer);
-        this.socket.off('message', onMessage);
+        this.socket.offMessage(onMessage);
         resolve(message);
       };
-      this.socket.on('message', onMessage);
-      this.socket.send(packet, this.server.port, this.server.host, (error) => {
-        if (error) {
-          clearTimeout(timer);
-          this.socket.off('message', onMessage);
-          reject(error);
-        }
+      this.socket.onMessage(onMessage);
+      this.socket.send(packet).catch((error: unknown) => {
+        clearTimeout(timer);
+        this.socket.offMessage(onMessage);
+        reject(error instanceof Error ? error : new Error(String(error)));
       });
     });
   }
 }
 
 /** Allocates once with these credentials and frees the allocation: coturn's answer. */
-export async function tryAllocation(server: { host: string; port: number }, credentials: { username: string; password: string }): Promise<TurnAnswer> {
-  const client = new TurnClient(server, credentials);
+export async function tryAllocation(
+  server: { host: string; port: number },
+  credentials: { username: string; password: string },
+  transport: TurnTransport = { kind: 'udp' },
+): Promise<TurnAnswer> {
+  const client = new TurnClient(server, credentials, 3_000, transport);
   try {
     const answer = await client.allocate();
     await client.release();

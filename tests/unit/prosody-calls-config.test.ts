@@ -66,15 +66,29 @@ describe('renderProsodyConfig with calls', () => {
 
 describe('the TURN secret file', () => {
   it('sets turn_external_secret as an escaped Lua string', () => {
-    expect(renderTurnSecretFile('abcdefghijklmnop"x')).toBe('turn_external_secret = "abcdefghijklmnop\\"x"\n');
+    expect(renderTurnSecretFile('abcdefghijklmnop"x', calls)).toBe('turn_external_secret = "abcdefghijklmnop\\"x"\n');
   });
 
   it('refuses a secret too short to be one', () => {
-    expect(() => renderTurnSecretFile('short')).toThrow(InvalidConfigValueError);
+    expect(() => renderTurnSecretFile('short', calls)).toThrow(InvalidConfigValueError);
+  });
+
+  it('adds TURN over TLS as an explicit entry with the same secret, user and TTL (Prosody 0.12 gives turns no credentials)', () => {
+    const file = renderTurnSecretFile('abcdefghijklmnopqrstuvwx', { ...calls, tls: { host: 'turn.node1.parley.test', port: 5349 } });
+    expect(file.split('\n')).toEqual([
+      'turn_external_secret = "abcdefghijklmnopqrstuvwx"',
+      `external_services = { { type = "turns"; transport = "tcp"; host = "turn.node1.parley.test"; port = 5349; username = "${SERVER_ID}"; secret = "abcdefghijklmnopqrstuvwx"; algorithm = "turn"; ttl = 86400 } }`,
+      '',
+    ]);
+  });
+
+  it('refuses a TLS host that is no name (an address cannot match the certificate) and a TLS port out of range', () => {
+    expect(() => renderTurnSecretFile('abcdefghijklmnopqrstuvwx', { ...calls, tls: { host: '10.213.0.1', port: 5349 } })).toThrow(InvalidDomainError);
+    expect(() => renderTurnSecretFile('abcdefghijklmnopqrstuvwx', { ...calls, tls: { host: 'turn.node1.parley.test', port: 70_000 } })).toThrow(InvalidConfigValueError);
   });
 
   it('is a secret file (0440, hashed by path only) beside the config when a secret is given, and absent otherwise', () => {
-    const files = prosodyFiles({ config: 'CONFIG', chainPem: 'CHAIN', privateKeyPem: 'KEY', domain: DOMAIN, turnSecret: 'abcdefghijklmnopqrstuvwx' });
+    const files = prosodyFiles({ config: 'CONFIG', chainPem: 'CHAIN', privateKeyPem: 'KEY', domain: DOMAIN, turn: { secret: 'abcdefghijklmnopqrstuvwx', calls } });
     expect(files.find((f) => f.path === TURN_SECRET_FILE)).toEqual({ path: TURN_SECRET_FILE, content: 'turn_external_secret = "abcdefghijklmnopqrstuvwx"\n', mode: 0o440, secret: true });
     expect(prosodyFiles({ config: 'CONFIG', chainPem: 'CHAIN', privateKeyPem: 'KEY', domain: DOMAIN }).some((f) => f.path === TURN_SECRET_FILE)).toBe(false);
   });

@@ -9,6 +9,8 @@ import type { XmppProbe } from './ports/xmpp-probe.js';
 import type { TenantFirewall } from './ports/tenant-firewall.js';
 import type { BackupRepository } from './ports/backup-repository.js';
 import type { TurnSecretStore } from './ports/turn-secrets.js';
+import type { TurnTls } from './ports/turn-tls.js';
+import { CoturnTurnTls } from './adapters/coturn.turn-tls.js';
 import { PostgresTurnSecretStore } from './adapters/postgres.turn-secret-store.js';
 import { RESTIC_COMMAND_TIMEOUT_MS, ResticBackupRepository } from './adapters/restic.backup-repository.js';
 import { IptablesTenantFirewall } from './adapters/iptables.tenant-firewall.js';
@@ -30,6 +32,8 @@ export interface WorkerAdapters {
   backups: BackupRepository;
   /** coturn's secrets, when the node offers calls. */
   turnSecrets: TurnSecretStore | undefined;
+  /** coturn's TLS certificate files, when the node offers TURN over TLS. */
+  turnTls: TurnTls | undefined;
 }
 
 /** The composition root of side effects: configuration picks the adapter behind each port. */
@@ -68,5 +72,6 @@ export function createAdapters(config: WorkerConfig, zoneLock?: KeyedLock): Work
     turnSecrets:
       config.calls &&
       new PostgresTurnSecretStore({ databaseUrl: config.calls.turnSecretsDatabaseUrl, realm: config.platformZone, timeoutMs: config.calls.turnSecretsTimeoutMs }),
+    turnTls: config.calls?.tls ? new CoturnTurnTls(config.calls.tls.dir, config.calls.tls.pidFile) : undefined,
   };
 }

@@ -108,6 +108,11 @@ const workerEnvSchema = z
     TURN_RELAY_PORTS: portRange.default('48000-48999'),
     TURN_CREDENTIAL_TTL_SECONDS: z.coerce.number().int().min(60).max(604_800).default(86_400),
     TURN_SECRETS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+    // TURN over TLS: where coturn reads its certificate (chain.pem, key.pem) and its pid file, to
+    // have it reload one the worker renewed. Unset or empty, the node offers no turns: entries.
+    TURN_TLS_DIR: z.union([z.literal(''), z.string().startsWith('/', 'must be an absolute path')]).optional(),
+    TURN_TLS_PORT: z.coerce.number().int().min(1).max(65535).default(5349),
+    TURN_PID_FILE: z.string().startsWith('/', 'must be an absolute path').optional(),
   })
   .superRefine((env, ctx) => {
     if (env.DNS_PROVIDER === 'powerdns') {
@@ -119,6 +124,7 @@ const workerEnvSchema = z
     if (keysOf(env.PLATFORM_KEYRING).some((key) => keysOf(env.SECRETS_KEYRING).includes(key))) {
       ctx.addIssue({ code: 'custom', path: ['PLATFORM_KEYRING'], message: 'must not reuse a key of SECRETS_KEYRING, which the API holds too' });
     }
+    if (env.TURN_TLS_DIR) requireWhen(ctx, 'TURN_PID_FILE', env.TURN_PID_FILE, 'TURN_TLS_DIR is set');
     if (env.PARLEY_FAILPOINTS && env.PARLEY_MODE !== 'sandbox') {
       ctx.addIssue({ code: 'custom', path: ['PARLEY_FAILPOINTS'], message: 'is for crash tests and only allowed in sandbox mode' });
     }
@@ -214,6 +220,16 @@ export interface CallsConfig {
   /** coturn's relay ports (UDP), FIRST-LAST. */
   relayPorts: string;
   credentialTtlSeconds: number;
+  /** coturn's TURN over TLS, with a certificate for turn.<node hostname> the worker keeps; null: none. */
+  tls: TurnTlsConfig | null;
+}
+
+export interface TurnTlsConfig {
+  port: number;
+  /** Where coturn reads chain.pem and key.pem (setgid to its group, so it may read the key). */
+  dir: string;
+  /** coturn's pid file: the worker signals it to load a renewed certificate. */
+  pidFile: string;
 }
 
 /** AWS credentials are left to the SDK's default provider chain (env, profile, instance role). */
@@ -287,7 +303,11 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     healthReportIntervalMs: e.HEALTH_REPORT_INTERVAL_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     calls: e.TURN_SECRETS_DATABASE_URL
-      ? { turnSecretsDatabaseUrl: e.TURN_SECRETS_DATABASE_URL, turnSecretsTimeoutMs: e.TURN_SECRETS_TIMEOUT_MS, turnPort: e.TURN_PORT, relayPorts: e.TURN_RELAY_PORTS, credentialTtlSeconds: e.TURN_CREDENTIAL_TTL_SECONDS }
+      ? { turnSecretsDatabaseUrl: e.TURN_SECRETS_DATABASE_URL, turnSecretsTimeoutMs: e.TURN_SECRETS_TIMEOUT_MS, turnPort: e.TURN_PORT, relayPorts: e.TURN_RELAY_PORTS, credentialTtlSeconds: e.TURN_CREDENTIAL_TTL_SECONDS, tls: turnTls(e) }
       : undefined,
   };
+}
+
+function turnTls(e: { TURN_TLS_DIR?: string | undefined; TURN_TLS_PORT: number; TURN_PID_FILE?: string | undefined }): TurnTlsConfig | null {
+  return e.TURN_TLS_DIR && e.TURN_PID_FILE ? { port: e.TURN_TLS_PORT, dir: e.TURN_TLS_DIR, pidFile: e.TURN_PID_FILE } : null;
 }

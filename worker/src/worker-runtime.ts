@@ -28,6 +28,11 @@ import { XMPP_USERS_QUEUE, enqueueInviteJob, enqueueUserJob } from './contracts/
 import { serverJobs } from './provisioning/queued-work.js';
 import { xmppUsersRegistry } from './xmpp-users/xmpp-users.processor.js';
 import { Timeline } from './provisioning/timeline.js';
+import { startKeeperLoop } from './jobs/keeper-loop.js';
+import { keepTurnCertificate } from './calls/turn-certificate.js';
+
+/** The first retry of a failed TURN certificate run; later ones double, up to the renewal scan's interval. */
+const TURN_CERTIFICATE_RETRY_MS = 5_000;
 
 /**
  * A wrong repository password is a configuration error: the worker refuses to start. A repository
@@ -56,7 +61,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   const xmppUsersJobs = xmppUsersRegistry();
   const prisma = createPrismaClient(config.databaseUrl);
   const secrets = SecretSealer.fromKeyrings(config.keyrings);
-  await registerNode(prisma, {
+  const nodeId = await registerNode(prisma, {
     name: config.node.name,
     hostname: config.node.hostname,
     publicAddress: config.docker.publicAddress,
@@ -65,6 +70,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     portRangeEnd: config.node.portRangeEnd,
     turnPort: config.calls?.turnPort ?? null,
     turnRelayPorts: config.calls?.relayPorts ?? null,
+    turnTlsPort: config.calls?.tls?.port ?? null,
   });
 
   // BullMQ needs commands to wait for a reconnect instead of failing (maxRetriesPerRequest null).
@@ -221,6 +227,21 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     onPublishError: (error) => logger.debug({ err: describeError(error) }, 'could not publish the health report'),
   });
 
+  const turnTls = adapters.turnTls;
+  // Node-local, not a queued job: the certificate's files are on this node, for its coturn.
+  const turnCertificate =
+    turnTls &&
+    startKeeperLoop({
+      what: 'TURN certificate',
+      keep: () =>
+        deps.serverLock.run(`turn-certificate:${nodeId}`, () =>
+          keepTurnCertificate(deps, turnTls, { id: nodeId, hostname: config.node.hostname, publicAddress: config.docker.publicAddress }),
+        ),
+      intervalMs: config.jobs.renewalScanIntervalMs,
+      retryMs: TURN_CERTIFICATE_RETRY_MS,
+      logger,
+    });
+
   const containerEvents = watchContainerEvents({
     containers: adapters.containers,
     checkServers: (serverIds) => jobs.enqueueHealthChecks(serverIds),
@@ -236,6 +257,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     close: async () => {
       containerEvents.stop();
       reporter.stop();
+      await turnCertificate?.stop();
       await Promise.all([worker.close(), usersWorker.close()]);
       await Promise.all([queue.close(), usersQueue.close(), flows.close()]);
       workerConnection.disconnect();

@@ -60,6 +60,10 @@ const serverDetailSchema = serverSchema.extend({
     .object({
       turnPort: z.number().int().describe("The relay's STUN/TURN port, UDP and TCP, on the server's host"),
       relayPorts: z.string().describe('The UDP ports calls are relayed on, FIRST-LAST'),
+      tls: z
+        .object({ host: z.string().describe('The relay host name its certificate is for'), port: z.number().int().describe('TCP port of TURN over TLS') })
+        .nullable()
+        .describe('TURN over TLS, for networks that let out nothing but TLS; null until the node serves a certificate for it'),
     })
     .nullable()
     .describe('Audio and video calls through the platform relay (XEP-0215 hands apps the credentials); null when not offered'),

@@ -6,6 +6,7 @@ import type { PortPurpose } from '../../../prisma/generated/client/enums.js';
 import type { ServerAction } from '../../../worker/src/contracts/provisioning.js';
 import type { SecretSealer } from '../../../worker/src/crypto/secret-sealer.js';
 import { adminSecretContext } from '../../../worker/src/contracts/secret-contexts.js';
+import { turnHostname } from '../../../worker/src/contracts/node-names.js';
 import { COMPLIANCE_CHECK_IDS, COMPLIANCE_CHECKS } from '../../../worker/src/contracts/compliance.js';
 import {
   CONTACT_ADDRESS_RULE,
@@ -164,21 +165,24 @@ export class ServerService {
 
   async get(principal: Principal, id: string) {
     const server = await this.find(principal, id);
-    const [records, certificate, incidents, turnSecrets, compliance] = await Promise.all([
+    const [records, certificate, incidents, turnSecrets, compliance, turnCertificates] = await Promise.all([
       this.prisma.dnsRecord.findMany({ where: { serverId: id, deletedAt: null, type: 'SRV' }, orderBy: { name: 'asc' } }),
       this.prisma.certificate.findFirst({ where: { serverId: id, status: 'active' }, orderBy: { createdAt: 'desc' } }),
       this.prisma.incident.findMany({ where: { serverId: id }, orderBy: { openedAt: 'desc' }, take: 10 }),
       this.prisma.turnSecret.count({ where: { serverId: id } }),
       this.prisma.complianceResult.findMany({ where: { serverId: id } }),
+      server.nodeId ? this.prisma.nodeCertificate.count({ where: { nodeId: server.nodeId } }) : Promise.resolve(0),
     ]);
     // Calls are on once the server has its TURN secret on a node whose coturn is configured.
     const turnPort = server.node?.turnPort ?? null;
     const relayPorts = server.node?.turnRelayPorts ?? null;
+    // TURN over TLS once the node's coturn serves a certificate for its TURN host.
+    const tls = server.node?.turnTlsPort != null && turnCertificates > 0 ? { host: turnHostname(server.node.hostname), port: server.node.turnTlsPort } : null;
     const reader = readerOf(principal);
     return {
       ...toServerDto(server, reader),
       contacts: effectiveContacts(server.domain, contactAddressesOf(server.contactAddresses)),
-      calls: turnSecrets > 0 && turnPort !== null && relayPorts !== null ? { turnPort, relayPorts } : null,
+      calls: turnSecrets > 0 && turnPort !== null && relayPorts !== null ? { turnPort, relayPorts, tls } : null,
       federationSeen: { outgoingAt: server.s2sOutgoingSeenAt?.toISOString() ?? null, incomingAt: server.s2sIncomingSeenAt?.toISOString() ?? null },
       compliance: complianceSummary(compliance),
       incidents: incidents.map((i) => ({

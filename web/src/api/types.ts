@@ -109,7 +109,7 @@ export interface ServerDetail extends Server {
   /** XEP-0157 addresses the server publishes: admin is its admin account, abuse falls back to it. */
   contacts: ServerContacts;
   /** Calls through the platform's relay; null when not offered. */
-  calls: { turnPort: number; relayPorts: string } | null;
+  calls: { turnPort: number; relayPorts: string; tls: { host: string; port: number } | null } | null;
   /** When Parley last saw a connection with another server up (checked every few minutes). */
   federationSeen: { outgoingAt: string | null; incomingAt: string | null };
   /** XEP-0479 checks run with a real client; null before the first run. */

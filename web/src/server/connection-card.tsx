@@ -41,7 +41,7 @@ export function ConnectionCard({ server }: { server: ServerDetail }) {
         <dt>Calls</dt>
         <dd>
           {server.calls
-            ? `On: audio and video calls go through Parley's relay when a direct path fails. Networks must let out UDP and TCP port ${server.calls.turnPort} and UDP ports ${server.calls.relayPorts.replace('-', '–')} to ${connection.host}.`
+            ? `On: audio and video calls go through Parley's relay when a direct path fails. Networks must let out UDP and TCP port ${server.calls.turnPort} and UDP ports ${server.calls.relayPorts.replace('-', '–')} to ${connection.host}${server.calls.tls ? `; where only TLS gets out, TCP port ${server.calls.tls.port} to ${server.calls.tls.host} is enough` : ''}.`
             : 'Off: apps can call only when both sides reach each other directly'}
         </dd>
         <dt>Certificate</dt>

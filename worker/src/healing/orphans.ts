@@ -5,8 +5,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * Removes what Parley made and nothing needs any more: containers and volumes labelled with this
- * node whose server has no row or is deleted, and ledger records whose server is gone. An object
- * without this node's label, or a record without a ledger row, is never touched.
+ * node whose server has no row or is deleted, and ledger records whose server is gone (a node's
+ * own records are not). An object without this node's label, or a record without a ledger row,
+ * is never touched.
  */
 export async function removeOrphans(deps: StepDeps, nodeName: string, owned: OwnedObjects): Promise<{ containers: number; records: number }> {
   const labelled = new Set(
@@ -18,7 +19,7 @@ export async function removeOrphans(deps: StepDeps, nodeName: string, owned: Own
   for (const serverId of orphans) await deps.containers.removeServer(serverId);
 
   const records = await deps.prisma.dnsRecord.findMany({
-    where: { deletedAt: null, zone: deps.settings.platformZone, OR: [{ serverId: null }, { server: { state: 'deleted' } }] },
+    where: { deletedAt: null, zone: deps.settings.platformZone, OR: [{ serverId: null, nodeId: null }, { server: { state: 'deleted' } }] },
     select: { name: true, type: true, value: true, ttl: true },
   });
   const removed = records.length > 0 ? await deps.ledger.withdrawValues(records) : 0;

@@ -60,7 +60,7 @@ async function move(deps: StepDeps, timeline: Timeline, job: ServerMoveJob, targ
   const { host, c2sPort, domain } = await putSnapshotInPlace(deps, serverId, backup.snapshotId);
   const repoint = async () => {
     await dnsStep(deps, serverId);
-    return deps.ledger.withdrawStale(serverId, (await serverDnsEntries(deps, serverId)).entries);
+    return deps.ledger.withdrawStale({ serverId }, (await serverDnsEntries(deps, serverId)).entries);
   };
   const { desiredState } = await deps.prisma.server.findUniqueOrThrow({ where: { id: serverId }, select: { desiredState: true } });
   if (desiredState === 'stopped') {

@@ -11,9 +11,9 @@ export interface AcmeOrderLimits {
 
 export interface AcmeOrderClaim {
   acmeAccountId: string;
-  serverId: string;
-  /** The customer the server belongs to. */
-  accountId: string;
+  /** The server and its customer; both null for the platform's own names (a node's TURN host). */
+  serverId: string | null;
+  accountId: string | null;
   names: string[];
 }
 
@@ -41,7 +41,7 @@ export async function claimAcmeOrder(prisma: PrismaClient, limits: AcmeOrderLimi
   await prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended('parley.acme_orders', 0))`;
     await refuseWhenSpent(tx, 'platform', { acmeAccountId: claim.acmeAccountId, createdAt: { gt: since } }, limits.perAcmeAccount, limits.windowMs);
-    await refuseWhenSpent(tx, 'customer', { accountId: claim.accountId, createdAt: { gt: since } }, limits.perCustomer, limits.windowMs);
+    if (claim.accountId !== null) await refuseWhenSpent(tx, 'customer', { accountId: claim.accountId, createdAt: { gt: since } }, limits.perCustomer, limits.windowMs);
     await tx.acmeOrder.create({ data: { ...claim, createdAt: now } });
   });
 }

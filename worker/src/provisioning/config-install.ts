@@ -12,12 +12,12 @@ export async function writeServerFiles(deps: StepDeps, serverId: string): Promis
   await deps.containers.writeFiles(serverId, spec.files);
   await deps.prisma.server.update({ where: { id: serverId }, data: installedSpec(spec) });
   // Prosody's reload neither loads modules added to the configuration (by a newer config
-  // version) nor re-reads settings these read once, when they load: the contact addresses and
-  // the TURN secret.
+  // version) nor re-reads settings these read once, when they load: the contact addresses, the
+  // TURN secret, and the turns entry signed with it (external_services reads its list at load).
   const calls = spec.files.some((file) => file.path === TURN_SECRET_FILE);
   return [
     { module: 'server_contact_info', host: domain },
-    ...(calls ? [{ module: 'turn_external', host: domain }] : []),
+    ...(calls ? [{ module: 'external_services', host: domain }, { module: 'turn_external', host: domain }] : []),
     { module: 'vcard_muc', host: `conference.${domain}` },
   ];
 }

@@ -45,7 +45,7 @@ export async function deprovision(
     async () => {
       const kept = await keepFinalBackup(deps, serverId);
       await deps.containers.removeServer(serverId);
-      const records = await deps.ledger.withdraw(serverId);
+      const records = await deps.ledger.withdraw({ serverId });
       const revocation = await revokeCertificates(deps, timeline, serverId, context);
       await deps.prisma.portAllocation.deleteMany({ where: { serverId } });
       // Again: a step that was running when the first wipe ran may have sealed a new secret.

@@ -8,6 +8,9 @@ export interface LedgerEntry {
   purpose: DnsRecordPurpose;
 }
 
+/** Who a record is for: a hosted server, or the node itself (its TURN host name). */
+export type RecordOwner = { serverId: string } | { nodeId: string };
+
 const key = (r: Pick<DnsRecord, 'name' | 'type' | 'value'>) => `${r.name}|${r.type}|${r.value}`;
 
 /**
@@ -26,11 +29,11 @@ export class DnsLedger {
    * Publishes the entries and returns the ones left alone: a value already in the zone that
    * the ledger doesn't own belongs to someone else and is neither claimed nor touched.
    */
-  async publish(serverId: string, entries: LedgerEntry[]): Promise<LedgerEntry[]> {
+  async publish(owner: RecordOwner, entries: LedgerEntry[]): Promise<LedgerEntry[]> {
     const owned = await this.liveRows(entries.map((e) => e.record));
     const foreign = new Set((await this.foreignAt(entries.filter((e) => !owned.has(key(e.record))).map((e) => e.record.name))).map(key));
     const ours = entries.filter((e) => !foreign.has(key(e.record)) || owned.has(key(e.record)));
-    await this.write(serverId, ours, owned);
+    await this.write(owner, ours, owned);
     return entries.filter((e) => !ours.includes(e));
   }
 
@@ -38,10 +41,10 @@ export class DnsLedger {
    * Publishes the entries only where their names hold nothing the ledger doesn't own; otherwise
    * publishes nothing and returns those foreign values (one look at each name serves both).
    */
-  async publishIfFree(serverId: string, entries: LedgerEntry[]): Promise<DnsRecord[]> {
+  async publishIfFree(owner: RecordOwner, entries: LedgerEntry[]): Promise<DnsRecord[]> {
     const foreign = await this.foreignAt(entries.map((e) => e.record.name));
     if (foreign.length > 0) return foreign;
-    await this.write(serverId, entries, await this.liveRows(entries.map((e) => e.record)));
+    await this.write(owner, entries, await this.liveRows(entries.map((e) => e.record)));
     return [];
   }
 
@@ -53,11 +56,11 @@ export class DnsLedger {
   }
 
   /** The ledger row first (the proof survives a crash before the provider call), then the zone. */
-  private async write(serverId: string, entries: LedgerEntry[], owned: ReadonlySet<string>): Promise<void> {
+  private async write(owner: RecordOwner, entries: LedgerEntry[], owned: ReadonlySet<string>): Promise<void> {
     for (const entry of entries.filter((e) => !owned.has(key(e.record)))) {
       await this.prisma.dnsRecord
         .create({
-          data: { provider: this.dns.kind, zone: this.zone, serverId, purpose: entry.purpose, ...entry.record },
+          data: { provider: this.dns.kind, zone: this.zone, ...owner, purpose: entry.purpose, ...entry.record },
         })
         .catch((error: unknown) => {
           if (!isUniqueViolation(error)) throw error; // a concurrent run wrote it first: same proof
@@ -72,22 +75,22 @@ export class DnsLedger {
     }
   }
 
-  /** Removes the server's ledger-owned records (all, or one purpose); values gone already are fine. */
-  async withdraw(serverId: string, purpose?: DnsRecordPurpose): Promise<number> {
+  /** Removes the owner's ledger-owned records (all, or one purpose); values gone already are fine. */
+  async withdraw(owner: RecordOwner, purpose?: DnsRecordPurpose): Promise<number> {
     const rows = await this.prisma.dnsRecord.findMany({
-      where: { serverId, provider: this.dns.kind, zone: this.zone, deletedAt: null, ...(purpose ? { purpose } : {}) },
+      where: { ...owner, provider: this.dns.kind, zone: this.zone, deletedAt: null, ...(purpose ? { purpose } : {}) },
     });
     return this.remove(rows.map(({ name, type, value, ttl }) => ({ name, type, value, ttl })));
   }
 
   /**
-   * Removes the server's values under the purposes of `current` that `current` no longer has:
-   * where the server ran before a move (its old address and ports).
+   * Removes the owner's values under the purposes of `current` that `current` no longer has:
+   * where the server ran before a move (its old address and ports), or the node's old address.
    */
-  async withdrawStale(serverId: string, current: LedgerEntry[]): Promise<number> {
+  async withdrawStale(owner: RecordOwner, current: LedgerEntry[]): Promise<number> {
     const keep = new Set(current.map((e) => key(e.record)));
     const rows = await this.prisma.dnsRecord.findMany({
-      where: { serverId, provider: this.dns.kind, zone: this.zone, deletedAt: null, purpose: { in: [...new Set(current.map((e) => e.purpose))] } },
+      where: { ...owner, provider: this.dns.kind, zone: this.zone, deletedAt: null, purpose: { in: [...new Set(current.map((e) => e.purpose))] } },
     });
     return this.remove(rows.filter((r) => !keep.has(key(r))).map(({ name, type, value, ttl }) => ({ name, type, value, ttl })));
   }

@@ -10,6 +10,8 @@ export interface LocalNode {
   /** Where the node's coturn listens and relays (FIRST-LAST), or null when it offers no calls. */
   turnPort: number | null;
   turnRelayPorts: string | null;
+  /** coturn's TURN over TLS port, or null when it offers none. */
+  turnTlsPort: number | null;
 }
 
 /** Registers (or updates) the node this worker runs containers on, so allocation can pick it. */

@@ -50,6 +50,8 @@ export interface ProsodyCallsInput {
   user: string;
   /** How long a credential handed out stays valid. */
   credentialTtlSeconds: number;
+  /** TURN over TLS: the name the node's TURN certificate is for, and its port; absent: none. */
+  tls?: { host: string; port: number };
 }
 
 /** The file holding the server's TURN secret (0440, like the TLS key), included by the config. */
@@ -82,7 +84,8 @@ function assertCalls(calls: ProsodyCallsInput): ProsodyCallsInput {
   if (!/^[A-Za-z0-9-]{1,64}$/.test(calls.user)) throw new InvalidConfigValueError(`calls.user must be 1-64 letters, digits and hyphens, got ${calls.user}`);
   const ttl = calls.credentialTtlSeconds;
   if (!Number.isInteger(ttl) || ttl < 60 || ttl > 7 * 86_400) throw new InvalidConfigValueError(`calls.credentialTtlSeconds must be 60-604800, got ${ttl}`);
-  return { host, port: assertPort(calls.port, 'calls.port'), user: calls.user, credentialTtlSeconds: ttl };
+  const tls = calls.tls && { host: assertDomain(calls.tls.host), port: assertPort(calls.tls.port, 'calls.tls.port') };
+  return { host, port: assertPort(calls.port, 'calls.port'), user: calls.user, credentialTtlSeconds: ttl, ...(tls ? { tls } : {}) };
 }
 
 /** The VirtualHost's lines for calls; its secret comes from the Include in the global section. */
@@ -98,10 +101,30 @@ function callsLines(calls: ProsodyCallsInput): string[] {
   ];
 }
 
-/** TURN_SECRET_FILE's content. An included file is read as the global section. */
-export function renderTurnSecretFile(secret: string): string {
+/**
+ * TURN_SECRET_FILE's content. An included file is read as the global section. Prosody 0.12's
+ * mod_turn_external advertises `turns` without credentials, so TURN over TLS is an explicit
+ * external_services entry with the same secret and user (mod_external_services then derives the
+ * credentials exactly as for turn), which is why it lives in this file and not in the config.
+ */
+export function renderTurnSecretFile(secret: string, callsInput: ProsodyCallsInput): string {
   if (secret.length < 16) throw new InvalidConfigValueError('the TURN secret must be at least 16 characters');
-  return `turn_external_secret = ${luaString(secret)}\n`;
+  const calls = assertCalls(callsInput);
+  const lines = [`turn_external_secret = ${luaString(secret)}`];
+  if (calls.tls) {
+    const entry = [
+      `type = ${luaString('turns')}`,
+      `transport = ${luaString('tcp')}`,
+      `host = ${luaString(calls.tls.host)}`,
+      `port = ${calls.tls.port}`,
+      `username = ${luaString(calls.user)}`,
+      `secret = ${luaString(secret)}`,
+      `algorithm = ${luaString('turn')}`,
+      `ttl = ${calls.credentialTtlSeconds}`,
+    ];
+    lines.push(`external_services = { { ${entry.join('; ')} } }`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 function assertByteCount(value: number, what: string): number {
@@ -136,8 +159,9 @@ const luaNumbers = (values: readonly number[]) => `{ ${values.join('; ')} }`;
  * Servers configured before versions were recorded have 0. 2: no invites_adhoc, no contact invites.
  * 3: calls (mod_turn_external and the TURN secret's file); federation in the sandbox (its CA's
  * roots, .test names resolved); XEP-0157 contact addresses, ALPN on direct TLS, MUC avatars.
+ * 4: TURN over TLS (a turns entry with credentials, in the TURN secret's file).
  */
-export const PROSODY_CONFIG_VERSION = 3;
+export const PROSODY_CONFIG_VERSION = 4;
 
 /** Every module of XEP-0479 Compliance Suites 2023 (IM + Mobile), plus invites and the admin shell. */
 const BASE_MODULES = [
@@ -255,13 +279,13 @@ export function renderProsodyConfig(input: ProsodyConfigInput): string {
  * the name Prosody's discovery looks for (certs/<domain>.crt + .key; the components find it
  * through the names in the certificate, or by falling back to their parent domain).
  */
-export function prosodyFiles(input: { config: string; chainPem: string; privateKeyPem: string; domain: string; turnSecret?: string }): ContainerFile[] {
+export function prosodyFiles(input: { config: string; chainPem: string; privateKeyPem: string; domain: string; turn?: { secret: string; calls: ProsodyCallsInput } }): ContainerFile[] {
   const [config, chain, key] = prosodyFilePaths(input.domain);
   return [
     { path: config, content: input.config, mode: 0o644 },
     { path: chain, content: input.chainPem, mode: 0o644 },
     { path: key, content: input.privateKeyPem, mode: 0o440, secret: true },
-    ...(input.turnSecret === undefined ? [] : [{ path: TURN_SECRET_FILE, content: renderTurnSecretFile(input.turnSecret), mode: 0o440, secret: true }]),
+    ...(input.turn === undefined ? [] : [{ path: TURN_SECRET_FILE, content: renderTurnSecretFile(input.turn.secret, input.turn.calls), mode: 0o440, secret: true }]),
   ];
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ServerContainerSpec } from '../ports/container-runtime.js';
-import { PROSODY_CONFIG_VERSION, prosodyFiles, renderProsodyConfig, TRUSTED_ROOTS_FILE } from './prosody-config.js';
+import { PROSODY_CONFIG_VERSION, prosodyFiles, renderProsodyConfig, TRUSTED_ROOTS_FILE, type ProsodyCallsInput } from './prosody-config.js';
+import { turnHostname } from '../contracts/node-names.js';
 import { requireNode, type StepDeps } from './step-deps.js';
 import { serverPorts } from './steps/allocate.step.js';
 import { certificateKeyContext } from '../contracts/secret-contexts.js';
@@ -33,6 +34,13 @@ export async function buildServerSpec(deps: StepDeps, serverId: string): Promise
   const roots = await deps.settings.trustedRoots();
   // In coturn's store before the config that hands out credentials under it is written.
   const turnSecret = deps.calls && (await currentTurnSecret({ prisma: deps.prisma, secrets: deps.secrets, store: deps.calls.turnSecrets }, serverId));
+  const calls: ProsodyCallsInput | undefined = deps.calls && {
+    host: server.node.publicAddress,
+    port: deps.calls.turnPort,
+    user: serverId,
+    credentialTtlSeconds: deps.calls.credentialTtlSeconds,
+    ...(server.node.turnTlsPort === null ? {} : { tls: { host: turnHostname(server.node.hostname), port: server.node.turnTlsPort } }),
+  };
   const config = renderProsodyConfig({
     domain: server.domain,
     adminJid: `admin@${server.domain}`,
@@ -42,7 +50,7 @@ export async function buildServerSpec(deps: StepDeps, serverId: string): Promise
     extraTrustedRoots: roots !== undefined,
     contacts: contactAddressesOf(server.contactAddresses),
     ...(deps.settings.platformZone.endsWith('.test') ? { specialUseTld: 'test' as const } : {}),
-    ...(deps.calls ? { calls: { host: server.node.publicAddress, port: deps.calls.turnPort, user: serverId, credentialTtlSeconds: deps.calls.credentialTtlSeconds } } : {}),
+    ...(calls ? { calls } : {}),
   });
   const files = [
     ...prosodyFiles({
@@ -50,7 +58,7 @@ export async function buildServerSpec(deps: StepDeps, serverId: string): Promise
       chainPem: certificate.chainPem,
       privateKeyPem: deps.secrets.open(certificate.privateKey, certificateKeyContext(serverId)),
       domain: server.domain,
-      ...(turnSecret ? { turnSecret: turnSecret.value } : {}),
+      ...(turnSecret && calls ? { turn: { secret: turnSecret.value, calls } } : {}),
     }),
     ...(roots === undefined ? [] : [{ path: TRUSTED_ROOTS_FILE, content: roots.join('\n'), mode: 0o644 }]),
   ];

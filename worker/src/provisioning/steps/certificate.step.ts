@@ -1,15 +1,11 @@
-import type { DnsRecord } from '../../ports/dns-provider.js';
-import { acmeAccountKey } from '../acme-account.js';
 import { renewAfter } from '../certificate-timing.js';
 import { acmeChallengeName, certificateNames } from '../dns-plan.js';
 import { delegatedChallengeName } from '../../contracts/custom-domain.js';
-import { waitForRecords } from '../dns-propagation.js';
 import { loadServer, type StepDeps } from '../step-deps.js';
-import { claimAcmeOrder } from '../acme-budget.js';
+import { issueThroughDns01 } from '../dns01-issuance.js';
 import { assertChallengesDelegated, challengeDelegations } from '../challenge-delegation.js';
 import { certificateKeyContext } from '../../contracts/secret-contexts.js';
 
-const CHALLENGE_TTL = 60;
 /** A certificate this close to expiry is not worth installing on a new server. */
 const MIN_REMAINING_MS = 7 * 24 * 3600 * 1000;
 
@@ -51,29 +47,11 @@ export async function issueCertificate(deps: StepDeps, server: IssuingServer, na
   if (custom) {
     await assertChallengesDelegated(deps.resolver, challengeDelegations({ id: custom.id, name: server.domain }, names, deps.settings.platformZone));
   }
-  // An issuance interrupted by a crash may have left challenge values behind: always clean up.
-  await deps.ledger.withdraw(serverId, 'acme_challenge');
-  const account = await acmeAccountKey(deps.prisma, deps.secrets, deps.ca, deps.settings.acmeContactEmail);
-  const challengeName = challengeNamer(server, deps.settings.platformZone);
-  const challenge = (name: string, value: string): DnsRecord => ({ name: challengeName(name), type: 'TXT', ttl: CHALLENGE_TTL, value });
-  const issued = await deps.ca.issue({
+  const { issued, acmeAccountId } = await issueThroughDns01(deps, {
+    owner: { serverId },
     names,
-    accountKeyPem: account.keyPem,
-    contactEmail: deps.settings.acmeContactEmail,
-    beforeOrder: (ordered) =>
-      claimAcmeOrder(deps.prisma, deps.settings.acmeOrderLimits, { acmeAccountId: account.accountId, serverId, accountId: server.accountId, names: ordered }),
-    solver: {
-      present: async (name, value) => {
-        await deps.ledger.publish(serverId, [{ record: challenge(name, value), purpose: 'acme_challenge' }]);
-        await waitForRecords(deps.settings.dnsResolver, [challenge(name, value)], {
-          timeoutMs: deps.settings.dnsPropagationTimeoutMs,
-          intervalMs: 100,
-        });
-      },
-      cleanup: async (name, value) => {
-        await deps.ledger.withdrawValues([challenge(name, value)]);
-      },
-    },
+    challengeName: challengeNamer(server, deps.settings.platformZone),
+    customer: { serverId, accountId: server.accountId },
   });
 
   const sealed = deps.secrets.seal('certificate_key', issued.privateKeyPem, certificateKeyContext(serverId));
@@ -84,7 +62,7 @@ export async function issueCertificate(deps: StepDeps, server: IssuingServer, na
         server: { connect: { id: serverId } },
         names: issued.names,
         status: 'active',
-        acmeAccount: { connect: { id: account.accountId } },
+        acmeAccount: { connect: { id: acmeAccountId } },
         serial: issued.serial,
         notBefore: issued.notBefore,
         notAfter: issued.notAfter,

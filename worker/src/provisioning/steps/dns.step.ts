@@ -11,7 +11,7 @@ import { serverPorts } from './allocate.step.js';
 
 export async function dnsStep(deps: StepDeps, serverId: string): Promise<string> {
   const { entries, host, where } = await serverDnsEntries(deps, serverId);
-  const foreign = await deps.ledger.publishIfFree(serverId, entries);
+  const foreign = await deps.ledger.publishIfFree({ serverId }, entries);
   if (foreign.length > 0) throw new DnsNameTakenError(host, foreign);
   const records = entries.map((e) => e.record);
   await waitForRecords(deps.settings.dnsResolver, records, { timeoutMs: deps.settings.dnsPropagationTimeoutMs, intervalMs: 100 });
