@@ -110,6 +110,8 @@ async function main(): Promise<void> {
   // Published where containers reach each other (as ./parley up does), and the compliance checks
   // run after each ready server, as in production.
   const harness = await ProvisioningHarness.create(40_000, {
+    // The node keeps coturn's TLS certificate, as in production (servers advertise turns: too).
+    turnTls: true,
     configure: (c) => ({ ...c, docker: { ...c.docker, publicAddress: EDGE() }, jobs: { ...c.jobs, complianceAfterReady: COMPLIANCE } }),
   });
   const docker = new Docker({ socketPath: testEnv().DOCKER_SOCKET });
@@ -181,7 +183,7 @@ async function main(): Promise<void> {
       concurrent_wall_ms: round(concurrentWall),
       idle_servers_measured: memory.length,
       idle_mib_per_server: Math.round(idleMib * 10) / 10,
-      settings: { node_address: EDGE(), turn_port: TURN_PORT, log_level: harness.config.logLevel, worker_concurrency: harness.config.jobs.concurrency, compliance_after_ready: COMPLIANCE },
+      settings: { node_address: EDGE(), turn_port: TURN_PORT, log_level: harness.config.logLevel, worker_concurrency: harness.config.jobs.concurrency, compliance_after_ready: COMPLIANCE, turn_tls_port: harness.config.calls?.tls?.port ?? null },
       step_p50_ms: Object.fromEntries(PROVISION_STEPS.map((s) => [s, round(percentile(steps[s] ?? [], 50))])),
     };
 

@@ -11,8 +11,6 @@ import { enqueueTurnRotation } from '../../worker/src/contracts/provisioning-flo
 import { turnHostname } from '../../worker/src/contracts/node-names.js';
 import { RECONCILE_JOB } from '../../worker/src/contracts/provisioning.js';
 import { loadWorkerConfig } from '../../worker/src/config.js';
-import { PowerDnsProvider } from '../../worker/src/adapters/powerdns.dns-provider.js';
-import { DnsLedger } from '../../worker/src/provisioning/dns-ledger.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
@@ -55,7 +53,6 @@ describe('calls: each server advertises the node’s coturn (XEP-0215) with cred
   const turn = { host: edge, port: TURN_PORT };
   // TURN over TLS as setup.sh configures coturn: this test's worker keeps its certificate.
   const turnTls = loadWorkerConfig().calls?.tls ?? null;
-  const dns = new PowerDnsProvider({ apiUrl: testEnv().PDNS_API_URL, apiKey: testEnv().PDNS_API_KEY, serverId: 'localhost', zone: testEnv().PLATFORM_ZONE });
   let turnHost: string;
   let nodeId: string;
   const servers: { serverId: string; domain: string }[] = [];
@@ -81,12 +78,8 @@ describe('calls: each server advertises the node’s coturn (XEP-0215) with cred
   };
 
   beforeAll(async () => {
-    harness = await ProvisioningHarness.create(25_000, {
-      configure: (c) => ({ ...c, docker: { ...c.docker, publicAddress: edge }, calls: c.calls && { ...c.calls, tls: turnTls } }),
-    });
+    harness = await ProvisioningHarness.create(25_000, { turnTls: true, configure: (c) => ({ ...c, docker: { ...c.docker, publicAddress: edge } }) });
     turnHost = turnHostname(harness.config.node.hostname);
-    // A run that was killed left its node's record behind, in a zone this database never owned.
-    await dns.removeRecords(testEnv().PLATFORM_ZONE, await dns.listRecords(testEnv().PLATFORM_ZONE, turnHost));
     root = (await pebbleIssuers()).root.toString();
     for (let i = 0; i < 2; i++) servers.push(await harness.placeOrder({ federation: false }));
     for (const { serverId } of servers) await harness.provision(serverId);
@@ -97,13 +90,13 @@ describe('calls: each server advertises the node’s coturn (XEP-0215) with cred
   afterAll(async () => {
     for (const { serverId } of servers) if (!deleted.has(serverId)) await harness.deprovision(serverId);
     for (const { serverId } of servers) if (!deleted.has(serverId)) await harness.waitForState(serverId, 'deleted', 60_000);
-    if (nodeId) await new DnsLedger(harness.prisma, dns, harness.config.platformZone).withdraw({ nodeId });
     await harness?.close();
   }, 120_000);
 
   it('is configured from the environment (TURN_SECRETS_DATABASE_URL, TURN_TLS_DIR, written by setup.sh)', () => {
     expect(harness.config.calls).toBeDefined();
     expect(turnTls).not.toBeNull();
+    expect(harness.config.calls?.tls).toEqual(turnTls);
   });
 
   it('hands a logged-in user STUN and TURN over UDP, TCP and TLS, TURN with expiring credentials for this server', async () => {

@@ -9,6 +9,10 @@ import { enqueueDeprovisioning, enqueueProvisioning } from '../../worker/src/con
 import { startWorkerRuntime, type WorkerRuntime } from '../../worker/src/worker-runtime.js';
 import type { ServerState } from '../../prisma/generated/client/enums.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
+import { createDnsProvider } from '../../worker/src/adapters.js';
+import type { DnsProvider } from '../../worker/src/ports/dns-provider.js';
+import { DnsLedger } from '../../worker/src/provisioning/dns-ledger.js';
+import { turnHostname } from '../../worker/src/contracts/node-names.js';
 import { RedisServer } from './redis-server.js';
 
 /**
@@ -31,7 +35,7 @@ export class ProvisioningHarness {
   /** `configure` adjusts the worker's configuration (outside services behind a test's proxy, say). */
   static async create(
     portRangeStart: number,
-    options: { persistentRedis?: boolean; configure?: (config: WorkerConfig) => WorkerConfig } = {},
+    options: { persistentRedis?: boolean; turnTls?: boolean; configure?: (config: WorkerConfig) => WorkerConfig } = {},
   ): Promise<ProvisioningHarness> {
     const db = await createTestDatabase();
     const redis = await RedisServer.start({ persistent: options.persistentRedis ?? false });
@@ -49,12 +53,15 @@ export class ProvisioningHarness {
       // Backups have their own tests (which turn these on): a worker per test file need not dump
       // the database, look for due backups or keep a final backup of every server it deletes.
       backups: { ...base.backups, databaseIntervalMs: 0, scheduleIntervalMs: 0, deletionGraceMs: 0 },
-      // Only the calls tests keep coturn's certificate: one worker at a time may own its files.
-      calls: base.calls && { ...base.calls, tls: null },
+      // Only a harness asked to keeps coturn's certificate: one worker at a time may own its files.
+      calls: base.calls && { ...base.calls, tls: options.turnTls ? base.calls.tls : null },
       jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, resealIntervalMs: 3_600_000, accountCensusIntervalMs: 3_600_000, reconcileGraceMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16, complianceAfterReady: false },
     };
     const config = options.configure ? options.configure(defaults) : defaults;
-    return new ProvisioningHarness(db, redis, config, SecretSealer.fromKeyrings(config.keyrings));
+    const harness = new ProvisioningHarness(db, redis, config, SecretSealer.fromKeyrings(config.keyrings));
+    // A run that was killed left its node's TURN record behind, in a zone no database owns now.
+    if (config.calls?.tls) await harness.dns.removeRecords(config.platformZone, await harness.dns.listRecords(config.platformZone, turnHostname(config.node.hostname)));
+    return harness;
   }
 
   get prisma(): PrismaClient {
@@ -153,8 +160,16 @@ export class ProvisioningHarness {
     return this.startWorker();
   }
 
+  /** The zone's provider, as the worker talks to it. */
+  get dns(): DnsProvider {
+    return createDnsProvider(this.config);
+  }
+
   async close(): Promise<void> {
     await this.runtime?.close();
+    // The node's own records (its TURN host) outlive its servers: withdrawn with the database.
+    const node = await this.prisma.node.findUnique({ where: { name: this.config.node.name } });
+    if (node) await new DnsLedger(this.prisma, this.dns, this.config.platformZone).withdraw({ nodeId: node.id });
     await this.redis.stop();
     await this.db.drop();
   }

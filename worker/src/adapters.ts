@@ -37,17 +37,21 @@ export interface WorkerAdapters {
 }
 
 /** The composition root of side effects: configuration picks the adapter behind each port. */
-export function createAdapters(config: WorkerConfig, zoneLock?: KeyedLock): WorkerAdapters {
+/** The platform zone's DNS provider the configuration names. */
+export function createDnsProvider(config: WorkerConfig, zoneLock?: KeyedLock): DnsProvider {
   const lock = zoneLock ? { lock: zoneLock } : {};
-  const dns: DnsProvider =
-    config.dns.kind === 'powerdns'
-      ? new PowerDnsProvider({ ...config.dns, zone: config.platformZone, requestTimeoutMs: config.timeouts.dnsApiMs, ...lock })
-      : new Route53DnsProvider({
-          client: createRoute53Client({ region: config.dns.region, endpoint: config.dns.endpoint, requestTimeoutMs: config.timeouts.dnsApiMs }),
-          hostedZoneId: config.dns.hostedZoneId,
-          zone: config.platformZone,
-          ...lock,
-        });
+  return config.dns.kind === 'powerdns'
+    ? new PowerDnsProvider({ ...config.dns, zone: config.platformZone, requestTimeoutMs: config.timeouts.dnsApiMs, ...lock })
+    : new Route53DnsProvider({
+        client: createRoute53Client({ region: config.dns.region, endpoint: config.dns.endpoint, requestTimeoutMs: config.timeouts.dnsApiMs }),
+        hostedZoneId: config.dns.hostedZoneId,
+        zone: config.platformZone,
+        ...lock,
+      });
+}
+
+export function createAdapters(config: WorkerConfig, zoneLock?: KeyedLock): WorkerAdapters {
+  const dns = createDnsProvider(config, zoneLock);
   return {
     containers: new DockerContainerRuntime(new Docker({ socketPath: config.docker.socketPath, timeout: config.timeouts.dockerApiMs }), {
       nodeName: config.node.name,
