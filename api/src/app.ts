@@ -17,6 +17,7 @@ import { redisPlugin } from './plugins/redis.plugin.js';
 import { jobsPlugin } from './plugins/jobs.plugin.js';
 import { secretsPlugin } from './plugins/secrets.plugin.js';
 import { mailPlugin } from './mail/mail.plugin.js';
+import { metricsPlugin } from './metrics/metrics.plugin.js';
 import { API_V1_PREFIX, v1Routes } from './v1.js';
 import { webPlugin } from './web/web.plugin.js';
 import { serverChangesPlugin } from './servers/server-changes.js';
@@ -69,6 +70,8 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   registerJsonBodyParser(app);
   app.decorate('config', config);
 
+  // First, so its hook times every route registered after it.
+  app.register(metricsPlugin);
   app.register(dbPlugin, { databaseUrl: config.databaseUrl, connectTimeoutMs: config.databaseConnectTimeoutMs, database: deps.database });
   app.register(redisPlugin, { redisUrl: config.redisUrl, redis: deps.redis });
   app.register(jobsPlugin, { redisUrl: config.redisUrl });

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { envFields, parseEnv } from '../../worker/src/contracts/env-fields.js';
+import { envFields, listenAddressOf, parseEnv } from '../../worker/src/contracts/env-fields.js';
 
 // Not z.coerce: parseEnv reports a failed coercion as "is required but not set".
 const count = (what: string, max = Number.MAX_SAFE_INTEGER) =>
@@ -17,6 +17,8 @@ const apiEnvSchema = z.object({
   REDIS_URL: envFields.redisUrl,
   API_HOST: z.union([z.ipv4(), z.ipv6(), z.literal('localhost')], { error: 'must be an IP address to listen on' }).default('127.0.0.1'),
   API_PORT: envFields.port.default(8080),
+  // The operators' listener for Prometheus' /metrics, apart from the public port; empty: none.
+  API_METRICS_ADDRESS: envFields.metricsAddress.default('127.0.0.1:9101'),
   PLATFORM_ZONE: envFields.platformZone,
   // Customers' own domains are verified by real lookups through it; unset, the system's resolvers.
   DNS_RESOLVER: z.union([z.literal(''), envFields.hostPort]).optional(),
@@ -109,6 +111,8 @@ export interface ApiConfig {
   redisUrl: string;
   host: string;
   port: number;
+  /** Where /metrics is served (never on the public port); null: not at all. */
+  metrics: { host: string; port: number } | null;
   platformZone: string;
   /** ADDRESS:PORT of the resolver that verifies customers' domains; null: the system's resolvers. */
   dnsResolver: string | null;
@@ -149,6 +153,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
     redisUrl: e.REDIS_URL,
     host: e.API_HOST,
     port: e.API_PORT,
+    metrics: listenAddressOf(e.API_METRICS_ADDRESS),
     platformZone: e.PLATFORM_ZONE,
     dnsResolver: e.DNS_RESOLVER || null,
     secretsKeyring: e.SECRETS_KEYRING,

@@ -4,6 +4,7 @@ import { createApiRedis } from './plugins/redis.plugin.js';
 import { createDatabase } from '../../prisma/client.js';
 import { ConfigError } from '../../worker/src/contracts/env-fields.js';
 import { describeError } from '../../worker/src/contracts/dependency-check.js';
+import { listenForMetrics } from '../../worker/src/metrics/metrics-http-server.js';
 
 async function main(): Promise<void> {
   const config = loadApiConfig();
@@ -15,14 +16,24 @@ async function main(): Promise<void> {
 
   const address = await app.listen({ host: config.host, port: config.port });
   app.log.info(`Parley API listening on ${address} (${config.mode} mode)`);
+  // Its own listener (API_METRICS_ADDRESS): the public port never serves /metrics.
+  const metrics = config.metrics
+    ? await listenForMetrics({
+        ...config.metrics,
+        registry: app.metrics.registry,
+        onError: (error) => app.log.error({ err: describeError(error) }, 'metrics scrape failed'),
+      })
+    : null;
+  if (metrics) app.metrics.collectProcessMetrics();
+  if (metrics) app.log.info(`Parley API metrics on http://${metrics.address}/metrics`);
 
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     app.log.info({ signal }, 'api stopping');
-    app
-      .close()
+    Promise.resolve(metrics?.close())
+      .then(() => app.close())
       .then(() => database.close())
       .then(() => redis.disconnect())
       .catch((error: unknown) => app.log.error({ err: describeError(error) }, 'error during shutdown'));

@@ -14,11 +14,14 @@ set -euo pipefail
 #   iproute2, procps, curl        ss/ip, pgrep/ps, HTTP readiness checks
 #   restic                        encrypted, deduplicated backups (the platform database)
 #   coturn                        STUN/TURN for customers' calls (and turnutils_* for its tests)
+#   prometheus                    metrics and alert rules (and promtool for their tests); services.sh
+#                                 runs its own. Its Recommends, prometheus-node-exporter, is not installed
 PACKAGES=(
   postgresql redis-server docker.io pdns-server pdns-backend-sqlite3 sqlite3 pebble
   debootstrap openssl ca-certificates iproute2 curl procps
   restic
   coturn
+  prometheus
   # validates docker-compose.yml in the tests (no Compose plugin ships with docker.io)
   docker-compose
   # the dashboard's end-to-end test drives it with playwright-core (never a downloaded browser)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Machine set-up for the Parley sandbox, from a fresh Debian 12 to running services and an env
-# file: packages, Postgres, Redis, Docker, PowerDNS (+ platform zone), Pebble, coturn, then
-# .parley/sandbox.env in the repo. Every step is idempotent: a second run reuses everything and
+# file: packages, Postgres, Redis, Docker, PowerDNS (+ platform zone), Pebble, coturn, Prometheus,
+# then .parley/sandbox.env in the repo. Every step is idempotent: a second run reuses everything and
 # takes seconds. Logs one line per step to stderr; prints nothing on stdout.
 #
 # Environment (all optional):
@@ -47,6 +47,7 @@ ensure_edge_network # before PowerDNS, which listens on its address
 ensure_powerdns # before Pebble: Pebble resolves DNS-01 challenges through it
 ensure_pebble
 ensure_coturn # after Postgres (its secrets database) and the edge network (its addresses)
+ensure_prometheus # scrapes the API, the worker and the hosted servers; alert rules from infra/prometheus
 
 # Versioned key rings for secrets at rest ("<version>:<base64 key>"); each generated once.
 # Rotating means adding a version, never replacing a file's content. The platform keyring (ACME

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stops the sandbox daemons that setup.sh started (coturn, Pebble, PowerDNS, Redis), by pid file, and only
+# Stops the sandbox daemons that setup.sh started (Prometheus, coturn, Pebble, PowerDNS, Redis), by pid file, and only
 # if the pid still runs the expected program. Services it merely reused are never touched.
 # Postgres and Docker are shared with the rest of the machine and stay up; `--docker` also stops
 # a dockerd that setup.sh started itself (containers of other users would go down with it).
@@ -11,7 +11,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HERE/services.sh"
 check_state_dir
 
-names=(coturn:turnserver pebble:pebble pdns:pdns_server redis:redis-server)
+names=(prometheus:prometheus coturn:turnserver pebble:pebble pdns:pdns_server redis:redis-server)
 [ "${1:-}" != --docker ] || names+=(dockerd:dockerd)
 
 for entry in "${names[@]}"; do

@@ -35,7 +35,7 @@ export class ProvisioningHarness {
   /** `configure` adjusts the worker's configuration (outside services behind a test's proxy, say). */
   static async create(
     portRangeStart: number,
-    options: { persistentRedis?: boolean; turnTls?: boolean; configure?: (config: WorkerConfig) => WorkerConfig } = {},
+    options: { persistentRedis?: boolean; turnTls?: boolean; metrics?: boolean; configure?: (config: WorkerConfig) => WorkerConfig } = {},
   ): Promise<ProvisioningHarness> {
     const db = await createTestDatabase();
     const redis = await RedisServer.start({ persistent: options.persistentRedis ?? false });
@@ -55,6 +55,8 @@ export class ProvisioningHarness {
       backups: { ...base.backups, databaseIntervalMs: 0, scheduleIntervalMs: 0, deletionGraceMs: 0 },
       // Only a harness asked to keeps coturn's certificate: one worker at a time may own its files.
       calls: base.calls && { ...base.calls, tls: options.turnTls ? base.calls.tls : null },
+      // The operators' listener on a port of the kernel's choosing, only where a test reads it.
+      metrics: options.metrics ? { host: '127.0.0.1', port: 0 } : null,
       jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, resealIntervalMs: 3_600_000, accountCensusIntervalMs: 3_600_000, reconcileGraceMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16, complianceAfterReady: false },
     };
     const config = options.configure ? options.configure(defaults) : defaults;
@@ -84,6 +86,7 @@ export class ProvisioningHarness {
       DELETED_SERVER_GRACE_DAYS: '0',
       COMPLIANCE_AFTER_READY: String(this.config.jobs.complianceAfterReady),
       TURN_TLS_DIR: this.config.calls?.tls?.dir ?? '',
+      WORKER_METRICS_ADDRESS: '',
       LOG_LEVEL: 'warn',
     };
   }

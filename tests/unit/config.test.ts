@@ -69,6 +69,15 @@ describe('configuration', () => {
     expect(problemsOf(() => loadApiConfig({ ...apiEnv, DOMAIN_PENDING_LIMIT: 'ten' }))).toEqual(['DOMAIN_PENDING_LIMIT: must be a whole number of domains']);
   });
 
+  it('serves the API\'s metrics on 127.0.0.1:9101 unless set, nowhere when empty', () => {
+    expect(loadApiConfig(apiEnv).metrics).toEqual({ host: '127.0.0.1', port: 9101 });
+    expect(loadApiConfig({ ...apiEnv, API_METRICS_ADDRESS: '' }).metrics).toBeNull();
+    expect(loadApiConfig({ ...apiEnv, API_METRICS_ADDRESS: '[::1]:9101' }).metrics).toEqual({ host: '::1', port: 9101 });
+    const problems = problemsOf(() => loadApiConfig({ ...apiEnv, API_METRICS_ADDRESS: '9101' }));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^API_METRICS_ADDRESS: must be ADDRESS:PORT/);
+  });
+
   it('never echoes a secret value in its message', () => {
     const problems = problemsOf(() => loadApiConfig({ ...apiEnv, SECRETS_KEYRING: '1:supersecretvalue' }));
     expect(problems.join('\n')).not.toContain('supersecretvalue');
@@ -92,6 +101,22 @@ describe('configuration', () => {
       'PLATFORM_KEYRING: must not reuse a key of SECRETS_KEYRING, which the API holds too',
     ]);
     expect(JSON.stringify(loadApiConfig({ ...apiEnv, PLATFORM_KEYRING: workerEnv.PLATFORM_KEYRING }))).not.toContain(workerEnv.PLATFORM_KEYRING.slice(2));
+  });
+
+  it('offers TURN over TLS only with coturn\'s certificate directory and pid file, and serves the worker\'s metrics on 127.0.0.1:9102 unless set', () => {
+    const calls = { ...workerEnv, TURN_SECRETS_DATABASE_URL: 'postgresql://w:p@127.0.0.1:5432/parley_turn' };
+    expect(loadWorkerConfig(calls).calls?.tls).toBeNull();
+    expect(loadWorkerConfig({ ...calls, TURN_TLS_DIR: '' }).calls?.tls).toBeNull();
+    expect(loadWorkerConfig({ ...calls, TURN_TLS_DIR: '/var/lib/parley/coturn/tls', TURN_PID_FILE: '/run/coturn.pid' }).calls?.tls).toEqual({
+      port: 5349,
+      dir: '/var/lib/parley/coturn/tls',
+      pidFile: '/run/coturn.pid',
+    });
+    expect(problemsOf(() => loadWorkerConfig({ ...calls, TURN_TLS_DIR: '/var/lib/parley/coturn/tls' }))).toEqual(['TURN_PID_FILE: is required when TURN_TLS_DIR is set']);
+    expect(problemsOf(() => loadWorkerConfig({ ...calls, TURN_TLS_DIR: 'tls', TURN_PID_FILE: '/run/coturn.pid' }))).toEqual(['TURN_TLS_DIR: must be an absolute path']);
+    expect(loadWorkerConfig(workerEnv).metrics).toEqual({ host: '127.0.0.1', port: 9102 });
+    expect(loadWorkerConfig({ ...workerEnv, WORKER_METRICS_ADDRESS: '' }).metrics).toBeNull();
+    expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, WORKER_METRICS_ADDRESS: '127.0.0.1:70000' }))).toEqual(['WORKER_METRICS_ADDRESS: must have a port from 1 to 65535']);
   });
 
   it('gives the worker the backup repository and its password, checked; the database backup every 6 h unless set, 0 for off', () => {

@@ -85,7 +85,9 @@ describe('renderProsodyConfig', () => {
     expect(setting(config, 'c2s_ports')).toBe('{ 5222 }');
     expect(setting(config, 'c2s_direct_tls_ports')).toBe('{ 5223 }');
     expect(setting(config, 'https_ports')).toBe('{ 5281 }');
-    expect(setting(config, 'http_interfaces')).toBe('{ "127.0.0.1" }');
+    expect(setting(config, 'http_interfaces')).toBe('{ "*" }');
+    expect(setting(config, 'statistics_interval')).toBe('"manual"');
+    expect(setting(config, 'modules_enabled')).toContain('"http_openmetrics"');
     expect(setting(config, 'pidfile')).toBe('"/run/prosody/prosody.pid"');
     expect(setting(config, 'certificates')).toBe('"certs"');
     expect(setting(config, 'log')).toContain('"console"');

@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
-import { envFields, parseEnv } from './contracts/env-fields.js';
+import { envFields, listenAddressOf, parseEnv } from './contracts/env-fields.js';
 import { TENANT_NETWORK_NAME } from './ports/container-runtime.js';
 
 const keysOf = (keyring: string): string[] => keyring.split(',').map((entry) => entry.trim().split(':')[1] ?? '');
@@ -62,6 +62,8 @@ const workerEnvSchema = z
     ACME_ORDER_WINDOW_MS: z.coerce.number().int().min(1_000).max(7 * 86_400_000).default(10_800_000),
     ACME_ORDERS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(20),
     DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
+    // The disk the node's servers fill (their volumes): its use is a metric operators alert on.
+    DOCKER_DATA_ROOT: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/docker'),
     NODE_PUBLIC_ADDRESS: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IP address' }),
     ACME_EXTRA_ROOTS_URL: envFields.httpUrl('https://127.0.0.1:15000/roots/0').optional(),
     PROSODY_IMAGE: z.string({ error: 'is required but not set (./parley sets it from infra/image/build.sh)' }).regex(/^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+$/, 'must be an image reference such as parley/prosody:0123abcd'),
@@ -110,6 +112,8 @@ const workerEnvSchema = z
     TURN_SECRETS_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
     // TURN over TLS: where coturn reads its certificate (chain.pem, key.pem) and its pid file, to
     // have it reload one the worker renewed. Unset or empty, the node offers no turns: entries.
+    // The operators' listener: /metrics and the hosted servers' scrape targets (Prometheus http_sd).
+    WORKER_METRICS_ADDRESS: envFields.metricsAddress.default('127.0.0.1:9102'),
     TURN_TLS_DIR: z.union([z.literal(''), z.string().startsWith('/', 'must be an absolute path')]).optional(),
     TURN_TLS_PORT: z.coerce.number().int().min(1).max(65535).default(5349),
     TURN_PID_FILE: z.string().startsWith('/', 'must be an absolute path').optional(),
@@ -166,7 +170,8 @@ export interface WorkerConfig {
     /** New orders allowed per sliding window: per ACME account (the platform) and per customer account. */
     orderLimits: { perAcmeAccount: number; perCustomer: number; windowMs: number };
   };
-  docker: { socketPath: string; publicAddress: string };
+  /** dataRoot: where the engine keeps volumes (the disk whose use operators watch). */
+  docker: { socketPath: string; publicAddress: string; dataRoot: string };
   prosodyImage: string;
   node: {
     name: string;
@@ -209,6 +214,8 @@ export interface WorkerConfig {
   shutdownTimeoutMs: number;
   /** Audio and video calls through the node's coturn; undefined: not offered. */
   calls: CallsConfig | undefined;
+  /** Where /metrics and the scrape targets are served; null: not at all. */
+  metrics: { host: string; port: number } | null;
 }
 
 export interface CallsConfig {
@@ -263,7 +270,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       extraRootsUrl: e.ACME_EXTRA_ROOTS_URL,
       orderLimits: { perAcmeAccount: e.ACME_ORDER_BUDGET, perCustomer: e.ACME_ORDERS_PER_ACCOUNT, windowMs: e.ACME_ORDER_WINDOW_MS },
     },
-    docker: { socketPath: e.DOCKER_SOCKET, publicAddress: e.NODE_PUBLIC_ADDRESS },
+    docker: { socketPath: e.DOCKER_SOCKET, publicAddress: e.NODE_PUBLIC_ADDRESS, dataRoot: e.DOCKER_DATA_ROOT },
     prosodyImage: e.PROSODY_IMAGE,
     node: {
       name: e.NODE_NAME,
@@ -305,6 +312,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
     calls: e.TURN_SECRETS_DATABASE_URL
       ? { turnSecretsDatabaseUrl: e.TURN_SECRETS_DATABASE_URL, turnSecretsTimeoutMs: e.TURN_SECRETS_TIMEOUT_MS, turnPort: e.TURN_PORT, relayPorts: e.TURN_RELAY_PORTS, credentialTtlSeconds: e.TURN_CREDENTIAL_TTL_SECONDS, tls: turnTls(e) }
       : undefined,
+    metrics: listenAddressOf(e.WORKER_METRICS_ADDRESS),
   };
 }
 

@@ -30,6 +30,9 @@ import { xmppUsersRegistry } from './xmpp-users/xmpp-users.processor.js';
 import { Timeline } from './provisioning/timeline.js';
 import { startKeeperLoop } from './jobs/keeper-loop.js';
 import { keepTurnCertificate } from './calls/turn-certificate.js';
+import { WorkerMetrics } from './metrics/worker-metrics.js';
+import { listenForMetrics } from './metrics/metrics-http-server.js';
+import { serverMetricsRoutes } from './metrics/server-targets.js';
 
 /** The first retry of a failed TURN certificate run; later ones double, up to the renewal scan's interval. */
 const TURN_CERTIFICATE_RETRY_MS = 5_000;
@@ -50,6 +53,8 @@ async function openBackupRepository(backups: BackupRepository, logger: Logger): 
 export interface WorkerRuntime {
   queue: Queue;
   flows: FlowProducer;
+  /** host:port of the operators' listener (/metrics, /targets/servers); null when off. */
+  metricsAddress: string | null;
   /** Stops taking jobs, lets running ones finish (bounded by the config), then disconnects. */
   close(): Promise<void>;
 }
@@ -186,6 +191,11 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       deletionGraceMs: config.backups.deletionGraceMs,
     },
   };
+  const metrics = new WorkerMetrics({ prisma, acmeOrderLimits: config.acme.orderLimits, nodeName: config.node.name, diskPath: config.docker.dataRoot });
+  const observeStep = (step: string, outcome: 'succeeded' | 'failed', seconds: number) => metrics.steps.observe({ step, outcome }, seconds);
+  const findingsSeen = (findings: Record<string, number>) => {
+    for (const [kind, count] of Object.entries(findings)) metrics.findings.inc({ kind }, count);
+  };
   const failpoints = new Failpoints(new Set(config.failpoints), (point) => {
     logger.warn({ failpoint: point }, 'failpoint reached; hanging until killed');
     process.stdout.write(`FAILPOINT ${point}\n`);
@@ -193,7 +203,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
 
   // BullMQ blocks on its worker connection; it does not close a connection it was given.
   const workerConnection = connection.duplicate();
-  const worker = new Worker(PROVISIONING_QUEUE, provisioningJobs.processor({ deps, failpoints, timeline: new Timeline(prisma), databaseBackup }, config.deadlines.provisioningJobMs), {
+  const worker = new Worker(PROVISIONING_QUEUE, provisioningJobs.processor({ deps, failpoints, timeline: new Timeline(prisma, observeStep), databaseBackup, findingsSeen }, config.deadlines.provisioningJobMs), {
     connection: workerConnection,
     concurrency: config.jobs.concurrency,
     lockDuration: config.jobs.lockMs,
@@ -204,7 +214,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   });
   // Users and invites on their own queue, so a burst of them never waits behind provisioning.
   const usersConnection = connection.duplicate();
-  const usersWorker = new Worker(XMPP_USERS_QUEUE, xmppUsersJobs.processor({ deps, timeline: new Timeline(prisma) }, config.deadlines.xmppUsersJobMs), {
+  const usersWorker = new Worker(XMPP_USERS_QUEUE, xmppUsersJobs.processor({ deps, timeline: new Timeline(prisma, observeStep) }, config.deadlines.xmppUsersJobMs), {
     connection: usersConnection,
     concurrency: config.jobs.concurrency,
     lockDuration: config.jobs.lockMs,
@@ -212,7 +222,11 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     maxStalledCount: 10,
   });
   for (const w of [worker, usersWorker]) {
-    w.on('failed', (job, error) => logger.warn({ job: job?.id, err: describeError(error) }, 'job failed'));
+    w.on('completed', (job) => metrics.jobs.inc({ queue: w.name, job: job.name, outcome: 'completed' }));
+    w.on('failed', (job, error) => {
+      metrics.jobs.inc({ queue: w.name, job: job?.name ?? 'unknown', outcome: 'failed' });
+      logger.warn({ job: job?.id, err: describeError(error) }, 'job failed');
+    });
     w.on('error', (error) => logger.error({ err: describeError(error) }, 'worker error'));
   }
 
@@ -242,6 +256,21 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       logger,
     });
 
+  // The operators' listener: the worker's metrics, and every hosted server's through it.
+  let metricsAddress = '';
+  const metricsListener =
+    config.metrics &&
+    (await listenForMetrics({
+      ...config.metrics,
+      registry: metrics.registry,
+      routes: serverMetricsRoutes({ prisma, containers: adapters.containers, nodeName: config.node.name, listenAddress: () => metricsAddress }),
+      onError: (error) => logger.warn({ err: describeError(error) }, 'a metrics request failed'),
+    }));
+  if (metricsListener) {
+    metricsAddress = metricsListener.address;
+    logger.info({ address: metricsListener.address }, 'metrics listener up');
+  }
+
   const containerEvents = watchContainerEvents({
     containers: adapters.containers,
     checkServers: (serverIds) => jobs.enqueueHealthChecks(serverIds),
@@ -254,10 +283,12 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   return {
     queue,
     flows,
+    metricsAddress: metricsListener ? metricsListener.address : null,
     close: async () => {
       containerEvents.stop();
       reporter.stop();
       await turnCertificate?.stop();
+      await metricsListener?.close();
       await Promise.all([worker.close(), usersWorker.close()]);
       await Promise.all([queue.close(), usersQueue.close(), flows.close()]);
       workerConnection.disconnect();

@@ -17,6 +17,11 @@ export class OpenStreams {
 
   constructor(private readonly caps: StreamCaps) {}
 
+  /** How many are open now. */
+  get size(): number {
+    return this.stops.size;
+  }
+
   /** Counts a stream in, or answers 429; the returned function counts it out. */
   open(accountId: string, stop: () => void): () => void {
     const mine = this.perAccount.get(accountId) ?? 0;

@@ -125,6 +125,7 @@ export const serverRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
   // A stream never ends by itself: without this, closing the API (a deploy, SIGTERM) would wait
   // for every watching browser, up to the stream's hour.
   const openStreams = new OpenStreams({ perAccount: app.config.streams.perAccount, total: app.config.streams.total });
+  app.metrics.countStreams(openStreams);
   app.addHook('preClose', (hookDone) => {
     openStreams.stopAll();
     hookDone();

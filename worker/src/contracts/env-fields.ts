@@ -56,6 +56,14 @@ export const envFields = {
   hostPort: z
     .string({ error: 'is required but not set' })
     .regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):\d{1,5}$/, 'must be ADDRESS:PORT, for example 127.0.0.1:5353'),
+  /** Where an operators' listener (metrics) binds, ADDRESS:PORT; empty: none. */
+  metricsAddress: z.union([
+    z.literal(''),
+    z
+      .string()
+      .regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):\d{1,5}$/, 'must be ADDRESS:PORT (an IP address, [brackets] around IPv6), or empty for none')
+      .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65535 && !value.endsWith(':0'), 'must have a port from 1 to 65535'),
+  ]),
   /** Any restic repository: a local directory in the sandbox, `s3:…` or `sftp:…` in production. */
   backupRepository: z.string({ error: 'is required but not set' }).min(1, 'must not be empty'),
   /** Without it no backup can be read back: keep a copy outside the platform. */
@@ -68,3 +76,10 @@ export const envFields = {
       message: 'must be VERSION:BASE64KEY[,VERSION:BASE64KEY...] with 32-byte keys; the highest version encrypts',
     }),
 };
+
+/** ADDRESS:PORT (brackets around IPv6) as a listener's host and port; null for the empty value. */
+export function listenAddressOf(value: string): { host: string; port: number } | null {
+  if (value === '') return null;
+  const colon = value.lastIndexOf(':');
+  return { host: value.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(value.slice(colon + 1)) };
+}

@@ -74,14 +74,18 @@ export interface StepOutcome {
 export async function trackedStep(step: TrackedStep, run: () => Promise<string | StepOutcome>): Promise<string> {
   const { timeline, serverId, context } = step;
   if (step.title !== undefined) await timeline.record(serverId, step.step, 'started', step.title, context);
+  const started = performance.now();
+  const seconds = () => (performance.now() - started) / 1000;
   try {
     const outcome = await run();
+    timeline.stepEnded(step.step, 'succeeded', seconds());
     const message = typeof outcome === 'string' ? outcome : outcome.message;
     const detail = typeof outcome === 'string' ? context.detail : { ...context.detail, ...outcome.detail };
     await timeline.record(serverId, step.step, 'succeeded', message, { ...context, ...(detail ? { detail } : {}) });
     await step.onSuccess?.();
     return message;
   } catch (error) {
+    timeline.stepEnded(step.step, 'failed', seconds());
     const failure = failureOutcome(error, context);
     await step.onFailure?.(failure);
     const message = step.failureText ? step.failureText(failure.reason) : failure.reason;

@@ -5,7 +5,10 @@ import type { ContainerFile } from '../ports/container-runtime.js';
 import { CONTACT_KINDS, contactAddressesProblems, type ContactAddresses } from '../contracts/contact-addresses.js';
 
 /** Ports Prosody listens on inside the container (the node maps its own ports onto these). */
-const PROSODY_PORTS = { c2s: 5222, c2sDirectTls: 5223, s2s: 5269, https: 5281, httpLoopback: 5280 } as const;
+const PROSODY_PORTS = { c2s: 5222, c2sDirectTls: 5223, s2s: 5269, https: 5281, http: 5280 } as const;
+
+/** Where Prosody's metrics (mod_http_openmetrics) answer: plain HTTP on the container's address. */
+export const PROSODY_METRICS = { port: PROSODY_PORTS.http, path: '/metrics' } as const;
 
 const DEFAULT_UPLOAD_SIZE_LIMIT_BYTES = 100 * 1024 * 1024;
 
@@ -160,8 +163,9 @@ const luaNumbers = (values: readonly number[]) => `{ ${values.join('; ')} }`;
  * 3: calls (mod_turn_external and the TURN secret's file); federation in the sandbox (its CA's
  * roots, .test names resolved); XEP-0157 contact addresses, ALPN on direct TLS, MUC avatars.
  * 4: TURN over TLS (a turns entry with credentials, in the TURN secret's file).
+ * 5: metrics (mod_http_openmetrics) on the container's plain HTTP port for the platform.
  */
-export const PROSODY_CONFIG_VERSION = 4;
+export const PROSODY_CONFIG_VERSION = 5;
 
 /** Every module of XEP-0479 Compliance Suites 2023 (IM + Mobile), plus invites and the admin shell. */
 const BASE_MODULES = [
@@ -178,6 +182,8 @@ const BASE_MODULES = [
   'admin_shell',
   // XEP-0157: who to contact about the server (abuse, support, security), in its disco#info
   'server_contact_info',
+  // sessions, connections, memory for the platform's Prometheus
+  'http_openmetrics',
 ] as const;
 
 function prosodyModules(federation: boolean): string[] {
@@ -252,9 +258,13 @@ export function renderProsodyConfig(input: ProsodyConfigInput): string {
     `c2s_direct_tls_ssl = { alpn = ${luaList(['xmpp-client'])} }`,
     ...(federation ? [`s2s_ports = ${luaNumbers([PROSODY_PORTS.s2s])}`] : []),
     `https_ports = ${luaNumbers([PROSODY_PORTS.https])}`,
-    `-- Plain HTTP only on loopback, for checks from inside the container.`,
-    `http_ports = ${luaNumbers([PROSODY_PORTS.httpLoopback])}`,
-    `http_interfaces = ${luaList(['127.0.0.1'])}`,
+    `-- Plain HTTP, not published: only this node reaches it (the tenant bridge keeps containers`,
+    `-- apart), for checks and for the metrics the platform's Prometheus reads through the worker.`,
+    `http_ports = ${luaNumbers([PROSODY_PORTS.http])}`,
+    `http_interfaces = ${luaList(['*'])}`,
+    `statistics = ${luaString('internal')}`,
+    `statistics_interval = ${luaString('manual')}`,
+    `openmetrics_allow_cidr = ${luaString('0.0.0.0/0')}`,
     '',
     ...(calls ? [`-- The TURN secret, readable by Prosody but kept out of this file.`, `Include ${luaString(TURN_SECRET_FILE)}`, ''] : []),
     `VirtualHost ${luaString(domain)}`,

@@ -21,6 +21,8 @@ export interface ProvisioningJobContext {
   failpoints: Failpoints;
   timeline: Timeline;
   databaseBackup: DatabaseBackupDeps;
+  /** Told what each reconcile pass found wrong, by kind (the findings counter). */
+  findingsSeen: (findings: Record<string, number>) => void;
 }
 
 type StepRunner = (deps: StepDeps, serverId: string) => Promise<string>;

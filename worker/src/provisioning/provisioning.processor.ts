@@ -68,7 +68,11 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
     deprovision(deps, timeline, serverId, jobContext(bullJob), failpoints),
   ),
   job(RENEWAL_SCAN_JOB, scheduledJobSchema, ({ deps }) => scanForRenewals(deps)),
-  job(RECONCILE_JOB, scheduledJobSchema, async ({ deps }) => JSON.stringify(await reconcilePass(deps, deps.settings.nodeName))),
+  job(RECONCILE_JOB, scheduledJobSchema, async ({ deps, findingsSeen }) => {
+    const report = await reconcilePass(deps, deps.settings.nodeName);
+    findingsSeen(report.findings);
+    return JSON.stringify(report);
+  }),
   job(HEAL_JOB, healJobSchema, ({ deps, timeline }, { serverId }, bullJob) => heal(deps, timeline, serverId, { jobId: bullJob.id, errorTypeOf: (error) => classifyError(error).type })),
   job(RENEW_JOB, renewJobSchema, ({ deps, timeline }, { serverId, certificateId }, bullJob) =>
     renewCertificate(deps, timeline, serverId, certificateId, jobContext(bullJob)),

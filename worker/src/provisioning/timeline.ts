@@ -20,8 +20,18 @@ export interface FailureFields {
 }
 
 /** The server's timeline the customer watches, and its state; one row per step outcome. */
+/** Told how long each tracked step took and how it ended (the worker's step histogram). */
+export type StepObserver = (step: string, outcome: 'succeeded' | 'failed', seconds: number) => void;
+
 export class Timeline {
-  constructor(private readonly prisma: PrismaClient) {}
+  constructor(
+    private readonly prisma: PrismaClient,
+    private readonly observer?: StepObserver,
+  ) {}
+
+  stepEnded(step: string, outcome: 'succeeded' | 'failed', seconds: number): void {
+    this.observer?.(step, outcome, seconds);
+  }
 
   async record(serverId: string, step: string, status: EventStatus, message: string, context: EventContext = {}, failure?: FailureFields): Promise<void> {
     await this.prisma.provisioningEvent.create({
