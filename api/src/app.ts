@@ -71,7 +71,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   app.decorate('config', config);
 
   // First, so its hook times every route registered after it.
-  app.register(metricsPlugin);
+  app.register(metricsPlugin, { record: config.metrics !== null });
   app.register(dbPlugin, { databaseUrl: config.databaseUrl, connectTimeoutMs: config.databaseConnectTimeoutMs, database: deps.database });
   app.register(redisPlugin, { redisUrl: config.redisUrl, redis: deps.redis });
   app.register(jobsPlugin, { redisUrl: config.redisUrl });

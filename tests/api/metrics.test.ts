@@ -1,6 +1,7 @@
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listenForMetrics } from '../../worker/src/metrics/metrics-http-server.js';
+import { buildApp } from '../../api/src/app.js';
 import { startApiHarness, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
 import { readyServer } from '../support/api-tenant-fixtures.js';
 import { until } from '../support/until.js';
@@ -50,6 +51,16 @@ describe('API request metrics', () => {
     expect(text).not.toContain('no-such-route-x7q');
     // The process's own metrics are the serving process's (main.ts adds them), not every app's.
     expect(text).not.toContain('parley_api_process_cpu_user_seconds_total');
+  });
+
+  it('records nothing when no listener would serve them (API_METRICS_ADDRESS empty)', async () => {
+    const app = buildApp({ config: { ...harness.config, metrics: null } });
+    try {
+      expect((await app.inject({ method: 'GET', url: '/api/v1/plans' })).statusCode).toBe(200);
+      expect(await app.metrics.registry.metrics()).not.toMatch(/^parley_api_requests_total\{/m);
+    } finally {
+      await app.close();
+    }
   });
 
   it('serves them on the operators\' listener over HTTP, and never on the public port', async () => {

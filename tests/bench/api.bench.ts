@@ -18,6 +18,7 @@ import pg from 'pg';
 import { serverListQuery, toServerItem, type ServerFields } from '../../api/src/servers/server-list.js';
 import { toPage } from '../../api/src/http/schemas.js';
 import { startApiHarness, withToken, type ApiHarness } from '../support/api-harness.js';
+import { buildApp } from '../../api/src/app.js';
 
 // autocannon ships no types (and @types/autocannon is not a dependency): the little used here.
 interface AutocannonResult {
@@ -365,7 +366,7 @@ async function main(): Promise<void> {
       for (const step of cleanups.reverse()) await step().catch((error: unknown) => console.error(`bench:api: cleanup: ${String(error)}`));
     })());
   // Every autocannon run is bounded by its duration plus the request timeout; this bounds the whole.
-  const budgetMs = (4 * (WARMUP_S + DURATION_S + REQUEST_TIMEOUT_S) + 180) * 1000;
+  const budgetMs = (5 * (WARMUP_S + DURATION_S + REQUEST_TIMEOUT_S) + 180) * 1000;
   const watchdog = setTimeout(() => {
     console.error(`bench:api: did not finish within ${budgetMs / 1000} s; cleaning up`);
     void cleanup().finally(() => process.exit(1));
@@ -396,8 +397,14 @@ async function main(): Promise<void> {
     });
     cleanups.push(() => hello.app.close());
 
+    // The same API without metrics (API_METRICS_ADDRESS empty: no request is counted or timed).
+    const unmetered = buildApp({ config: { ...harness.config, metrics: null } });
+    cleanups.push(() => unmetered.close());
+    const unmeteredBase = await unmetered.listen({ host: '127.0.0.1', port: 0 });
+
     const database = new URL(harness.config.databaseUrl).pathname.slice(1);
     const api = { url: `${apiBase}/api/v1/servers`, headers: withToken(account) };
+    const apiUnmetered = { url: `${unmeteredBase}/api/v1/servers`, headers: withToken(account) };
     const floorOne = { url: `${floor.base}/servers`, headers: {} };
     const floorFour = { url: `${floor.base}/servers-prisma-sql`, headers: {} };
     // Same answer from all three (this is also the token's first use, whose lastUsedAt write
@@ -424,6 +431,7 @@ async function main(): Promise<void> {
     const floorM = await run('floor: one SELECT via pg', floorOne, floorStatements);
     const prismaSqlM = await run("Prisma's SQL via pg (no ORM)", floorFour, floorFourStatements);
     const apiM = await run('API GET /api/v1/servers', api, apiStatements);
+    const unmeteredM = await run('API, metrics off', apiUnmetered, apiStatements);
 
     const ratio = Math.round((apiM.rps / floorM.rps) * 100) / 100;
     const p99Ratio = Math.round((apiM.p99 / floorM.p99) * 100) / 100;
@@ -463,6 +471,8 @@ async function main(): Promise<void> {
         api_rps: apiM.rps,
         api_p50_ms: apiM.p50,
         api_p99_ms: apiM.p99,
+        api_metrics_off_rps: unmeteredM.rps,
+        api_metrics_off_p99_ms: unmeteredM.p99,
         floor_rps: floorM.rps,
         floor_p50_ms: floorM.p50,
         floor_p99_ms: floorM.p99,
