@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { until } from '../support/until.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { connectAs } from '../support/xmpp.js';
 
+const run = promisify(execFile);
 const PORTS = 46_000;
 /** The test's Prometheus: in the reserved block (never an ephemeral port), past the harness's 400. */
 const PROMETHEUS_PORT = 46_450;
@@ -122,6 +124,17 @@ describe('metrics: the worker and each hosted server, scraped by a real Promethe
     const published = Object.entries(info.NetworkSettings.Ports ?? {}).filter(([, bindings]) => (bindings ?? []).length > 0).map(([port]) => port);
     expect(published.length).toBeGreaterThan(0);
     expect(published).not.toContain(`${PROSODY_METRICS.port}/tcp`);
+  });
+
+  it('keeps a server’s metrics from other tenants: its neighbour’s container cannot connect, the node can', async () => {
+    const [target, neighbour] = servers;
+    if (!target || !neighbour) throw new Error('no servers');
+    const address = Object.values((await docker.getContainer(containerName(target.serverId)).inspect()).NetworkSettings.Networks)[0]?.IPAddress;
+    if (!address) throw new Error('the server has no address');
+    expect((await fetch(`http://${address}:${PROSODY_METRICS.port}${PROSODY_METRICS.path}`, { signal: AbortSignal.timeout(5_000) })).status).toBe(200);
+    const probe = `local c = require("socket").tcp(); c:settimeout(3); local ok, err = c:connect("${address}", ${PROSODY_METRICS.port}); print(ok and "open" or ("closed: " .. tostring(err)))`;
+    const { stdout } = await run('docker', ['exec', containerName(neighbour.serverId), 'lua5.4', '-e', probe], { timeout: 15_000 });
+    expect(stdout.trim()).toMatch(/^closed: /);
   });
 
   it('counts the work done: jobs by outcome, step durations, certificate expiry per server', async () => {
