@@ -86,7 +86,9 @@ async function recreate(deps: StepDeps, server: WatchedServer, replace: boolean)
 
 async function reinstallFiles(deps: StepDeps, server: WatchedServer): Promise<string> {
   const done = await installConfiguration(deps, server.id, server.desiredState !== 'stopped');
-  return done === 'reloaded' ? 'Reinstalled the configuration and TLS certificate and reloaded the server' : 'Reinstalled the configuration and TLS certificate';
+  if (done === 'restarted') await waitUntilAnswering(deps, server);
+  const then = { written: '', reloaded: ' and reloaded the server', restarted: ' and restarted the server (its listeners changed)' }[done];
+  return `Reinstalled the configuration and TLS certificate${then}`;
 }
 
 async function putBackRecords(deps: StepDeps, records: { zone: string; record: DnsRecord }[]): Promise<string> {

@@ -18,6 +18,10 @@ export async function applyServerConfig(deps: StepDeps, timeline: Timeline, serv
   }
   return trackedStep({ timeline, serverId, step: 'reconfigure', title: 'Apply the new settings', context }, async () => {
     const done = await deps.serverLock.run(serverId, () => installConfiguration(deps, serverId, server.state === 'ready'));
-    return done === 'reloaded' ? 'Settings applied; the server reloaded its configuration' : 'Settings saved; the server uses them when it starts';
+    return {
+      reloaded: 'Settings applied; the server reloaded its configuration',
+      restarted: 'Settings applied; the server restarted (its listeners changed since it was configured)',
+      written: 'Settings saved; the server uses them when it starts',
+    }[done];
   });
 }
