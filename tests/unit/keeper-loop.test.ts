@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { startKeeperLoop } from '../../worker/src/jobs/keeper-loop.js';
 import { until } from '../support/until.js';
 
@@ -7,27 +7,33 @@ const logger = pino({ level: 'silent' });
 
 describe('startKeeperLoop', () => {
   it('runs at once, retries a failure sooner (doubling), then waits the full interval', async () => {
-    const runs: number[] = [];
-    const started = Date.now();
-    const loop = startKeeperLoop({
-      what: 'test',
-      keep: () => {
-        runs.push(Date.now() - started);
-        return runs.length <= 3 ? Promise.reject(new Error(`down ${runs.length}`)) : Promise.resolve('kept');
-      },
-      intervalMs: 60_000,
-      retryMs: 20,
-      logger,
-    });
-    await until('four runs', () => Promise.resolve(runs.length >= 4 ? true : null), 5_000, 5);
-    await new Promise((r) => setTimeout(r, 300));
-    await loop.stop();
-    // Failures at once, +20, +40, +80 ms; after the success nothing more within the interval.
-    expect(runs).toHaveLength(4);
-    const gaps = runs.slice(1).map((at, i) => at - (runs[i] ?? 0));
-    expect(gaps[0]).toBeGreaterThanOrEqual(20);
-    expect(gaps[1]).toBeGreaterThanOrEqual(40);
-    expect(gaps[2]).toBeGreaterThanOrEqual(80);
+    vi.useFakeTimers();
+    try {
+      let runs = 0;
+      const loop = startKeeperLoop({
+        what: 'test',
+        keep: () => {
+          runs += 1;
+          return runs <= 3 ? Promise.reject(new Error(`down ${runs}`)) : Promise.resolve('kept');
+        },
+        intervalMs: 60_000,
+        retryMs: 20,
+        logger,
+      });
+      const after = async (ms: number) => {
+        await vi.advanceTimersByTimeAsync(ms);
+        return runs;
+      };
+      // Failures at once, then after 20, 40 and 80 ms; after the success, the interval.
+      expect(await after(0)).toBe(1);
+      expect([await after(19), await after(1)]).toEqual([1, 2]);
+      expect([await after(39), await after(1)]).toEqual([2, 3]);
+      expect([await after(79), await after(1)]).toEqual([3, 4]);
+      expect([await after(59_999), await after(1)]).toEqual([4, 5]);
+      await loop.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('never retries later than the interval, and stop waits for the run in progress', async () => {
