@@ -12,6 +12,7 @@ import { Timeline } from '../../worker/src/provisioning/timeline.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
+import { WorkerProcess } from '../support/worker-process.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { connectAs } from '../support/xmpp.js';
 
@@ -148,6 +149,17 @@ describe('metrics: the worker and each hosted server, scraped by a real Promethe
     expect(text).toMatch(/^parley_acme_order_budget \d+/m);
     expect(text).toMatch(/^parley_node_disk_used_ratio\{node="test-46000"\} 0\.\d+/m);
   });
+
+  it('refuses to start a second worker on an address already serving metrics, naming the setting', async () => {
+    const worker = WorkerProcess.start({ ...harness.workerEnv(), WORKER_METRICS_ADDRESS: metricsAddress });
+    try {
+      expect(await worker.waitForLine(/WORKER_METRICS_ADDRESS: 127\.0\.0\.1:\d+ is in use/, 60_000)).toBeTruthy();
+      expect(await worker.exitCode(30_000)).toBe(78);
+    } finally {
+      await worker.kill();
+    }
+    expect((await scrape('/metrics')).status).toBe(200);
+  }, 90_000);
 
   it('is scraped by Prometheus: the worker and every hosted server are up', async () => {
     const up = await until(

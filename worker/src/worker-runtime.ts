@@ -196,6 +196,25 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   const findingsSeen = (findings: Record<string, number>) => {
     for (const [kind, count] of Object.entries(findings)) metrics.findings.inc({ kind }, count);
   };
+  // The operators' listener: the worker's metrics, and every hosted server's through it. Before
+  // any job is taken: a worker that cannot serve its metrics refuses to start.
+  let metricsAddress = '';
+  const metricsListener =
+    config.metrics &&
+    (await listenForMetrics({
+      ...config.metrics,
+      registry: metrics.registry,
+      routes: serverMetricsRoutes({ prisma, containers: adapters.containers, nodeName: config.node.name, listenAddress: () => metricsAddress }),
+      onError: (error) => logger.warn({ err: describeError(error) }, 'a metrics request failed'),
+    }).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+      const address = `${config.metrics?.host ?? ''}:${config.metrics?.port ?? ''}`;
+      throw new ConfigError([`WORKER_METRICS_ADDRESS: ${address} is in use (another worker on this node?); give each worker its own, or leave it empty for none`]);
+    }));
+  if (metricsListener) {
+    metricsAddress = metricsListener.address;
+    logger.info({ address: metricsListener.address }, 'metrics listener up');
+  }
   const failpoints = new Failpoints(new Set(config.failpoints), (point) => {
     logger.warn({ failpoint: point }, 'failpoint reached; hanging until killed');
     process.stdout.write(`FAILPOINT ${point}\n`);
@@ -255,21 +274,6 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       retryMs: TURN_CERTIFICATE_RETRY_MS,
       logger,
     });
-
-  // The operators' listener: the worker's metrics, and every hosted server's through it.
-  let metricsAddress = '';
-  const metricsListener =
-    config.metrics &&
-    (await listenForMetrics({
-      ...config.metrics,
-      registry: metrics.registry,
-      routes: serverMetricsRoutes({ prisma, containers: adapters.containers, nodeName: config.node.name, listenAddress: () => metricsAddress }),
-      onError: (error) => logger.warn({ err: describeError(error) }, 'a metrics request failed'),
-    }));
-  if (metricsListener) {
-    metricsAddress = metricsListener.address;
-    logger.info({ address: metricsListener.address }, 'metrics listener up');
-  }
 
   const containerEvents = watchContainerEvents({
     containers: adapters.containers,
