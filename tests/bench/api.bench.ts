@@ -19,6 +19,7 @@ import { serverListQuery, toServerItem, type ServerFields } from '../../api/src/
 import { toPage } from '../../api/src/http/schemas.js';
 import { startApiHarness, withToken, type ApiHarness } from '../support/api-harness.js';
 import { buildApp } from '../../api/src/app.js';
+import { healthMessage, type HealthStatus } from '../../worker/src/contracts/health.js';
 
 // autocannon ships no types (and @types/autocannon is not a dependency): the little used here.
 interface AutocannonResult {
@@ -62,7 +63,7 @@ const TARGET_P99_RATIO = 1.5;
 const SERVER_COLUMNS = [
   'id', 'account_id', 'name', 'domain', 'domain_kind::text', 'custom_domain_id', 'federation', 'plan_id', 'node_id',
   'desired_state::text', 'state::text', 'state_reason', 'state_changed_at', 'spec_hash', 'container_id', 'ready_at',
-  'version', 'created_at', 'updated_at', 'deleted_at',
+  'version', 'created_at', 'updated_at', 'deleted_at', 'health::text', 'health_issue', 'health_changed_at', 'health_checked_at',
 ];
 const NODE_COLUMNS = [
   'id', 'name', 'hostname', 'public_address', 'docker_endpoint', 'port_range_start', 'port_range_end', 'state::text', 'created_at', 'updated_at',
@@ -95,6 +96,10 @@ interface SqlServerRow {
   desired_state: string;
   created_at: Date;
   ready_at: Date | null;
+  health: HealthStatus;
+  health_issue: string | null;
+  health_changed_at: Date | null;
+  health_checked_at: Date | null;
 }
 interface SqlListRow extends SqlServerRow {
   plan: { code: string } | undefined;
@@ -118,6 +123,13 @@ function toItem(row: SqlListRow) {
     desiredState: row.desired_state,
     createdAt: row.created_at.toISOString(),
     readyAt: row.ready_at?.toISOString() ?? null,
+    health: {
+      status: row.health,
+      issue: row.health_issue,
+      message: healthMessage(row.health, row.health_issue),
+      since: row.health_changed_at?.toISOString() ?? null,
+      checkedAt: row.health_checked_at?.toISOString() ?? null,
+    },
     connection:
       ports.c2s === undefined
         ? null
@@ -185,6 +197,18 @@ async function prismaShapedList(pool: pg.Pool, accountId: string) {
       port_allocations: portsByServer.get(s.id) ?? [],
     })),
   );
+}
+
+/** Where two JSON values first differ, as a path and both values: what a mismatch error names. */
+function firstDifference(a: unknown, b: unknown, path = '$'): string {
+  if (isDeepStrictEqual(a, b)) return '';
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+      const found = firstDifference((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return `${path}: ${JSON.stringify(a)} instead of ${JSON.stringify(b)}`;
 }
 
 /** 50 ready servers on one node, each with its four ports, as the worker leaves them. */
@@ -413,7 +437,8 @@ async function main(): Promise<void> {
     const listed = (apiBody as { items?: unknown[] }).items?.length;
     if (listed !== SERVERS) throw new Error(`the API listed ${listed} servers, expected ${SERVERS}`);
     for (const other of [floorOne, floorFour]) {
-      if (!isDeepStrictEqual(await getJson(other.url, other.headers), apiBody)) throw new Error(`${other.url} does not answer what the API answers`);
+      const answer = await getJson(other.url, other.headers);
+      if (!isDeepStrictEqual(answer, apiBody)) throw new Error(`${other.url} does not answer what the API answers: ${firstDifference(answer, apiBody)}`);
     }
     const apiStatements = await statementsPerRequest(api.url, api.headers);
     const floorStatements = await statementsPerRequest(floorOne.url, floorOne.headers);
