@@ -21,10 +21,8 @@ async function main(): Promise<void> {
     ? await listenForMetrics({
         ...config.metrics,
         registry: app.metrics.registry,
+        setting: 'API_METRICS_ADDRESS',
         onError: (error) => app.log.error({ err: describeError(error) }, 'metrics scrape failed'),
-      }).catch((error: unknown) => {
-        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-        throw new ConfigError([`API_METRICS_ADDRESS: ${config.metrics?.host ?? ''}:${config.metrics?.port ?? ''} is in use (another API on this machine?); give each its own, or leave it empty for none`]);
       })
     : null;
   if (metrics) app.metrics.collectProcessMetrics();

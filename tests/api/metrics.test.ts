@@ -65,7 +65,7 @@ describe('API request metrics', () => {
 
   it('serves them on the operators\' listener over HTTP, and never on the public port', async () => {
     const errors: unknown[] = [];
-    const listener = await listenForMetrics({ host: '127.0.0.1', port: 0, registry: harness.app.metrics.registry, onError: (error) => errors.push(error) });
+    const listener = await listenForMetrics({ host: '127.0.0.1', port: 0, setting: 'API_METRICS_ADDRESS', registry: harness.app.metrics.registry, onError: (error) => errors.push(error) });
     try {
       const answer = await fetch(`http://${listener.address}/metrics`);
       expect(answer.status).toBe(200);

@@ -205,11 +205,8 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       ...config.metrics,
       registry: metrics.registry,
       routes: serverMetricsRoutes({ prisma, containers: adapters.containers, nodeName: config.node.name, listenAddress: () => metricsAddress }),
+      setting: 'WORKER_METRICS_ADDRESS',
       onError: (error) => logger.warn({ err: describeError(error) }, 'a metrics request failed'),
-    }).catch((error: unknown) => {
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-      const address = `${config.metrics?.host ?? ''}:${config.metrics?.port ?? ''}`;
-      throw new ConfigError([`WORKER_METRICS_ADDRESS: ${address} is in use (another worker on this node?); give each worker its own, or leave it empty for none`]);
     }));
   if (metricsListener) {
     metricsAddress = metricsListener.address;

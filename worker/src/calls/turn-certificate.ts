@@ -1,8 +1,7 @@
-import { isIPv6 } from 'node:net';
 import type { TurnTls } from '../ports/turn-tls.js';
 import { turnHostname } from '../contracts/node-names.js';
 import { renewAfter } from '../provisioning/certificate-timing.js';
-import { acmeChallengeName, DEFAULT_TTL } from '../provisioning/dns-plan.js';
+import { acmeChallengeName, addressRecord } from '../provisioning/dns-plan.js';
 import type { LedgerEntry } from '../provisioning/dns-ledger.js';
 import { issueThroughDns01 } from '../provisioning/dns01-issuance.js';
 import { DnsNameTakenError } from '../provisioning/step-errors.js';
@@ -23,7 +22,7 @@ export interface TurnNode {
  */
 export async function keepTurnCertificate(deps: StepDeps, turnTls: TurnTls, node: TurnNode, now = new Date()): Promise<string> {
   const host = turnHostname(node.hostname);
-  const address: LedgerEntry = { record: { name: host, type: isIPv6(node.publicAddress) ? 'AAAA' : 'A', ttl: DEFAULT_TTL, value: node.publicAddress }, purpose: 'a_turn' };
+  const address: LedgerEntry = { record: addressRecord(host, node.publicAddress), purpose: 'a_turn' };
   const foreign = await deps.ledger.publishIfFree({ nodeId: node.id }, [address]);
   if (foreign.length > 0) throw new DnsNameTakenError(host, foreign);
   await deps.ledger.withdrawStale({ nodeId: node.id }, [address]);

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { ConfigError } from '../contracts/env-fields.js';
 
 /** An answer of a route beside /metrics. */
 export interface RouteAnswer {
@@ -25,7 +26,15 @@ export interface MetricsListener {
  * port, never the public API's: what it shows (every server's domain, the platform's budgets) is
  * for the operators' Prometheus only.
  */
-export async function listenForMetrics(options: { host: string; port: number; registry: Registry; routes?: MetricsRoute[]; onError: (error: unknown) => void }): Promise<MetricsListener> {
+export async function listenForMetrics(options: {
+  host: string;
+  port: number;
+  /** The variable that set the address: an address in use is a configuration error naming it. */
+  setting: string;
+  registry: Registry;
+  routes?: MetricsRoute[];
+  onError: (error: unknown) => void;
+}): Promise<MetricsListener> {
   const routes = options.routes ?? [];
   const server: Server = createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://metrics').pathname;
@@ -49,7 +58,10 @@ export async function listenForMetrics(options: { host: string; port: number; re
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') return reject(error);
+      reject(new ConfigError([`${options.setting}: ${options.host}:${options.port} is in use (another process of this kind on this machine?); give each its own, or leave it empty for none`]));
+    });
     server.listen(options.port, options.host, () => resolve());
   });
   const bound = server.address();

@@ -54,6 +54,11 @@ export function acmeChallengeName(name: string): string {
   return `_acme-challenge.${name}`;
 }
 
+/** The A or AAAA record that points `name` at a node's address, as the address is written. */
+export function addressRecord(name: string, address: string): DnsRecord {
+  return { name, type: isIPv6(address) ? 'AAAA' : 'A', ttl: DEFAULT_TTL, value: address };
+}
+
 /** SRV (RFC 6120, XEP-0368 for direct TLS) and address records for one server. */
 export function planServerRecords(input: ServerDnsInput): DnsRecord[] {
   const { domain, nodeAddress, ports, federation } = input;

@@ -1,9 +1,8 @@
 import type { DnsRecordPurpose } from '../../../../prisma/generated/client/enums.js';
 import type { DnsRecord } from '../../ports/dns-provider.js';
 import type { LedgerEntry } from '../dns-ledger.js';
-import { isIPv6 } from 'node:net';
 import { customDomainHost } from '../../contracts/custom-domain.js';
-import { planServerRecords } from '../dns-plan.js';
+import { addressRecord, planServerRecords } from '../dns-plan.js';
 import { waitForRecords } from '../dns-propagation.js';
 import { DnsNameTakenError, PermanentStepError } from '../step-errors.js';
 import { requireNode, type StepDeps } from '../step-deps.js';
@@ -46,7 +45,7 @@ async function platformRecords(deps: StepDeps, server: Awaited<ReturnType<typeof
  * publishes only that host's address, in its own zone.
  */
 function customDomainRecords(domainId: string, nodeAddress: string, platformZone: string): DnsRecord[] {
-  return [{ name: customDomainHost(domainId, platformZone), type: isIPv6(nodeAddress) ? 'AAAA' : 'A', ttl: 300, value: nodeAddress }];
+  return [addressRecord(customDomainHost(domainId, platformZone), nodeAddress)];
 }
 
 function purposeOf(record: DnsRecord, domain: string): DnsRecordPurpose {
