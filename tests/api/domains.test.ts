@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { domainToASCII } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -545,18 +545,20 @@ describe('custom domains through the API, verified with real DNS', () => {
 describe('verification when the DNS resolver does not answer', () => {
   let harness: ApiHarness;
   let resolver: string;
+  // A resolver that never answers, held for the whole block: a port closed again could be taken
+  // by any other process's DNS client socket and then answer garbage.
+  let silent: Socket;
 
   beforeAll(async () => {
-    // A UDP port that was just free: queries to it are refused at once.
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    resolver = `127.0.0.1:${socket.address().port}`;
-    await new Promise<void>((resolve) => socket.close(() => resolve()));
+    silent = createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    resolver = `127.0.0.1:${silent.address().port}`;
     harness = await startApiHarness({ config: (base) => ({ ...base, dnsResolver: resolver }) });
   });
 
   afterAll(async () => {
     await harness?.close();
+    await new Promise<void>((resolve) => (silent ? silent.close(() => resolve()) : resolve()));
   });
 
   it('answers 503 naming DNS and the resolver, and changes nothing', async () => {
