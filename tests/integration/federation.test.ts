@@ -76,7 +76,7 @@ describe('federation: Parley servers talk to each other and to XMPP servers that
 
     // What the dashboard shows as federation status is what the census saw in Prosody, not the setting.
     const now = new Date();
-    await takeAccountCensus({ prisma: harness.prisma, containers: runtime }, now);
+    await takeAccountCensus({ prisma: harness.prisma, containers: runtime, settings: harness.config.jobs }, now);
     for (const which of ['a', 'b'] as const) {
       expect(await harness.prisma.server.findUniqueOrThrow({ where: { id: servers[which].serverId }, select: { s2sOutgoingSeenAt: true, s2sIncomingSeenAt: true } })).toEqual({ s2sOutgoingSeenAt: now, s2sIncomingSeenAt: now });
     }

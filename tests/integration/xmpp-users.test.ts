@@ -303,7 +303,7 @@ describe('XMPP users and invites: the API writes rows and enqueues, the worker m
       await run(enqueueInviteCreate(queue, { serverId, inviteId: unused.id }));
       secrets.push(await openUri(unused.id));
 
-      const result = await takeAccountCensus({ prisma: harness.prisma, containers }, new Date());
+      const result = await takeAccountCensus({ prisma: harness.prisma, containers, settings: harness.config.jobs }, new Date());
       expect(result).toBe('Counted the accounts of 1 server(s); 1 invite(s) found redeemed');
       const redeemed = await inviteRow(invite.inviteId);
       expect(redeemed.state).toBe('redeemed');

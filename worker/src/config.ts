@@ -1,6 +1,7 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { envFields, listenAddressOf, parseEnv } from './contracts/env-fields.js';
+import { acmeOrderLimitsEnv, acmeOrderLimitsOf, type AcmeOrderLimits } from './contracts/acme-order-limits.js';
 import { TENANT_NETWORK_NAME } from './ports/container-runtime.js';
 
 const keysOf = (keyring: string): string[] => keyring.split(',').map((entry) => entry.trim().split(':')[1] ?? '');
@@ -35,6 +36,8 @@ const workerEnvSchema = z
     // Whether each server's XEP-0479 checks run once it is ready (they can always be asked for).
     COMPLIANCE_AFTER_READY: z.enum(['true', 'false'], { error: 'must be "true" or "false"' }).default('true'),
     ACCOUNT_CENSUS_INTERVAL_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(600_000),
+    // At least the usage page's longest chart (30 days).
+    USAGE_RETENTION_DAYS: z.coerce.number().int().min(31).max(3_650).default(90),
     BACKUP_REPOSITORY: envFields.backupRepository,
     BACKUP_PASSWORD: envFields.backupPassword,
     // 0 turns the schedule off (the database is backed up some other way).
@@ -58,9 +61,7 @@ const workerEnvSchema = z
     ACME_DIRECTORY_URL: envFields.httpUrl('https://acme-staging-v02.api.letsencrypt.org/directory'),
     ACME_CA_BUNDLE_FILE: z.string().min(1).optional(),
     ACME_CONTACT_EMAIL: z.email('must be an email address'),
-    ACME_ORDER_BUDGET: z.coerce.number().int().min(1).max(100_000).default(250),
-    ACME_ORDER_WINDOW_MS: z.coerce.number().int().min(1_000).max(7 * 86_400_000).default(10_800_000),
-    ACME_ORDERS_PER_ACCOUNT: z.coerce.number().int().min(1).max(100_000).default(20),
+    ...acmeOrderLimitsEnv,
     DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
     // The disk the node's servers fill (their volumes): its use is a metric operators alert on.
     DOCKER_DATA_ROOT: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/docker'),
@@ -168,7 +169,7 @@ export interface WorkerConfig {
     contactEmail: string;
     extraRootsUrl: string | undefined;
     /** New orders allowed per sliding window: per ACME account (the platform) and per customer account. */
-    orderLimits: { perAcmeAccount: number; perCustomer: number; windowMs: number };
+    orderLimits: AcmeOrderLimits;
   };
   /** dataRoot: where the engine keeps volumes (the disk whose use operators watch). */
   docker: { socketPath: string; publicAddress: string; dataRoot: string };
@@ -195,6 +196,8 @@ export interface WorkerConfig {
     resealIntervalMs: number;
     /** How often every ready server's Prosody accounts are counted (seats hold on real accounts). */
     accountCensusIntervalMs: number;
+    /** How long each server's usage samples (taken by the census) and message counts are kept. */
+    usageRetentionDays: number;
     reconcileGraceMs: number;
     /** Whether a server's compliance checks are queued as soon as it is ready. */
     complianceAfterReady: boolean;
@@ -268,7 +271,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       caBundleFile: e.ACME_CA_BUNDLE_FILE,
       contactEmail: e.ACME_CONTACT_EMAIL,
       extraRootsUrl: e.ACME_EXTRA_ROOTS_URL,
-      orderLimits: { perAcmeAccount: e.ACME_ORDER_BUDGET, perCustomer: e.ACME_ORDERS_PER_ACCOUNT, windowMs: e.ACME_ORDER_WINDOW_MS },
+      orderLimits: acmeOrderLimitsOf(e),
     },
     docker: { socketPath: e.DOCKER_SOCKET, publicAddress: e.NODE_PUBLIC_ADDRESS, dataRoot: e.DOCKER_DATA_ROOT },
     prosodyImage: e.PROSODY_IMAGE,
@@ -289,6 +292,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
       resealIntervalMs: e.SECRETS_RESEAL_INTERVAL_MS,
       accountCensusIntervalMs: e.ACCOUNT_CENSUS_INTERVAL_MS,
+      usageRetentionDays: e.USAGE_RETENTION_DAYS,
       reconcileGraceMs: e.RECONCILE_GRACE_MS,
       complianceAfterReady: e.COMPLIANCE_AFTER_READY === 'true',
       healthCheckTimeoutMs: e.SERVER_CHECK_TIMEOUT_MS,

@@ -14,6 +14,7 @@ import { ACCOUNT_CENSUS_JOB, BACKUP_SCHEDULE_JOB, COMPLIANCE_CHECK_JOB, DATABASE
 import { SWEEP_INTERVAL_MS } from './housekeeping/sweep.js';
 import { SecretSealer } from './crypto/secret-sealer.js';
 import { startHealthReporter } from './health/health-reporter.js';
+import { statusIncidentRecorder } from './health/status-incidents.js';
 import { DnsLedger } from './provisioning/dns-ledger.js';
 import { Failpoints } from './provisioning/failpoints.js';
 import { registerNode } from './provisioning/node-registry.js';
@@ -185,6 +186,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       tenantNetwork: config.node.tenantNetwork,
       containerDns: config.node.containerDns,
       complianceAfterReady: config.jobs.complianceAfterReady,
+      usageRetentionDays: config.jobs.usageRetentionDays,
       healthCheckTimeoutMs: config.jobs.healthCheckTimeoutMs,
       healthCheckConcurrency: config.jobs.healthCheckConcurrency,
       acmeOrderLimits: config.acme.orderLimits,
@@ -255,6 +257,8 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     probes: { docker: () => adapters.containers.ping(), dns: () => adapters.dns.ping(), ca: () => adapters.ca.ping() },
     intervalMs: config.healthReportIntervalMs,
     onPublishError: (error) => logger.debug({ err: describeError(error) }, 'could not publish the health report'),
+    onReport: statusIncidentRecorder(prisma, logger),
+    node: { nodeName: config.node.name, diskPath: config.docker.dataRoot },
   });
 
   const turnTls = adapters.turnTls;

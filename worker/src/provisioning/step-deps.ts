@@ -10,7 +10,7 @@ import type { XmppProbe } from '../ports/xmpp-probe.js';
 import type { TurnSecretStore } from '../ports/turn-secrets.js';
 import type { DnsLedger } from './dns-ledger.js';
 import type { KeyedLock } from '../adapters/keyed-lock.js';
-import type { AcmeOrderLimits } from './acme-budget.js';
+import type { AcmeOrderLimits } from '../contracts/acme-order-limits.js';
 import type { InviteJob, InviteJobName, UserJob, UserJobName } from '../contracts/xmpp-user-jobs.js';
 
 export interface ProvisioningSettings {
@@ -41,6 +41,8 @@ export interface ProvisioningSettings {
   deletionGraceMs: number;
   /** Whether a server's compliance checks are queued as soon as it is ready. */
   complianceAfterReady: boolean;
+  /** How long usage samples and message counts are kept. */
+  usageRetentionDays: number;
 }
 
 /** What steps may ask of the job queue. */

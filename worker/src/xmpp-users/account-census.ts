@@ -1,23 +1,28 @@
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { ContainerRuntime } from '../ports/container-runtime.js';
+import type { ProvisioningSettings } from '../provisioning/step-deps.js';
+import { prosodyUsage } from '../usage/prosody-usage.js';
+import { usageCountedSince, usageSampleWrites } from '../usage/usage-sample.js';
 import { prosodyCensus } from './prosody-invites.js';
 import { isComplianceAccount } from '../contracts/compliance.js';
 
 export interface CensusDeps {
   prisma: PrismaClient;
   containers: ContainerRuntime;
+  settings: Pick<ProvisioningSettings, 'usageRetentionDays'>;
 }
 
 /**
  * Counts what each ready server's Prosody really holds (and notes its server-to-server connections), so seats are counted on real accounts:
  * an account made through an invite has no user row, and its invite, once used, is no longer
  * open. Invites Prosody no longer holds before their expiry were used: they become `redeemed`.
+ * Each count is also the server's usage sample (seats, sessions, storage, messages sent since the last one).
  * One server failing (being restarted, say) is left for the next census; the others go on.
  */
 export async function takeAccountCensus(deps: CensusDeps, now: Date): Promise<string> {
   const servers = await deps.prisma.server.findMany({
     where: { state: 'ready', desiredState: 'running', deletedAt: null },
-    select: { id: true, domain: true, credentials: { select: { jid: true }, orderBy: { issuance: 'desc' }, take: 1 } },
+    select: { id: true, domain: true, readyAt: true, createdAt: true, credentials: { select: { jid: true }, orderBy: { issuance: 'desc' }, take: 1 } },
   });
   const failed: string[] = [];
   let redeemed = 0;
@@ -32,22 +37,24 @@ export async function takeAccountCensus(deps: CensusDeps, now: Date): Promise<st
   return `Counted the accounts of ${servers.length - failed.length} server(s); ${redeemed} invite(s) found redeemed${skipped}`;
 }
 
-async function censusOf(deps: CensusDeps, server: { id: string; domain: string; credentials: { jid: string }[] }, now: Date): Promise<number> {
+async function censusOf(deps: CensusDeps, server: { id: string; domain: string; readyAt: Date | null; createdAt: Date; credentials: { jid: string }[] }, now: Date): Promise<number> {
   // Read before Prosody is asked: an invite minted after this cannot be missing from the census.
   const open = await deps.prisma.invite.findMany({
     where: { serverId: server.id, state: 'active', revokedAt: null, expiresAt: { gt: now } },
     select: { id: true },
   });
   const census = await prosodyCensus(deps.containers, server.id, server.domain);
+  const usage = await prosodyUsage(deps.containers, server.id, server.domain, await usageCountedSince(deps.prisma, server), now);
   const admin = server.credentials[0]?.jid.split('@')[0];
+  // A compliance run's throwaway accounts are the platform's, not seats.
+  const seats = census.accounts.filter((account) => account !== admin && !isComplianceAccount(account)).sort();
   const held = new Set(census.inviteTags);
   const used = open.filter((invite) => !held.has(invite.id)).map((invite) => invite.id);
   await deps.prisma.$transaction([
     deps.prisma.server.update({
       where: { id: server.id },
-      // A compliance run's throwaway accounts are the platform's, not seats.
       data: {
-        prosodyAccounts: census.accounts.filter((account) => account !== admin && !isComplianceAccount(account)).sort(),
+        prosodyAccounts: seats,
         accountsCountedAt: now,
         // Federation as observed, not assumed: when a connection with another server was last seen up.
         ...(census.s2s.outgoing > 0 ? { s2sOutgoingSeenAt: now } : {}),
@@ -56,6 +63,7 @@ async function censusOf(deps: CensusDeps, server: { id: string; domain: string; 
     }),
     // Matched on state again: a revocation that committed meanwhile keeps its invite revoking.
     deps.prisma.invite.updateMany({ where: { id: { in: used }, state: 'active', revokedAt: null }, data: { state: 'redeemed', redeemedAt: now } }),
+    ...usageSampleWrites(deps.prisma, { serverId: server.id, takenAt: now, accounts: seats, usage, retentionDays: deps.settings.usageRetentionDays }),
   ]);
   return used.length;
 }
