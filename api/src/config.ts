@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { envFields, listenAddressOf, parseEnv } from '../../worker/src/contracts/env-fields.js';
+import { acmeOrderLimitsEnv, acmeOrderLimitsOf, type AcmeOrderLimits } from '../../worker/src/contracts/acme-order-limits.js';
 
 // Not z.coerce: parseEnv reports a failed coercion as "is required but not set".
 const count = (what: string, max = Number.MAX_SAFE_INTEGER) =>
@@ -64,6 +65,8 @@ const apiEnvSchema = z.object({
   PASSWORD_RESET_MAX_PER_IP_PER_HOUR: count('requests').default(20),
   PASSWORD_RESET_MAX_PER_EMAIL_PER_HOUR: count('requests').default(3),
   VERIFICATION_MAIL_MAX_PER_ACCOUNT_PER_HOUR: count('mails').default(3),
+  // The worker's ACME order budget, read here too so the operator console shows how much is spent.
+  ...acmeOrderLimitsEnv,
 }).superRefine((env, ctx) => {
   // The sandbox has defaults on this machine (the mailbox, the API's own address); production must say.
   if (env.PARLEY_MODE !== 'production') return;
@@ -131,6 +134,8 @@ export interface ApiConfig {
   streams: { perAccount: number; total: number; recheckSeconds: number };
   mail: MailConfig;
   accountTokenTtls: AccountTokenTtls;
+  /** The worker's ACME order budget (the same variables), shown to operators. */
+  acmeOrderLimits: AcmeOrderLimits;
   rateLimits: {
     loginFailuresPerEmailAndAddress: RateLimit;
     loginFailuresPerIp: RateLimit;
@@ -174,6 +179,7 @@ export function loadApiConfig(env: Record<string, string | undefined> = process.
       passwordResetMinutes: e.PASSWORD_RESET_TTL_MINUTES,
       loginChallengeMinutes: e.LOGIN_CHALLENGE_TTL_MINUTES,
     },
+    acmeOrderLimits: acmeOrderLimitsOf(e),
     rateLimits: {
       loginFailuresPerEmailAndAddress: { max: e.LOGIN_MAX_FAILURES_PER_EMAIL_AND_ADDRESS, windowSeconds: lockoutSeconds },
       loginFailuresPerIp: { max: e.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: lockoutSeconds },

@@ -18,6 +18,9 @@ import { inviteRoutes } from './invites/invites.routes.js';
 import { planRoutes } from './plans/plans.routes.js';
 import { operatorHealthRoutes } from './health/operator-health.routes.js';
 import { nodeRoutes } from './nodes/nodes.routes.js';
+import { usageRoutes } from './usage/usage.routes.js';
+import { operatorConsoleRoutes } from './operator/operator-console.routes.js';
+import { statusRoutes } from './status/status.routes.js';
 
 export const API_V1_PREFIX = '/api/v1';
 
@@ -38,6 +41,7 @@ export const v1Routes: FastifyPluginCallback = (app, _options, done) => {
   app.register(serverRoutes);
   app.register(backupRoutes);
   app.register(exportRoutes);
+  app.register(usageRoutes);
   app.register(deletedServerRoutes);
   app.register(domainRoutes);
   app.register(xmppUsersQueuePlugin, { redisUrl: app.config.redisUrl });
@@ -45,5 +49,7 @@ export const v1Routes: FastifyPluginCallback = (app, _options, done) => {
   app.register(inviteRoutes);
   app.register(operatorHealthRoutes);
   app.register(nodeRoutes);
+  app.register(operatorConsoleRoutes);
+  app.register(statusRoutes);
   done();
 };

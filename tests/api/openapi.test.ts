@@ -31,6 +31,7 @@ describe('OpenAPI document at /api/docs/json', () => {
         'DELETE /api/v1/tokens/{id}',
         'GET /api/v1/audit',
         'GET /api/v1/plans',
+        'GET /api/v1/status',
         'POST /api/v1/servers',
         'GET /api/v1/domains',
         'GET /api/v1/servers/{serverId}/users',
@@ -44,6 +45,7 @@ describe('OpenAPI document at /api/docs/json', () => {
     const open = operations.filter((op) => !op.secured).map((op) => `${op.method} ${op.path}`);
     expect(open.sort()).toEqual([
       'GET /api/v1/plans',
+      'GET /api/v1/status',
       'POST /api/v1/accounts',
       'POST /api/v1/me/email/verify',
       'POST /api/v1/password-reset',

@@ -12,7 +12,9 @@ import { pebbleIssuers } from '../support/pebble.js';
 import { startPlatformApi, type ListeningApi } from '../support/platform-api.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
-import { connectAs } from '../support/xmpp.js';
+import { connectAs, nextMessage, sendMessage, sendPresence } from '../support/xmpp.js';
+import { DockerContainerRuntime } from '../../worker/src/adapters/docker.container-runtime.js';
+import { takeAccountCensus } from '../../worker/src/xmpp-users/account-census.js';
 import { TestMailbox, linkIn } from '../support/test-mailbox.js';
 import { until } from '../support/until.js';
 import { base32Decode, timeStep, totpCode } from '../../api/src/auth/totp.js';
@@ -287,6 +289,47 @@ describe('the customer dashboard', () => {
 
     await page.getByRole('button', { name: `Delete alice@${domain}` }).click();
     await page.getByText(`alice@${domain}`).waitFor({ state: 'detached', timeout: WAIT.short });
+  });
+
+  it("shows the server's usage as the worker counted it: who is registered and online, today's messages, and charts", async () => {
+    await page.getByRole('link', { name: 'Users and invites' }).click();
+    await page.getByLabel('New user').fill('dave');
+    await page.getByRole('button', { name: 'Add user' }).click();
+    const reveal = page.getByRole('button', { name: `Reveal password of dave@${domain}` });
+    await reveal.waitFor({ timeout: WAIT.short });
+    await reveal.click();
+    const dave = await xmppLogin('dave', await copyableValue(`password of dave@${domain}`));
+    const admin = await adminLogin(adminPassword);
+    try {
+      // Available, so messages to the bare address reach the session.
+      await Promise.all([sendPresence(dave), sendPresence(admin)]);
+      for (let n = 0; n < 3; n++) {
+        await sendMessage(dave, `admin@${domain}`, `usage ${n}`);
+        await nextMessage(admin, WAIT.short);
+      }
+      // The worker's census, as its schedule runs it: dave is online while it counts.
+      await takeAccountCensus({ prisma: harness.prisma, containers: new DockerContainerRuntime(docker()), settings: harness.config.jobs }, new Date());
+    } finally {
+      await Promise.allSettled([dave.close(), admin.close()]);
+    }
+
+    await page.getByRole('link', { name: 'Usage' }).click();
+    const plan = await harness.prisma.plan.findFirstOrThrow({ where: { accounts: { some: { email } } } });
+    const figure = (term: string) => page.locator('.figures div', { has: page.getByText(term, { exact: true }) }).locator('dd');
+    await expect.poll(() => figure('Users').innerText(), { timeout: WAIT.short }).toContain(`1 of ${plan.maxUsersPerServer}`);
+    expect(await figure('Online now').innerText()).toBe('1 user');
+    // The admin's messages count too; the compliance checks' do not.
+    expect(await figure('Messages today').innerText()).toBe('3');
+    await expect.poll(() => page.locator('.chart-plot canvas').count(), { timeout: WAIT.short }).toBe(3);
+    expect(await page.getByRole('img', { name: /^Messages per day over the last 7 days: 3 in all, 3 today/ }).count()).toBe(1);
+    await page.getByRole('button', { name: '30 days' }).click();
+    await expect.poll(() => page.getByRole('img', { name: /^Users over the last 30 days: 1 registered now, at most 1 online at once/ }).count(), { timeout: WAIT.short }).toBe(1);
+    expect(await page.getByRole('button', { name: '30 days' }).getAttribute('aria-pressed')).toBe('true');
+    await expectAccessibleEverywhere('usage');
+
+    await page.getByRole('link', { name: 'Users and invites' }).click();
+    await page.getByRole('button', { name: `Delete dave@${domain}` }).click();
+    await page.getByText(`dave@${domain}`).waitFor({ state: 'detached', timeout: WAIT.short });
   });
 
   it('refuses a second server of the same name next to the name field', async () => {

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { adminSecretContext, exportContentContext } from '../../worker/src/contracts/secret-contexts.js';
 import { sealDocument } from '../../worker/src/crypto/sealed-document.js';
+import { PROVISIONING_QUEUE, SWEEP_JOB } from '../../worker/src/contracts/provisioning.js';
 import { withToken, type ApiHarness, type TestAccount } from './api-harness.js';
+import { failedJob } from './failed-job.js';
 
 /** A resource owned by `owner`, and how to address it on the routes of one path template. */
 export interface TenantResource {
@@ -147,6 +149,11 @@ export const tenantFixtures: Record<string, TenantFixture> = {
   '/api/v1/servers/{serverId}/exports': serverChildrenFixture({}),
   '/api/v1/servers/{serverId}/exports/{id}/download': exportFixture,
   '/api/v1/deleted-servers/{id}/restore': deletedServerFixture,
+  // A job of no customer's that failed on the harness's queue: operators retry it.
+  '/api/v1/operator/jobs/{queue}/{jobId}/retry': async (harness) => ({
+    params: { queue: PROVISIONING_QUEUE, jobId: await failedJob(harness.redis.url, PROVISIONING_QUEUE, { name: SWEEP_JOB, data: {}, reason: 'tenant fixture' }) },
+    bodies: { POST: {} },
+  }),
   '/api/v1/tokens/{id}': async (harness, owner) => {
     const body = created<{ token: { id: string } }>(
       await harness.inject({ method: 'POST', url: '/api/v1/tokens', headers: withToken(owner), payload: { name: 'tenant fixture' } }),

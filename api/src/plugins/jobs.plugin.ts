@@ -41,6 +41,8 @@ export interface JobsPort {
 declare module 'fastify' {
   interface FastifyInstance {
     jobs: JobsPort;
+    /** The queue itself, for operators' reads and retries (depth, failed jobs); add work through `jobs` only. */
+    provisioningQueue: Queue;
   }
 }
 
@@ -72,6 +74,7 @@ export const jobsPlugin = fp<JobsPluginOptions>(
       export: (job) => enqueueServerExport(queue, job),
       move: (job) => enqueueServerMove(queue, job),
     } satisfies JobsPort);
+    app.decorate('provisioningQueue', queue);
     app.addHook('onClose', async () => {
       await Promise.allSettled([queue.close(), flows.close()]);
       connection.disconnect();

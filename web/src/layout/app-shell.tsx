@@ -21,6 +21,7 @@ export function AppShell() {
               <NavLink to="/servers">Servers</NavLink>
               <NavLink to="/domains">Domains</NavLink>
               <NavLink to="/activity">Activity</NavLink>
+              {me.account.role === 'operator' ? <NavLink to="/operator">Operator console</NavLink> : null}
             </nav>
           ) : null}
           {me ? (
@@ -40,6 +41,11 @@ export function AppShell() {
       <main id="main" tabIndex={-1}>
         <Outlet />
       </main>
+      <footer className="no-print">
+        <div className="topbar-inner">
+          <NavLink to="/status">Platform status</NavLink>
+        </div>
+      </footer>
     </>
   );
 }

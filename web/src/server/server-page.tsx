@@ -31,6 +31,7 @@ export function ServerPage() {
           Overview
         </NavLink>
         <NavLink to={`/servers/${s.id}/users`}>Users and invites</NavLink>
+        <NavLink to={`/servers/${s.id}/usage`}>Usage</NavLink>
         <NavLink to={`/servers/${s.id}/manage`}>Manage</NavLink>
       </nav>
       <Outlet context={s} />

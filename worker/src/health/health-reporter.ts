@@ -6,6 +6,7 @@ import {
   type WorkerDependency,
   type WorkerHealthReport,
 } from '../contracts/worker-health.js';
+import { publishNodeStats, type NodeStatsSource } from './node-stats.js';
 
 export interface HealthReporterOptions {
   redis: Redis;
@@ -13,6 +14,10 @@ export interface HealthReporterOptions {
   probes: Record<WorkerDependency, DependencyProbe>;
   intervalMs: number;
   onPublishError: (error: unknown) => void;
+  /** Given each report as soon as it is made, whether or not Redis takes it; must not throw. */
+  onReport?: (report: WorkerHealthReport) => void;
+  /** The node whose host stats (memory, disk) go out with each report, for the operator console. */
+  node?: NodeStatsSource;
 }
 
 export interface HealthReporter {
@@ -22,8 +27,8 @@ export interface HealthReporter {
 }
 
 /**
- * Publishes the worker's view of its dependencies every interval, with a TTL so a dead worker's
- * last report disappears instead of looking healthy forever.
+ * Publishes the worker's view of its dependencies (and its node's host stats) every interval, with
+ * a TTL so a dead worker's last report disappears instead of looking healthy forever.
  */
 export function startHealthReporter(options: HealthReporterOptions): HealthReporter {
   const timeoutMs = Math.min(4_000, Math.max(500, options.intervalMs));
@@ -35,7 +40,11 @@ export function startHealthReporter(options: HealthReporterOptions): HealthRepor
       reportedAt: new Date().toISOString(),
       dependencies: Object.fromEntries(names.map((name, i) => [name, statuses[i]])) as WorkerHealthReport['dependencies'],
     };
-    await options.redis.set(WORKER_HEALTH_KEY, JSON.stringify(report), 'EX', WORKER_HEALTH_TTL_SECONDS);
+    options.onReport?.(report);
+    await Promise.all([
+      options.redis.set(WORKER_HEALTH_KEY, JSON.stringify(report), 'EX', WORKER_HEALTH_TTL_SECONDS),
+      options.node && publishNodeStats(options.redis, options.node),
+    ]);
     return report;
   };
 

@@ -2,7 +2,7 @@ import { statfs } from 'node:fs/promises';
 import { freemem, totalmem } from 'node:os';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PrismaClient } from '../../../prisma/client.js';
-import type { AcmeOrderLimits } from '../provisioning/acme-budget.js';
+import type { AcmeOrderLimits } from '../contracts/acme-order-limits.js';
 
 /** What the worker's gauges read at each scrape: the platform database and this node's disk. */
 export interface WorkerMetricsSources {

@@ -1,13 +1,5 @@
 import type { PrismaClient } from '../../../prisma/client.js';
-
-/** New ACME orders allowed within a sliding window: the platform's and one customer's share of it. */
-export interface AcmeOrderLimits {
-  /** Per ACME account, under the CA's own limit (Let's Encrypt: 300 new orders per 3 hours). */
-  perAcmeAccount: number;
-  /** Per customer account, so one customer cannot spend the platform's budget. */
-  perCustomer: number;
-  windowMs: number;
-}
+import type { AcmeOrderLimits } from '../contracts/acme-order-limits.js';
 
 export interface AcmeOrderClaim {
   acmeAccountId: string;

@@ -1,0 +1,147 @@
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPrismaClient } from '../../prisma/client.js';
+import { createAdapters } from '../../worker/src/adapters.js';
+import { loadWorkerConfig } from '../../worker/src/config.js';
+import { WORKER_HEALTH_KEY, workerHealthReportSchema } from '../../worker/src/contracts/worker-health.js';
+import { startHealthReporter, type HealthReporter } from '../../worker/src/health/health-reporter.js';
+import { recordStatusIncidents, statusIncidentRecorder } from '../../worker/src/health/status-incidents.js';
+import { RedisServer, freePort } from '../support/redis-server.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+
+let db: TestDatabase;
+let redisServer: RedisServer;
+let redis: Redis;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  redisServer = await RedisServer.start();
+  redis = new Redis(redisServer.url);
+});
+
+afterAll(async () => {
+  redis?.disconnect();
+  await redisServer?.stop();
+  await db?.drop();
+});
+
+const incidents = (component: string) => db.prisma.platformIncident.findMany({ where: { component }, orderBy: { startedAt: 'asc' } });
+const at = (minute: number) => new Date(Date.UTC(2026, 10, 30, 12, minute));
+
+describe('recording platform incidents', () => {
+  it('opens one incident when a component goes down, however often it is seen down, and resolves it when it is back', async () => {
+    await recordStatusIncidents(db.prisma, [{ component: 'dns', up: false }], at(0));
+    await recordStatusIncidents(db.prisma, [{ component: 'dns', up: false }], at(1));
+    // Two writers seeing it at once (two workers): still one.
+    await Promise.all([1, 2].map((minute) => recordStatusIncidents(db.prisma, [{ component: 'dns', up: false }], at(minute))));
+    const open = await incidents('dns');
+    expect(open).toEqual([expect.objectContaining({ component: 'dns', startedAt: at(0), resolvedAt: null })]);
+
+    await recordStatusIncidents(db.prisma, [{ component: 'dns', up: true }], at(5));
+    await recordStatusIncidents(db.prisma, [{ component: 'dns', up: true }], at(6));
+    expect(await incidents('dns')).toEqual([{ ...open[0], resolvedAt: at(5) }]);
+  });
+
+  it('opens a new incident when the component goes down again, and leaves the others alone', async () => {
+    await recordStatusIncidents(db.prisma, [{ component: 'containers', up: false }], at(10));
+    await recordStatusIncidents(
+      db.prisma,
+      [
+        { component: 'dns', up: false },
+        { component: 'containers', up: false },
+        { component: 'certificates', up: true },
+      ],
+      at(11),
+    );
+    const dns = await incidents('dns');
+    expect(dns.map((incident) => [incident.startedAt, incident.resolvedAt])).toEqual([
+      [at(0), at(5)],
+      [at(11), null],
+    ]);
+    expect((await incidents('containers')).map((incident) => [incident.startedAt, incident.resolvedAt])).toEqual([[at(10), null]]);
+    expect(await incidents('certificates')).toEqual([]);
+  });
+});
+
+describe("from the worker's health reports", () => {
+  let powerDns: TcpProxy;
+  let reporter: HealthReporter;
+
+  beforeAll(async () => {
+    const config = loadWorkerConfig();
+    if (config.dns.kind !== 'powerdns') throw new Error('the sandbox runs PowerDNS');
+    const api = new URL(config.dns.apiUrl);
+    // The real PowerDNS behind a relay this test can take down.
+    powerDns = await TcpProxy.start({ host: api.hostname, port: Number(api.port) });
+    api.port = String(powerDns.port);
+    const adapters = createAdapters({ ...config, dns: { ...config.dns, apiUrl: api.toString().replace(/\/$/, '') } });
+    reporter = startHealthReporter({
+      redis,
+      workerId: 'status-incidents-test',
+      probes: { docker: () => adapters.containers.ping(), dns: () => adapters.dns.ping(), ca: () => adapters.ca.ping() },
+      // Reports are made by publishNow below, not by the timer.
+      intervalMs: 60_000,
+      onPublishError: () => undefined,
+      onReport: statusIncidentRecorder(db.prisma, pino({ level: 'silent' })),
+    });
+  });
+
+  afterAll(async () => {
+    reporter?.stop();
+    await powerDns?.down();
+  });
+
+  const openIncident = async () => (await incidents('dns')).find((incident) => incident.resolvedAt === null) ?? null;
+
+  it('opens the DNS incident when the worker sees PowerDNS down, and resolves it once it answers again', async () => {
+    await recordStatusIncidents(db.prisma, [{ component: 'dns', up: true }], new Date());
+    await powerDns.down();
+    const down = await reporter.publishNow();
+    expect(down.dependencies.dns?.ok).toBe(false);
+    await expect.poll(openIncident, { timeout: 10_000 }).not.toBeNull();
+    // Still one, whatever the next reports say.
+    await reporter.publishNow();
+    await reporter.publishNow();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await incidents('dns')).filter((incident) => incident.resolvedAt === null)).toHaveLength(1);
+    // Docker and the CA answer: nothing open for them (the containers incident left by the test before is resolved).
+    await expect.poll(() => db.prisma.platformIncident.count({ where: { component: { in: ['containers', 'certificates'] }, resolvedAt: null } })).toBe(0);
+
+    await powerDns.up();
+    const back = await reporter.publishNow();
+    expect(back.dependencies.dns?.ok).toBe(true);
+    await expect.poll(openIncident, { timeout: 10_000 }).toBeNull();
+  });
+
+  it('keeps publishing the heartbeat while the database cannot take the incidents, and logs why', async () => {
+    const lines: string[] = [];
+    const deadDatabase = new URL(db.url);
+    deadDatabase.port = String(await freePort());
+    const unreachable = createPrismaClient(deadDatabase.toString());
+    const adapters = createAdapters(loadWorkerConfig());
+    const cut = startHealthReporter({
+      redis,
+      workerId: 'no-database',
+      probes: { docker: () => adapters.containers.ping(), dns: () => Promise.reject(new Error('down for this test')), ca: () => adapters.ca.ping() },
+      intervalMs: 60_000,
+      onPublishError: () => undefined,
+      onReport: statusIncidentRecorder(unreachable, pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) })),
+    });
+    try {
+      await redis.del(WORKER_HEALTH_KEY);
+      await cut.publishNow();
+      const published = workerHealthReportSchema.parse(JSON.parse((await redis.get(WORKER_HEALTH_KEY)) ?? 'null'));
+      expect(published.workerId).toBe('no-database');
+      await expect.poll(() => lines.join('\n'), { timeout: 10_000 }).toContain('could not record the platform status incidents');
+      // And the next heartbeat goes out as well.
+      await redis.del(WORKER_HEALTH_KEY);
+      await cut.publishNow();
+      expect(await redis.get(WORKER_HEALTH_KEY)).not.toBeNull();
+    } finally {
+      cut.stop();
+      await unreachable.$disconnect();
+    }
+  });
+});

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { checkReadiness, type ReadinessProbes } from '../../api/src/health/readiness.js';
+import { componentsOf, overallStatus } from '../../api/src/status/status.service.js';
+import { PLATFORM_COMPONENTS, WORKER_DEPENDENCY_COMPONENTS } from '../../worker/src/contracts/platform-status.js';
+import { WORKER_DEPENDENCIES, type WorkerHealthReport } from '../../worker/src/contracts/worker-health.js';
+import { componentStates } from '../../worker/src/health/status-incidents.js';
+
+const now = new Date('2026-11-30T12:00:00Z');
+const up = (detail: string) => ({ ok: true, detail, latencyMs: 2 });
+const down = (detail: string) => ({ ok: false, detail, latencyMs: 4_000 });
+
+function workerReport(dependencies: Partial<WorkerHealthReport['dependencies']>): WorkerHealthReport {
+  return { workerId: 'node-1:42', reportedAt: '2026-11-30T11:59:58Z', dependencies: dependencies as WorkerHealthReport['dependencies'] };
+}
+const healthy = workerReport({ docker: up('Docker 27.0'), dns: up('PowerDNS serves parley.test.'), ca: up('ACME directory at https://127.0.0.1:14000') });
+
+function probes(overrides: Partial<ReadinessProbes> = {}): ReadinessProbes {
+  return {
+    database: () => Promise.resolve('PostgreSQL 15'),
+    redis: () => Promise.resolve('PONG'),
+    readWorkerReport: () => Promise.resolve(JSON.stringify(healthy)),
+    ...overrides,
+  };
+}
+
+/** Each component's status by code, from readiness checked with these probes. */
+async function statuses(overrides: Partial<ReadinessProbes> = {}) {
+  const components = componentsOf(await checkReadiness(probes(overrides), 200, now));
+  return { byCode: Object.fromEntries(components.map((c) => [c.code, c.status])), overall: overallStatus(components) };
+}
+
+describe("the worker's report as public components", () => {
+  it('maps every dependency the worker checks to a component the status page shows', () => {
+    for (const dependency of WORKER_DEPENDENCIES) expect(PLATFORM_COMPONENTS).toContain(WORKER_DEPENDENCY_COMPONENTS[dependency]);
+    expect(WORKER_DEPENDENCY_COMPONENTS).toEqual({ docker: 'containers', dns: 'dns', ca: 'certificates' });
+  });
+
+  it('says each component up or down, nothing more', () => {
+    const report = workerReport({ docker: down('connect ECONNREFUSED /var/run/docker.sock'), dns: up('PowerDNS'), ca: down('no answer within 4000 ms') });
+    expect(componentStates(report)).toEqual([
+      { component: 'containers', up: false },
+      { component: 'dns', up: true },
+      { component: 'certificates', up: false },
+    ]);
+  });
+
+  it('says nothing of a dependency the report left out', () => {
+    expect(componentStates(workerReport({ dns: up('PowerDNS') }))).toEqual([{ component: 'dns', up: true }]);
+  });
+});
+
+describe('the status page from readiness', () => {
+  it('is operational with every dependency up, and names each component in plain words', async () => {
+    const components = componentsOf(await checkReadiness(probes(), 200, now));
+    expect(components).toEqual([
+      { code: 'containers', name: 'Hosted servers', status: 'up' },
+      { code: 'api', name: 'Ordering and dashboard', status: 'up' },
+      { code: 'worker', name: 'Setting up and changing servers', status: 'up' },
+      { code: 'dns', name: 'DNS', status: 'up' },
+      { code: 'certificates', name: 'Certificates', status: 'up' },
+    ]);
+    expect(overallStatus(components)).toBe('operational');
+  });
+
+  it('is degraded with only the component of a failing worker dependency down', async () => {
+    const broken = workerReport({ ...healthy.dependencies, dns: down('PowerDNS API: 500') });
+    const { byCode, overall } = await statuses({ readWorkerReport: () => Promise.resolve(JSON.stringify(broken)) });
+    expect(byCode).toEqual({ containers: 'up', api: 'up', worker: 'up', dns: 'down', certificates: 'up' });
+    expect(overall).toBe('degraded');
+  });
+
+  it('takes ordering and the worker down with the database, the rest keeps its state', async () => {
+    const { byCode, overall } = await statuses({ database: () => Promise.reject(new Error('ECONNREFUSED 127.0.0.1:5432')) });
+    expect(byCode).toEqual({ containers: 'up', api: 'down', worker: 'down', dns: 'up', certificates: 'up' });
+    expect(overall).toBe('degraded');
+  });
+
+  it('counts everything the worker reports as down when no worker has reported', async () => {
+    const { byCode, overall } = await statuses({ readWorkerReport: () => Promise.resolve(null) });
+    expect(byCode).toEqual({ containers: 'down', api: 'up', worker: 'down', dns: 'down', certificates: 'down' });
+    expect(overall).toBe('degraded');
+  });
+
+  it('is down when nothing is up (Redis gone: no queue and no worker report)', async () => {
+    const { byCode, overall } = await statuses({ redis: () => Promise.reject(new Error('ECONNREFUSED 127.0.0.1:6379')) });
+    expect(Object.values(byCode)).toEqual(['down', 'down', 'down', 'down', 'down']);
+    expect(overall).toBe('down');
+  });
+});
