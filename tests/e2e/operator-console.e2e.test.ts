@@ -50,7 +50,7 @@ async function seedPlatform(customerId: string): Promise<void> {
   const { prisma } = harness;
   const now = Date.now();
   const node = await prisma.node.create({
-    data: { name: seeded.nodeName, hostname: `${seeded.nodeName}.${harness.config.platformZone}`, publicAddress: '127.0.0.1', dockerEndpoint: 'unix:///var/run/docker.sock', portRangeStart: 48_400, portRangeEnd: 48_499 },
+    data: { name: seeded.nodeName, hostname: `${seeded.nodeName}.${harness.config.platformZone}`, publicAddress: '127.0.0.1', dockerEndpoint: 'unix:///var/run/docker.sock', portRangeStart: 44_500, portRangeEnd: 44_599 },
   });
   const team = await prisma.plan.findUniqueOrThrow({ where: { code: 'team' } });
   const server = async (name: string) =>
@@ -106,7 +106,7 @@ async function shows(name: string, ...patterns: RegExp[]): Promise<void> {
 
 beforeAll(async () => {
   execFileSync('bash', ['web/build.sh'], { stdio: 'ignore' });
-  harness = await ProvisioningHarness.create(48_400);
+  harness = await ProvisioningHarness.create(44_500);
   api = await startPlatformApi(harness);
   connection = new Redis(harness.redis.url, { maxRetriesPerRequest: null });
   workerConnection = connection.duplicate();

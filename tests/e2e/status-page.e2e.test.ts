@@ -43,7 +43,7 @@ const inBrowser = (at: Date) =>
 
 beforeAll(async () => {
   execFileSync('bash', ['web/build.sh'], { stdio: 'ignore' });
-  harness = await ProvisioningHarness.create(48_000);
+  harness = await ProvisioningHarness.create(43_500);
   api = await startPlatformApi(harness);
   const { config } = harness;
   if (config.dns.kind !== 'powerdns') throw new Error('the sandbox runs PowerDNS');

@@ -147,6 +147,7 @@ export const tenantFixtures: Record<string, TenantFixture> = {
   '/api/v1/servers/{serverId}/backups': serverChildrenFixture({}),
   '/api/v1/servers/{serverId}/backups/{id}/restore': backupFixture,
   '/api/v1/servers/{serverId}/exports': serverChildrenFixture({}),
+  '/api/v1/servers/{serverId}/usage': serverChildrenFixture({}),
   '/api/v1/servers/{serverId}/exports/{id}/download': exportFixture,
   '/api/v1/deleted-servers/{id}/restore': deletedServerFixture,
   // A job of no customer's that failed on the harness's queue: operators retry it.

@@ -19,9 +19,11 @@ const WHOLE_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10
  * A small time chart (uPlot, on a canvas). What it shows is also said in words (`summary`), as
  * the image's accessible name: a screen reader gets the figures without the picture.
  */
-export function UsageChart({ title, summary, times, series, bars = false, whole = false, format }: {
+export function UsageChart({ title, summary, span, times, series, bars = false, whole = false, format }: {
   title: string;
   summary: string;
+  /** The period shown, in Unix seconds: the whole of it, however few points fall in it. */
+  span: [number, number];
   /** Unix seconds of each point, oldest first. */
   times: number[];
   series: ChartSeries[];
@@ -39,10 +41,10 @@ export function UsageChart({ title, summary, times, series, bars = false, whole 
       height: HEIGHT,
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_plot, _min, max) => [0, Math.max(whole ? 1 : 1024, max) * 1.15] } },
+      scales: { x: { time: true, range: () => span }, y: { range: (_plot, _min, max) => [0, Math.max(whole ? 1 : 1024, max) * 1.15] } },
       axes: [
         { stroke: AXIS, grid: { stroke: GRID } },
-        { stroke: AXIS, grid: { stroke: GRID }, size: 72, ...(whole ? { incrs: WHOLE_STEPS } : {}), values: (_plot, ticks) => ticks.map(format) },
+        { stroke: AXIS, grid: { stroke: GRID }, size: whole ? 56 : 96, ...(whole ? { incrs: WHOLE_STEPS } : {}), values: (_plot, ticks) => ticks.map(format) },
       ],
       series: [
         {},
@@ -65,7 +67,7 @@ export function UsageChart({ title, summary, times, series, bars = false, whole 
       resize.disconnect();
       plot.destroy();
     };
-  }, [times, series, bars, whole, format]);
+  }, [span, times, series, bars, whole, format]);
 
   return (
     <figure className="chart">

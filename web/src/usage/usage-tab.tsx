@@ -13,6 +13,7 @@ const AMBER = '#b45309';
 const whole = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const formatCount = (value: number) => whole.format(value);
 const seconds = (iso: string) => new Date(iso).getTime() / 1000;
+const DAY_SECONDS = 86_400;
 
 /** The server's usage: now against its plan, then over the last 7 or 30 days. */
 export function UsageTab() {
@@ -97,9 +98,9 @@ function RangeCharts({ range }: { range: UsageRange }) {
   if (range.points.length === 0 && charts.messagesTotal === 0) return <p className="empty">No counts in this period yet.</p>;
   return (
     <div className="charts">
-      <UsageChart title="Users" summary={charts.usersSummary} times={charts.pointTimes} series={charts.users} whole format={formatCount} />
-      <UsageChart title="Messages per day" summary={charts.messagesSummary} times={charts.dayTimes} series={charts.messages} bars whole format={formatCount} />
-      <UsageChart title="Storage" summary={charts.storageSummary} times={charts.pointTimes} series={charts.storage} format={formatBytes} />
+      <UsageChart title="Users" summary={charts.usersSummary} span={charts.span} times={charts.pointTimes} series={charts.users} whole format={formatCount} />
+      <UsageChart title="Messages per day" summary={charts.messagesSummary} span={charts.daySpan} times={charts.dayTimes} series={charts.messages} bars whole format={formatCount} />
+      <UsageChart title="Storage" summary={charts.storageSummary} span={charts.span} times={charts.pointTimes} series={charts.storage} format={formatBytes} />
     </div>
   );
 }
@@ -114,9 +115,14 @@ function chartsOf(range: UsageRange) {
   const messagesTotal = daily.reduce((sum, n) => sum + n, 0);
   const peak = (values: number[]) => (values.length === 0 ? 0 : Math.max(...values));
   const period = `over the last ${range.days} days`;
+  const dayTimes = range.messagesPerDay.map((d) => seconds(`${d.day}T12:00:00Z`));
+  const end = Date.now() / 1000;
   return {
+    span: [end - range.days * DAY_SECONDS, end] as [number, number],
+    // Each day's bar stands at its noon: the span runs from the first day's start to the last day's end.
+    daySpan: [(dayTimes[0] ?? end) - DAY_SECONDS / 2, (dayTimes.at(-1) ?? end) + DAY_SECONDS / 2] as [number, number],
     pointTimes,
-    dayTimes: range.messagesPerDay.map((d) => seconds(`${d.day}T12:00:00Z`)),
+    dayTimes,
     messagesTotal,
     users: [
       { label: 'Registered', values: registered, color: BLUE },
