@@ -122,21 +122,24 @@ describe('tenant isolation: what a customer\'s container can reach', () => {
     const [, other = ''] = servers;
     const hostPort = (hostService?.address() as { port: number }).port;
     expect(await tcpOpens(await address(other), 5222)).toBe(true);
+    // Prosody's metrics (mod_http_openmetrics): the platform scrapes them from the host.
+    expect(await tcpOpens(await address(other), 5280)).toBe(true);
     expect(await tcpOpens(gateway, hostPort)).toBe(true);
     for (const target of [PRIVATE, METADATA, PUBLIC]) expect(await tcpOpens(target, LISTENER_PORT), target).toBe(true);
   });
 
-  it('reaches neither another customer\'s container, nor the host, nor private or metadata addresses', async () => {
+  it('reaches neither another customer\'s container (its XMPP ports nor its metrics), nor the host, nor private or metadata addresses', async () => {
     const [one = '', other = ''] = servers;
     const hostPort = (hostService?.address() as { port: number }).port;
     const reached = {
       otherTenantXmpp: await opensFrom(one, await address(other), 5222),
       otherTenantS2s: await opensFrom(one, await address(other), 5269),
+      otherTenantMetrics: await opensFrom(one, await address(other), 5280),
       hostService: await opensFrom(one, gateway, hostPort),
       privateNetwork: await opensFrom(one, PRIVATE, LISTENER_PORT),
       cloudMetadata: await opensFrom(one, METADATA, LISTENER_PORT),
     };
-    expect(reached).toEqual({ otherTenantXmpp: false, otherTenantS2s: false, hostService: false, privateNetwork: false, cloudMetadata: false });
+    expect(reached).toEqual({ otherTenantXmpp: false, otherTenantS2s: false, otherTenantMetrics: false, hostService: false, privateNetwork: false, cloudMetadata: false });
     // Still listening: refused by the firewall, not by a listener that had gone away.
     expect(await tcpOpens(gateway, hostPort)).toBe(true);
     expect(await tcpOpens(METADATA, LISTENER_PORT)).toBe(true);
