@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionCookieOf, startApiHarness, withCookie, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
 import { readyServer } from '../support/api-tenant-fixtures.js';
+import { expectEvery } from '../support/expect-every.js';
 
 interface AuditDto {
   id: string;
@@ -54,7 +55,7 @@ describe('audit log', () => {
       ['account.password_change', 'customer', 'account'],
       ['session.delete', 'customer', 'session'],
     ]);
-    expect(rows.every((r) => r.ip === '127.0.0.1' || r.ip?.startsWith('10.'))).toBe(true);
+    expectEvery(rows, (r) => r.ip === '127.0.0.1' || r.ip?.startsWith('10.') === true, 'audit rows');
     expect(rows[4]).toMatchObject({ apiTokenId: account.tokenId, targetId: token.id, detail: { name: 'ci', prefix: secret.slice(0, 12), expiresAt: null } });
     expect(rows[0]?.detail).toEqual({ email: account.email, plan: 'personal' });
 
@@ -70,7 +71,7 @@ describe('audit log', () => {
     expect(first.statusCode).toBe(200);
     const page = first.json<Page>();
     expect(page.items.map((e) => e.action)).toEqual(['token.create', 'session.create']);
-    expect(page.items.every((e) => e.actorId === account.id && /^\d+$/.test(e.id))).toBe(true);
+    expectEvery(page.items, (e) => e.actorId === account.id && /^\d+$/.test(e.id));
     expect(BigInt(page.items[0]!.id)).toBeGreaterThan(BigInt(page.items[1]!.id));
     expect(page.nextCursor).toBe(page.items[1]?.id);
     const rest = (await audit(account, `?limit=2&cursor=${page.nextCursor}`)).json<Page>();

@@ -12,6 +12,7 @@ import { certificateNames } from '../../worker/src/provisioning/dns-plan.js';
 import { PROVISIONING_QUEUE, stepJobId } from '../../worker/src/contracts/provisioning.js';
 import { startApiHarness, withCookie, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
 import { testEnv } from '../support/test-env.js';
+import { expectEvery } from '../support/expect-every.js';
 
 interface RecordDto {
   name: string;
@@ -213,7 +214,7 @@ describe('custom domains through the API, verified with real DNS', () => {
     expect(row.verificationToken).toMatch(/^[0-9a-f]{32}$/);
     expect(record(domain, `_parley-verify.${name}`).value).toBe(`parley-verification=${row.verificationToken}`);
     expect(record(domain, `_acme-challenge.${name}`, 'CNAME').value).toBe(`${domain.id.replaceAll('-', '')}.acme.${harness.config.platformZone}.`);
-    expect(domain.records.every((r) => r.check === null)).toBe(true);
+    expectEvery(domain.records, (r) => r.check === null);
     expect((await added(alice)).records[0]?.value).not.toBe(record(domain, `_parley-verify.${name}`).value);
     const audit = await harness.prisma.auditLog.findFirstOrThrow({ where: { action: 'domain.create', targetId: domain.id } });
     expect(audit).toMatchObject({ actorId: alice.id, targetType: 'domain', detail: { name } });
@@ -390,7 +391,7 @@ describe('custom domains through the API, verified with real DNS', () => {
     const txt = record(checked, `_parley-verify.${domain.name}`);
     expect(txt.check).toMatchObject({ ok: false, found: [], expected: txt.value });
     expect(txt.check?.message).toContain(`Not found: create a TXT record at \`${txt.name}\` with the value \`${txt.value}\``);
-    expect(checked.records.every((r) => r.check?.ok === false)).toBe(true);
+    expectEvery(checked.records, (r) => r.check?.ok === false);
 
     expect((await get(alice, domain.id)).json<DomainDto>()).toEqual(checked);
     const audit = await harness.prisma.auditLog.findFirstOrThrow({ where: { action: 'domain.verify', targetId: domain.id } });

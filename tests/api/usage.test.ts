@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiHarness, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
 import { readyServer } from '../support/api-tenant-fixtures.js';
+import { expectEvery } from '../support/expect-every.js';
 
 interface Usage {
   sampledAt: string | null;
@@ -52,7 +53,7 @@ describe('a server\'s usage', () => {
       [7, 60, 0, 7],
       [30, 360, 0, 30],
     ]);
-    expect(usage.ranges.flatMap((range) => range.messagesPerDay.map((day) => day.messages)).every((messages) => messages === 0)).toBe(true);
+    expectEvery(usage.ranges.flatMap((range) => range.messagesPerDay.map((day) => day.messages)), (messages) => messages === 0);
   });
 
   it('answers the latest sample, each bucket\'s peak within its range only, and messages per day', async () => {

@@ -9,7 +9,7 @@
 // same pool size; as the runs are strictly sequential, the app that is not under load is idle
 // and costs nothing, and a child would only add a process competing for the same 2 cores.
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg } from 'node:os';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
@@ -400,7 +400,9 @@ async function main(): Promise<void> {
   const loadAtStart = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   const cpus = availableParallelism();
   try {
-    const harness = await startApiHarness();
+    // The production log level: a line per request, redaction on, written to a file (/dev/null) as
+    // a process manager would take it.
+    const harness = await startApiHarness({ config: (base) => ({ ...base, logLevel: 'info' }), logStream: createWriteStream('/dev/null') });
     cleanups.push(() => harness.close());
     const account = await harness.signUp();
     await seedServers(harness, account.id);
@@ -422,13 +424,18 @@ async function main(): Promise<void> {
     cleanups.push(() => hello.app.close());
 
     // The same API without metrics (API_METRICS_ADDRESS empty: no request is counted or timed).
-    const unmetered = buildApp({ config: { ...harness.config, metrics: null } });
+    const unmetered = buildApp({ config: { ...harness.config, metrics: null }, logStream: createWriteStream('/dev/null') });
     cleanups.push(() => unmetered.close());
     const unmeteredBase = await unmetered.listen({ host: '127.0.0.1', port: 0 });
+    // And without logs (LOG_LEVEL=silent), metrics on: what logging a request costs.
+    const silent = buildApp({ config: { ...harness.config, logLevel: 'silent' } });
+    cleanups.push(() => silent.close());
+    const silentBase = await silent.listen({ host: '127.0.0.1', port: 0 });
 
     const database = new URL(harness.config.databaseUrl).pathname.slice(1);
     const api = { url: `${apiBase}/api/v1/servers`, headers: withToken(account) };
     const apiUnmetered = { url: `${unmeteredBase}/api/v1/servers`, headers: withToken(account) };
+    const apiSilent = { url: `${silentBase}/api/v1/servers`, headers: withToken(account) };
     const floorOne = { url: `${floor.base}/servers`, headers: {} };
     const floorFour = { url: `${floor.base}/servers-prisma-sql`, headers: {} };
     // Same answer from all three (this is also the token's first use, whose lastUsedAt write
@@ -456,6 +463,7 @@ async function main(): Promise<void> {
     const floorM = await run('floor: one SELECT via pg', floorOne, floorStatements);
     const prismaSqlM = await run("Prisma's SQL via pg (no ORM)", floorFour, floorFourStatements);
     const apiM = await run('API GET /api/v1/servers', api, apiStatements);
+    const silentM = await run('API, log level silent', apiSilent, apiStatements);
     const unmeteredM = await run('API, metrics off', apiUnmetered, apiStatements);
 
     const ratio = Math.round((apiM.rps / floorM.rps) * 100) / 100;
@@ -468,10 +476,24 @@ async function main(): Promise<void> {
     const cpuRatio = cpuPerReq(apiM) > 0 ? Math.round((cpuPerReq(floorM) / cpuPerReq(apiM)) * 100) / 100 : 0;
 
     const pad = (v: string | number, w: number) => String(v).padStart(w);
+    const settings = {
+      log_level: harness.config.logLevel,
+      log_redaction: true,
+      log_destination: '/dev/null (a file)',
+      metrics: 'on (main row)',
+      servers: SERVERS,
+      connections: CONNECTIONS,
+      warmup_s: WARMUP_S,
+      duration_s: DURATION_S,
+      pg_pool_max: POOL_MAX,
+      cores: cpus,
+      node: process.version,
+    };
     console.log(
       `API benchmark: ${SERVERS} servers in the account, autocannon on 127.0.0.1, ${CONNECTIONS} connections, ` +
         `${WARMUP_S} s warm-up + ${DURATION_S} s measured per row, one row at a time`,
     );
+    console.log(`  settings: ${Object.entries(settings).map(([key, value]) => `${key}=${value}`).join(', ')}; the "log level silent" row drops logging only, "metrics off" drops metrics only`);
     const header = ['req/s', 'p50 ms', 'p99 ms', 'mean ms', 'max ms', 'bytes', 'SQL/req', 'JS ms/req', 'PG ms/req', 'other CPU'];
     console.log(`  ${'endpoint'.padEnd(30)}${header.map((h) => pad(h, 10)).join('')}`);
     for (const [label, m] of rows) {
@@ -496,6 +518,8 @@ async function main(): Promise<void> {
         api_rps: apiM.rps,
         api_p50_ms: apiM.p50,
         api_p99_ms: apiM.p99,
+        api_silent_rps: silentM.rps,
+        api_silent_p99_ms: silentM.p99,
         api_metrics_off_rps: unmeteredM.rps,
         api_metrics_off_p99_ms: unmeteredM.p99,
         floor_rps: floorM.rps,
@@ -528,6 +552,7 @@ async function main(): Promise<void> {
         connections: CONNECTIONS,
         warmup_s: WARMUP_S,
         duration_s: DURATION_S,
+        settings,
       }),
     );
   } finally {

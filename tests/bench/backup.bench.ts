@@ -316,10 +316,26 @@ async function main(): Promise<void> {
       uploads_after_move: uploadsMoved,
     };
     const restic = (await run('restic', ['version'])).stdout.trim();
+    const settings = {
+      worker: 'own process, production defaults',
+      LOG_LEVEL: production.logLevel,
+      WORKER_CONCURRENCY: production.jobs.concurrency,
+      RECONCILE_INTERVAL_MS: production.jobs.reconcileIntervalMs,
+      SERVER_CHECK_TIMEOUT_MS: production.jobs.healthCheckTimeoutMs,
+      BACKUP_SCHEDULE_INTERVAL_MS: production.backups.scheduleIntervalMs,
+      DATABASE_BACKUP_INTERVAL_MS: production.backups.databaseIntervalMs,
+      SERVICE_START_TIMEOUT_MS: production.timeouts.serviceStartMs,
+      restic_command_timeout_ms: RESTIC_COMMAND_TIMEOUT_MS,
+      restic,
+      NODE_PORT_RANGE: `${PORT_RANGE_START}-${PORT_RANGE_END}`,
+      api_poll_ms: POLL_MS,
+      users: USERS,
+      messages: MESSAGES,
+      uploads: UPLOADS,
+      upload_bytes: UPLOAD_BYTES,
+    };
     console.log('Backup benchmark (sandbox: Docker, PowerDNS, Pebble, restic on this machine)');
-    console.log(
-      `  settings: worker process with production defaults: LOG_LEVEL=${production.logLevel}, WORKER_CONCURRENCY=${production.jobs.concurrency}, RECONCILE_INTERVAL_MS=${production.jobs.reconcileIntervalMs}, SERVER_CHECK_TIMEOUT_MS=${production.jobs.healthCheckTimeoutMs}, BACKUP_SCHEDULE_INTERVAL_MS=${production.backups.scheduleIntervalMs}, DATABASE_BACKUP_INTERVAL_MS=${production.backups.databaseIntervalMs}, SERVICE_START_TIMEOUT_MS=${production.timeouts.serviceStartMs}, restic commands time out after ${RESTIC_COMMAND_TIMEOUT_MS} ms (${restic})`,
-    );
+    console.log(`  settings: ${Object.entries(settings).map(([key, value]) => `${key}=${value}`).join(', ')}`);
     console.log(`  NODE_PORT_RANGE=${PORT_RANGE_START}-${PORT_RANGE_END}; BACKUP_REPOSITORY=${repositoryDir} (a new local restic repository; BACKUP_PASSWORD from the environment); API over HTTP, polled every ${POLL_MS} ms`);
     console.log(
       `  data: one team-plan server, ${USERS} users (prosodyctl, ${Math.round(seedMs / 1000)} s), ${MESSAGES} chat messages user i → user i+1 (${MESSAGES_PER_USER} each) from ${USERS} logged-in clients, ${CLIENT_WIDTH} writing at a time, each waiting for a ping's answer before its next message, all archived (MAM) before the first backup (${Math.round(writeMs / 1000)} s); then ${LATE_MESSAGES} more (one per user) before the incremental backup; ${UPLOADS} files of ${UPLOAD_BYTES / 1024} KiB uploaded over XEP-0363 before the full backup, fetched back by their links (SHA-256 compared) after the restore and after the move`,
@@ -359,7 +375,7 @@ async function main(): Promise<void> {
       console.error(`bench:backup: the move lost messages: ${messagesMoved} of ${messagesRestored}`);
       process.exitCode = 1;
     }
-    console.log(JSON.stringify(result));
+    console.log(JSON.stringify({ ...result, settings }));
   } finally {
     await closeSessions();
     const deleted = deleteViaApi ? await deleteViaApi().catch(() => false) : true;

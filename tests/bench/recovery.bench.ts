@@ -177,8 +177,20 @@ async function main(): Promise<void> {
       reconcile_pass_ms_200: Math.round(percentile(passes, 50)),
       reconcile_pass_p95_ms_200: Math.round(percentile(passes, 95)),
     };
+    const settings = {
+      worker: 'own process, production defaults',
+      LOG_LEVEL: production.logLevel,
+      RECONCILE_INTERVAL_MS: production.jobs.reconcileIntervalMs,
+      SERVER_CHECK_TIMEOUT_MS: production.jobs.healthCheckTimeoutMs,
+      SERVER_CHECK_CONCURRENCY: production.jobs.healthCheckConcurrency,
+      WORKER_CONCURRENCY: production.jobs.concurrency,
+      api_poll_ms: 25,
+      scheduled_pass_margin_ms: SCHEDULED_PASS_MARGIN_MS,
+      runs: RUNS,
+      servers: servers.length,
+    };
     console.log('Recovery benchmark (sandbox: Docker, PowerDNS, Pebble on this machine)');
-    console.log(`  settings: worker process with production defaults: LOG_LEVEL=${production.logLevel}, RECONCILE_INTERVAL_MS=${production.jobs.reconcileIntervalMs}, SERVER_CHECK_TIMEOUT_MS=${production.jobs.healthCheckTimeoutMs}, SERVER_CHECK_CONCURRENCY=${production.jobs.healthCheckConcurrency}, WORKER_CONCURRENCY=${production.jobs.concurrency}; API over HTTP, polled every 25 ms; each timed pass starts with no job running or waiting and no scheduled pass due within ${SCHEDULED_PASS_MARGIN_MS / 1000} s`);
+    console.log(`  settings: ${Object.entries(settings).map(([key, value]) => `${key}=${value}`).join(', ')}; each timed pass starts with no job running or waiting and no scheduled pass due within the margin`);
     console.log(`  ${'what'.padEnd(44)} ${'p50'.padStart(8)} ${'p95'.padStart(8)}   target (p95)`);
     const row = (what: string, values: number[], target: string) =>
       console.log(`  ${what.padEnd(44)} ${String(Math.round(percentile(values, 50))).padStart(6)} ms ${String(Math.round(percentile(values, 95))).padStart(6)} ms   ${target}`);
@@ -189,7 +201,7 @@ async function main(): Promise<void> {
     row(`full pass, ${servers.length} servers (${RUNS} passes)`, passes, '≤ 2,000 ms');
     console.log(`  passes, in order: ${passes.map((ms) => `${ms} ms`).join(', ')}`);
     console.log(`  (fixture: ${servers.length - 1} more servers provisioned in ${Math.round(fixtureMs / 1000)} s; last pass: ${reports.at(-1) ?? ''})`);
-    console.log(JSON.stringify(result));
+    console.log(JSON.stringify({ ...result, settings }));
   } finally {
     await worker.stop().catch(() => undefined);
     await harness.startWorker();

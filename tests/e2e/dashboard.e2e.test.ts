@@ -56,6 +56,9 @@ async function expectAccessibleEverywhere(name: string): Promise<void> {
 const copyableValue = (name: string) =>
   page.locator('.copyable', { has: page.getByRole('button', { name: `Copy ${name}`, exact: true }) }).locator('code').innerText();
 
+/** Polls until the element is shown: the page renders as its queries answer, never all at once. */
+const expectVisible = (locator: Locator) => expect.poll(() => locator.isVisible(), { timeout: WAIT.short }).toBe(true);
+
 const XMPP_TRUST = async () => [(await pebbleIssuers()).root.toString()];
 
 /** The text of what an element's aria-describedby points at: what a screen reader says with it. */
@@ -283,8 +286,8 @@ describe('the customer dashboard', () => {
     await show.click();
     const link = await copyableValue('invite link');
     expect(link).toMatch(new RegExp(`^xmpp:${domain.replaceAll('.', '\\.')}\\?register;preauth=`));
-    expect(await page.getByRole('img', { name: 'QR code of the invite link' }).isVisible()).toBe(true);
-    expect(await page.getByText(/Expires in (7 days|1 week|168 hours)/).isVisible()).toBe(true);
+    await expectVisible(page.getByRole('img', { name: 'QR code of the invite link' }));
+    await expectVisible(page.getByText(/Expires in (7 days|1 week|168 hours)/));
     await expectAccessibleEverywhere('users-and-invites');
 
     await page.getByRole('button', { name: `Delete alice@${domain}` }).click();
@@ -317,11 +320,11 @@ describe('the customer dashboard', () => {
     const plan = await harness.prisma.plan.findFirstOrThrow({ where: { accounts: { some: { email } } } });
     const figure = (term: string) => page.locator('.figures div', { has: page.getByText(term, { exact: true }) }).locator('dd');
     await expect.poll(() => figure('Users').innerText(), { timeout: WAIT.short }).toContain(`1 of ${plan.maxUsersPerServer}`);
-    expect(await figure('Online now').innerText()).toBe('1 user');
+    await expect.poll(() => figure('Online now').innerText(), { timeout: WAIT.short }).toBe('1 user');
     // The admin's messages count too; the compliance checks' do not.
-    expect(await figure('Messages today').innerText()).toBe('3');
+    await expect.poll(() => figure('Messages today').innerText(), { timeout: WAIT.short }).toBe('3');
     await expect.poll(() => page.locator('.chart-plot canvas').count(), { timeout: WAIT.short }).toBe(3);
-    expect(await page.getByRole('img', { name: /^Messages per day over the last 7 days: 3 in all, 3 today/ }).count()).toBe(1);
+    await expect.poll(() => page.getByRole('img', { name: /^Messages per day over the last 7 days: 3 in all, 3 today/ }).count(), { timeout: WAIT.short }).toBe(1);
     await page.getByRole('button', { name: '30 days' }).click();
     await expect.poll(() => page.getByRole('img', { name: /^Users over the last 30 days: 1 registered now, at most 1 online at once/ }).count(), { timeout: WAIT.short }).toBe(1);
     expect(await page.getByRole('button', { name: '30 days' }).getAttribute('aria-pressed')).toBe('true');
@@ -359,7 +362,7 @@ describe('the customer dashboard', () => {
       const words = /Server quota reached\. Your Solo plan allows 1 server and you have 1\. Delete one or move to a bigger plan\./;
       expect(await refusal.innerText()).toMatch(words);
       expect(await describedBy(order)).toMatch(words);
-      expect(await page.getByText('1 server per account').isVisible()).toBe(true);
+      await expectVisible(page.getByText('1 server per account'));
       await expectAccessibleEverywhere('order-quota');
       expect(await harness.prisma.server.count({ where: { accountId: account } })).toBe(1);
     } finally {
@@ -450,7 +453,7 @@ describe('the customer dashboard', () => {
     const incidents = page.getByRole('region', { name: 'Incidents', exact: true });
     await incidents.getByText('Server stopped unexpectedly').waitFor({ timeout: WAIT.short });
     expect(await incidents.innerText()).toMatch(/Nothing is wrong right now\..*lasted \d/s);
-    expect(await page.getByText(/^Healthy\. Checked /).isVisible()).toBe(true);
+    await expectVisible(page.getByText(/^Healthy\. Checked /));
     expect(await page.evaluate('window.sameDocument')).toBe(true);
     expect(await containerState(serverId)).toBe('running');
     await expectAccessibleEverywhere('server-recovered');
@@ -699,7 +702,7 @@ describe('the customer dashboard', () => {
     const incident = page.getByRole('article', { name: 'Server removed from its machine' });
     await incident.waitFor({ timeout: WAIT.short });
     expect(await incident.innerText()).toMatch(/stopped retrying after 5 repair attempts.*Restart the server in Manage/s);
-    expect(await page.getByText(/it has stopped retrying.*Restart the server from Manage/).isVisible()).toBe(true);
+    await expectVisible(page.getByText(/it has stopped retrying.*Restart the server from Manage/));
     await expectAccessibleEverywhere('server-needs-attention');
   });
 
@@ -742,7 +745,7 @@ describe('the customer dashboard', () => {
     await page.getByLabel('Token name').fill('e2e script');
     await page.getByRole('button', { name: 'Create token' }).click();
     const secret = await copyableValue('new API token');
-    expect(await page.getByText('Store it now').isVisible()).toBe(true);
+    await expectVisible(page.getByText('Store it now'));
     const tokens = page.getByRole('region', { name: 'Your API tokens' });
     await tokens.getByText('e2e script').waitFor({ timeout: WAIT.short });
     await expectAccessibleEverywhere('account');

@@ -11,7 +11,7 @@ import { PowerDnsProvider } from '../../worker/src/adapters/powerdns.dns-provide
 import type { DnsChallengeSolver, IssuedCertificate } from '../../worker/src/ports/certificate-authority.js';
 import type { DnsRecord } from '../../worker/src/ports/dns-provider.js';
 import { waitForRecords } from '../../worker/src/provisioning/dns-propagation.js';
-import { pebbleIssuers, type PebbleIssuers } from '../support/pebble.js';
+import { pebbleCertificateStatus, pebbleIssuers, type PebbleIssuers } from '../support/pebble.js';
 import { testEnv } from '../support/test-env.js';
 
 // Real issuance: Pebble validates DNS-01 by asking the sandbox PowerDNS, where the solver below
@@ -146,11 +146,16 @@ describe('AcmeCertificateAuthority against Pebble and PowerDNS', () => {
     expect(again.cleaned.map(callKey).sort()).toEqual(again.presented.map(callKey).sort());
     expect(await challengeValuesLeft(names)).toEqual([]);
     await ca.revoke(second.chainPem, accountKeyPem);
+    expect(await pebbleCertificateStatus(second.serial)).toBe('Revoked');
+    expect(await pebbleCertificateStatus(issued.serial)).toBe('Valid');
   });
 
-  it('revokes, and revoking again is success', async () => {
+  it('revokes at the CA, and revoking again is success', async () => {
+    expect(await pebbleCertificateStatus(issued.serial)).toBe('Valid');
     await ca.revoke(issued.chainPem, accountKeyPem);
+    expect(await pebbleCertificateStatus(issued.serial)).toBe('Revoked');
     await ca.revoke(issued.chainPem, accountKeyPem);
+    expect(await pebbleCertificateStatus(issued.serial)).toBe('Revoked');
   });
 
   it('fails naming the name the CA could not validate, as permanent, and still cleans up the others', async () => {

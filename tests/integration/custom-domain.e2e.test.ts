@@ -54,5 +54,5 @@ describe('a server on a customer\'s own domain', () => {
     });
     expect(session.jid.startsWith(`admin@${customerZone}/`)).toBe(true);
     await session.close();
-  });
+  }, 150_000);
 });

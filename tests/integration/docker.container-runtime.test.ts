@@ -28,6 +28,7 @@ import { waitForXmppService, XmppServiceNotReadyError } from '../../worker/src/p
 import { tcpOpens } from '../support/tcp-open.js';
 import { testEnv } from '../support/test-env.js';
 import { connectAs, nextMessage, sendMessage, sendPresence } from '../support/xmpp.js';
+import { unlessGone } from '../support/unless-gone.js';
 
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -186,14 +187,14 @@ describe('DockerContainerRuntime against the real engine', () => {
 
   afterAll(async () => {
     for (const id of usedIds) {
-      await runtime.removeServer(id).catch(() => undefined);
+      await runtime.removeServer(id);
       // By label, in case a test failed before the runtime could clean up.
       const filters = { label: [`${LABEL_SERVER}=${id}`] };
       for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true, v: true });
       for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove();
     }
-    for (const id of foreignContainers) await docker.getContainer(id).remove({ force: true, v: true }).catch(() => undefined);
-    for (const name of foreignVolumes) await docker.getVolume(name).remove().catch(() => undefined);
+    for (const id of foreignContainers) await docker.getContainer(id).remove({ force: true, v: true }).catch(unlessGone);
+    for (const name of foreignVolumes) await docker.getVolume(name).remove().catch(unlessGone);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

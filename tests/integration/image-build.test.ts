@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unlessGone } from '../support/unless-gone.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -99,11 +100,11 @@ describe('infra/image/build.sh', () => {
   });
 
   afterAll(async () => {
-    await docker(['rm', '-f', '-v', container]).catch(() => undefined);
-    await docker(['volume', 'rm', volume]).catch(() => undefined);
+    await docker(['rm', '-f', '-v', container]).catch(unlessGone);
+    await docker(['volume', 'rm', volume]).catch(unlessGone);
     for (const tag of builtTags) {
       // By tag, never by id: an image shared with another tag keeps that tag.
-      await docker(['rmi', tag], 120_000).catch(() => undefined);
+      await docker(['rmi', tag], 120_000).catch(unlessGone);
     }
     if (dir) await rm(dir, { recursive: true, force: true });
   });

@@ -15,6 +15,7 @@ import { until } from '../support/until.js';
 import { WorkerProcess } from '../support/worker-process.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { connectAs } from '../support/xmpp.js';
+import { expectEvery } from '../support/expect-every.js';
 
 const run = promisify(execFile);
 const PORTS = 46_000;
@@ -181,7 +182,7 @@ describe('metrics: the worker and each hosted server, scraped by a real Promethe
         const result = await query(`prosody_mod_c2s__connections{server_id="${server.serverId}",type="c2s"}`);
         return result.some((r) => r.value[1] === '1') ? result : null;
       }, 30_000, 500);
-      expect(seen.every((r) => r.metric.domain === server.domain && r.metric.host === server.domain)).toBe(true);
+      expectEvery(seen, (r) => r.metric.domain === server.domain && r.metric.host === server.domain);
     } finally {
       await session.close();
     }

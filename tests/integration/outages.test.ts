@@ -6,6 +6,7 @@ import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { startPlatformApi, type ListeningApi } from '../support/platform-api.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { testEnv } from '../support/test-env.js';
+import { expectEvery } from '../support/expect-every.js';
 
 const MID_PROVISIONING = ['allocating', 'dns', 'certificate', 'configuring', 'starting', 'bootstrapping', 'probing'];
 
@@ -73,7 +74,7 @@ describe('outages during provisioning', () => {
     expect(await harness.prisma.portAllocation.count({ where: { serverId } })).toBe(4);
     const records = await harness.prisma.dnsRecord.findMany({ where: { serverId, deletedAt: null, purpose: { not: 'acme_challenge' } } });
     expect(records.length).toBeGreaterThan(0);
-    expect(records.every((r) => r.appliedAt !== null)).toBe(true);
+    expectEvery(records, (r) => r.appliedAt !== null);
     expect(await harness.prisma.provisioningEvent.count({ where: { serverId, step: 'ready' } })).toBe(1);
   };
 
@@ -147,18 +148,18 @@ describe('outages during provisioning', () => {
     }, 15_000);
     // DNS back after 30 s, the CA after a minute: orders then wait in the certificate step.
     await new Promise((r) => setTimeout(r, 30_000));
-    expect((await states(ids)).every((s) => s === 'dns')).toBe(true);
+    expectEvery(await states(ids), (s) => s === 'dns');
     await dnsProxy.up();
     await waitFor('orders reach the certificate step', async () => (await states(ids)).every((s) => s === 'certificate'), 60_000);
     await new Promise((r) => setTimeout(r, 30_000));
-    expect((await states(ids)).every((s) => s === 'certificate')).toBe(true);
+    expectEvery(await states(ids), (s) => s === 'certificate');
     await caProxy.up();
     await allReady(ids, 120_000);
     for (const id of ids) {
       await expectProvisionedOnce(id);
       const failures = await harness.prisma.provisioningEvent.findMany({ where: { serverId: id, status: 'failed', step: { in: ['dns', 'certificate'] } } });
       expect(failures.length).toBeGreaterThan(0);
-      expect(failures.every((f) => f.willRetry === true)).toBe(true);
+      expectEvery(failures, (f) => f.willRetry === true);
     }
     await waitFor('the API recovers', async () => (await ready()).status === 200, 30_000);
   }, 300_000);

@@ -2,6 +2,8 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
+import { expectEvery } from '../support/expect-every.js';
+import { unlessGone } from '../support/unless-gone.js';
 
 const RANGE_START = 38_000;
 
@@ -39,7 +41,7 @@ describe('port allocation on an engine where other containers publish ports', ()
       await harness.deprovision(serverId);
       await harness.waitForState(serverId, 'deleted', 60_000);
     }
-    await squatter?.remove({ force: true }).catch(() => undefined);
+    await squatter?.remove({ force: true }).catch(unlessGone);
     await harness.close();
   });
 
@@ -52,7 +54,7 @@ describe('port allocation on an engine where other containers publish ports', ()
     expect(ports).toHaveLength(4);
     expect(ports).not.toContain(RANGE_START);
     expect(ports).not.toContain(RANGE_START + 2);
-    expect(ports.every((port) => port > RANGE_START && port < RANGE_START + 400)).toBe(true);
+    expectEvery(ports, (port) => port > RANGE_START && port < RANGE_START + 400);
 
     const [container] = await docker.listContainers({ filters: { label: [`parley.server=${serverId}`] } });
     expect(container?.State).toBe('running');

@@ -6,6 +6,7 @@ import type { DnsRecord } from '../../worker/src/ports/dns-provider.js';
 import { planServerRecords } from '../../worker/src/provisioning/dns-plan.js';
 import { waitForAbsence, waitForRecords } from '../../worker/src/provisioning/dns-propagation.js';
 import { testEnv } from '../support/test-env.js';
+import { expectEvery } from '../support/expect-every.js';
 
 // Against the sandbox's real PowerDNS, in a throwaway zone of this file's own, so the platform
 // zone and other tests are never touched.
@@ -135,7 +136,7 @@ describe('PowerDnsProvider (real PowerDNS)', () => {
 
   it('lists the whole zone or one name, only the record types of the port', async () => {
     const all = await dns.listRecords(zone);
-    expect(all.every((r) => ['A', 'AAAA', 'CNAME', 'SRV', 'TXT'].includes(r.type))).toBe(true);
+    expectEvery(all, (r) => ['A', 'AAAA', 'CNAME', 'SRV', 'TXT'].includes(r.type));
     expect(all.some((r) => r.name === `twice.${zone}`)).toBe(true);
     expect(await dns.listRecords(zone, `nothing-here.${zone}`)).toEqual([]);
   });

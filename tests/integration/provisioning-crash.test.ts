@@ -6,9 +6,11 @@ import { PROVISION_STEPS, PROVISIONING_QUEUE, type ProvisionStep } from '../../w
 import { enqueueDeprovisioning, enqueueProvisioning } from '../../worker/src/contracts/provisioning-flow.js';
 import { certificateNames, planServerRecords } from '../../worker/src/provisioning/dns-plan.js';
 import { PowerDnsProvider } from '../../worker/src/adapters/powerdns.dns-provider.js';
+import { pebbleCertificateStatus } from '../support/pebble.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { WorkerProcess } from '../support/worker-process.js';
 import { testEnv } from '../support/test-env.js';
+import { expectEvery } from '../support/expect-every.js';
 
 /**
  * For every step: a worker process stops dead right after the step's side effects (before the
@@ -39,7 +41,7 @@ describe('provisioning survives a worker killed in the middle of any step', () =
       await harness.prisma.server.update({ where: { id: serverId }, data: { desiredState: 'deleted' } });
       await enqueueDeprovisioning(queue, serverId);
     }
-    await Promise.all(servers.map((serverId) => harness.waitForState(serverId, 'deleted', 60_000).catch(() => undefined)));
+    await Promise.all(servers.map((serverId) => harness.waitForState(serverId, 'deleted', 60_000)));
     await cleaner.stop();
     await Promise.all([flows.close(), queue.close()]);
     connection.disconnect();
@@ -71,7 +73,7 @@ describe('provisioning survives a worker killed in the middle of any step', () =
     });
     const ledger = await harness.prisma.dnsRecord.findMany({ where: { serverId, deletedAt: null } });
     expect(ledger.map((r) => `${r.name} ${r.type} ${r.value}`).sort()).toEqual(planned.map((r) => `${r.name} ${r.type} ${r.value}`).sort());
-    expect(ledger.every((r) => r.appliedAt !== null)).toBe(true);
+    expectEvery(ledger, (r) => r.appliedAt !== null);
     const inZone = (await dns().listRecords(testEnv().PLATFORM_ZONE)).filter((r) => r.name === domain || r.name.endsWith(`.${domain}`));
     expect(inZone.map((r) => `${r.name} ${r.type} ${r.value}`).sort()).toEqual(planned.map((r) => `${r.name} ${r.type} ${r.value}`).sort());
 
@@ -128,7 +130,8 @@ describe('provisioning survives a worker killed in the middle of any step', () =
     expect(await harness.prisma.dnsRecord.count({ where: { serverId, deletedAt: null } })).toBe(0);
     expect(await harness.prisma.portAllocation.count({ where: { serverId } })).toBe(0);
     const certificates = await harness.prisma.certificate.findMany({ where: { serverId } });
-    expect(certificates.every((c) => c.status === 'revoked')).toBe(true);
+    expectEvery(certificates, (c) => c.status === 'revoked');
+    for (const certificate of certificates) expect(await pebbleCertificateStatus(certificate.serial ?? '')).toBe('Revoked');
     const events = await harness.prisma.provisioningEvent.findMany({ where: { serverId, step: 'deprovision' } });
     expect(events.filter((e) => e.status === 'succeeded')).toHaveLength(1);
   }, 150_000);

@@ -7,9 +7,10 @@ import { XmppClientProbe } from '../../worker/src/adapters/xmpp-client.xmpp-prob
 import { PROVISION_STEPS } from '../../worker/src/contracts/provisioning.js';
 import { prosodyCreateOrUpdateUser } from '../../worker/src/provisioning/prosody-accounts.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
-import { pebbleIssuers } from '../support/pebble.js';
+import { pebbleCertificateStatus, pebbleIssuers } from '../support/pebble.js';
 import { testEnv } from '../support/test-env.js';
 import { connectAs, nextMessage, sendMessage, sendPresence, type XmppSession } from '../support/xmpp.js';
+import { expectEvery } from '../support/expect-every.js';
 
 describe('an order becomes a reachable, TLS-secured, standards-compliant XMPP server', () => {
   let harness: ProvisioningHarness;
@@ -44,7 +45,7 @@ describe('an order becomes a reachable, TLS-secured, standards-compliant XMPP se
     expect(events.at(-1)?.step).toBe('ready');
     const admin = await harness.adminPassword(serverId);
     expect(JSON.stringify(events.map((e) => [e.message, e.detail]))).not.toContain(admin.password);
-  });
+  }, 150_000);
 
   it('is found through SRV, verified against the CA root, and two accounts chat on it', async () => {
     const [srv] = await resolver.resolveSrv(`_xmpp-client._tcp.${domain}`).then((all) => all.filter((r) => r.name === domain));
@@ -107,12 +108,14 @@ describe('an order becomes a reachable, TLS-secured, standards-compliant XMPP se
 
     const ledger = await harness.prisma.dnsRecord.findMany({ where: { serverId } });
     expect(ledger.length).toBeGreaterThan(0);
-    expect(ledger.every((r) => r.deletedAt !== null)).toBe(true);
+    expectEvery(ledger, (r) => r.deletedAt !== null);
     expect(await recordsOf(domain)).toEqual([]);
 
     expect(await harness.prisma.portAllocation.count({ where: { serverId } })).toBe(0);
     const certificates = await harness.prisma.certificate.findMany({ where: { serverId }, include: { privateKey: true } });
     expect(certificates.map((c) => c.status)).toEqual(['revoked']);
+    // Revoked at the CA itself, not only marked so here.
+    expect(await pebbleCertificateStatus(certificates[0]?.serial ?? '')).toBe('Revoked');
     expect(certificates[0]?.privateKey?.ciphertext.length).toBe(0);
     const credential = await harness.prisma.serverCredential.findFirstOrThrow({ where: { serverId }, include: { secret: true } });
     expect(credential.secret.destroyedAt).not.toBeNull();

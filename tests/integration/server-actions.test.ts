@@ -5,6 +5,7 @@ import { enqueueAdminReset, enqueueServerAction, enqueueServerConfig } from '../
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { connectAs, type XmppSession } from '../support/xmpp.js';
+import { expectEvery } from '../support/expect-every.js';
 
 describe('server actions and admin password reset', () => {
   let harness: ProvisioningHarness;
@@ -74,7 +75,7 @@ describe('server actions and admin password reset', () => {
     await expect(loginAs(before.password)).rejects.toThrow();
     const credentials = await harness.prisma.serverCredential.findMany({ where: { serverId }, include: { secret: true }, orderBy: { issuance: 'asc' } });
     expect(credentials.map((c) => c.issuance)).toEqual([1, 2]);
-    expect(credentials.every((c) => c.appliedAt !== null), 'both were set in Prosody, so both could be revealed').toBe(true);
+    expectEvery(credentials, (c) => c.appliedAt !== null, 'both were set in Prosody, so both could be revealed');
     expect(credentials[0]?.secret.destroyedAt).not.toBeNull();
     expect(credentials[0]?.secret.ciphertext.length).toBe(0);
   });

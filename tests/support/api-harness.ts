@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { DestinationStream } from 'pino';
 import { buildApp } from '../../api/src/app.js';
 import { loadApiConfig, type ApiConfig } from '../../api/src/config.js';
 import type { PrismaClient } from '../../prisma/client.js';
@@ -79,7 +80,7 @@ export async function signUpThrough(
  * inject(). Rate limits default to the production values; tests that sign up many accounts raise them.
  */
 export async function startApiHarness(
-  options: { config?: (base: ApiConfig) => ApiConfig; captureLogs?: boolean } = {},
+  options: { config?: (base: ApiConfig) => ApiConfig; captureLogs?: boolean; logStream?: DestinationStream } = {},
 ): Promise<ApiHarness> {
   const db: TestDatabase = await createTestDatabase();
   await seedPlans(db.prisma);
@@ -95,7 +96,8 @@ export async function startApiHarness(
   };
   const config = options.config ? options.config(base) : base;
   const logs: string[] = [];
-  const app = buildApp({ config, ...(options.captureLogs ? { logStream: { write: (line: string) => void logs.push(line) } } : {}) });
+  const logStream = options.captureLogs ? { write: (line: string) => void logs.push(line) } : options.logStream;
+  const app = buildApp({ config, ...(logStream ? { logStream } : {}) });
   await app.ready();
 
   const inject = (request: InjectOptions) => app.inject(request);

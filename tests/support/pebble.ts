@@ -22,3 +22,15 @@ export async function pebbleIssuers(): Promise<PebbleIssuers> {
   if (!root || !intermediate) throw new Error(`Pebble at ${base} did not serve its root and intermediate`);
   return { root, intermediate };
 }
+
+/**
+ * What Pebble itself says of a certificate it issued (`Valid` or `Revoked`), from its management
+ * API: a revocation is proven at the CA, not by the absence of an error.
+ */
+export async function pebbleCertificateStatus(serial: string): Promise<string> {
+  const env = testEnv();
+  const base = env.PEBBLE_MANAGEMENT_URL.replace(/\/$/, '');
+  const answer = JSON.parse(await httpsGetText(`${base}/cert-status-by-serial/${serial.toLowerCase()}`, readFileSync(env.ACME_CA_BUNDLE_FILE), 5_000)) as { Status?: unknown };
+  if (typeof answer.Status !== 'string') throw new Error(`Pebble answered no status for serial ${serial}`);
+  return answer.Status;
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolversOf, tenantFirewallHooks, tenantFirewallRules } from '../../worker/src/isolation/tenant-firewall-rules.js';
+import { expectEvery } from '../support/expect-every.js';
 
 const plan = { bridge: 'parley-tenants', publishedPorts: { first: 20000, last: 29999 }, containerDns: ['10.213.0.1'] };
 
@@ -10,7 +11,7 @@ describe('the tenant firewall rules', () => {
   it('replaces only its own two chains', () => {
     expect(rules[0]).toBe('*filter');
     expect(rules.filter((r) => r.startsWith(':'))).toEqual([':PARLEY-TENANT-IN - [0:0]', ':PARLEY-TENANT-OUT - [0:0]']);
-    expect(rules.filter((r) => r.startsWith('-A')).every((r) => r.startsWith('-A PARLEY-TENANT-'))).toBe(true);
+    expectEvery(rules.filter((r) => r.startsWith('-A')), (r) => r.startsWith('-A PARLEY-TENANT-'));
     expect(tenantFirewallHooks(plan)).toEqual([
       ['INPUT', ['-i', 'parley-tenants', '-j', 'PARLEY-TENANT-IN']],
       ['DOCKER-USER', ['-i', 'parley-tenants', '-j', 'PARLEY-TENANT-OUT']],
