@@ -20,6 +20,45 @@ export default tseslint.config(
       ],
     },
   },
+  // Imports flow one way: web → the API's contracts; api → the worker's contracts (and the crypto
+  // and metrics listener both processes share); the worker → nothing above it.
+  {
+    files: ['worker/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '/(api|web)/src/', message: 'The worker imports nothing from the API or the dashboard.' }] }],
+    },
+  },
+  {
+    files: ['api/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '/web/src/', message: 'The API imports nothing from the dashboard.' },
+            {
+              regex: '/worker/src/(?!contracts/|crypto/|metrics/metrics-http-server\\.js$)',
+              message: "The API imports only the worker's contracts (and the shared crypto and metrics listener), never its internals.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['web/src/**/*.ts', 'web/src/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '/(api/src|prisma)/', message: 'The dashboard talks to the API over HTTP only.' },
+            { regex: '/worker/src/(?!contracts/)', message: "The dashboard imports only the worker's contracts." },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/config.ts', '**/*.config.ts', 'tests/support/test-env.ts'],
     rules: { 'no-restricted-properties': 'off' },

@@ -8,6 +8,12 @@ import { isIPv4, isIPv6 } from 'node:net';
 // hosted zone in memory with Route 53's semantics, and checks every request it receives: anything
 // malformed gets Route 53's InvalidInput / InvalidChangeBatch answer and is recorded in
 // `malformed`, so a test can assert that the adapter never sent an invalid request.
+//
+// Route 53's name servers are part of the service too: with `nameServers`, each accepted change
+// batch is written to a PowerDNS zone before the change is answered, so resolvers (and an ACME
+// CA validating DNS-01) asking that PowerDNS see what Route 53 would serve. Only what the fake
+// accepted is written, record set by record set as the fake then holds it, and never over a
+// record set the fake did not write there itself.
 
 const NS = 'https://route53.amazonaws.com/doc/2013-04-01/';
 const CHANGE_TYPES = new Set(['A', 'AAAA', 'CNAME', 'SRV', 'TXT']);
@@ -21,10 +27,18 @@ export interface LoggedRequest {
   method: string;
   path: string;
   status: number;
+  /** When it arrived (Date.now()): how often GetChange is polled is part of what is checked. */
+  at: number;
   /** The error code answered, if any. */
   error?: string;
   /** The request body (ChangeResourceRecordSets). */
   body?: string;
+  /** The batch as the fake read it (ChangeResourceRecordSets that passed the checks). */
+  changes?: FakeChange[];
+  /** The change id answered (ChangeResourceRecordSets) or asked about (GetChange). */
+  changeId?: string;
+  /** What GetChange answered. */
+  changeStatus?: 'PENDING' | 'INSYNC';
 }
 
 /** A request the real Route 53 would have refused as malformed, or that broke this subset's rules. */
@@ -42,6 +56,35 @@ export interface FakeRrset {
   values: string[];
 }
 
+export interface FakeChange {
+  action: string;
+  rrset: FakeRrset;
+}
+
+/**
+ * Route 53's limits on one ChangeResourceRecordSets request (the "Quotas" page of the Route 53
+ * developer guide): Change elements, ResourceRecord elements and characters in Value elements,
+ * where an UPSERT counts its records and characters twice.
+ */
+export const ROUTE53_CHANGE_LIMITS = { changes: 1000, resourceRecords: 1000, valueCharacters: 32_000 } as const;
+
+/** A batch's size the way Route 53 counts it against ROUTE53_CHANGE_LIMITS. */
+export function changeBatchSize(changes: readonly FakeChange[]): { changes: number; resourceRecords: number; valueCharacters: number } {
+  const weight = (change: FakeChange) => (change.action === 'UPSERT' ? 2 : 1);
+  return {
+    changes: changes.length,
+    resourceRecords: changes.reduce((sum, change) => sum + weight(change) * change.rrset.values.length, 0),
+    valueCharacters: changes.reduce((sum, change) => sum + weight(change) * change.rrset.values.reduce((n, value) => n + value.length, 0), 0),
+  };
+}
+
+/** The PowerDNS that plays Route 53's name servers; its zone of the hosted zone's name must exist. */
+export interface PowerDnsNameServers {
+  apiUrl: string;
+  apiKey: string;
+  serverId: string;
+}
+
 export interface FakeRoute53Options {
   /** The hosted zone's name, without the trailing dot. */
   zone: string;
@@ -53,6 +96,8 @@ export interface FakeRoute53Options {
    * PriorRequestNotComplete, as on Route 53.
    */
   changeLatencyMs?: number;
+  /** Where accepted changes are served from, as Route 53's name servers would serve them. */
+  nameServers?: PowerDnsNameServers;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -316,9 +361,80 @@ function allowOnly(element: XmlElement, names: string[]): void {
   if (unexpected) throw invalidInput(`Invalid XML ; unexpected element ${unexpected.name} in ${element.name} (this fake supports ${names.join(', ')})`);
 }
 
-interface ParsedChange {
-  action: string;
-  rrset: FakeRrset;
+/** Route 53 escapes characters in TXT values as `\ooo` (octal), PowerDNS as `\DDD` (decimal). */
+function powerDnsContent(type: string, value: string): string {
+  if (type !== 'TXT') return value;
+  return value.replace(/\\(?:([0-7]{3})|(.))/g, (_, octal: string | undefined, other: string) =>
+    octal === undefined ? `\\${other}` : `\\${String(parseInt(octal, 8)).padStart(3, '0')}`,
+  );
+}
+
+/** Writes accepted record sets to PowerDNS (see the top of this file). */
+class PowerDnsMirror {
+  /** The record sets it wrote that PowerDNS still serves, by `name type`: only these may be replaced or deleted. */
+  private readonly written = new Map<string, { name: string; type: string }>();
+
+  constructor(
+    private readonly options: PowerDnsNameServers,
+    private readonly zone: string,
+  ) {}
+
+  /** Makes PowerDNS hold each of these record sets as `state` has it (absent: deleted). */
+  async serve(rrsets: readonly { name: string; type: string }[], state: ReadonlyMap<string, FakeRrset>): Promise<void> {
+    const fresh = rrsets.filter((rrset) => !this.written.has(`${rrset.name} ${rrset.type}`));
+    const taken = await this.present(fresh);
+    if (taken.length > 0) {
+      throw new Error(`PowerDNS already serves ${taken.join(', ')}, which this fake did not write: it will not overwrite them`);
+    }
+    await this.patch(
+      rrsets.map(({ name, type }) => {
+        const rrset = state.get(`${name} ${type}`);
+        return rrset
+          ? { name, type, ttl: rrset.ttl, changetype: 'REPLACE', records: rrset.values.map((value) => ({ content: powerDnsContent(type, value), disabled: false })) }
+          : { name, type, changetype: 'DELETE' };
+      }),
+    );
+    for (const { name, type } of rrsets) {
+      if (state.has(`${name} ${type}`)) this.written.set(`${name} ${type}`, { name, type });
+      else this.written.delete(`${name} ${type}`);
+    }
+  }
+
+  /** Deletes what it wrote and still serves, so a run that stopped half-way leaves nothing in the shared zone. */
+  async withdraw(): Promise<void> {
+    const rrsets = [...this.written.values()];
+    if (rrsets.length > 0) await this.patch(rrsets.map(({ name, type }) => ({ name, type, changetype: 'DELETE' })));
+    this.written.clear();
+  }
+
+  private async present(rrsets: readonly { name: string; type: string }[]): Promise<string[]> {
+    const taken: string[] = [];
+    for (const name of new Set(rrsets.map((rrset) => rrset.name))) {
+      const body = (await this.call('GET', `?rrset_name=${encodeURIComponent(name)}`)) as { rrsets?: { name: string; type: string }[] };
+      for (const served of body.rrsets ?? []) {
+        // Older PowerDNS versions ignore rrset_name and answer the whole zone.
+        if (rrsets.some((rrset) => rrset.name === served.name.toLowerCase() && rrset.type === served.type)) taken.push(`${served.type} ${served.name}`);
+      }
+    }
+    return taken;
+  }
+
+  private async patch(rrsets: object[]): Promise<void> {
+    await this.call('PATCH', '', { rrsets });
+  }
+
+  private async call(method: 'GET' | 'PATCH', query: string, body?: object): Promise<unknown> {
+    const url = `${this.options.apiUrl}/api/v1/servers/${encodeURIComponent(this.options.serverId)}/zones/${encodeURIComponent(this.zone)}${query}`;
+    const response = await fetch(url, {
+      method,
+      headers: { 'X-API-Key': this.options.apiKey, Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`PowerDNS ${method} ${url}: HTTP ${response.status} ${text}`);
+    return text ? (JSON.parse(text) as unknown) : undefined;
+  }
 }
 
 export class FakeRoute53 {
@@ -328,6 +444,8 @@ export class FakeRoute53 {
   readonly requests: LoggedRequest[] = [];
   /** Requests the fake refused as malformed: a correct adapter causes none. */
   readonly malformed: MalformedRequest[] = [];
+  /** Accepted changes that could not be written to the name servers: answered as InternalFailure. */
+  readonly nameServerErrors: string[] = [];
   pendingPolls: number;
   changeLatencyMs: number;
   private readonly rrsets = new Map<string, FakeRrset>();
@@ -336,6 +454,7 @@ export class FakeRoute53 {
   private beforeNextChange: (() => void) | undefined;
   private changeInFlight = false;
   private nextChangeId = 1;
+  private readonly mirror: PowerDnsMirror | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -346,6 +465,7 @@ export class FakeRoute53 {
     this.hostedZoneId = options.hostedZoneId ?? 'ZFAKE0PARLEY0TEST';
     this.pendingPolls = options.pendingPolls ?? 0;
     this.changeLatencyMs = options.changeLatencyMs ?? 0;
+    this.mirror = options.nameServers && new PowerDnsMirror(options.nameServers, this.zone);
     this.seed(this.zone, 'SOA', 900, ['ns-1.awsdns-00.com. awsdns-hostmaster.amazon.com. 1 7200 900 1209600 86400']);
     this.seed(this.zone, 'NS', 172800, ['ns-1.awsdns-00.com.', 'ns-2.awsdns-00.net.', 'ns-3.awsdns-00.org.', 'ns-4.awsdns-00.co.uk.']);
   }
@@ -368,9 +488,10 @@ export class FakeRoute53 {
     return fake;
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.mirror?.withdraw();
   }
 
   /** Answers the next `count` matching calls with a throttling error instead of serving them. */
@@ -397,6 +518,11 @@ export class FakeRoute53 {
     return this.rrsets.get(`${name.replace(/\.$/, '').toLowerCase()}. ${type}`);
   }
 
+  /** The whole hosted zone, in Route 53's listing order. */
+  allRrsets(): FakeRrset[] {
+    return [...this.rrsets.values()].sort(compareRrsets).map((rrset) => ({ ...rrset, values: [...rrset.values] }));
+  }
+
   count(operation: Route53Operation): number {
     return this.requests.filter((request) => request.operation === operation).length;
   }
@@ -404,11 +530,12 @@ export class FakeRoute53 {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
+    const at = Date.now();
     const body = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', this.url);
     const method = req.method ?? 'GET';
     const route = this.route(method, url.pathname);
-    const entry: LoggedRequest = { operation: route.operation, method, path: `${url.pathname}${url.search}`, status: 200 };
+    const entry: LoggedRequest = { operation: route.operation, method, path: `${url.pathname}${url.search}`, status: 200, at };
     if (route.operation === 'ChangeResourceRecordSets') entry.body = body;
     this.requests.push(entry);
 
@@ -421,7 +548,7 @@ export class FakeRoute53 {
         const { code } = this.faults.splice(fault, 1)[0] ?? { code: 'Throttling' };
         throw new Route53Error(400, code, code === 'Throttling' ? 'Rate exceeded' : 'The request was rejected because Route 53 was still processing a prior request.', false);
       }
-      answer = await route.serve(url, body);
+      answer = await route.serve(url, body, entry);
     } catch (error) {
       if (!(error instanceof Route53Error)) throw error;
       status = error.status;
@@ -442,7 +569,7 @@ export class FakeRoute53 {
     }
   }
 
-  private route(method: string, path: string): { operation: Route53Operation; serve: (url: URL, body: string) => Promise<string> } {
+  private route(method: string, path: string): { operation: Route53Operation; serve: (url: URL, body: string, entry: LoggedRequest) => Promise<string> } {
     const parts = path.split('/').filter(Boolean);
     const [version, kind, id, sub] = parts;
     const unknown = {
@@ -455,10 +582,10 @@ export class FakeRoute53 {
     }
     if (kind === 'hostedzone' && sub === 'rrset' && parts.length === 4) {
       if (method === 'GET') return { operation: 'ListResourceRecordSets', serve: (url) => Promise.resolve(this.list(id, url.searchParams)) };
-      if (method === 'POST') return { operation: 'ChangeResourceRecordSets', serve: (_, body) => this.change(id, body) };
+      if (method === 'POST') return { operation: 'ChangeResourceRecordSets', serve: (_, body, entry) => this.change(id, body, entry) };
     }
     if (kind === 'change' && parts.length === 3 && method === 'GET') {
-      return { operation: 'GetChange', serve: () => Promise.resolve(this.getChange(id)) };
+      return { operation: 'GetChange', serve: (_, __, entry) => Promise.resolve(this.getChange(id, entry)) };
     }
     return unknown;
   }
@@ -513,9 +640,10 @@ export class FakeRoute53 {
     });
   }
 
-  private async change(id: string, body: string): Promise<string> {
+  private async change(id: string, body: string, entry: LoggedRequest): Promise<string> {
     this.checkZoneId(id);
     const changes = this.parseChangeBatch(body);
+    entry.changes = changes;
     if (this.changeInFlight) {
       throw new Route53Error(400, 'PriorRequestNotComplete', 'The request was rejected because Route 53 was still processing a prior request.', false);
     }
@@ -525,11 +653,15 @@ export class FakeRoute53 {
       const hook = this.beforeNextChange;
       this.beforeNextChange = undefined;
       hook?.();
-      this.apply(changes);
+      const working = this.applied(changes);
+      await this.serveOnNameServers(changes, working);
+      this.rrsets.clear();
+      for (const [key, rrset] of working) this.rrsets.set(key, rrset);
     } finally {
       this.changeInFlight = false;
     }
     const changeId = `C${String(this.nextChangeId++).padStart(12, '0')}`;
+    entry.changeId = changeId;
     this.changes.set(changeId, { polls: 0 });
     return document('ChangeResourceRecordSetsResponse', {
       ChangeInfo: { Id: `/change/${changeId}`, Status: 'PENDING', SubmittedAt: new Date().toISOString(), Comment: 'Parley' },
@@ -537,7 +669,7 @@ export class FakeRoute53 {
   }
 
   /** Checks the request document against Route 53's schema and rules, for the supported subset. */
-  private parseChangeBatch(body: string): ParsedChange[] {
+  private parseChangeBatch(body: string): FakeChange[] {
     let root: XmlElement;
     try {
       root = parseXml(body);
@@ -553,11 +685,13 @@ export class FakeRoute53 {
     leafText(batch, 'Comment', false);
     const list = only(batch, 'Changes') as XmlElement;
     allowOnly(list, ['Change']);
-    if (list.children.length === 0 || list.children.length > 1000) throw invalidInput('Invalid XML ; Changes must hold 1 to 1000 Change elements');
+    if (list.children.length === 0 || list.children.length > ROUTE53_CHANGE_LIMITS.changes) {
+      throw invalidInput(`Invalid XML ; Changes must hold 1 to ${ROUTE53_CHANGE_LIMITS.changes} Change elements`);
+    }
 
     const problems: string[] = [];
     const seen = new Set<string>();
-    const changes = list.children.map((change): ParsedChange => {
+    const changes = list.children.map((change): FakeChange => {
       allowOnly(change, ['Action', 'ResourceRecordSet']);
       const action = leafText(change, 'Action') ?? '';
       if (!['CREATE', 'DELETE', 'UPSERT'].includes(action)) throw invalidInput(`Invalid XML ; Action "${action}" is not CREATE, DELETE or UPSERT`);
@@ -594,12 +728,15 @@ export class FakeRoute53 {
       if (type === 'CNAME' && values.length > 1) problems.push(`RRSet of type CNAME with DNS name ${lower} has more than one value`);
       return { action, rrset: { name: lower, type, ttl: Number(ttlText), values } };
     });
+    const size = changeBatchSize(changes);
+    if (size.resourceRecords > ROUTE53_CHANGE_LIMITS.resourceRecords) problems.push(`Number of records limit of ${ROUTE53_CHANGE_LIMITS.resourceRecords} exceeded.`);
+    if (size.valueCharacters > ROUTE53_CHANGE_LIMITS.valueCharacters) problems.push(`RDATA character limit of ${ROUTE53_CHANGE_LIMITS.valueCharacters} exceeded.`);
     if (problems.length > 0) throw invalidBatch(problems, true);
     return changes;
   }
 
-  /** Applies a batch atomically: on any refusal nothing changes. */
-  private apply(changes: ParsedChange[]): void {
+  /** The zone with the batch applied, or the refusal: a batch lands whole or not at all. */
+  private applied(changes: FakeChange[]): Map<string, FakeRrset> {
     const working = new Map(this.rrsets);
     const refusals: string[] = [];
     for (const { action, rrset } of changes) {
@@ -625,15 +762,31 @@ export class FakeRoute53 {
       }
     }
     if (refusals.length > 0) throw invalidBatch(refusals, false);
-    this.rrsets.clear();
-    for (const [key, rrset] of working) this.rrsets.set(key, rrset);
+    return working;
   }
 
-  private getChange(id: string): string {
+  /** The name servers get the batch before it is accepted; if they cannot, nothing is accepted. */
+  private async serveOnNameServers(changes: FakeChange[], working: ReadonlyMap<string, FakeRrset>): Promise<void> {
+    if (!this.mirror) return;
+    try {
+      await this.mirror.serve(
+        changes.map(({ rrset }) => ({ name: rrset.name, type: rrset.type })),
+        working,
+      );
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.nameServerErrors.push(message);
+      throw new Route53Error(500, 'InternalFailure', `the change could not reach the name servers: ${message}`, false);
+    }
+  }
+
+  private getChange(id: string, entry: LoggedRequest): string {
+    entry.changeId = id;
     const change = this.changes.get(id);
     if (!change) throw new Route53Error(404, 'NoSuchChange', `A change with the specified change ID does not exist: ${id}`, false);
     change.polls += 1;
     const status = change.polls > this.pendingPolls ? 'INSYNC' : 'PENDING';
+    entry.changeStatus = status;
     return document('GetChangeResponse', { ChangeInfo: { Id: `/change/${id}`, Status: status, SubmittedAt: new Date().toISOString() } });
   }
 }
