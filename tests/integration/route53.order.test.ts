@@ -12,7 +12,7 @@ import { expectEvery } from '../support/expect-every.js';
 import { changeBatchSize, FakeRoute53, ROUTE53_CHANGE_LIMITS, type FakeChange, type FakeRrset, type LoggedRequest } from '../support/fake-route53.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
-import { testEnv } from '../support/test-env.js';
+import { childProcessEnv, testEnv } from '../support/test-env.js';
 import { connectAs } from '../support/xmpp.js';
 
 // A whole order on the production DNS path: the worker's Route 53 adapter as createDnsProvider
@@ -37,7 +37,7 @@ const LATE_POLL_MS = 1_000;
 
 /** The worker's configuration from the environment with only what the fake needs set: the endpoint and hosted zone id. */
 function productionConfig(fake: FakeRoute53): WorkerConfig {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !DEFAULTED.includes(key)));
+  const inherited = Object.fromEntries(Object.entries(childProcessEnv()).filter(([key]) => !DEFAULTED.includes(key)));
   return loadWorkerConfig({ ...inherited, DNS_PROVIDER: 'route53', ROUTE53_HOSTED_ZONE_ID: fake.hostedZoneId, ROUTE53_ENDPOINT: fake.url });
 }
 
