@@ -115,7 +115,7 @@ describe('a whole order on the Route 53 adapter at its production settings', () 
   afterEach(() => {
     expect(fake.malformed).toEqual([]);
     expect(fake.nameServerErrors).toEqual([]);
-    expectEvery(fake.requests, (r) => r.operation !== 'Unknown', 'requests within the Route 53 subset');
+    expect(fake.requests.filter((r) => r.operation === 'Unknown')).toEqual([]);
   });
 
   it('runs the worker on the Route 53 adapter with the default timeouts, pointed at the local endpoint', () => {
