@@ -35,6 +35,7 @@ const percentile = (values: number[], p: number) => {
 const round = (n: number) => Math.round(n);
 const PORT_RANGE_START = 40_000;
 const POLL_MS = 25;
+const SIGNUPS_PER_IP = 100;
 
 interface ServerView {
   id: string;
@@ -49,9 +50,9 @@ async function json<T>(answer: Response, what: string): Promise<T> {
   return (await answer.json()) as T;
 }
 
-/** Orders a server through the API; resolves with its id once the API accepted the order. */
+/** Orders a server with federation on through the API; resolves once the API accepted the order. */
 async function order(request: ApiRequest, name: string): Promise<ServerView> {
-  return json<ServerView>(await request('POST', '/servers', { name }), `POST /servers ${name}`);
+  return json<ServerView>(await request('POST', '/servers', { name, federation: true }), `POST /servers ${name}`);
 }
 
 /** Polls the API until it says the server is ready; resolves with when it first said so. */
@@ -185,7 +186,8 @@ async function main(): Promise<void> {
   // worker is never started: the worker below is the production entry point, as its own process.
   const harness = await ProvisioningHarness.create(PORT_RANGE_START, { turnTls: true });
   const repositoryDir = join(await mkdtemp(join(tmpdir(), 'parley-bench-provision-')), 'repository');
-  const api = await startPlatformApi(harness);
+  // 42 customers sign up from this one address: the per-address sign-up limit (20 an hour) is raised.
+  const api = await startPlatformApi(harness, { configure: (config) => ({ ...config, rateLimits: { ...config.rateLimits, signupsPerIp: { max: SIGNUPS_PER_IP, windowSeconds: 3600 } } }) });
   const test = harness.workerEnv();
   const workerEnv = {
     DATABASE_URL: test.DATABASE_URL ?? '',
@@ -205,35 +207,34 @@ async function main(): Promise<void> {
   };
   const worker = WorkerProcess.start(workerEnv);
   const docker = new Docker({ socketPath: testEnv().DOCKER_SOCKET });
-  const servers: string[] = [];
-  let request: ApiRequest | undefined;
+  /** Each server with the customer who ordered it, who deletes it at the end. */
+  const servers: { id: string; request: ApiRequest }[] = [];
   let peer: XmppSession | undefined;
   try {
     await worker.waitForLine(/worker started/, 60_000);
-    request = await signUpWithToken(api.url);
-    const me = await json<{ account: { id: string } }>(await request('GET', '/me'), 'GET /me');
-    // 42 servers in one account: its plan is raised past the Team plan's 10 (the one write the bench makes itself).
-    const team = await harness.prisma.plan.findUniqueOrThrow({ where: { code: 'team' } });
-    const { id: _id, code: _code, createdAt: _createdAt, updatedAt: _updatedAt, ...limits } = team;
-    const roomy = await harness.prisma.plan.create({ data: { ...limits, code: 'bench-roomy', name: 'Bench', maxServers: 100, active: false } });
-    await harness.prisma.account.update({ where: { id: me.account.id }, data: { planId: roomy.id } });
+    // Each order is a new customer's, as on the dashboard: ACME_ORDERS_PER_ACCOUNT (production: 20
+    // per 3 hours) would hold back the 42 orders of a single account.
+    const customer = () => signUpWithToken(api.url);
     const roots = [(await pebbleIssuers()).root.toString()];
     const label = `b${Date.now().toString(36)}`;
 
     // The other server every new one federates with, and its user who receives the messages.
+    const request = await customer();
     const other = await order(request, `${label}peer`);
-    servers.push(other.id);
+    servers.push({ id: other.id, request });
     const otherReady = (await readyPerApi(request, other.id)).server;
     const made = await request('POST', `/servers/${other.id}/users`, { localpart: 'peer' });
     const { user } = await json<{ user: { id: string } }>(made, 'POST users');
+    // The user is made by the worker: it logs in once the API shows it active.
     const peerPassword = await (async () => {
       const deadline = Date.now() + 60_000;
       for (;;) {
-        const answer = await request('POST', `/servers/${other.id}/users/${user.id}/password/reveal`, {});
-        if (answer.ok) return ((await answer.json()) as { password: string }).password;
-        if (Date.now() > deadline) throw new Error(`the peer's password was not revealed: ${answer.status} ${await answer.text()}`);
+        const current = await json<{ state: string }>(await request('GET', `/servers/${other.id}/users/${user.id}`), 'GET the peer user');
+        if (current.state === 'active') break;
+        if (Date.now() > deadline) throw new Error(`the peer user is still ${current.state} after 60 s`);
         await new Promise((r) => setTimeout(r, 200));
       }
+      return (await json<{ password: string }>(await request('POST', `/servers/${other.id}/users/${user.id}/password/reveal`, {}), "reveal the peer's password")).password;
     })();
     peer = await connectAs({ host: EDGE(), port: otherReady.connection?.ports.starttls ?? 0, domain: otherReady.domain, username: 'peer', password: peerPassword, trustedCaPems: roots, timeoutMs: 15_000 });
     await sendPresence(peer);
@@ -244,12 +245,13 @@ async function main(): Promise<void> {
     const turnAllocation: number[] = [];
     const steps: Record<string, number[]> = {};
     for (let i = 0; i < SEQUENTIAL; i++) {
+      const ordering = await customer();
       const started = performance.now();
-      const ordered = await order(request, `${label}s${i}`);
-      servers.push(ordered.id);
-      const ready = await readyPerApi(request, ordered.id);
+      const ordered = await order(ordering, `${label}s${i}`);
+      servers.push({ id: ordered.id, request: ordering });
+      const ready = await readyPerApi(ordering, ordered.id);
       toReady.push(ready.at - started);
-      const session = await adminLogin(request, ready.server, roots);
+      const session = await adminLogin(ordering, ready.server, roots);
       try {
         toLogin.push(performance.now() - started);
         // One relay allocation per new server, timed alone (coturn frees a released allocation's
@@ -263,11 +265,12 @@ async function main(): Promise<void> {
       for (const [step, ms] of Object.entries(await stepDurations(harness, ordered.id))) (steps[step] ??= []).push(ms);
     }
 
+    const customers = await Promise.all(Array.from({ length: CONCURRENT }, () => customer()));
     const availableBefore = memAvailable();
     const wallStart = performance.now();
-    const batch = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => order(request!, `${label}c${i}`)));
-    servers.push(...batch.map((b) => b.id));
-    await Promise.all(batch.map((b) => readyPerApi(request!, b.id)));
+    const batch = await Promise.all(customers.map(async (ordering, i) => ({ ordering, server: await order(ordering, `${label}c${i}`) })));
+    servers.push(...batch.map((b) => ({ id: b.server.id, request: b.ordering })));
+    await Promise.all(batch.map((b) => readyPerApi(b.ordering, b.server.id)));
     const concurrentWall = performance.now() - wallStart;
 
     // Idle: the compliance checks and first health reports are over.
@@ -276,7 +279,7 @@ async function main(): Promise<void> {
     const all = processes();
     const userlandProxy = dockerUserlandProxy(all);
     const owned = await docker.listContainers({ filters: { label: ['parley.managed=true'] } });
-    const ours = owned.filter((c) => servers.includes(c.Labels['parley.server'] ?? ''));
+    const ours = owned.filter((c) => servers.some((server) => server.id === c.Labels['parley.server']));
     if (ours.length !== servers.length) throw new Error(`${servers.length} servers ordered, ${ours.length} containers running`);
     const memory = await Promise.all(ours.map((c) => serverMemory(docker, c.Id, all, userlandProxy)));
     const mean = (pick: (m: ServerMemory) => number) => memory.reduce((sum, m) => sum + pick(m), 0) / memory.length / MiB;
@@ -296,6 +299,7 @@ async function main(): Promise<void> {
       TURN_PORT: TURN_PORT,
       TURN_TLS: Boolean(test.TURN_TLS_DIR),
       docker_userland_proxy: userlandProxy,
+      SIGNUP_MAX_PER_IP_PER_HOUR: SIGNUPS_PER_IP,
     };
     const result = {
       seq_orders: SEQUENTIAL,
@@ -336,11 +340,11 @@ async function main(): Promise<void> {
   } finally {
     await peer?.close();
     // Deleted through the API as a customer would; the worker process removes them.
-    for (const serverId of servers) {
-      const server = await harness.prisma.server.findUnique({ where: { id: serverId }, select: { name: true } });
-      if (request && server) await request('DELETE', `/servers/${serverId}`, { confirm: server.name });
+    for (const { id, request } of servers) {
+      const server = await harness.prisma.server.findUnique({ where: { id }, select: { name: true } });
+      if (server) await request('DELETE', `/servers/${id}`, { confirm: server.name });
     }
-    for (const serverId of servers) await harness.waitForState(serverId, 'deleted', 120_000);
+    for (const { id } of servers) await harness.waitForState(id, 'deleted', 120_000);
     await worker.stop();
     await api.close();
     await harness.close();
