@@ -115,10 +115,15 @@ async function stepDurations(harness: ProvisioningHarness, serverId: string): Pr
   return out;
 }
 
-/** Resident memory of a process, in bytes. */
-function rssOf(pid: string): number {
-  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(rss?.[1] ?? 0) * 1024;
+/**
+ * A process's proportional set size, in bytes: its private pages plus its share of the pages it
+ * shares (the 41 shims and 164 docker-proxies run the same binaries), so the sum over processes
+ * counts each page once, where resident sizes would count shared pages in every process.
+ */
+function pssOf(pid: string): number {
+  const pss = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+  if (!pss) throw new Error(`no Pss for process ${pid}`);
+  return Number(pss[1]) * 1024;
 }
 
 /** Every process's command line, read once per measurement. */
@@ -141,10 +146,10 @@ interface ServerMemory {
 }
 
 /**
- * What the host spends on one idle server: the container's cgroup memory less page cache, its
- * containerd shim, and the docker-proxy of each published port (Docker's userland proxy; none when
- * dockerd runs with --userland-proxy=false). A shim or proxy that cannot be found is an error:
- * counting it as zero would flatter the figure.
+ * What the host spends on one idle server: the container's cgroup memory less page cache, plus
+ * the proportional set sizes of its containerd shim and of the docker-proxy of each published
+ * port (Docker's userland proxy; none when dockerd runs with --userland-proxy=false). A shim or
+ * proxy that cannot be found is an error: counting it as zero would flatter the figure.
  */
 async function serverMemory(docker: Docker, containerId: string, all: { pid: string; cmdline: string }[], userlandProxy: boolean): Promise<ServerMemory> {
   const container = docker.getContainer(containerId);
@@ -161,10 +166,10 @@ async function serverMemory(docker: Docker, containerId: string, all: { pid: str
     for (const port of ports) {
       const proxy = all.find((p) => p.cmdline.includes('docker-proxy') && p.cmdline.includes(`-host-port ${port} `));
       if (!proxy) throw new Error(`no docker-proxy found for port ${port} of container ${containerId}`);
-      proxies += rssOf(proxy.pid);
+      proxies += pssOf(proxy.pid);
     }
   }
-  return { container: cgroup, shim: rssOf(shim.pid), proxies };
+  return { container: cgroup, shim: pssOf(shim.pid), proxies };
 }
 
 /** Whether dockerd runs its userland proxy (the default), from its command line and daemon.json. */
@@ -331,7 +336,7 @@ async function main(): Promise<void> {
     console.log(`  TURN relay allocation (XEP-0215 credentials, one per new server, ${result.turn_allocations})   p50 ${result.turn_allocation_p50_ms} ms`);
     console.log(`  ${CONCURRENT} concurrent orders   the API says all ready in ${result.concurrent_wall_ms} ms`);
     console.log(
-      `  idle memory per server   ${result.idle_mib_per_server} MiB: container ${result.idle_mib_container}, shim ${result.idle_mib_shim}, docker-proxy processes ${result.idle_mib_docker_proxies} (${memory.length} servers)`,
+      `  idle memory per server   ${result.idle_mib_per_server} MiB: container ${result.idle_mib_container}, shim ${result.idle_mib_shim}, docker-proxy processes ${result.idle_mib_docker_proxies} (PSS; ${memory.length} servers)`,
     );
     console.log(`  cross-check: the host's MemAvailable fell by ${result.mem_available_drop_mib_per_server} MiB per server over the ${CONCURRENT} concurrent orders (includes page cache and the worker's own growth)`);
     console.log(`  where the time goes (p50 per step, sequential):`);
