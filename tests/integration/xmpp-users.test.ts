@@ -1,5 +1,3 @@
-import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +22,7 @@ import { pebbleIssuers } from '../support/pebble.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
 import { connectAs, type XmppSession } from '../support/xmpp.js';
+import { registerWithToken, tokenOf } from '../support/invite-registration.js';
 
 describe('XMPP users and invites: the API writes rows and enqueues, the worker makes Prosody agree', () => {
   let harness: ProvisioningHarness;
@@ -373,65 +372,8 @@ describe('XMPP users and invites: the API writes rows and enqueues, the worker m
     expect((await userRow(late.userId)).state).toBe('deleted');
   });
 
-  function tokenOf(inviteUri: string): string {
-    return /preauth=([^;&]+)/.exec(inviteUri)?.[1] ?? '';
-  }
-
-  /**
-   * A client registering with an invite the way Conversations does (XEP-0401 + XEP-0445):
-   * STARTTLS verified against Pebble's root, the token sent as <preauth/>, then in-band
-   * registration (XEP-0077). Resolves with "ok" or the error condition of each step.
-   */
-  async function registerWithInvite(inviteUri: string, username: string, password: string): Promise<{ preauth: string; register: string }> {
-    const header = `<?xml version='1.0'?><stream:stream to='${domain}' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`;
-    const plain = connect({ host: '127.0.0.1', port: c2sPort });
-    try {
-      await new Promise((resolve, reject) => plain.once('connect', resolve).once('error', reject));
-      plain.write(header);
-      await readUntil(plain, /<\/stream:features>/);
-      plain.write(`<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>`);
-      await readUntil(plain, /<proceed/);
-      const secure = tlsConnect({ socket: plain, servername: domain, ca: trustedCaPems });
-      await new Promise((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject));
-      secure.write(header);
-      const features = await readUntil(secure, /<\/stream:features>/);
-      expect(features).toContain(`<register xmlns='urn:xmpp:ibr-token:0'/>`);
-      const iq = async (id: string, payload: string) => {
-        secure.write(`<iq type='set' id='${id}'>${payload}</iq>`);
-        // Prosody writes attributes in no fixed order: type may come before or after id.
-        const reply = new RegExp(`<iq [^>]*id='${id}'[^>]*(/>|>[\\s\\S]*?</iq>)`);
-        const answer = reply.exec(await readUntil(secure, reply))?.[0] ?? '';
-        if (/^<iq [^>]*type='result'/.test(answer)) return 'ok';
-        return /<error[^>]*><([a-z-]+)/.exec(answer)?.[1] ?? answer;
-      };
-      const escaped = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll("'", '&apos;');
-      const preauth = await iq('preauth', `<preauth xmlns='urn:xmpp:pars:0' token='${escaped(tokenOf(inviteUri))}'/>`);
-      const register = await iq(
-        'register',
-        `<query xmlns='jabber:iq:register'><username>${escaped(username)}</username><password>${escaped(password)}</password></query>`,
-      );
-      return { preauth, register };
-    } finally {
-      plain.destroy();
-    }
+  /** A client registering with an invite the way Conversations does (see registerWithToken). */
+  function registerWithInvite(inviteUri: string, username: string, password: string): Promise<{ preauth: string; register: string }> {
+    return registerWithToken({ domain, port: c2sPort, trust: trustedCaPems }, tokenOf(inviteUri), username, password);
   }
 });
-
-/** Collects what arrives on the socket until `pattern` matches (bounded in time). */
-function readUntil(socket: Socket, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let received = '';
-    const done = (error?: Error) => {
-      clearTimeout(timer);
-      socket.off('data', onData);
-      if (error) reject(error);
-      else resolve(received);
-    };
-    const timer = setTimeout(() => done(new Error(`no match for ${pattern} within ${timeoutMs} ms; got: ${received.slice(0, 300)}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      received += chunk.toString('utf8');
-      if (pattern.test(received)) done();
-    };
-    socket.on('data', onData);
-  });
-}
