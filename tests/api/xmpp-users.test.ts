@@ -357,8 +357,10 @@ describe('when Redis is down', () => {
 });
 
 describe('logs', () => {
-  it('never contain a password the API generated or revealed', () => {
-    expect(revealed.length).toBeGreaterThanOrEqual(5);
+  it('never contain a password the API generated or revealed', async () => {
+    // Its own password revealed through the API, besides those of whichever tests ran before it.
+    const server = await readyServer(harness, alice);
+    await revealOnce(server.id, (await newUser(server.id)).id);
     const output = harness.logs.join('');
     expect(output).toContain('"incoming request"');
     for (const password of revealed) expect(output, 'a password reached the logs').not.toContain(password);

@@ -12,6 +12,7 @@ import { pebbleIssuers } from '../support/pebble.js';
 import { startPlatformApi, type ListeningApi } from '../support/platform-api.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
+import { tearDownAll } from '../support/tear-down.js';
 import { connectAs, nextMessage, sendMessage, sendPresence } from '../support/xmpp.js';
 import { DockerContainerRuntime } from '../../worker/src/adapters/docker.container-runtime.js';
 import { takeAccountCensus } from '../../worker/src/xmpp-users/account-census.js';
@@ -134,15 +135,23 @@ afterEach(async (context) => {
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await api?.close();
-  await mailbox?.close();
-  if (serverId) await harness.waitForState(serverId, 'deleted', 60_000).catch(() => undefined);
-  await harness?.close();
-  if (backupDir) await rm(backupDir, { recursive: true, force: true });
+  await tearDownAll([
+    async () => browser?.close(),
+    async () => api?.close(),
+    async () => mailbox?.close(),
+    // The journey deletes its server; if it stopped before that, deletion is asked for here (a no-op when done).
+    async () => {
+      if (!serverId) return;
+      await harness.deprovision(serverId);
+      await harness.waitForState(serverId, 'deleted', 60_000);
+    },
+    async () => harness?.close(),
+    async () => backupDir && rm(backupDir, { recursive: true, force: true }),
+  ]);
 });
 
-describe('the customer dashboard', () => {
+// One customer's journey through one browser session, in order: each step starts on the page the one before left.
+describe('the customer dashboard', { shuffle: false }, () => {
   it('refuses a weak password next to the field, then signs up', async () => {
     await page.goto(`${api.url}/`);
     await page.getByRole('heading', { name: 'Log in to Parley' }).waitFor({ timeout: WAIT.short });

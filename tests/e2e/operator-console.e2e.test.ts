@@ -146,7 +146,8 @@ afterAll(async () => {
   await harness?.close();
 });
 
-describe('the operator console', () => {
+// One browser session's journey, in order: the operator looks, retries, then logs out for a customer.
+describe('the operator console', { shuffle: false }, () => {
   it('is in an operator\'s navigation, and each section shows what the platform holds', async () => {
     await logIn(operatorEmail);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Operator console' }).click();

@@ -80,7 +80,8 @@ afterAll(async () => {
   await harness?.close();
 });
 
-describe('the public status page', () => {
+// One outage as a visitor sees it, in order: DNS down and shown, then back and the page refreshed.
+describe('the public status page', { shuffle: false }, () => {
   it('is linked from the log-in page for someone who is not logged in', async () => {
     await page.goto(`${api.url}/login`);
     await page.getByRole('contentinfo').getByRole('link', { name: 'Platform status' }).click();

@@ -81,7 +81,9 @@ describe('calls: each server advertises the node’s coturn (XEP-0215) with cred
     harness = await ProvisioningHarness.create(25_000, { turnTls: true, configure: (c) => ({ ...c, docker: { ...c.docker, publicAddress: edge } }) });
     turnHost = turnHostname(harness.config.node.hostname);
     root = (await pebbleIssuers()).root.toString();
-    for (let i = 0; i < 2; i++) servers.push(await harness.placeOrder({ federation: false }));
+    // Four, so tests can run in any order: [0] for reading, [1] has its secret replaced, [2] is
+    // held at its allocation quota, [3] is deleted.
+    for (let i = 0; i < 4; i++) servers.push(await harness.placeOrder({ federation: false }));
     for (const { serverId } of servers) await harness.provision(serverId);
     await Promise.all(servers.map(({ serverId }) => harness.waitForState(serverId, 'ready', 180_000)));
     nodeId = (await harness.prisma.node.findUniqueOrThrow({ where: { name: harness.config.node.name } })).id;
@@ -124,9 +126,9 @@ describe('calls: each server advertises the node’s coturn (XEP-0215) with cred
     }
   });
 
-  // Before turnutils_uclient runs: it may leave an allocation behind until its lifetime ends.
+  // A server of its own: turnutils_uclient may leave an allocation behind until its lifetime ends.
   it('caps each server at the per-user quota (486) while another server still allocates', async () => {
-    const [first, second] = servers;
+    const [second, , first] = servers;
     if (!first || !second) throw new Error('no servers');
     const quota = await coturnUserQuota();
     const credentials = await turnCredentials(first);
@@ -223,7 +225,7 @@ describe('calls: each server advertises the node’s coturn (XEP-0215) with cred
   });
 
   it('refuses a deleted server’s credentials at once, unexpired as they are; the other server’s still work', async () => {
-    const [first, second] = servers;
+    const [second, , , first] = servers;
     if (!first || !second) throw new Error('no servers');
     const credentials = await turnCredentials(first);
     const others = await turnCredentials(second);

@@ -11,7 +11,8 @@ import { until } from '../support/until.js';
 
 // A server on a customer's own domain, renewed against the real Pebble, PowerDNS and Postgres:
 // what the renewal does when the customer's delegation is gone, and when the order budget is spent.
-describe('certificates cannot exhaust the CA', () => {
+// One certificate's renewals and the CA budget they spend, in order: each test starts from the counters the one before left.
+describe('certificates cannot exhaust the CA', { shuffle: false }, () => {
   const env = testEnv();
   const customerZone = `c${randomBytes(5).toString('hex')}.example`;
   const customer = new PowerDnsProvider({ apiUrl: env.PDNS_API_URL, apiKey: env.PDNS_API_KEY, serverId: 'localhost', zone: customerZone });

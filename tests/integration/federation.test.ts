@@ -53,7 +53,7 @@ describe('federation: Parley servers talk to each other and to XMPP servers that
   }, 240_000);
 
   afterAll(async () => {
-    for (const session of sessions) await session.close().catch(() => undefined);
+    for (const session of sessions) await session.close();
     await independent?.stop();
     await untrusted?.stop();
     for (const { serverId } of Object.values(servers)) await harness.deprovision(serverId);

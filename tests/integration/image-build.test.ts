@@ -83,7 +83,8 @@ async function waitForStreamFeatures(port: number, deadlineMs: number): Promise<
   }
 }
 
-describe('infra/image/build.sh', () => {
+// One input folder built, built again, changed and run, in order: each step reads the build before it.
+describe('infra/image/build.sh', { shuffle: false }, () => {
   const suffix = randomBytes(4).toString('hex');
   const container = `parley-test-image-build-${suffix}`;
   const volume = `parley-test-image-build-${suffix}`;

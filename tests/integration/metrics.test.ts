@@ -195,17 +195,25 @@ describe('metrics: the worker and each hosted server, scraped by a real Promethe
     const book = new IncidentBook(harness.prisma, new Timeline(harness.prisma));
     let incident = await book.open(down.serverId, { kind: 'container_stopped', detail: { state: 'exited' } }, new Date());
     for (let i = 0; i < MAX_REPAIR_ATTEMPTS; i++) incident = await book.repairFailed(incident, 'exited again at once', 'container_crashed', new Date());
-    await docker.getContainer(containerName(down.serverId)).stop({ t: 1 });
-    const firing = await until(
-      'the alert firing',
-      async () => {
-        const alerts = await query('ALERTS{alertname="ParleyServerDown",alertstate="firing"}');
-        return alerts.length > 0 ? alerts : null;
-      },
-      60_000,
-      500,
-    );
-    expect(firing.map((a) => [a.metric.server_id, a.metric.domain, a.metric.severity])).toEqual([[down.serverId, down.domain, 'critical']]);
-    expect((await query(`up{job="parley-server",server_id="${other.serverId}"}`)).map((r) => r.value[1])).toEqual(['1']);
-  }, 90_000);
+    const container = docker.getContainer(containerName(down.serverId));
+    await container.stop({ t: 1 });
+    try {
+      const firing = await until(
+        'the alert firing',
+        async () => {
+          const alerts = await query('ALERTS{alertname="ParleyServerDown",alertstate="firing"}');
+          return alerts.length > 0 ? alerts : null;
+        },
+        60_000,
+        500,
+      );
+      expect(firing.map((a) => [a.metric.server_id, a.metric.domain, a.metric.severity])).toEqual([[down.serverId, down.domain, 'critical']]);
+      expect((await query(`up{job="parley-server",server_id="${other.serverId}"}`)).map((r) => r.value[1])).toEqual(['1']);
+    } finally {
+      // Back as it was (running, incident resolved), so the tests that run after this one find both servers up.
+      await container.start();
+      await book.resolve(incident, new Date());
+      await until('the server scraped up again', async () => ((await query(`up{job="parley-server",server_id="${down.serverId}"}`))[0]?.value[1] === '1' ? true : null), 60_000, 500);
+    }
+  }, 150_000);
 });

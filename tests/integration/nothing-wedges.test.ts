@@ -52,7 +52,8 @@ const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 60
   }
 };
 
-describe('nothing wedges', () => {
+// One server through each wedge in turn, ending with its deletion: in order.
+describe('nothing wedges', { shuffle: false }, () => {
   let harness: ProvisioningHarness;
   let serverId: string;
   let domain: string;

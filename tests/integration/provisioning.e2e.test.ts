@@ -12,7 +12,8 @@ import { testEnv } from '../support/test-env.js';
 import { connectAs, nextMessage, sendMessage, sendPresence, type XmppSession } from '../support/xmpp.js';
 import { expectEvery } from '../support/expect-every.js';
 
-describe('an order becomes a reachable, TLS-secured, standards-compliant XMPP server', () => {
+// One order's life, in order: provisioned, used by clients, then deprovisioned.
+describe('an order becomes a reachable, TLS-secured, standards-compliant XMPP server', { shuffle: false }, () => {
   let harness: ProvisioningHarness;
   let serverId: string;
   let domain: string;

@@ -82,7 +82,8 @@ function expectProductionChanges(requests: readonly LoggedRequest[]): void {
   }
 }
 
-describe('a whole order on the Route 53 adapter at its production settings', () => {
+// One order's life, in order: provisioned, then used, then deprovisioned.
+describe('a whole order on the Route 53 adapter at its production settings', { shuffle: false }, () => {
   let fake: FakeRoute53;
   let production: WorkerConfig;
   let harness: ProvisioningHarness;

@@ -30,7 +30,8 @@ function prefixLength(bodies: string[], prefix: string): number {
   return numbers.length;
 }
 
-describe('server backups: restic snapshots of the data volume, taken while clients write, restored in place', () => {
+// One server's backups, in order: each test counts on the snapshots and rows the ones before made.
+describe('server backups: restic snapshots of the data volume, taken while clients write, restored in place', { shuffle: false }, () => {
   let harness: ProvisioningHarness;
   let repositoryDir: string;
   let serverId: string;

@@ -20,7 +20,8 @@ const PASSWORD = { alice: 'alice: moving house', bob: 'bob: stays in touch' };
 /** The second node: another loopback address on this machine, and a port range of its own. */
 const NODE_B = { address: '127.0.0.2', portRangeStart: BASE_PORT + 400, portRangeEnd: BASE_PORT + 799 };
 
-describe('moving a server to another node: stopped, backed up, started there from the backup, DNS repointed', () => {
+// One server moved twice, in order: each move starts where the one before left it.
+describe('moving a server to another node: stopped, backed up, started there from the backup, DNS repointed', { shuffle: false }, () => {
   let harness: ProvisioningHarness;
   let repositoryDir: string;
   let serverId: string;

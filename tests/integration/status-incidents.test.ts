@@ -30,7 +30,8 @@ afterAll(async () => {
 const incidents = (component: string) => db.prisma.platformIncident.findMany({ where: { component }, orderBy: { startedAt: 'asc' } });
 const at = (minute: number) => new Date(Date.UTC(2026, 10, 30, 12, minute));
 
-describe('recording platform incidents', () => {
+// One component's outages in sequence: down, back, then down again.
+describe('recording platform incidents', { shuffle: false }, () => {
   it('opens one incident when a component goes down, however often it is seen down, and resolves it when it is back', async () => {
     await recordStatusIncidents(db.prisma, [{ component: 'dns', up: false }], at(0));
     await recordStatusIncidents(db.prisma, [{ component: 'dns', up: false }], at(1));

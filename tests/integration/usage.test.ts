@@ -23,7 +23,8 @@ const FILE_BYTES = 48_000;
 // A customer's usage page against what real clients did: two accounts log in, send messages and
 // share a file on a server ordered through the API; the worker's census counts them, and the
 // API answers the counts.
-describe('usage a customer sees, from what real clients did', () => {
+// One server's usage as it grows, in order: nobody, then two users and their messages, then both gone.
+describe('usage a customer sees, from what real clients did', { shuffle: false }, () => {
   let harness: ProvisioningHarness;
   let api: ListeningApi;
   let request: ApiRequest;
@@ -61,7 +62,7 @@ describe('usage a customer sees, from what real clients did', () => {
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.allSettled(sessions.map((session) => session.xmpp.stop()));
+    await Promise.all(sessions.map((session) => session.close()));
     await api?.close();
     if (serverId) {
       await harness.deprovision(serverId);
@@ -108,7 +109,7 @@ describe('usage a customer sees, from what real clients did', () => {
   });
 
   it('counts no message twice, and nobody online once both logged out', async () => {
-    await Promise.all(sessions.splice(0).map((session) => session.xmpp.stop()));
+    await Promise.all(sessions.splice(0).map((session) => session.close()));
     await census();
     const later = await usage();
     expect(later.latest).toMatchObject({ registeredUsers: 2, onlineUsers: 0 });

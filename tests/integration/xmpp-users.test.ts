@@ -24,7 +24,8 @@ import { testEnv } from '../support/test-env.js';
 import { connectAs, type XmppSession } from '../support/xmpp.js';
 import { registerWithToken, tokenOf } from '../support/invite-registration.js';
 
-describe('XMPP users and invites: the API writes rows and enqueues, the worker makes Prosody agree', () => {
+// A user's life and an invite's, each step on what the one before made, then the server deleted under them: in order.
+describe('XMPP users and invites: the API writes rows and enqueues, the worker makes Prosody agree', { shuffle: false }, () => {
   let harness: ProvisioningHarness;
   let serverId: string;
   let domain: string;

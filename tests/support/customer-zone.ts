@@ -2,6 +2,7 @@ import type { DnsRecord } from '../../worker/src/ports/dns-provider.js';
 import { challengeDelegations } from '../../worker/src/provisioning/challenge-delegation.js';
 import { certificateNames } from '../../worker/src/provisioning/dns-plan.js';
 import type { ProvisioningHarness } from './provisioning-harness.js';
+import { tearDownAll } from './tear-down.js';
 import { testEnv } from './test-env.js';
 
 /** A customer's own DNS host, played by a zone of our own on the sandbox PowerDNS. */
@@ -26,10 +27,14 @@ export function challengeCnames(domainId: string, zone: string): DnsRecord[] {
   }));
 }
 
-/** Deletes the server (best effort), closes the harness and removes the customer's zone. */
+/** Deletes the server, closes the harness and removes the customer's zone; each step runs, and any failure is thrown. */
 export async function tearDownCustomerDomain(harness: ProvisioningHarness, serverId: string, zone: string): Promise<void> {
-  await harness.deprovision(serverId);
-  await harness.waitForState(serverId, 'deleted', 60_000).catch(() => undefined);
-  await harness.close();
-  await pdnsZone('DELETE', zone);
+  await tearDownAll([
+    async () => {
+      await harness.deprovision(serverId);
+      await harness.waitForState(serverId, 'deleted', 60_000);
+    },
+    () => harness.close(),
+    () => pdnsZone('DELETE', zone),
+  ]);
 }

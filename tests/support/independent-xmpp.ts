@@ -13,6 +13,7 @@ import { waitForRecords } from '../../worker/src/provisioning/dns-propagation.js
 import { pdnsZone } from './customer-zone.js';
 import { pebbleIssuers } from './pebble.js';
 import { testEnv } from './test-env.js';
+import { unlessGone } from './unless-gone.js';
 import { until } from './until.js';
 
 /**
@@ -88,7 +89,7 @@ export class IndependentXmppServer {
   }
 
   async stop(): Promise<void> {
-    await this.container.remove({ force: true, v: true }).catch(() => undefined);
+    await this.container.remove({ force: true, v: true }).catch(unlessGone);
     await rm(this.configDir, { recursive: true, force: true });
     await pdnsZone('DELETE', this.domain);
   }
