@@ -20,6 +20,7 @@ import { mailPlugin } from './mail/mail.plugin.js';
 import { metricsPlugin } from './metrics/metrics.plugin.js';
 import { API_V1_PREFIX, v1Routes } from './v1.js';
 import { webPlugin } from './web/web.plugin.js';
+import { xmppUsersQueuePlugin } from './xmpp-users/xmpp-users.queue.js';
 import { serverChangesPlugin } from './servers/server-changes.js';
 
 declare module 'fastify' {
@@ -75,6 +76,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   app.register(dbPlugin, { databaseUrl: config.databaseUrl, connectTimeoutMs: config.databaseConnectTimeoutMs, database: deps.database });
   app.register(redisPlugin, { redisUrl: config.redisUrl, redis: deps.redis });
   app.register(jobsPlugin, { redisUrl: config.redisUrl });
+  app.register(xmppUsersQueuePlugin, { redisUrl: config.redisUrl });
   app.register(secretsPlugin, { keyring: config.secretsKeyring });
   app.register(mailPlugin, { mail: config.mail });
   app.register(cookie);

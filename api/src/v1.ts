@@ -12,7 +12,6 @@ import { backupRoutes } from './backups/backups.routes.js';
 import { exportRoutes } from './exports/exports.routes.js';
 import { deletedServerRoutes } from './servers/deleted-servers.routes.js';
 import { domainRoutes } from './domains/domains.routes.js';
-import { xmppUsersQueuePlugin } from './xmpp-users/xmpp-users.queue.js';
 import { xmppUserRoutes } from './xmpp-users/xmpp-users.routes.js';
 import { inviteRoutes } from './invites/invites.routes.js';
 import { planRoutes } from './plans/plans.routes.js';
@@ -44,7 +43,6 @@ export const v1Routes: FastifyPluginCallback = (app, _options, done) => {
   app.register(usageRoutes);
   app.register(deletedServerRoutes);
   app.register(domainRoutes);
-  app.register(xmppUsersQueuePlugin, { redisUrl: app.config.redisUrl });
   app.register(xmppUserRoutes);
   app.register(inviteRoutes);
   app.register(operatorHealthRoutes);

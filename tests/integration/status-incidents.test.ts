@@ -27,28 +27,38 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const incidents = (component: string) => db.prisma.platformIncident.findMany({ where: { component }, orderBy: { startedAt: 'asc' } });
+const incidentsIn = (prisma: TestDatabase['prisma'], component: string) => prisma.platformIncident.findMany({ where: { component }, orderBy: { startedAt: 'asc' } });
+const incidents = (component: string) => incidentsIn(db.prisma, component);
 const at = (minute: number) => new Date(Date.UTC(2026, 10, 30, 12, minute));
 
 // One component's outages in sequence: down, back, then down again.
 describe('recording platform incidents', { shuffle: false }, () => {
+  // A database of its own: the health reports' tests below open DNS incidents too, in either order.
+  let records: TestDatabase;
+  beforeAll(async () => {
+    records = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await records?.drop();
+  });
+
   it('opens one incident when a component goes down, however often it is seen down, and resolves it when it is back', async () => {
-    await recordStatusIncidents(db.prisma, [{ component: 'dns', up: false }], at(0));
-    await recordStatusIncidents(db.prisma, [{ component: 'dns', up: false }], at(1));
+    await recordStatusIncidents(records.prisma, [{ component: 'dns', up: false }], at(0));
+    await recordStatusIncidents(records.prisma, [{ component: 'dns', up: false }], at(1));
     // Two writers seeing it at once (two workers): still one.
-    await Promise.all([1, 2].map((minute) => recordStatusIncidents(db.prisma, [{ component: 'dns', up: false }], at(minute))));
-    const open = await incidents('dns');
+    await Promise.all([1, 2].map((minute) => recordStatusIncidents(records.prisma, [{ component: 'dns', up: false }], at(minute))));
+    const open = await incidentsIn(records.prisma, 'dns');
     expect(open).toEqual([expect.objectContaining({ component: 'dns', startedAt: at(0), resolvedAt: null })]);
 
-    await recordStatusIncidents(db.prisma, [{ component: 'dns', up: true }], at(5));
-    await recordStatusIncidents(db.prisma, [{ component: 'dns', up: true }], at(6));
-    expect(await incidents('dns')).toEqual([{ ...open[0], resolvedAt: at(5) }]);
+    await recordStatusIncidents(records.prisma, [{ component: 'dns', up: true }], at(5));
+    await recordStatusIncidents(records.prisma, [{ component: 'dns', up: true }], at(6));
+    expect(await incidentsIn(records.prisma, 'dns')).toEqual([{ ...open[0], resolvedAt: at(5) }]);
   });
 
   it('opens a new incident when the component goes down again, and leaves the others alone', async () => {
-    await recordStatusIncidents(db.prisma, [{ component: 'containers', up: false }], at(10));
+    await recordStatusIncidents(records.prisma, [{ component: 'containers', up: false }], at(10));
     await recordStatusIncidents(
-      db.prisma,
+      records.prisma,
       [
         { component: 'dns', up: false },
         { component: 'containers', up: false },
@@ -56,13 +66,13 @@ describe('recording platform incidents', { shuffle: false }, () => {
       ],
       at(11),
     );
-    const dns = await incidents('dns');
+    const dns = await incidentsIn(records.prisma, 'dns');
     expect(dns.map((incident) => [incident.startedAt, incident.resolvedAt])).toEqual([
       [at(0), at(5)],
       [at(11), null],
     ]);
-    expect((await incidents('containers')).map((incident) => [incident.startedAt, incident.resolvedAt])).toEqual([[at(10), null]]);
-    expect(await incidents('certificates')).toEqual([]);
+    expect((await incidentsIn(records.prisma, 'containers')).map((incident) => [incident.startedAt, incident.resolvedAt])).toEqual([[at(10), null]]);
+    expect(await incidentsIn(records.prisma, 'certificates')).toEqual([]);
   });
 });
 

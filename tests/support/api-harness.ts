@@ -7,6 +7,7 @@ import type { PrismaClient } from '../../prisma/client.js';
 import { seedPlans } from '../../prisma/seed.js';
 import { RedisServer } from './redis-server.js';
 import { TestMailbox } from './test-mailbox.js';
+import { until } from './until.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 /** An account signed up through the API, with both kinds of credentials ready to use. */
@@ -99,6 +100,20 @@ export async function startApiHarness(
   const logStream = options.captureLogs ? { write: (line: string) => void logs.push(line) } : options.logStream;
   const app = buildApp({ config, ...(logStream ? { logStream } : {}) });
   await app.ready();
+  // The app's clients fail fast while Redis is down and reconnect with a backoff: a test that
+  // restarts Redis waits for all three, so the next test does not meet a 503 it did not cause.
+  redis.onResume(async () => {
+    await until(
+      "the API's Redis clients reconnected",
+      async () => {
+        const clients = await Promise.all([app.provisioningQueue.client, app.xmppUsersQueue.client]);
+        // 'wait': a lazy client that never connected, and so has nothing to reconnect.
+        return [app.redis, ...clients].every((client) => client.status === 'ready' || client.status === 'wait') ? true : null;
+      },
+      15_000,
+      50,
+    );
+  });
 
   const inject = (request: InjectOptions) => app.inject(request);
   return {

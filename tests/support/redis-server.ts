@@ -39,6 +39,8 @@ async function waitForPort(port: number, open: boolean, timeoutMs: number): Prom
 export class RedisServer {
   private process: ChildProcess | undefined;
   private readonly dir = mkdtempSync(join(tmpdir(), 'parley-redis-'));
+  /** Run at the end of each resume, so "resumed" means its clients are back too, not only the port. */
+  private readonly afterResume: (() => Promise<void>)[] = [];
 
   private constructor(
     readonly port: number,
@@ -63,6 +65,12 @@ export class RedisServer {
       { stdio: 'ignore' },
     );
     await waitForPort(this.port, true, 10_000);
+    for (const wait of this.afterResume) await wait();
+  }
+
+  /** `wait` runs after every later resume (see afterResume). */
+  onResume(wait: () => Promise<void>): void {
+    this.afterResume.push(wait);
   }
 
   /** Dies at once (SIGKILL), as a crashed Redis does. */
