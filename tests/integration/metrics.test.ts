@@ -59,7 +59,8 @@ describe('metrics: the worker and each hosted server, scraped by a real Promethe
     harness = await ProvisioningHarness.create(PORTS, { metrics: true });
     metricsAddress = (await harness.startWorker()).metricsAddress ?? '';
     root = (await pebbleIssuers()).root.toString();
-    for (let i = 0; i < 2; i++) servers.push(await harness.placeOrder({ federation: false }));
+    // Three: the alert test takes the third down (and brings it back), the others read the first two.
+    for (let i = 0; i < 3; i++) servers.push(await harness.placeOrder({ federation: false }));
     for (const { serverId } of servers) await harness.provision(serverId);
     await Promise.all(servers.map(({ serverId }) => harness.waitForState(serverId, 'ready', 180_000)));
 
@@ -141,8 +142,8 @@ describe('metrics: the worker and each hosted server, scraped by a real Promethe
 
   it('counts the work done: jobs by outcome, step durations, certificate expiry per server', async () => {
     const text = await (await scrape('/metrics')).text();
-    expect(text).toMatch(/^parley_worker_jobs_total\{queue="provisioning",job="certificate",outcome="completed"\} 2/m);
-    expect(text).toMatch(/^parley_worker_step_duration_seconds_count\{step="certificate",outcome="succeeded"\} 2$/m);
+    expect(text).toMatch(new RegExp(`^parley_worker_jobs_total\\{queue="provisioning",job="certificate",outcome="completed"\\} ${servers.length}`, 'm'));
+    expect(text).toMatch(new RegExp(`^parley_worker_step_duration_seconds_count\\{step="certificate",outcome="succeeded"\\} ${servers.length}$`, 'm'));
     for (const { serverId, domain } of servers) {
       const certificate = await harness.prisma.certificate.findFirstOrThrow({ where: { serverId, status: 'active' } });
       expect(text).toContain(`parley_certificate_expiry_timestamp_seconds{server_id="${serverId}",domain="${domain}"} ${(certificate.notAfter?.getTime() ?? 0) / 1000}`);
@@ -189,7 +190,7 @@ describe('metrics: the worker and each hosted server, scraped by a real Promethe
   }, 90_000);
 
   it('fires ParleyServerDown for a server whose Prosody is down and whose repairs gave up, and for no other', async () => {
-    const [down, other] = servers;
+    const [other, , down] = servers;
     if (!down || !other) throw new Error('no servers');
     // Repairs exhausted first, so self-healing does not start it again under the test.
     const book = new IncidentBook(harness.prisma, new Timeline(harness.prisma));
