@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../api/src/app.js';
 import { STATUS_CACHE_MS } from '../../api/src/status/status.service.js';
-import { WORKER_HEALTH_KEY, WORKER_HEALTH_TTL_SECONDS, type WorkerHealthReport } from '../../worker/src/contracts/worker-health.js';
+import { workerHealthKey, type WorkerHealthReport } from '../../worker/src/contracts/worker-health.js';
+import { publishWorkerReport } from '../../worker/src/contracts/worker-health-store.js';
 import { startApiHarness, withToken, type ApiHarness } from '../support/api-harness.js';
 import { freePort } from '../support/redis-server.js';
 
@@ -42,7 +43,7 @@ const componentStatuses = (body: StatusAnswer) => Object.fromEntries(body.compon
 beforeAll(async () => {
   harness = await startApiHarness();
   redis = new Redis(harness.redis.url);
-  await redis.set(WORKER_HEALTH_KEY, JSON.stringify(workerReport()), 'EX', WORKER_HEALTH_TTL_SECONDS);
+  await publishWorkerReport(redis, workerReport());
   // A customer with a domain of their own: nothing of it may reach the public page.
   const customer = await harness.signUp();
   const added = await harness.inject({ method: 'POST', url: '/api/v1/domains', headers: withToken(customer), payload: { name: customerDomain } });
@@ -137,7 +138,7 @@ describe('GET /api/v1/status', () => {
         { timeout: STATUS_CACHE_MS + 5_000, interval: 50 },
       )
       .not.toBe(earlier.checkedAt);
-    await redis.del(WORKER_HEALTH_KEY);
+    await redis.del(workerHealthKey(workerReport().workerId));
     // Still the cached answer: the same check, not a new one per request.
     expect((await status()).body).toEqual(first);
 
@@ -160,7 +161,7 @@ describe('GET /api/v1/status', () => {
   it('still answers 200 while the database is down: the components that need it down, no incidents', async () => {
     const databaseUrl = new URL(harness.config.databaseUrl);
     databaseUrl.port = String(await freePort());
-    await redis.set(WORKER_HEALTH_KEY, JSON.stringify(workerReport()), 'EX', WORKER_HEALTH_TTL_SECONDS);
+    await publishWorkerReport(redis, workerReport());
     const app = buildApp({ config: { ...harness.config, databaseUrl: databaseUrl.toString(), healthCheckTimeoutMs: 1_000 } });
     try {
       // Without credentials (the dashboard's status page sends none), nothing waits for the database.

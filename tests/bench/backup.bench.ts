@@ -19,7 +19,7 @@ import { signUpWithToken, startPlatformApi } from '../support/platform-api.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
-import { WorkerProcess } from '../support/worker-process.js';
+import { PlatformProcess } from '../support/platform-process.js';
 import { uploadIntact, uploadRandomFile } from '../support/http-upload.js';
 import { connectAs, sendMessage, sendPresence, wholeArchive, type XmppSession } from '../support/xmpp.js';
 
@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   const docker = new Docker({ socketPath: testEnv().DOCKER_SOCKET });
   const runtime = new DockerContainerRuntime(docker);
   const api = await startPlatformApi(harness);
-  const worker = WorkerProcess.start({
+  const worker = PlatformProcess.worker({
     DATABASE_URL: harness.db.url,
     REDIS_URL: harness.redis.url,
     NODE_NAME: harness.config.node.name,

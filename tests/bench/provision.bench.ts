@@ -17,7 +17,7 @@ import { pebbleIssuers } from '../support/pebble.js';
 import { signUpWithToken, startPlatformApi, type ApiRequest } from '../support/platform-api.js';
 import { testEnv } from '../support/test-env.js';
 import { tryAllocation } from '../support/turn-client.js';
-import { WorkerProcess } from '../support/worker-process.js';
+import { PlatformProcess } from '../support/platform-process.js';
 import { connectAs, nextMessage, sendMessage, sendPresence, type XmppSession } from '../support/xmpp.js';
 import { xml } from '@xmpp/client';
 
@@ -210,7 +210,7 @@ async function main(): Promise<void> {
     // Only the teardown deletes: without a grace period it takes no final backups.
     DELETED_SERVER_GRACE_DAYS: '0',
   };
-  const worker = WorkerProcess.start(workerEnv);
+  const worker = PlatformProcess.worker(workerEnv);
   const docker = new Docker({ socketPath: testEnv().DOCKER_SOCKET });
   /** Each server with the customer who ordered it, who deletes it at the end. */
   const servers: { id: string; request: ApiRequest }[] = [];

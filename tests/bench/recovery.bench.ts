@@ -13,7 +13,7 @@ import { pebbleIssuers } from '../support/pebble.js';
 import { signUpWithToken, startPlatformApi } from '../support/platform-api.js';
 import { testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
-import { WorkerProcess } from '../support/worker-process.js';
+import { PlatformProcess } from '../support/platform-process.js';
 import { archivedBodies, connectAs, deliverMessage } from '../support/xmpp.js';
 import { Queue, FlowProducer } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const production = loadWorkerConfig();
   const docker = new Docker({ socketPath: testEnv().DOCKER_SOCKET });
   const api = await startPlatformApi(harness);
-  const worker = WorkerProcess.start({
+  const worker = PlatformProcess.worker({
     DATABASE_URL: harness.db.url,
     REDIS_URL: harness.redis.url,
     NODE_NAME: harness.config.node.name,

@@ -12,7 +12,7 @@ import { BackupRepositoryError } from '../../worker/src/ports/backup-repository.
 import { startApiHarness, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
 import { testEnv } from '../support/test-env.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
-import { WorkerProcess } from '../support/worker-process.js';
+import { PlatformProcess } from '../support/platform-process.js';
 
 const CHILD_PATH = '/usr/local/bin:/usr/bin:/bin';
 const KEEP = { daily: 7, weekly: 4 };
@@ -109,7 +109,7 @@ describe('the platform database: backed up into restic, restored into an empty d
 
   it('a worker whose BACKUP_PASSWORD does not open the repository refuses to start, naming the setting', async () => {
     const harness = await ProvisioningHarness.create(47_000);
-    const worker = WorkerProcess.start({ ...harness.workerEnv(), BACKUP_REPOSITORY: repositoryDir, BACKUP_PASSWORD: 'not the password of this repository' });
+    const worker = PlatformProcess.worker({ ...harness.workerEnv(), BACKUP_REPOSITORY: repositoryDir, BACKUP_PASSWORD: 'not the password of this repository' });
     try {
       expect(await worker.waitForLine(/BACKUP_PASSWORD: the backup repository .* does not open with BACKUP_PASSWORD/, 60_000)).toBeTruthy();
       expect(await worker.exitCode(30_000)).toBe(78);

@@ -10,7 +10,7 @@ import { loadWorkerConfig } from '../../worker/src/config.js';
 import { createAdapters } from '../../worker/src/adapters.js';
 import { startHealthReporter, type HealthReporter } from '../../worker/src/health/health-reporter.js';
 import { RedisServer } from '../support/redis-server.js';
-import { WORKER_HEALTH_KEY } from '../../worker/src/contracts/worker-health.js';
+import { workerHealthKey } from '../../worker/src/contracts/worker-health.js';
 import { signUpThrough, withToken, type TestAccount } from '../support/api-harness.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
@@ -130,7 +130,7 @@ describe('/health endpoints against the real services', () => {
 
   it('names the worker when it stops reporting', async () => {
     reporter.stop();
-    await apiRedis.del(WORKER_HEALTH_KEY);
+    await apiRedis.del(workerHealthKey('health-test'));
     try {
       const { status, body } = await ready();
       expect(status).toBe(503);

@@ -12,7 +12,7 @@ import { Timeline } from '../../worker/src/provisioning/timeline.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
-import { WorkerProcess } from '../support/worker-process.js';
+import { PlatformProcess } from '../support/platform-process.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { connectAs } from '../support/xmpp.js';
 import { expectEvery } from '../support/expect-every.js';
@@ -153,7 +153,7 @@ describe('metrics: the worker and each hosted server, scraped by a real Promethe
   });
 
   it('refuses to start a second worker on an address already serving metrics, naming the setting', async () => {
-    const worker = WorkerProcess.start({ ...harness.workerEnv(), WORKER_METRICS_ADDRESS: metricsAddress });
+    const worker = PlatformProcess.worker({ ...harness.workerEnv(), WORKER_METRICS_ADDRESS: metricsAddress });
     try {
       expect(await worker.waitForLine(/WORKER_METRICS_ADDRESS: 127\.0\.0\.1:\d+ is in use/, 60_000)).toBeTruthy();
       expect(await worker.exitCode(30_000)).toBe(78);

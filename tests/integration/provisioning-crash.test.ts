@@ -8,7 +8,7 @@ import { certificateNames, planServerRecords } from '../../worker/src/provisioni
 import { PowerDnsProvider } from '../../worker/src/adapters/powerdns.dns-provider.js';
 import { pebbleCertificateStatus } from '../support/pebble.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
-import { WorkerProcess } from '../support/worker-process.js';
+import { PlatformProcess } from '../support/platform-process.js';
 import { testEnv } from '../support/test-env.js';
 import { expectEvery } from '../support/expect-every.js';
 
@@ -36,7 +36,7 @@ describe('provisioning survives a worker killed in the middle of any step', () =
 
   afterAll(async () => {
     // Leave nothing behind even when an assertion failed half-way.
-    const cleaner = WorkerProcess.start(harness.workerEnv());
+    const cleaner = PlatformProcess.worker(harness.workerEnv());
     for (const serverId of servers) {
       await harness.prisma.server.update({ where: { id: serverId }, data: { desiredState: 'deleted' } });
       await enqueueDeprovisioning(queue, serverId);
@@ -49,7 +49,7 @@ describe('provisioning survives a worker killed in the middle of any step', () =
   });
 
   async function crashAt(point: string, enqueue: () => Promise<void>): Promise<void> {
-    const doomed = WorkerProcess.start({ ...harness.workerEnv(), PARLEY_FAILPOINTS: point });
+    const doomed = PlatformProcess.worker({ ...harness.workerEnv(), PARLEY_FAILPOINTS: point });
     await enqueue();
     await doomed.waitForLine(new RegExp(`FAILPOINT ${point.replace('.', '\\.')}`), 60_000);
     await doomed.kill();
@@ -95,7 +95,7 @@ describe('provisioning survives a worker killed in the middle of any step', () =
     servers.push(serverId);
     await crashAt(`${step}.after-effects`, () => enqueueProvisioning(flows, serverId));
 
-    const survivor = WorkerProcess.start(harness.workerEnv());
+    const survivor = PlatformProcess.worker(harness.workerEnv());
     try {
       await harness.waitForState(serverId, 'ready', 90_000);
       await expectExactlyOnce(serverId, domain, step);
@@ -109,14 +109,14 @@ describe('provisioning survives a worker killed in the middle of any step', () =
   it('killed during deprovisioning, the removal completes and leaves nothing', async () => {
     const { serverId, domain } = await harness.placeOrder();
     servers.push(serverId);
-    const first = WorkerProcess.start(harness.workerEnv());
+    const first = PlatformProcess.worker(harness.workerEnv());
     await enqueueProvisioning(flows, serverId);
     await harness.waitForState(serverId, 'ready', 90_000);
     await first.stop();
 
     await harness.prisma.server.update({ where: { id: serverId }, data: { desiredState: 'deleted' } });
     await crashAt('deprovision.after-effects', () => enqueueDeprovisioning(queue, serverId));
-    const survivor = WorkerProcess.start(harness.workerEnv());
+    const survivor = PlatformProcess.worker(harness.workerEnv());
     try {
       await harness.waitForState(serverId, 'deleted', 60_000);
     } finally {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient } from '../../prisma/client.js';
 import { createAdapters } from '../../worker/src/adapters.js';
 import { loadWorkerConfig } from '../../worker/src/config.js';
-import { WORKER_HEALTH_KEY, workerHealthReportSchema } from '../../worker/src/contracts/worker-health.js';
+import { workerHealthKey, workerHealthReportSchema } from '../../worker/src/contracts/worker-health.js';
 import { startHealthReporter, type HealthReporter } from '../../worker/src/health/health-reporter.js';
 import { recordStatusIncidents, statusIncidentRecorder } from '../../worker/src/health/status-incidents.js';
 import { RedisServer, freePort } from '../support/redis-server.js';
@@ -126,6 +126,34 @@ describe("from the worker's health reports", () => {
     await expect.poll(openIncident, { timeout: 10_000 }).toBeNull();
   });
 
+  it('with two workers that disagree, keeps the incident open while either sees the component down', async () => {
+    await powerDns.up();
+    const second = startHealthReporter({
+      redis,
+      workerId: 'second-worker',
+      probes: { docker: () => Promise.resolve('up'), dns: () => Promise.reject(new Error('this worker cannot reach DNS')), ca: () => Promise.resolve('up') },
+      intervalMs: 60_000,
+      onPublishError: () => undefined,
+      onReport: statusIncidentRecorder(db.prisma, pino({ level: 'silent' })),
+    });
+    try {
+      await second.publishNow();
+      await expect.poll(openIncident, { timeout: 10_000 }).not.toBeNull();
+      const opened = await openIncident();
+      // The first worker sees DNS up, but the platform's view is still down: nothing resolved.
+      expect((await reporter.publishNow()).dependencies.dns?.ok).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await openIncident()).toEqual(opened);
+      // The second worker's report gone (stopped, its TTL run out): the next report resolves it.
+      await redis.del(workerHealthKey('second-worker'));
+      await reporter.publishNow();
+      await expect.poll(openIncident, { timeout: 10_000 }).toBeNull();
+    } finally {
+      second.stop();
+      await redis.del(workerHealthKey('second-worker'));
+    }
+  });
+
   it('keeps publishing the heartbeat while the database cannot take the incidents, and logs why', async () => {
     const lines: string[] = [];
     const deadDatabase = new URL(db.url);
@@ -141,17 +169,19 @@ describe("from the worker's health reports", () => {
       onReport: statusIncidentRecorder(unreachable, pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) })),
     });
     try {
-      await redis.del(WORKER_HEALTH_KEY);
+      await redis.del(workerHealthKey('no-database'));
       await cut.publishNow();
-      const published = workerHealthReportSchema.parse(JSON.parse((await redis.get(WORKER_HEALTH_KEY)) ?? 'null'));
+      const published = workerHealthReportSchema.parse(JSON.parse((await redis.get(workerHealthKey('no-database'))) ?? 'null'));
       expect(published.workerId).toBe('no-database');
       await expect.poll(() => lines.join('\n'), { timeout: 10_000 }).toContain('could not record the platform status incidents');
       // And the next heartbeat goes out as well.
-      await redis.del(WORKER_HEALTH_KEY);
+      await redis.del(workerHealthKey('no-database'));
       await cut.publishNow();
-      expect(await redis.get(WORKER_HEALTH_KEY)).not.toBeNull();
+      expect(await redis.get(workerHealthKey('no-database'))).not.toBeNull();
     } finally {
       cut.stop();
+      // Its view (DNS down) must not outlive the test in the other reporters' merged view.
+      await redis.del(workerHealthKey('no-database'));
       await unreachable.$disconnect();
     }
   });

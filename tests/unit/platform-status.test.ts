@@ -18,7 +18,7 @@ function probes(overrides: Partial<ReadinessProbes> = {}): ReadinessProbes {
   return {
     database: () => Promise.resolve('PostgreSQL 15'),
     redis: () => Promise.resolve('PONG'),
-    readWorkerReport: () => Promise.resolve(JSON.stringify(healthy)),
+    readWorkerReports: () => Promise.resolve([JSON.stringify(healthy)]),
     ...overrides,
   };
 }
@@ -64,7 +64,7 @@ describe('the status page from readiness', () => {
 
   it('is degraded with only the component of a failing worker dependency down', async () => {
     const broken = workerReport({ ...healthy.dependencies, dns: down('PowerDNS API: 500') });
-    const { byCode, overall } = await statuses({ readWorkerReport: () => Promise.resolve(JSON.stringify(broken)) });
+    const { byCode, overall } = await statuses({ readWorkerReports: () => Promise.resolve([JSON.stringify(broken)]) });
     expect(byCode).toEqual({ containers: 'up', api: 'up', worker: 'up', dns: 'down', certificates: 'up' });
     expect(overall).toBe('degraded');
   });
@@ -76,7 +76,7 @@ describe('the status page from readiness', () => {
   });
 
   it('counts everything the worker reports as down when no worker has reported', async () => {
-    const { byCode, overall } = await statuses({ readWorkerReport: () => Promise.resolve(null) });
+    const { byCode, overall } = await statuses({ readWorkerReports: () => Promise.resolve([]) });
     expect(byCode).toEqual({ containers: 'down', api: 'up', worker: 'down', dns: 'down', certificates: 'down' });
     expect(overall).toBe('degraded');
   });

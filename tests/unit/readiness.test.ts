@@ -17,7 +17,7 @@ function probes(overrides: Partial<ReadinessProbes> = {}): ReadinessProbes {
   return {
     database: () => Promise.resolve('PostgreSQL 15'),
     redis: () => Promise.resolve('PONG'),
-    readWorkerReport: () => Promise.resolve(JSON.stringify(healthyReport)),
+    readWorkerReports: () => Promise.resolve([JSON.stringify(healthyReport)]),
     ...overrides,
   };
 }
@@ -46,7 +46,7 @@ describe('readiness', () => {
   });
 
   it('reports a missing worker and the dependencies only it can see', async () => {
-    const report = await checkReadiness(probes({ readWorkerReport: () => Promise.resolve(null) }), 500, now);
+    const report = await checkReadiness(probes({ readWorkerReports: () => Promise.resolve([]) }), 500, now);
     expect(report.down).toEqual(['worker', 'docker', 'dns', 'ca']);
     expect(report.checks.worker.detail).toContain('is the worker running?');
   });
@@ -56,14 +56,33 @@ describe('readiness', () => {
       ...healthyReport,
       dependencies: { ...healthyReport.dependencies, ca: { ok: false, detail: 'ECONNREFUSED 127.0.0.1:14000', latencyMs: 1 } },
     };
-    const result = await checkReadiness(probes({ readWorkerReport: () => Promise.resolve(JSON.stringify(report)) }), 500, now);
+    const result = await checkReadiness(probes({ readWorkerReports: () => Promise.resolve([JSON.stringify(report)]) }), 500, now);
     expect(result.down).toEqual(['ca']);
     expect(result.checks.ca.detail).toBe('ECONNREFUSED 127.0.0.1:14000');
   });
 
   it('does not trust a malformed report', async () => {
-    const result = await checkReadiness(probes({ readWorkerReport: () => Promise.resolve('{not json') }), 500, now);
+    const result = await checkReadiness(probes({ readWorkerReports: () => Promise.resolve(['{not json']) }), 500, now);
     expect(result.down).toEqual(['worker', 'docker', 'dns', 'ca']);
     expect(result.checks.worker.detail).toBe('the worker published an unreadable report');
+  });
+
+  it('with several workers, a dependency any of them sees down is down, naming that worker; each worker is listed', async () => {
+    const second: WorkerHealthReport = {
+      workerId: 'w2',
+      reportedAt: '2026-11-23T11:59:59Z',
+      dependencies: { ...healthyReport.dependencies, docker: { ok: false, detail: 'connect ENOENT /var/run/docker.sock', latencyMs: 1 } },
+    };
+    const result = await checkReadiness(probes({ readWorkerReports: () => Promise.resolve([JSON.stringify(healthyReport), JSON.stringify(second)]) }), 500, now);
+    expect(result.down).toEqual(['docker']);
+    expect(result.checks.docker.detail).toBe('w2: connect ENOENT /var/run/docker.sock');
+    expect(result.checks.worker.detail).toBe('w1 reported 3 s ago, w2 reported 1 s ago');
+    expect(result.checks.dns).toMatchObject({ ok: true, detail: 'PowerDNS serves parley.test.' });
+  });
+
+  it('reads past one unreadable report when another worker published a good one', async () => {
+    const result = await checkReadiness(probes({ readWorkerReports: () => Promise.resolve(['{not json', JSON.stringify(healthyReport)]) }), 500, now);
+    expect(result.status).toBe('ready');
+    expect(result.checks.worker.detail).toBe('w1 reported 3 s ago');
   });
 });

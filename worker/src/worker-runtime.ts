@@ -219,9 +219,13 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     process.stdout.write(`FAILPOINT ${point}\n`);
   });
 
+  // Names this process in its health report and on every job it runs (BullMQ's processedBy), so an
+  // operator running several workers can tell which one did what.
+  const workerId = `${hostname()}:${process.pid}`;
   // BullMQ blocks on its worker connection; it does not close a connection it was given.
   const workerConnection = connection.duplicate();
   const worker = new Worker(PROVISIONING_QUEUE, provisioningJobs.processor({ deps, failpoints, timeline: new Timeline(prisma, observeStep), databaseBackup, findingsSeen }, config.deadlines.provisioningJobMs), {
+    name: workerId,
     connection: workerConnection,
     concurrency: config.jobs.concurrency,
     lockDuration: config.jobs.lockMs,
@@ -233,6 +237,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   // Users and invites on their own queue, so a burst of them never waits behind provisioning.
   const usersConnection = connection.duplicate();
   const usersWorker = new Worker(XMPP_USERS_QUEUE, xmppUsersJobs.processor({ deps, timeline: new Timeline(prisma, observeStep) }, config.deadlines.xmppUsersJobMs), {
+    name: workerId,
     connection: usersConnection,
     concurrency: config.jobs.concurrency,
     lockDuration: config.jobs.lockMs,
@@ -253,7 +258,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   healthRedis.on('error', (error) => logger.debug({ err: describeError(error) }, 'redis connection error'));
   const reporter = startHealthReporter({
     redis: healthRedis,
-    workerId: `${hostname()}:${process.pid}`,
+    workerId,
     probes: { docker: () => adapters.containers.ping(), dns: () => adapters.dns.ping(), ca: () => adapters.ca.ping() },
     intervalMs: config.healthReportIntervalMs,
     onPublishError: (error) => logger.debug({ err: describeError(error) }, 'could not publish the health report'),

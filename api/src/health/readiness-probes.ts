@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { PrismaClient } from '../../../prisma/client.js';
-import { WORKER_HEALTH_KEY } from '../../../worker/src/contracts/worker-health.js';
+import { readWorkerReports } from '../../../worker/src/contracts/worker-health-store.js';
 import type { ReadinessProbes } from './readiness.js';
 
 export function createReadinessProbes(prisma: PrismaClient, redis: Redis): ReadinessProbes {
@@ -14,6 +14,6 @@ export function createReadinessProbes(prisma: PrismaClient, redis: Redis): Readi
       const pong = await redis.ping();
       return `Redis answered ${pong} in ${Date.now() - started} ms`;
     },
-    readWorkerReport: () => redis.get(WORKER_HEALTH_KEY),
+    readWorkerReports: () => readWorkerReports(redis),
   };
 }

@@ -2,15 +2,16 @@ import { runDependencyCheck, type DependencyProbe, type DependencyStatus } from 
 import {
   WORKER_DEPENDENCIES,
   WORKER_HEALTH_TTL_SECONDS,
-  workerHealthReportSchema,
+  mergeWorkerReports,
+  parseWorkerReport,
   type WorkerDependency,
 } from '../../../worker/src/contracts/worker-health.js';
 
 export interface ReadinessProbes {
   database: DependencyProbe;
   redis: DependencyProbe;
-  /** The worker's latest published report (raw JSON), or null when none is live. */
-  readWorkerReport: () => Promise<string | null>;
+  /** Every live worker's latest published report (raw JSON); none when no worker reported. */
+  readWorkerReports: () => Promise<string[]>;
 }
 
 export type CheckName = 'database' | 'redis' | 'worker' | WorkerDependency;
@@ -47,35 +48,27 @@ export async function checkReadiness(probes: ReadinessProbes, timeoutMs: number,
 }
 
 async function readWorkerChecks(probes: ReadinessProbes, timeoutMs: number, now: Date) {
-  let raw: string | null = null;
+  let raws: string[] = [];
   const read = await runDependencyCheck(async () => {
-    raw = await probes.readWorkerReport();
+    raws = await probes.readWorkerReports();
     return 'read';
   }, timeoutMs);
   if (!read.ok) return withWorkerDependencies(unknown(`unknown: could not read the worker's report (${read.detail})`));
-  if (raw === null) {
+  if (raws.length === 0) {
     return withWorkerDependencies(
       unknown(`no worker has reported in the last ${WORKER_HEALTH_TTL_SECONDS} s: is the worker running?`),
     );
   }
-  const parsed = workerHealthReportSchema.safeParse(parseJson(raw));
-  if (!parsed.success) return withWorkerDependencies(unknown('the worker published an unreadable report'));
-  const report = parsed.data;
-  const ageSeconds = Math.max(0, Math.round((now.getTime() - Date.parse(report.reportedAt)) / 1000));
+  const reports = raws.flatMap((raw) => parseWorkerReport(raw) ?? []);
+  const merged = mergeWorkerReports(reports);
+  if (!merged) return withWorkerDependencies(unknown('the worker published an unreadable report'));
+  const ages = reports.map((report) => `${report.workerId} reported ${Math.max(0, Math.round((now.getTime() - Date.parse(report.reportedAt)) / 1000))} s ago`);
   const dependencies = Object.fromEntries(
-    WORKER_DEPENDENCIES.map((name) => [name, report.dependencies[name] ?? unknown('the worker did not report it')]),
+    WORKER_DEPENDENCIES.map((name) => [name, merged.dependencies[name] ?? unknown('the worker did not report it')]),
   ) as Record<WorkerDependency, DependencyStatus>;
-  return { worker: { ok: true, detail: `${report.workerId} reported ${ageSeconds} s ago`, latencyMs: 0 }, ...dependencies };
+  return { worker: { ok: true, detail: ages.join(', '), latencyMs: 0 }, ...dependencies };
 }
 
 function withWorkerDependencies(status: DependencyStatus): Record<'worker' | WorkerDependency, DependencyStatus> {
   return { worker: status, docker: status, dns: status, ca: status };
-}
-
-function parseJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
 }

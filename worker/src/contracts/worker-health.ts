@@ -1,11 +1,14 @@
 import { z } from 'zod';
-import { dependencyStatusSchema } from './dependency-check.js';
+import { dependencyStatusSchema, type DependencyStatus } from './dependency-check.js';
 
 /**
- * The worker owns every side-effecting dependency (Docker, DNS, CA). It publishes what it sees
- * of them under this key so the API can report them without ever talking to them itself.
+ * The worker owns every side-effecting dependency (Docker, DNS, CA). Each worker process publishes
+ * what it sees of them under a key of its own, so the API can report them without ever talking
+ * to them itself, and one worker's view never hides another's.
  */
-export const WORKER_HEALTH_KEY = 'parley:health:worker';
+export const workerHealthKey = (workerId: string) => `parley:health:worker:${workerId}`;
+/** The workers that reported: a sorted set of worker ids, scored by when their report expires (ms). */
+export const WORKER_HEALTH_INDEX = 'parley:health:workers';
 export const WORKER_HEALTH_TTL_SECONDS = 15;
 export const WORKER_DEPENDENCIES = ['docker', 'dns', 'ca'] as const;
 export type WorkerDependency = (typeof WORKER_DEPENDENCIES)[number];
@@ -16,3 +19,37 @@ export const workerHealthReportSchema = z.object({
   dependencies: z.record(z.enum(WORKER_DEPENDENCIES), dependencyStatusSchema),
 });
 export type WorkerHealthReport = z.infer<typeof workerHealthReportSchema>;
+
+/** A published report read back; null when it is not one (not JSON, or not the schema). */
+export function parseWorkerReport(raw: string): WorkerHealthReport | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  const parsed = workerHealthReportSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+
+/**
+ * The platform's view from every live worker's report: a dependency is down when any worker sees
+ * it down (that worker's jobs fail), each such worker named in the detail when there are several.
+ * The result's workerId lists the workers, its reportedAt is the oldest report's.
+ */
+export function mergeWorkerReports(reports: readonly WorkerHealthReport[]): WorkerHealthReport | null {
+  const [first, ...rest] = reports;
+  if (!first) return null;
+  if (rest.length === 0) return first;
+  const merge = (dependency: WorkerDependency): DependencyStatus => {
+    const seen = reports.map((report) => ({ workerId: report.workerId, status: report.dependencies[dependency] }));
+    const down = seen.filter((s) => !s.status.ok);
+    const latencyMs = Math.max(...(down.length > 0 ? down : seen).map((s) => s.status.latencyMs));
+    return down.length > 0
+      ? { ok: false, detail: down.map((s) => `${s.workerId}: ${s.status.detail}`).join('; '), latencyMs }
+      : { ok: true, detail: first.dependencies[dependency].detail, latencyMs };
+  };
+  const dependencies = Object.fromEntries(WORKER_DEPENDENCIES.map((d) => [d, merge(d)])) as WorkerHealthReport['dependencies'];
+  const oldest = reports.reduce((a, b) => (Date.parse(a.reportedAt) <= Date.parse(b.reportedAt) ? a : b));
+  return { workerId: reports.map((r) => r.workerId).join(', '), reportedAt: oldest.reportedAt, dependencies };
+}

@@ -1,11 +1,7 @@
 import type { Redis } from 'ioredis';
 import { runDependencyCheck, type DependencyProbe } from '../contracts/dependency-check.js';
-import {
-  WORKER_HEALTH_KEY,
-  WORKER_HEALTH_TTL_SECONDS,
-  type WorkerDependency,
-  type WorkerHealthReport,
-} from '../contracts/worker-health.js';
+import { mergeWorkerReports, parseWorkerReport, type WorkerDependency, type WorkerHealthReport } from '../contracts/worker-health.js';
+import { publishWorkerReport, readWorkerReports } from '../contracts/worker-health-store.js';
 import { publishNodeStats, type NodeStatsSource } from './node-stats.js';
 
 export interface HealthReporterOptions {
@@ -14,7 +10,10 @@ export interface HealthReporterOptions {
   probes: Record<WorkerDependency, DependencyProbe>;
   intervalMs: number;
   onPublishError: (error: unknown) => void;
-  /** Given each report as soon as it is made, whether or not Redis takes it; must not throw. */
+  /**
+   * Given the platform's view after each report: every live worker's reports merged (see
+   * mergeWorkerReports), or this worker's own when Redis cannot be read; must not throw.
+   */
   onReport?: (report: WorkerHealthReport) => void;
   /** The node whose host stats (memory, disk) go out with each report, for the operator console. */
   node?: NodeStatsSource;
@@ -40,11 +39,14 @@ export function startHealthReporter(options: HealthReporterOptions): HealthRepor
       reportedAt: new Date().toISOString(),
       dependencies: Object.fromEntries(names.map((name, i) => [name, statuses[i]])) as WorkerHealthReport['dependencies'],
     };
-    options.onReport?.(report);
-    await Promise.all([
-      options.redis.set(WORKER_HEALTH_KEY, JSON.stringify(report), 'EX', WORKER_HEALTH_TTL_SECONDS),
-      options.node && publishNodeStats(options.redis, options.node),
-    ]);
+    let view = report;
+    try {
+      await Promise.all([publishWorkerReport(options.redis, report), options.node && publishNodeStats(options.redis, options.node)]);
+      const live = (await readWorkerReports(options.redis)).flatMap((raw) => parseWorkerReport(raw) ?? []);
+      view = mergeWorkerReports(live) ?? report;
+    } finally {
+      options.onReport?.(view);
+    }
     return report;
   };
 

@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { childProcessEnv } from './test-env.js';
 
-/** The real worker entry point as its own process, so a test can SIGKILL it mid-step. */
-export class WorkerProcess {
+/**
+ * A real entry point (the worker's or the API's) as its own process, so a test can run several
+ * side by side or SIGKILL one mid-step.
+ */
+export class PlatformProcess {
   private readonly lines: string[] = [];
   private readonly waiters = new Set<() => void>();
   private readonly exited: Promise<number | null>;
@@ -21,12 +24,29 @@ export class WorkerProcess {
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
   }
 
-  static start(env: Record<string, string>): WorkerProcess {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'worker/src/main.ts'], {
+  static worker(env: Record<string, string>): PlatformProcess {
+    return PlatformProcess.start('worker/src/main.ts', env);
+  }
+
+  static api(env: Record<string, string>): PlatformProcess {
+    return PlatformProcess.start('api/src/main.ts', env);
+  }
+
+  private static start(entry: string, env: Record<string, string>): PlatformProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
       env: { ...childProcessEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    return new WorkerProcess(child);
+    return new PlatformProcess(child);
+  }
+
+  get pid(): number {
+    if (this.child.pid === undefined) throw new Error('the process did not start');
+    return this.child.pid;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   get output(): string {
@@ -39,9 +59,9 @@ export class WorkerProcess {
     for (;;) {
       const line = this.lines.find((l) => pattern.test(l));
       if (line) return line;
-      if (this.child.exitCode !== null) throw new Error(`worker exited (${this.child.exitCode}) before printing ${pattern}:\n${this.output}`);
+      if (this.child.exitCode !== null) throw new Error(`process exited (${this.child.exitCode}) before printing ${pattern}:\n${this.output}`);
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`worker did not print ${pattern} within ${timeoutMs} ms:\n${this.output}`);
+      if (remaining <= 0) throw new Error(`process did not print ${pattern} within ${timeoutMs} ms:\n${this.output}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(remaining, 250));
         this.waiters.add(() => {
@@ -53,11 +73,11 @@ export class WorkerProcess {
     }
   }
 
-  /** Resolves with the exit code once the worker exits by itself; rejects after the timeout. */
+  /** Resolves with the exit code once the process exits by itself; rejects after the timeout. */
   async exitCode(timeoutMs: number): Promise<number | null> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`worker did not exit within ${timeoutMs} ms:\n${this.output}`)), timeoutMs);
+      timer = setTimeout(() => reject(new Error(`process did not exit within ${timeoutMs} ms:\n${this.output}`)), timeoutMs);
     });
     try {
       return await Promise.race([this.exited, timeout]);
