@@ -63,9 +63,35 @@ describe('nodes and moving servers between them (operators)', () => {
     expect(answer.statusCode, answer.body).toBe(202);
     const { requestId } = answer.json<{ requestId: string }>();
     const job = await queue.getJob(serverMoveJobId(server.id, requestId));
-    expect(job?.data).toEqual({ serverId: server.id, nodeId: to.id, requestId });
+    expect(job?.data).toEqual({ serverId: server.id, nodeId: to.id, requestId, from: 'running' });
     const audit = await harness.prisma.auditLog.findFirstOrThrow({ where: { action: 'server.move', targetId: server.id } });
-    expect(audit).toMatchObject({ actorId: operator.id, detail: { fromNode: from.name, toNode: to.name, requestId } });
+    expect(audit).toMatchObject({ actorId: operator.id, detail: { fromNode: from.name, toNode: to.name, requestId, from: 'running' } });
+  });
+
+  it('queues a restore from the latest backup onto another node for a server whose node is lost, failed or not, once it has a backup', async () => {
+    const [from, to] = [await aNode(), await aNode()];
+    const server = await serverOn(from.id, from.portRangeStart);
+    await harness.prisma.server.update({ where: { id: server.id }, data: { state: 'failed' } });
+    const body = { serverId: server.id, nodeId: to.id, from: 'latest_backup' };
+    const withoutBackup = await move(body);
+    expect(withoutBackup.statusCode, withoutBackup.body).toBe(409);
+    expect(withoutBackup.json<{ detail: string }>().detail).toMatch(/no backup to start from/);
+    await harness.prisma.serverBackup.create({ data: { serverId: server.id, kind: 'scheduled', status: 'failed' } });
+    expect((await move(body)).statusCode).toBe(409);
+    await harness.prisma.serverBackup.create({ data: { serverId: server.id, kind: 'scheduled', status: 'succeeded', snapshotId: 'a1b2c3d4', startedAt: new Date(), finishedAt: new Date() } });
+    const answer = await move(body);
+    expect(answer.statusCode, answer.body).toBe(202);
+    const { requestId } = answer.json<{ requestId: string }>();
+    expect((await queue.getJob(serverMoveJobId(server.id, requestId)))?.data).toEqual({ ...body, requestId });
+    const audit = await harness.prisma.auditLog.findFirstOrThrow({ where: { action: 'server.move', targetId: server.id } });
+    expect(audit.detail).toMatchObject({ from: 'latest_backup', toNode: to.name });
+    // A plain move of a failed server is still refused: there is no running server to stop and copy.
+    const plain = await move({ serverId: server.id, nodeId: to.id });
+    expect(plain.statusCode).toBe(409);
+    expect(plain.json<{ detail: string }>().detail).toMatch(/it can move once it is ready or stopped/);
+    const unknown = await move({ ...body, from: 'yesterday' });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json<{ detail: string }>().detail).toMatch(/running, latest_backup/);
   });
 
   it('refuses, with a reason and changing nothing: a customer, unknown ids, the same node, a draining or full node, a server not settled', async () => {

@@ -7,6 +7,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerContainerRuntime } from '../../worker/src/adapters/docker.container-runtime.js';
 import { enqueueServerMove } from '../../worker/src/contracts/provisioning-flow.js';
+import type { MoveSource } from '../../worker/src/contracts/provisioning.js';
 import { prosodyCreateOrUpdateUser } from '../../worker/src/provisioning/prosody-accounts.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
@@ -40,9 +41,9 @@ describe('moving a server to another node: stopped, backed up, started there fro
       data: { name, hostname: `${name}.${harness.config.platformZone}`, publicAddress, dockerEndpoint: `unix://${harness.config.docker.socketPath}`, ...range },
     });
   /** Queues the move as the API does. */
-  const requestMove = async (nodeId: string) => {
+  const requestMove = async (nodeId: string, from: MoveSource = 'running') => {
     const requestId = randomUUID();
-    await enqueueServerMove(await queue(), { serverId, nodeId, requestId });
+    await enqueueServerMove(await queue(), { serverId, nodeId, requestId, from });
     return requestId;
   };
   /** The move's outcome on the timeline: its success, or its last failure. */
@@ -188,6 +189,34 @@ describe('moving a server to another node: stopped, backed up, started there fro
       expect((await wholeArchive(alice)).filter((b) => b.startsWith('m'))).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
     } finally {
       await alice.close();
+    }
+  }, 180_000);
+
+  it('its node lost: started on another node from its newest backup, nothing taken from the old one, what came after that backup named as not restored', async () => {
+    const alice = await login('alice', '127.0.0.3');
+    try {
+      await sendMessage(alice, `bob@${domain}`, 'm6 after the last backup');
+    } finally {
+      await alice.close();
+    }
+    const newest = await harness.prisma.serverBackup.findFirstOrThrow({ where: { serverId, status: 'succeeded' }, orderBy: { startedAt: 'desc' } });
+    const backups = await harness.prisma.serverBackup.count({ where: { serverId } });
+    const nodeB = await harness.prisma.node.findUniqueOrThrow({ where: { name: `test-${BASE_PORT}-b` } });
+    // One engine runs every node here, so the old node's container is replaced rather than left
+    // on a machine that is gone; the worker never stops it or reads its data first.
+    const outcome = await outcomeOf(await requestMove(nodeB.id, 'latest_backup'));
+    expect(outcome.status, outcome.message).toBe('succeeded');
+    expect(outcome.detail).toMatchObject({ fromNode: `test-${BASE_PORT}-c`, toNode: nodeB.name, restoredBackupId: newest.id, backupTakenAt: (newest.startedAt ?? newest.requestedAt).toISOString() });
+    expect(outcome.message).toContain('changes after it are not in it');
+    expect(await harness.prisma.serverBackup.count({ where: { serverId } }), 'no backup taken of a node that is lost').toBe(backups);
+    expect(await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId } })).toMatchObject({ state: 'ready', nodeId: nodeB.id });
+    expect(await resolver.resolve4(domain)).toEqual([NODE_B.address]);
+    const back = await login('alice', NODE_B.address);
+    try {
+      const archived = await wholeArchive(back);
+      expect(archived.filter((b) => b.startsWith('m'))).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+    } finally {
+      await back.close();
     }
   }, 180_000);
 });

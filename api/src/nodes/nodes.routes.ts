@@ -4,6 +4,7 @@ import { requireOperator } from '../auth/auth.plugin.js';
 import { principalOf } from '../auth/principal.js';
 import { expected, problemResponses } from '../http/schemas.js';
 import { NodeService } from './nodes.service.js';
+import { MOVE_SOURCES } from '../../../worker/src/contracts/provisioning.js';
 
 const nodeSchema = z.object({
   id: z.uuid(),
@@ -18,6 +19,10 @@ const nodeSchema = z.object({
 const moveBody = z.strictObject({
   serverId: z.uuid({ error: expected('must be a server id (a UUID)') }),
   nodeId: z.uuid({ error: expected('must be a node id (a UUID) from GET /api/v1/operator/nodes') }),
+  from: z
+    .enum(MOVE_SOURCES, { error: expected(`must be one of ${MOVE_SOURCES.join(', ')}`) })
+    .default('running')
+    .describe("running: stop it and back it up first (default); latest_backup: its node is lost, start it from its newest backup and touch nothing on the old node (what changed after that backup is not restored)"),
 });
 
 /** Nodes and moving servers between them: operators only. */
@@ -50,7 +55,7 @@ export const nodeRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
         response: { 202: z.object({ accepted: z.boolean(), requestId: z.uuid() }), ...problemResponses },
       },
     },
-    async (request, reply) => reply.code(202).send(await nodes.move(principalOf(request), request.body.serverId, request.body.nodeId, request.ip)),
+    async (request, reply) => reply.code(202).send(await nodes.move(principalOf(request), request.body, request.ip)),
   );
 
   done();

@@ -7,6 +7,7 @@ import { ChangeRunner } from '../audit/change-runner.js';
 import type { Principal } from '../auth/principal.js';
 import { HttpProblem, notFound } from '../http/problem.js';
 import type { JobsPort } from '../plugins/jobs.plugin.js';
+import type { MoveSource } from '../../../worker/src/contracts/provisioning.js';
 
 const NODES_HINT = 'GET /api/v1/operator/nodes';
 /** A server holds one port of its node per purpose. */
@@ -44,15 +45,20 @@ export class NodeService {
   }
 
   /** Queues the move of a server to another node; what it does shows on the server's timeline. */
-  async move(principal: Principal, serverId: string, nodeId: string, ip: string) {
+  async move(principal: Principal, { serverId, nodeId, from }: { serverId: string; nodeId: string; from: MoveSource }, ip: string) {
     const server = await this.prisma.server.findFirst({ where: { id: serverId, deletedAt: null }, include: { node: true } });
     if (!server) throw notFound('server', serverId, 'GET /api/v1/servers');
     const target = await this.prisma.node.findUnique({ where: { id: nodeId }, include: { _count: { select: { portAllocations: true } } } });
     if (!target) throw notFound('node', nodeId, NODES_HINT);
     if (server.desiredState === 'deleted') throw new HttpProblem(409, 'Server is being deleted', 'The server is being deleted; there is nothing to move.');
     if (server.nodeId === target.id) throw new HttpProblem(409, 'Already there', `The server already runs on node ${target.name}; pick another from ${NODES_HINT}.`);
-    if (!['ready', 'stopped'].includes(server.state) || !server.node) {
-      throw new HttpProblem(409, 'Not now', `The server is ${server.state}; it can move once it is ready or stopped (GET /api/v1/servers/${server.id}/events).`);
+    // A lost node may have left its server failed, or still shown ready until the checks catch up.
+    const movable = from === 'latest_backup' ? ['ready', 'stopped', 'failed'] : ['ready', 'stopped'];
+    if (!movable.includes(server.state) || !server.node) {
+      throw new HttpProblem(409, 'Not now', `The server is ${server.state}; it can move once it is ${movable.join(' or ')} (GET /api/v1/servers/${server.id}/events).`);
+    }
+    if (from === 'latest_backup' && !(await this.prisma.serverBackup.findFirst({ where: { serverId, status: 'succeeded', snapshotId: { not: null } }, select: { id: true } }))) {
+      throw new HttpProblem(409, 'No backup', 'The server has no backup to start from; it can only come back with its own node.');
     }
     if (target.state !== 'active') throw new HttpProblem(409, 'Node takes no servers', `Node ${target.name} is ${target.state}; move the server to an active node.`);
     if (target.portRangeEnd - target.portRangeStart + 1 - target._count.portAllocations < PORTS_PER_SERVER) {
@@ -63,9 +69,9 @@ export class NodeService {
       write: () =>
         Promise.resolve({
           result: requestId,
-          audit: { action: 'server.move', targetType: 'server', targetId: serverId, detail: { fromNode: server.node?.name ?? null, toNode: target.name, requestId } },
+          audit: { action: 'server.move', targetType: 'server', targetId: serverId, detail: { fromNode: server.node?.name ?? null, toNode: target.name, requestId, from } },
         }),
-      enqueue: () => this.jobs.move({ serverId, nodeId, requestId }),
+      enqueue: () => this.jobs.move({ serverId, nodeId, requestId, from }),
       undo: () => Promise.resolve(),
     });
     return { accepted: true, requestId };

@@ -112,7 +112,13 @@ export type ServerBackupJob = z.infer<typeof serverBackupJobSchema>;
 export const serverRestoreJobSchema = z.object({ serverId: z.uuid(), backupId: z.uuid(), requestId: z.uuid() });
 export type ServerRestoreJob = z.infer<typeof serverRestoreJobSchema>;
 /** Moves the server to node `nodeId`; `requestId` is also the id of the backup that carries its data there. */
-export const serverMoveJobSchema = z.object({ serverId: z.uuid(), nodeId: z.uuid(), requestId: z.uuid() });
+/**
+ * `from`: `running` stops the server and backs it up first; `latest_backup` (its node is lost or
+ * cannot be reached) touches nothing on the old node and starts the server from its newest backup.
+ */
+export const MOVE_SOURCES = ['running', 'latest_backup'] as const;
+export type MoveSource = (typeof MOVE_SOURCES)[number];
+export const serverMoveJobSchema = z.object({ serverId: z.uuid(), nodeId: z.uuid(), requestId: z.uuid(), from: z.enum(MOVE_SOURCES).default('running') });
 export type ServerMoveJob = z.infer<typeof serverMoveJobSchema>;
 
 /** Runs the export row `exportId` (the API wrote it): the server's users as one XEP-0227 document. */
