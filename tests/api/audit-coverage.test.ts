@@ -412,6 +412,23 @@ const AUDITED: Record<string, AuditedCase | AuditedCase[]> = {
       return { response, targetId: server.id, actorId: ctx.operator.id };
     },
   },
+  'POST /api/v1/operator/nodes/{id}/drain': {
+    action: 'node.drain',
+    async run(ctx) {
+      const [drained] = [await aNode(ctx.harness), await aNode(ctx.harness)];
+      const response = await ctx.send({ method: 'POST', url: `/api/v1/operator/nodes/${drained.id}/drain`, headers: withToken(ctx.operator), payload: {} });
+      return { response, targetId: drained.id, actorId: ctx.operator.id };
+    },
+  },
+  'POST /api/v1/operator/nodes/{id}/activate': {
+    action: 'node.activate',
+    async run(ctx) {
+      const node = await aNode(ctx.harness);
+      await ctx.harness.prisma.node.update({ where: { id: node.id }, data: { state: 'draining' } });
+      const response = await ctx.send({ method: 'POST', url: `/api/v1/operator/nodes/${node.id}/activate`, headers: withToken(ctx.operator), payload: {} });
+      return { response, targetId: node.id, actorId: ctx.operator.id };
+    },
+  },
 };
 
 let harness: ApiHarness;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serverMoveJobId } from '../../worker/src/contracts/provisioning.js';
+import { nodeDrainJobId, serverMoveJobId } from '../../worker/src/contracts/provisioning.js';
 import { startApiHarness, withToken, type ApiHarness, type TestAccount } from '../support/api-harness.js';
 import { readyServer } from '../support/api-tenant-fixtures.js';
 import { provisioningQueue } from '../support/provisioning-queue.js';
@@ -119,5 +119,43 @@ describe('nodes and moving servers between them (operators)', () => {
     expect(await harness.prisma.auditLog.count({ where: { action: 'server.move' } })).toBe(audits);
     const queued = await queue.getJobs(['waiting', 'delayed', 'prioritized', 'active']);
     expect(queued.filter((job) => job.name === 'server-move' && (job.data as { serverId: string }).serverId === server.id)).toEqual([]);
+  });
+
+  it('drains a node: it takes no new servers at once, the first round is queued, the audit row names it; activating it again is audited too', async () => {
+    const [drained] = [await aNode(), await aNode()];
+    const answer = await harness.inject({ method: 'POST', url: `/api/v1/operator/nodes/${drained.id}/drain`, headers: withToken(operator) });
+    expect(answer.statusCode, answer.body).toBe(202);
+    const { requestId } = answer.json<{ requestId: string }>();
+    expect((await harness.prisma.node.findUniqueOrThrow({ where: { id: drained.id } })).state).toBe('draining');
+    expect((await queue.getJob(nodeDrainJobId({ nodeId: drained.id, requestId, round: 0 })))?.data).toEqual({ nodeId: drained.id, requestId, round: 0 });
+    expect(await harness.prisma.auditLog.findFirstOrThrow({ where: { action: 'node.drain', targetId: drained.id } })).toMatchObject({ actorId: operator.id, detail: { node: drained.name, requestId, stateBefore: 'active' } });
+
+    const activated = await harness.inject({ method: 'POST', url: `/api/v1/operator/nodes/${drained.id}/activate`, headers: withToken(operator), payload: {} });
+    expect(activated.statusCode, activated.body).toBe(200);
+    expect(activated.json()).toMatchObject({ id: drained.id, state: 'active' });
+    expect(await harness.prisma.auditLog.count({ where: { action: 'node.activate', targetId: drained.id } })).toBe(1);
+    // Already active: answered, nothing written.
+    expect((await harness.inject({ method: 'POST', url: `/api/v1/operator/nodes/${drained.id}/activate`, headers: withToken(operator) })).statusCode).toBe(200);
+    expect(await harness.prisma.auditLog.count({ where: { action: 'node.activate', targetId: drained.id } })).toBe(1);
+  });
+
+  it('refuses a drain with nowhere to go, an unknown node and a customer, changing nothing', async () => {
+    const lone = await aNode();
+    // Every other node drains for this case: none is left to take the servers.
+    const others = await harness.prisma.node.findMany({ where: { state: 'active', id: { not: lone.id } }, select: { id: true } });
+    await harness.prisma.node.updateMany({ where: { id: { in: others.map((n) => n.id) } }, data: { state: 'draining' } });
+    try {
+      const nowhere = await harness.inject({ method: 'POST', url: `/api/v1/operator/nodes/${lone.id}/drain`, headers: withToken(operator) });
+      expect(nowhere.statusCode, nowhere.body).toBe(409);
+      expect(nowhere.json<{ detail: string }>().detail).toMatch(/No other node is active/);
+    } finally {
+      await harness.prisma.node.updateMany({ where: { id: { in: others.map((n) => n.id) } }, data: { state: 'active' } });
+    }
+    const unknown = await harness.inject({ method: 'POST', url: '/api/v1/operator/nodes/00000000-0000-7000-8000-000000000000/drain', headers: withToken(operator) });
+    expect(unknown.statusCode).toBe(404);
+    const asCustomer = await harness.inject({ method: 'POST', url: `/api/v1/operator/nodes/${lone.id}/drain`, headers: withToken(customer) });
+    expect(asCustomer.statusCode).toBe(403);
+    expect((await harness.prisma.node.findUniqueOrThrow({ where: { id: lone.id } })).state).toBe('active');
+    expect(await harness.prisma.auditLog.count({ where: { action: 'node.drain', targetId: lone.id } })).toBe(0);
   });
 });

@@ -62,6 +62,8 @@ describe('OpenAPI document at /api/docs/json', () => {
       'POST /api/v1/me/two-factor/enrolment/confirm',
       'POST /api/v1/operator/jobs/{queue}/{jobId}/retry',
       'POST /api/v1/operator/moves',
+      'POST /api/v1/operator/nodes/{id}/activate',
+      'POST /api/v1/operator/nodes/{id}/drain',
       'POST /api/v1/password-reset',
       'POST /api/v1/password-reset/confirm',
       'POST /api/v1/servers',

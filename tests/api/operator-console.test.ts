@@ -111,6 +111,8 @@ describe('the operator console API', () => {
       'GET /api/v1/operator/overview',
       'POST /api/v1/operator/jobs/{queue}/{jobId}/retry',
       'POST /api/v1/operator/moves',
+      'POST /api/v1/operator/nodes/{id}/activate',
+      'POST /api/v1/operator/nodes/{id}/drain',
     ]);
     const job = await aFailedJob((await readyServer(harness, customer)).id);
     const before = await snapshotDatabase(harness.prisma);

@@ -158,8 +158,7 @@ describe('certificates cannot exhaust the CA', { shuffle: false }, () => {
     const { acmeAccountId } = await activeCertificate();
     const windowMs = harness.config.acme.orderLimits.windowMs;
     const spent = await harness.prisma.acmeOrder.count({ where: { acmeAccountId: acmeAccountId!, createdAt: { gt: new Date(Date.now() - windowMs) } } });
-    await harness.runtime?.close();
-    harness.runtime = undefined;
+    await harness.stopWorker();
     harness.config.acme = { ...harness.config.acme, orderLimits: { ...harness.config.acme.orderLimits, perAcmeAccount: spent } };
 
     const certificateCount = await certificates();

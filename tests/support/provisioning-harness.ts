@@ -31,6 +31,7 @@ export class ProvisioningHarness {
   ) {}
 
   runtime: WorkerRuntime | undefined;
+  private starting: Promise<WorkerRuntime> | undefined;
 
   /** `configure` adjusts the worker's configuration (outside services behind a test's proxy, say). */
   static async create(
@@ -91,9 +92,16 @@ export class ProvisioningHarness {
     };
   }
 
-  async startWorker(): Promise<WorkerRuntime> {
-    this.runtime ??= await startWorkerRuntime(this.config, pino({ level: this.config.logLevel }));
-    return this.runtime;
+  /** The one worker of the harness: calls made while it starts (orders provisioned at once) share it. */
+  startWorker(): Promise<WorkerRuntime> {
+    this.starting ??= startWorkerRuntime(this.config, pino({ level: this.config.logLevel })).then(
+      (runtime) => (this.runtime = runtime),
+      (error: unknown) => {
+        this.starting = undefined;
+        throw error;
+      },
+    );
+    return this.starting;
   }
 
   /** Writes an order the way the API will: an account, a server row on a platform subdomain. */
@@ -158,9 +166,18 @@ export class ProvisioningHarness {
 
   /** Stops the worker and starts a new one, as a deploy or a crash-restart would. */
   async restartWorker(): Promise<WorkerRuntime> {
-    await this.runtime?.close();
-    this.runtime = undefined;
+    await this.stopWorker();
     return this.startWorker();
+  }
+
+  /** Stops the worker; the next startWorker starts a new one (with the config as it is then). */
+  async stopWorker(): Promise<void> {
+    const stopping = this.starting;
+    this.starting = undefined;
+    this.runtime = undefined;
+    // A start that failed left nothing to close.
+    const runtime = await stopping?.catch(() => undefined);
+    await runtime?.close();
   }
 
   /** The zone's provider, as the worker talks to it. */

@@ -2,7 +2,7 @@ import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireOperator } from '../auth/auth.plugin.js';
 import { principalOf } from '../auth/principal.js';
-import { expected, problemResponses } from '../http/schemas.js';
+import { expected, noInput, problemResponses } from '../http/schemas.js';
 import { NodeService } from './nodes.service.js';
 import { MOVE_SOURCES } from '../../../worker/src/contracts/provisioning.js';
 
@@ -56,6 +56,37 @@ export const nodeRoutes: FastifyPluginCallbackZod = (app, _options, done) => {
       },
     },
     async (request, reply) => reply.code(202).send(await nodes.move(principalOf(request), request.body, request.ip)),
+  );
+
+  app.post(
+    '/operator/nodes/:id/drain',
+    {
+      onRequest: [requireOperator],
+      schema: {
+        tags: ['nodes'],
+        summary:
+          'Drain a node: it takes no new servers, and its servers move to the active nodes with the fewest servers, one at a time, each as a move (its timeline shows the downtime). GET /operator/nodes shows what is left.',
+        params: z.strictObject({ id: z.uuid({ error: expected('must be a node id (a UUID) from GET /api/v1/operator/nodes') }) }),
+        body: noInput,
+        response: { 202: z.object({ accepted: z.boolean(), requestId: z.uuid() }), ...problemResponses },
+      },
+    },
+    async (request, reply) => reply.code(202).send(await nodes.drain(principalOf(request), request.params.id, request.ip)),
+  );
+
+  app.post(
+    '/operator/nodes/:id/activate',
+    {
+      onRequest: [requireOperator],
+      schema: {
+        tags: ['nodes'],
+        summary: 'Make a drained or draining node take servers again; a drain under way stops after the server it is moving',
+        params: z.strictObject({ id: z.uuid({ error: expected('must be a node id (a UUID) from GET /api/v1/operator/nodes') }) }),
+        body: noInput,
+        response: { 200: nodeSchema, ...problemResponses },
+      },
+    },
+    async (request) => nodes.activate(principalOf(request), request.params.id, request.ip),
   );
 
   done();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { PrismaClient } from '../../../prisma/client.js';
+import type { Prisma } from '../../../prisma/generated/client/client.js';
 import { PortPurpose } from '../../../prisma/generated/client/enums.js';
 import { actorOf, type AuditService } from '../audit/audit.service.js';
 import { ChangeRunner } from '../audit/change-runner.js';
@@ -12,6 +13,20 @@ import type { MoveSource } from '../../../worker/src/contracts/provisioning.js';
 const NODES_HINT = 'GET /api/v1/operator/nodes';
 /** A server holds one port of its node per purpose. */
 const PORTS_PER_SERVER = Object.keys(PortPurpose).length;
+
+const NODE_COUNTS = { _count: { select: { servers: { where: { deletedAt: null } }, portAllocations: true } } } as const;
+
+function nodeView(node: Prisma.NodeGetPayload<{ include: typeof NODE_COUNTS }>) {
+  return {
+    id: node.id,
+    name: node.name,
+    hostname: node.hostname,
+    publicAddress: node.publicAddress,
+    state: node.state,
+    servers: node._count.servers,
+    portsFree: node.portRangeEnd - node.portRangeStart + 1 - node._count.portAllocations,
+  };
+}
 
 /** The nodes servers run on, for operators: what each holds, and moving a server between them. */
 export class NodeService {
@@ -27,21 +42,48 @@ export class NodeService {
   }
 
   async list() {
-    const nodes = await this.prisma.node.findMany({
-      orderBy: { name: 'asc' },
-      include: { _count: { select: { servers: { where: { deletedAt: null } }, portAllocations: true } } },
+    const nodes = await this.prisma.node.findMany({ orderBy: { name: 'asc' }, include: NODE_COUNTS });
+    return { items: nodes.map(nodeView) };
+  }
+
+  /**
+   * Drains a node: it takes no new servers from now, and the worker moves its servers away one at
+   * a time (the `node-drain` job's rounds). Refused while no other node is active to take them.
+   */
+  async drain(principal: Principal, nodeId: string, ip: string) {
+    const node = await this.prisma.node.findUnique({ where: { id: nodeId } });
+    if (!node) throw notFound('node', nodeId, NODES_HINT);
+    if ((await this.prisma.node.count({ where: { state: 'active', id: { not: nodeId } } })) === 0) {
+      throw new HttpProblem(409, 'Nowhere to go', `No other node is active to take the servers of ${node.name}; add a node (./parley node add) or activate one first.`);
+    }
+    const requestId = randomUUID();
+    await this.changes.run(actorOf(principal, ip), {
+      write: async (tx) => {
+        await tx.node.update({ where: { id: nodeId }, data: { state: 'draining' } });
+        return { result: requestId, audit: { action: 'node.drain', targetType: 'node', targetId: nodeId, detail: { node: node.name, requestId, stateBefore: node.state } } };
+      },
+      enqueue: () => this.jobs.drainNode({ nodeId, requestId, round: 0 }),
+      undo: async (tx) => {
+        await tx.node.updateMany({ where: { id: nodeId, state: 'draining' }, data: { state: node.state } });
+      },
     });
-    return {
-      items: nodes.map((node) => ({
-        id: node.id,
-        name: node.name,
-        hostname: node.hostname,
-        publicAddress: node.publicAddress,
-        state: node.state,
-        servers: node._count.servers,
-        portsFree: node.portRangeEnd - node.portRangeStart + 1 - node._count.portAllocations,
-      })),
-    };
+    return { accepted: true, requestId };
+  }
+
+  /** Makes a node take servers again; a drain under way stops after the move it is making. */
+  async activate(principal: Principal, nodeId: string, ip: string) {
+    const node = await this.prisma.node.findUnique({ where: { id: nodeId } });
+    if (!node) throw notFound('node', nodeId, NODES_HINT);
+    await this.changes.run(actorOf(principal, ip), {
+      write: async (tx) => {
+        if (node.state === 'active') return { result: null };
+        await tx.node.update({ where: { id: nodeId }, data: { state: 'active' } });
+        return { result: null, audit: { action: 'node.activate', targetType: 'node', targetId: nodeId, detail: { node: node.name, stateBefore: node.state } } };
+      },
+      enqueue: () => Promise.resolve(),
+      undo: () => Promise.resolve(),
+    });
+    return nodeView(await this.prisma.node.findUniqueOrThrow({ where: { id: nodeId }, include: NODE_COUNTS }));
   }
 
   /** Queues the move of a server to another node; what it does shows on the server's timeline. */

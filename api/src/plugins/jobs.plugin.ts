@@ -1,7 +1,7 @@
 import { FlowProducer, Queue } from 'bullmq';
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
-import { PROVISIONING_QUEUE, type ServerAction, type ServerBackupJob, type ServerExportJob, type ServerMoveJob, type ServerRestoreJob } from '../../../worker/src/contracts/provisioning.js';
+import { PROVISIONING_QUEUE, type ServerAction, type ServerBackupJob, type ServerExportJob, type ServerMoveJob, type ServerRestoreJob, type NodeDrainJob } from '../../../worker/src/contracts/provisioning.js';
 import { describeError } from '../../../worker/src/contracts/dependency-check.js';
 import {
   enqueueAdminReset,
@@ -14,6 +14,7 @@ import {
   enqueueServerBackup,
   enqueueServerExport,
   enqueueServerMove,
+  enqueueNodeDrain,
   enqueueServerRestore,
   restartProvisioning,
 } from '../../../worker/src/contracts/provisioning-flow.js';
@@ -36,6 +37,7 @@ export interface JobsPort {
   restore(job: ServerRestoreJob): Promise<void>;
   export(job: ServerExportJob): Promise<void>;
   move(job: ServerMoveJob): Promise<void>;
+  drainNode(job: NodeDrainJob): Promise<void>;
 }
 
 declare module 'fastify' {
@@ -73,6 +75,7 @@ export const jobsPlugin = fp<JobsPluginOptions>(
       restore: (job) => enqueueServerRestore(queue, job),
       export: (job) => enqueueServerExport(queue, job),
       move: (job) => enqueueServerMove(queue, job),
+      drainNode: (job) => enqueueNodeDrain(queue, job),
     } satisfies JobsPort);
     app.decorate('provisioningQueue', queue);
     app.addHook('onClose', async () => {

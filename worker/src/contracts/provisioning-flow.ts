@@ -16,6 +16,9 @@ import {
   type ServerExportJob,
   SERVER_RESTORE_JOB,
   SERVER_MOVE_JOB,
+  NODE_DRAIN_JOB,
+  nodeDrainJobId,
+  type NodeDrainJob,
   serverBackupJobId,
   serverMoveJobId,
   type ServerMoveJob,
@@ -152,6 +155,10 @@ export async function enqueueServerRestore(queue: Queue, job: ServerRestoreJob):
 
 export async function enqueueServerMove(queue: Queue, job: ServerMoveJob): Promise<void> {
   await queue.add(SERVER_MOVE_JOB, job, { ...STEP_JOB_OPTIONS, jobId: serverMoveJobId(job.serverId, job.requestId) });
+}
+
+export async function enqueueNodeDrain(queue: Queue, job: NodeDrainJob): Promise<void> {
+  await queue.add(NODE_DRAIN_JOB, job, { ...STEP_JOB_OPTIONS, jobId: nodeDrainJobId(job) });
 }
 
 /**

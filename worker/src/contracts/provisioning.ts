@@ -21,6 +21,7 @@ export const DATABASE_BACKUP_JOB = 'database-backup';
 export const SERVER_BACKUP_JOB = 'server-backup';
 export const SERVER_RESTORE_JOB = 'server-restore';
 export const SERVER_MOVE_JOB = 'server-move';
+export const NODE_DRAIN_JOB = 'node-drain';
 export const BACKUP_SCHEDULE_JOB = 'backup-schedule';
 export const SERVER_EXPORT_JOB = 'server-export';
 /** The XEP-0479 compliance checks of a ready server (worker/src/compliance); results are data, never a failed order. */
@@ -48,6 +49,7 @@ export const PROVISIONING_JOBS = [
   SERVER_BACKUP_JOB,
   SERVER_RESTORE_JOB,
   SERVER_MOVE_JOB,
+  NODE_DRAIN_JOB,
   BACKUP_SCHEDULE_JOB,
   SERVER_EXPORT_JOB,
   SERVER_CONFIG_JOB,
@@ -121,6 +123,14 @@ export type MoveSource = (typeof MOVE_SOURCES)[number];
 export const serverMoveJobSchema = z.object({ serverId: z.uuid(), nodeId: z.uuid(), requestId: z.uuid(), from: z.enum(MOVE_SOURCES).default('running') });
 export type ServerMoveJob = z.infer<typeof serverMoveJobSchema>;
 
+/**
+ * One round of draining node `nodeId` (request `requestId`): the next of its servers moves, then
+ * round + 1 is queued, until none is left. Each round's job id names its round, so a retry of a
+ * round adds nothing and the rounds of one request never collide.
+ */
+export const nodeDrainJobSchema = z.object({ nodeId: z.uuid(), requestId: z.uuid(), round: z.number().int().min(0) });
+export type NodeDrainJob = z.infer<typeof nodeDrainJobSchema>;
+
 /** Runs the export row `exportId` (the API wrote it): the server's users as one XEP-0227 document. */
 export const serverExportJobSchema = z.object({ serverId: z.uuid(), exportId: z.uuid() });
 export type ServerExportJob = z.infer<typeof serverExportJobSchema>;
@@ -139,5 +149,6 @@ export const serverExportJobId = (exportId: string): string => `export.${exportI
 export const complianceCheckJobId = (serverId: string): string => `compliance.${serverId}`;
 export const serverRestoreJobId = (serverId: string, requestId: string): string => `restore.${serverId}.${requestId}`;
 export const serverMoveJobId = (serverId: string, requestId: string): string => `move.${serverId}.${requestId}`;
+export const nodeDrainJobId = (job: NodeDrainJob): string => `drain.${job.nodeId}.${job.requestId}.${job.round}`;
 /** One renewal per certificate at a time; a renewed certificate has a new id. */
 export const renewJobId = (certificateId: string): string => `renew.${certificateId}`;

@@ -20,6 +20,8 @@ import {
   SERVER_RESTORE_JOB,
   SERVER_MOVE_JOB,
   serverMoveJobSchema,
+  NODE_DRAIN_JOB,
+  nodeDrainJobSchema,
   BACKUP_SCHEDULE_JOB,
   SERVER_EXPORT_JOB,
   serverExportJobSchema,
@@ -52,6 +54,7 @@ import { backupDatabase } from '../backups/database-backup.js';
 import { runServerBackup } from '../backups/server-backup.js';
 import { restoreServer } from '../backups/server-restore.js';
 import { moveServer } from '../moves/server-move.js';
+import { drainNode } from '../moves/node-drain.js';
 import { scheduleDueBackups } from '../backups/backup-schedule.js';
 import { runServerExport } from '../exports/server-export.js';
 import { runComplianceJob } from '../compliance/compliance-job.js';
@@ -90,6 +93,7 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
   job(SERVER_BACKUP_JOB, serverBackupJobSchema, ({ deps, timeline }, payload, bullJob) => runServerBackup(deps, timeline, payload, jobContext(bullJob))),
   job(SERVER_RESTORE_JOB, serverRestoreJobSchema, ({ deps, timeline }, payload, bullJob) => restoreServer(deps, timeline, payload, jobContext(bullJob))),
   job(SERVER_MOVE_JOB, serverMoveJobSchema, ({ deps, timeline }, payload, bullJob) => moveServer(deps, timeline, payload, jobContext(bullJob))),
+  job(NODE_DRAIN_JOB, nodeDrainJobSchema, ({ deps, timeline }, payload, bullJob) => drainNode(deps, timeline, payload, jobContext(bullJob))),
   job(BACKUP_SCHEDULE_JOB, scheduledJobSchema, ({ deps }) => scheduleDueBackups(deps, new Date())),
   job(TURN_ROTATION_JOB, turnRotationJobSchema, ({ deps, timeline }, { serverId, version }, bullJob) =>
     rotateTurnSecret(deps, timeline, serverId, version, jobContext(bullJob)),

@@ -1,4 +1,4 @@
-import type { ServerBackupJob } from '../contracts/provisioning.js';
+import type { NodeDrainJob, ServerBackupJob } from '../contracts/provisioning.js';
 import type { BackupRepository } from '../ports/backup-repository.js';
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { SecretSealer } from '../crypto/secret-sealer.js';
@@ -71,6 +71,8 @@ export interface JobQueue {
   enqueueBackup(job: ServerBackupJob): Promise<void>;
   /** Queues the server's XEP-0479 compliance checks; one already waiting or running is kept. */
   enqueueComplianceCheck(serverId: string): Promise<void>;
+  /** Queues a round of a node's drain; the same round queued again adds nothing. */
+  enqueueNodeDrain(job: NodeDrainJob): Promise<void>;
 }
 
 export type QueuedWork = 'none' | 'pending' | 'finished';

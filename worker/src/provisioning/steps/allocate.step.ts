@@ -77,7 +77,8 @@ export async function freePorts(tx: Tx, node: PortRange, count: number, taken: R
   return free;
 }
 
-async function leastLoadedNode(tx: Tx) {
+/** The active node with the fewest servers (by name on a tie): where new servers go. */
+export async function leastLoadedNode(tx: Tx) {
   const nodes = await tx.node.findMany({
     where: { state: 'active' },
     include: { _count: { select: { servers: { where: { deletedAt: null } } } } },
