@@ -22,6 +22,7 @@ import { until } from '../support/until.js';
 import { PlatformProcess } from '../support/platform-process.js';
 import { uploadIntact, uploadRandomFile } from '../support/http-upload.js';
 import { connectAs, sendMessage, sendPresence, wholeArchive, type XmppSession } from '../support/xmpp.js';
+import { pooled } from './shared/stats.js';
 
 // What a customer sees of per-server backups: how long "back up now" takes until the list says
 // succeeded (a full one, then an incremental one), what each adds to the repository, and how soon
@@ -46,21 +47,6 @@ const UPLOAD_BYTES = 256 * 1024;
 
 const describe = (error: unknown) => (error instanceof Error ? error.message || (error.stack ?? error.name) : String(error));
 const run = promisify(execFile);
-
-/** `each(0) … each(count - 1)`, at most `width` at a time; results in index order. */
-async function pooled<R>(count: number, width: number, each: (index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, count) }, async () => {
-      while (next < count) {
-        const index = next++;
-        results[index] = await each(index);
-      }
-    }),
-  );
-  return results;
-}
 
 async function directoryBytes(path: string): Promise<number> {
   const { stdout } = await run('du', ['-sb', path]);

@@ -4,10 +4,6 @@
 // process with the production defaults of worker/src/config.ts (log level, health reports,
 // reconciliation, census, backup schedule), publishing on the sandbox's edge address.
 // `npm run bench:provision` prints a table and, as its last line, one JSON object.
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
 import { loadWorkerConfig } from '../../worker/src/config.js';
@@ -17,55 +13,22 @@ import { pebbleIssuers } from '../support/pebble.js';
 import { signUpWithToken, startPlatformApi, type ApiRequest } from '../support/platform-api.js';
 import { testEnv } from '../support/test-env.js';
 import { tryAllocation } from '../support/turn-client.js';
-import { PlatformProcess } from '../support/platform-process.js';
+import type { PlatformProcess } from '../support/platform-process.js';
 import { connectAs, nextMessage, sendMessage, sendPresence, type XmppSession } from '../support/xmpp.js';
 import { xml } from '@xmpp/client';
+import { deleteThroughApi, json, order, readyPerApi, type ServerView } from './shared/api-orders.js';
+import { dockerUserlandProxy, memAvailable, MiB, processes, serverFootprint, type ServerFootprint } from './shared/host-footprint.js';
+import { EDGE, productionSettings, startProductionWorker } from './shared/production-worker.js';
+import { percentile } from './shared/stats.js';
 
 // --compliance off: without the checks the worker runs after each ready server (production runs them).
 const { values: args } = parseArgs({ options: { compliance: { type: 'string', default: 'on' } } });
 const COMPLIANCE = args.compliance !== 'off';
 const SEQUENTIAL = 20;
 const CONCURRENT = 20;
-const MiB = 1024 * 1024;
-
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-};
 const round = (n: number) => Math.round(n);
 const PORT_RANGE_START = 40_000;
-const POLL_MS = 25;
 const SIGNUPS_PER_IP = 100;
-
-interface ServerView {
-  id: string;
-  domain: string;
-  state: string;
-  stateReason: string | null;
-  connection: { ports: { starttls: number } } | null;
-}
-
-async function json<T>(answer: Response, what: string): Promise<T> {
-  if (!answer.ok) throw new Error(`${what}: ${answer.status} ${await answer.text()}`);
-  return (await answer.json()) as T;
-}
-
-/** Orders a server with federation on through the API; resolves once the API accepted the order. */
-async function order(request: ApiRequest, name: string): Promise<ServerView> {
-  return json<ServerView>(await request('POST', '/servers', { name, federation: true }), `POST /servers ${name}`);
-}
-
-/** Polls the API until it says the server is ready; resolves with when it first said so. */
-async function readyPerApi(request: ApiRequest, serverId: string): Promise<{ at: number; server: ServerView }> {
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const server = await json<ServerView>(await request('GET', `/servers/${serverId}`), `GET /servers/${serverId}`);
-    if (server.state === 'ready') return { at: performance.now(), server };
-    if (server.state === 'failed') throw new Error(`server ${serverId} failed: ${server.stateReason ?? ''}`);
-    if (Date.now() > deadline) throw new Error(`the API did not say server ${serverId} is ready within 180 s (${server.state})`);
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-}
 
 /** The admin logs in with the password the API reveals once, as the dashboard shows it. */
 async function adminLogin(request: ApiRequest, server: ServerView, roots: string[]): Promise<XmppSession> {
@@ -75,8 +38,6 @@ async function adminLogin(request: ApiRequest, server: ServerView, roots: string
   return connectAs({ host: EDGE(), port, domain: server.domain, username: credentials.jid.split('@')[0] ?? 'admin', password: credentials.password, trustedCaPems: roots, timeoutMs: 15_000 });
 }
 
-/** The node's address as `./parley up` publishes servers: the edge address, reachable from containers, so servers federate. */
-const EDGE = () => testEnv().SANDBOX_EDGE_ADDRESS;
 const TURN_PORT = 3478;
 
 /** TURN credentials as an app gets them: XEP-0215 from its own server. */
@@ -115,108 +76,20 @@ async function stepDurations(harness: ProvisioningHarness, serverId: string): Pr
   return out;
 }
 
-/**
- * A process's proportional set size, in bytes: its private pages plus its share of the pages it
- * shares (the 41 shims and 164 docker-proxies run the same binaries), so the sum over processes
- * counts each page once, where resident sizes would count shared pages in every process.
- */
-function pssOf(pid: string): number {
-  const pss = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-  if (!pss) throw new Error(`no Pss for process ${pid}`);
-  return Number(pss[1]) * 1024;
-}
-
-/** Every process's command line, read once per measurement. */
-function processes(): { pid: string; cmdline: string }[] {
-  return readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .flatMap((pid) => {
-      try {
-        return [{ pid, cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ') }];
-      } catch {
-        return []; // ended while listed
-      }
-    });
-}
-
-interface ServerMemory {
-  container: number;
-  shim: number;
-  proxies: number;
-}
-
-/**
- * What the host spends on one idle server: the container's cgroup memory less page cache, plus
- * the proportional set sizes of its containerd shim and of the docker-proxy of each published
- * port (Docker's userland proxy; none when dockerd runs with --userland-proxy=false). A shim or
- * proxy that cannot be found is an error: counting it as zero would flatter the figure.
- */
-async function serverMemory(docker: Docker, containerId: string, all: { pid: string; cmdline: string }[], userlandProxy: boolean): Promise<ServerMemory> {
-  const container = docker.getContainer(containerId);
-  const stats = (await container.stats({ stream: false })) as {
-    memory_stats: { usage?: number; stats?: { cache?: number; total_inactive_file?: number; inactive_file?: number } };
-  };
-  const { usage = 0, stats: detail = {} } = stats.memory_stats;
-  const cgroup = usage - (detail.total_inactive_file ?? detail.inactive_file ?? detail.cache ?? 0);
-  const shim = all.find((p) => p.cmdline.includes('containerd-shim') && p.cmdline.includes(containerId));
-  if (!shim) throw new Error(`no containerd shim found for container ${containerId}`);
-  const ports = Object.values((await container.inspect()).NetworkSettings.Ports ?? {}).flatMap((bindings) => (bindings ?? []).map((b) => b.HostPort));
-  let proxies = 0;
-  if (userlandProxy) {
-    for (const port of ports) {
-      const proxy = all.find((p) => p.cmdline.includes('docker-proxy') && p.cmdline.includes(`-host-port ${port} `));
-      if (!proxy) throw new Error(`no docker-proxy found for port ${port} of container ${containerId}`);
-      proxies += pssOf(proxy.pid);
-    }
-  }
-  return { container: cgroup, shim: pssOf(shim.pid), proxies };
-}
-
-/** Whether dockerd runs its userland proxy (the default), from its command line and daemon.json. */
-function dockerUserlandProxy(all: { pid: string; cmdline: string }[]): boolean {
-  const dockerd = all.find((p) => /(^|\/)dockerd( |$)/.test(p.cmdline));
-  if (dockerd?.cmdline.includes('--userland-proxy=false')) return false;
-  try {
-    return (JSON.parse(readFileSync('/etc/docker/daemon.json', 'utf8')) as { 'userland-proxy'?: boolean })['userland-proxy'] !== false;
-  } catch {
-    return true;
-  }
-}
-
-const memAvailable = () => Number(/MemAvailable:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? NaN) * 1024;
-
 async function main(): Promise<void> {
   const production = loadWorkerConfig();
   // The harness gives the run its own database, Redis, node name and port range; its in-process
   // worker is never started: the worker below is the production entry point, as its own process.
   const harness = await ProvisioningHarness.create(PORT_RANGE_START, { turnTls: true });
-  const repositoryDir = join(await mkdtemp(join(tmpdir(), 'parley-bench-provision-')), 'repository');
   // 42 customers sign up from this one address: the per-address sign-up limit (20 an hour) is raised.
   const api = await startPlatformApi(harness, { configure: (config) => ({ ...config, rateLimits: { ...config.rateLimits, signupsPerIp: { max: SIGNUPS_PER_IP, windowSeconds: 3600 } } }) });
-  const test = harness.workerEnv();
-  const workerEnv = {
-    DATABASE_URL: test.DATABASE_URL ?? '',
-    REDIS_URL: test.REDIS_URL ?? '',
-    NODE_NAME: test.NODE_NAME ?? '',
-    NODE_PORT_RANGE: test.NODE_PORT_RANGE ?? '',
-    TENANT_REACHABLE_PORTS: test.TENANT_REACHABLE_PORTS ?? '',
-    // Published where containers reach each other, as ./parley up does, so servers federate.
-    NODE_PUBLIC_ADDRESS: EDGE(),
-    TURN_TLS_DIR: test.TURN_TLS_DIR ?? '',
-    COMPLIANCE_AFTER_READY: String(COMPLIANCE),
-    BACKUP_REPOSITORY: repositoryDir,
-    // The sandbox's worker serves the default metrics address.
-    WORKER_METRICS_ADDRESS: '',
-    // Only the teardown deletes: without a grace period it takes no final backups.
-    DELETED_SERVER_GRACE_DAYS: '0',
-  };
-  const worker = PlatformProcess.worker(workerEnv);
   const docker = new Docker({ socketPath: testEnv().DOCKER_SOCKET });
   /** Each server with the customer who ordered it, who deletes it at the end. */
   const servers: { id: string; request: ApiRequest }[] = [];
   let peer: XmppSession | undefined;
+  let worker: PlatformProcess | undefined;
   try {
-    await worker.waitForLine(/worker started/, 60_000);
+    worker = await startProductionWorker(harness, { compliance: COMPLIANCE });
     // Each order is a new customer's, as on the dashboard: ACME_ORDERS_PER_ACCOUNT (production: 20
     // per 3 hours) would hold back the 42 orders of a single account.
     const customer = () => signUpWithToken(api.url);
@@ -286,23 +159,16 @@ async function main(): Promise<void> {
     const owned = await docker.listContainers({ filters: { label: ['parley.managed=true'] } });
     const ours = owned.filter((c) => servers.some((server) => server.id === c.Labels['parley.server']));
     if (ours.length !== servers.length) throw new Error(`${servers.length} servers ordered, ${ours.length} containers running`);
-    const memory = await Promise.all(ours.map((c) => serverMemory(docker, c.Id, all, userlandProxy)));
-    const mean = (pick: (m: ServerMemory) => number) => memory.reduce((sum, m) => sum + pick(m), 0) / memory.length / MiB;
+    const memory = await Promise.all(ours.map((c) => serverFootprint(docker, c.Id, all, userlandProxy)));
+    const mean = (pick: (m: ServerFootprint) => number) => memory.reduce((sum, m) => sum + pick(m), 0) / memory.length / MiB;
     const perServerMib = mean((m) => m.container + m.shim + m.proxies);
 
     const settings = {
       api: 'over HTTP (sign-up, token, POST /servers, GET /servers/{id} polled every 25 ms, credentials revealed)',
-      worker: 'own process, production defaults',
-      LOG_LEVEL: production.logLevel,
-      WORKER_CONCURRENCY: production.jobs.concurrency,
-      RECONCILE_INTERVAL_MS: production.jobs.reconcileIntervalMs,
-      HEALTH_REPORT_INTERVAL_MS: production.healthReportIntervalMs,
-      ACCOUNT_CENSUS_INTERVAL_MS: production.jobs.accountCensusIntervalMs,
-      BACKUP_SCHEDULE_INTERVAL_MS: production.backups.scheduleIntervalMs,
+      ...productionSettings(production),
       COMPLIANCE_AFTER_READY: COMPLIANCE,
-      NODE_PUBLIC_ADDRESS: EDGE(),
       TURN_PORT: TURN_PORT,
-      TURN_TLS: Boolean(test.TURN_TLS_DIR),
+      TURN_TLS: Boolean(harness.config.calls?.tls?.dir),
       docker_userland_proxy: userlandProxy,
       SIGNUP_MAX_PER_IP_PER_HOUR: SIGNUPS_PER_IP,
     };
@@ -344,13 +210,8 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(result));
   } finally {
     await peer?.close();
-    // Deleted through the API as a customer would; the worker process removes them.
-    for (const { id, request } of servers) {
-      const server = await harness.prisma.server.findUnique({ where: { id }, select: { name: true } });
-      if (server) await request('DELETE', `/servers/${id}`, { confirm: server.name });
-    }
-    for (const { id } of servers) await harness.waitForState(id, 'deleted', 120_000);
-    await worker.stop();
+    await deleteThroughApi(harness, servers, 300_000);
+    await worker?.stop();
     await api.close();
     await harness.close();
   }

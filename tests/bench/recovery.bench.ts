@@ -17,6 +17,7 @@ import { PlatformProcess } from '../support/platform-process.js';
 import { archivedBodies, connectAs, deliverMessage } from '../support/xmpp.js';
 import { Queue, FlowProducer } from 'bullmq';
 import { Redis } from 'ioredis';
+import { percentile } from './shared/stats.js';
 
 // What a customer sees when their server breaks: how soon the API says so, and how soon a client
 // logs in again. The worker runs as its own process with production settings (log level, pass
@@ -28,10 +29,6 @@ const PASS_SERVERS = Number(args.servers);
 // which must never be one the servers are given.
 const PORT_RANGE_START = 22_000;
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Where a scheduled pass is due at least this soon, a timed pass waits for it to be done. */

@@ -1,0 +1,56 @@
+import type { ApiRequest } from '../../support/platform-api.js';
+import type { ProvisioningHarness } from '../../support/provisioning-harness.js';
+
+/** A server as GET /servers/{id} shows it, the little the benches read. */
+export interface ServerView {
+  id: string;
+  domain: string;
+  state: string;
+  stateReason: string | null;
+  connection: { ports: { starttls: number } } | null;
+}
+
+/** How often a bench polls the API, as a dashboard waiting for its server might. */
+export const POLL_MS = 25;
+
+export async function json<T>(answer: Response, what: string): Promise<T> {
+  if (!answer.ok) throw new Error(`${what}: ${answer.status} ${await answer.text()}`);
+  return (await answer.json()) as T;
+}
+
+/** Orders a server with federation on through the API; resolves once the API accepted the order. */
+export async function order(request: ApiRequest, name: string): Promise<ServerView> {
+  return json<ServerView>(await request('POST', '/servers', { name, federation: true }), `POST /servers ${name}`);
+}
+
+/** Polls the API until it says the server is ready; resolves with when it first said so. */
+export async function readyPerApi(request: ApiRequest, serverId: string, timeoutMs = 180_000): Promise<{ at: number; server: ServerView }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const server = await json<ServerView>(await request('GET', `/servers/${serverId}`), `GET /servers/${serverId}`);
+    if (server.state === 'ready') return { at: performance.now(), server };
+    if (server.state === 'failed') throw new Error(`server ${serverId} failed: ${server.stateReason ?? ''}`);
+    if (Date.now() > deadline) throw new Error(`the API did not say server ${serverId} is ready within ${timeoutMs / 1000} s (${server.state})`);
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/**
+ * Deletes every server as its customer would, through the API (the worker process removes them),
+ * then waits until all are deleted, within one deadline for the lot. Every deletion is asked
+ * for even when one is refused; what was refused is thrown at the end.
+ */
+export async function deleteThroughApi(harness: ProvisioningHarness, servers: readonly { id: string; request: ApiRequest }[], timeoutMs: number): Promise<void> {
+  const refused: string[] = [];
+  const deleting: string[] = [];
+  for (const { id, request } of servers) {
+    const server = await harness.prisma.server.findUnique({ where: { id }, select: { name: true, state: true } });
+    if (!server || server.state === 'deleted') continue;
+    const answer = await request('DELETE', `/servers/${id}`, { confirm: server.name });
+    if (answer.ok) deleting.push(id);
+    else refused.push(`${id}: ${answer.status} ${await answer.text()}`);
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (const id of deleting) await harness.waitForState(id, 'deleted', Math.max(1_000, deadline - Date.now()));
+  if (refused.length > 0) throw new Error(`DELETE refused for ${refused.length} servers: ${refused.join('; ')}`);
+}
