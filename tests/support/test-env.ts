@@ -45,3 +45,21 @@ export function childProcessEnv(): Record<string, string> {
   testEnv();
   return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
+
+const composeImagesSchema = z.object({
+  PLATFORM_IMAGE: z.string().min(1),
+  POSTGRES_IMAGE: z.string().min(1),
+  REDIS_IMAGE: z.string().min(1),
+});
+
+/**
+ * The images the Compose test runs, which ./parley test builds (infra/platform/build.sh,
+ * infra/compose/build.sh) and exports; apart from testEnv() so no other test needs them.
+ */
+export function composeImages(): z.infer<typeof composeImagesSchema> {
+  const result = composeImagesSchema.safeParse(process.env);
+  if (!result.success) {
+    throw new Error(`the Compose test's images are not named (./parley test builds and exports them):\n${z.prettifyError(result.error)}`);
+  }
+  return result.data;
+}

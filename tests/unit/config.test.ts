@@ -91,6 +91,10 @@ describe('configuration', () => {
     expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, PDNS_API_KEY: undefined }))).toEqual([
       'PDNS_API_KEY: is required when DNS_PROVIDER=powerdns',
     ]);
+    // docker-compose.yml passes both as `${NAME:-}`: empty is unset, for either provider.
+    expect(loadWorkerConfig({ ...workerEnv, ROUTE53_HOSTED_ZONE_ID: '' }).dns.kind).toBe('powerdns');
+    expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, PDNS_API_KEY: '' }))).toEqual(['PDNS_API_KEY: is required when DNS_PROVIDER=powerdns']);
+    expect(loadWorkerConfig({ ...workerEnv, DNS_PROVIDER: 'route53', ROUTE53_HOSTED_ZONE_ID: 'Z0ABC', PDNS_API_KEY: '' }).dns.kind).toBe('route53');
   });
 
   it('gives the worker a platform keyring of its own, which the API has no setting for', () => {

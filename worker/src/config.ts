@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
-import { envFields, listenAddressOf, parseEnv } from './contracts/env-fields.js';
+import { envFields, listenAddressOf, optionalUnlessBlank, parseEnv } from './contracts/env-fields.js';
 import { acmeOrderLimitsEnv, acmeOrderLimitsOf, type AcmeOrderLimits } from './contracts/acme-order-limits.js';
 import { TENANT_NETWORK_NAME } from './ports/container-runtime.js';
 
@@ -53,9 +53,9 @@ const workerEnvSchema = z
     DNS_RESOLVER: envFields.hostPort,
     DNS_PROVIDER: z.enum(['powerdns', 'route53'], { error: 'must be "powerdns" or "route53"' }),
     PDNS_API_URL: envFields.httpUrl('http://127.0.0.1:8081').optional(),
-    PDNS_API_KEY: z.string().min(1).optional(),
+    PDNS_API_KEY: optionalUnlessBlank(z.string().min(1)),
     PDNS_SERVER_ID: z.string().default('localhost'),
-    ROUTE53_HOSTED_ZONE_ID: z.string().regex(/^[A-Z0-9]{1,32}$/, 'must be a hosted zone id such as Z0123456789ABC').optional(),
+    ROUTE53_HOSTED_ZONE_ID: optionalUnlessBlank(z.string().regex(/^[A-Z0-9]{1,32}$/, 'must be a hosted zone id such as Z0123456789ABC')),
     ROUTE53_ENDPOINT: envFields.httpUrl('https://route53.amazonaws.com').optional(),
     AWS_REGION: z.string().default('us-east-1'),
     ACME_DIRECTORY_URL: envFields.httpUrl('https://acme-staging-v02.api.letsencrypt.org/directory'),

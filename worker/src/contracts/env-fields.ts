@@ -33,6 +33,12 @@ const urlWithProtocols = (protocols: string[], example: string) =>
       }
     }, `must be a ${protocols.map((p) => `${p}//`).join(' or ')} URL, for example ${example}`);
 
+/**
+ * An optional setting for which an empty value means unset: Compose files pass `${NAME:-}` (they
+ * cannot leave a variable out), so `NAME=` must not fail a check meant for a real value.
+ */
+export const optionalUnlessBlank = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
 export const envFields = {
   mode: z.enum(['sandbox', 'production'], { error: 'must be "sandbox" or "production"' }).default('sandbox'),
   databaseUrl: urlWithProtocols(['postgresql:', 'postgres:'], 'postgresql://parley:secret@127.0.0.1:5432/parley'),
