@@ -9,7 +9,8 @@ set -euo pipefail
 #   pdns-server, -backend-sqlite3 authoritative DNS for the platform zone
 #   sqlite3                       to create PowerDNS's database from its schema file
 #   pebble                        local ACME CA (Let's Encrypt's test server)
-#   debootstrap                   builds the XMPP base image without a container registry
+#   debootstrap                   builds the XMPP base image and the Swarm test nodes' image
+#                                 (infra/swarm-node) without a container registry
 #   openssl, ca-certificates      secrets and Pebble's API certificate
 #   iproute2, procps, curl        ss/ip, pgrep/ps, HTTP readiness checks
 #   restic                        encrypted, deduplicated backups (the platform database)

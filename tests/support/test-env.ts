@@ -21,6 +21,8 @@ const testEnvSchema = z.object({
   PARLEY_STATE_DIR: z.string().startsWith('/'),
   /** The sandbox node's address on its edge network, reachable from the host and from containers. */
   SANDBOX_EDGE_ADDRESS: z.ipv4(),
+  /** The Swarm test nodes' image (infra/swarm-node/build.sh); only the Swarm tests need it. */
+  SWARM_NODE_IMAGE: z.string().min(1).optional(),
 });
 
 export type TestEnv = z.infer<typeof testEnvSchema>;
@@ -38,6 +40,13 @@ export function testEnv(): TestEnv {
     parsed = result.data;
   }
   return parsed;
+}
+
+/** SWARM_NODE_IMAGE, which ./parley exports; a run without it fails only the tests that use it. */
+export function swarmNodeImage(): string {
+  const image = testEnv().SWARM_NODE_IMAGE;
+  if (!image) throw new Error('SWARM_NODE_IMAGE is not set (./parley test sets it; or: export SWARM_NODE_IMAGE=$(bash infra/swarm-node/build.sh | tail -1))');
+  return image;
 }
 
 /** The whole environment, for starting the platform's own processes (a worker to crash). */
