@@ -182,8 +182,8 @@ describe.sequential('two APIs and two workers at once', { shuffle: false }, () =
     let text = '';
     const deadline = Date.now() + 120_000;
     try {
-      // The ready step's timeline event, pushed through API B as API A's order reaches it.
-      while (!/event: timeline\ndata: \{[^\n]*"step":"ready"/.test(text) && Date.now() < deadline) {
+      // The ready step's timeline event and the state it leads to, pushed through API B as API A's order reaches them.
+      while (!(/event: timeline\ndata: \{[^\n]*"step":"ready"/.test(text) && text.includes('"state":"ready"')) && Date.now() < deadline) {
         const chunk: Awaited<ReturnType<typeof reader.read>> | null = await Promise.race([reader.read(), new Promise<null>((resolve) => setTimeout(() => resolve(null), deadline - Date.now()))]);
         if (!chunk || chunk.done) break;
         text += decoder.decode(chunk.value as Uint8Array, { stream: true });

@@ -15,6 +15,14 @@ export interface TenantResource {
 
 export type TenantFixture = (harness: ApiHarness, owner: TestAccount) => Promise<TenantResource>;
 
+/** A node of no server's, with a range of its own. */
+function aNode(harness: ApiHarness, state: 'active' | 'draining') {
+  const name = `n${randomBytes(4).toString('hex')}`;
+  return harness.prisma.node.create({
+    data: { name, hostname: `${name}.${harness.config.platformZone}`, publicAddress: '127.0.0.1', dockerEndpoint: 'unix:///var/run/docker.sock', portRangeStart: 30_000, portRangeEnd: 30_099, state },
+  });
+}
+
 function created<T>(response: { statusCode: number; body: string; json: () => unknown }): T {
   if (response.statusCode !== 201) throw new Error(`fixture: creation answered ${response.statusCode}: ${response.body}`);
   return response.json() as T;
@@ -155,6 +163,12 @@ export const tenantFixtures: Record<string, TenantFixture> = {
     params: { queue: PROVISIONING_QUEUE, jobId: await failedJob(harness.redis.url, PROVISIONING_QUEUE, { name: SWEEP_JOB, data: {}, reason: 'tenant fixture' }) },
     bodies: { POST: {} },
   }),
+  // Nodes belong to no customer: operators drain one (another active node takes its servers) and activate it.
+  '/api/v1/operator/nodes/{id}/drain': async (harness) => {
+    const [drained] = [await aNode(harness, 'active'), await aNode(harness, 'active')];
+    return { params: { id: drained.id }, bodies: { POST: {} } };
+  },
+  '/api/v1/operator/nodes/{id}/activate': async (harness) => ({ params: { id: (await aNode(harness, 'draining')).id }, bodies: { POST: {} } }),
   '/api/v1/tokens/{id}': async (harness, owner) => {
     const body = created<{ token: { id: string } }>(
       await harness.inject({ method: 'POST', url: '/api/v1/tokens', headers: withToken(owner), payload: { name: 'tenant fixture' } }),
