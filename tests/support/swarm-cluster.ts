@@ -126,12 +126,7 @@ export class SwarmCluster {
     await this.host.getContainer(this.node(name).container).kill();
   }
 
-  /** A graceful stop of the node container (its dockerd stops its containers first). */
-  async stop(name: string): Promise<void> {
-    await this.host.getContainer(this.node(name).container).stop({ t: 15 });
-  }
-
-  /** Starts a killed or stopped node again and waits until its engine answers and the manager sees it Ready. */
+  /** Starts a killed node again and waits until its engine answers and the manager sees it Ready. */
   async restart(name: string): Promise<void> {
     const node = this.node(name);
     await this.host.getContainer(node.container).start();
