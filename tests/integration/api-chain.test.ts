@@ -9,7 +9,7 @@ import { luaString } from '../../worker/src/provisioning/prosody-config.js';
 import { luaLine, prosodyShell } from '../../worker/src/xmpp-users/prosody-shell.js';
 import { challengeCnames, pdnsZone } from '../support/customer-zone.js';
 import { pebbleIssuers } from '../support/pebble.js';
-import { signUpWithToken, startPlatformApi, type ApiRequest, type ListeningApi } from '../support/platform-api.js';
+import { signUpWithToken, startPlatformApi, untilGoneFromApi, type ApiRequest, type ListeningApi } from '../support/platform-api.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
@@ -93,18 +93,9 @@ describe('the real chain, through the API', () => {
   const orderServer = (body: { name: string; domainId?: string }) => answer<ServerDto>(request('POST', '/servers', body), 202);
   /** The admin password of the current issuance, revealed (once) through the API. */
   const revealAdmin = (id: string) => answer<Credentials>(request('POST', `/servers/${id}/credentials/reveal`, {}), 200);
-  /** Polls GET /servers/{id} until 404: a deleted server is no longer the customer's to see. */
+  /** Gone from GET /servers/{id} and from the list. */
   const untilGone = async (id: string) => {
-    await until(
-      `server ${id} gone from the API`,
-      async () => {
-        const response = await request('GET', `/servers/${id}`);
-        await response.text();
-        return response.status === 404 ? true : null;
-      },
-      90_000,
-      500,
-    );
+    await untilGoneFromApi(request, id);
     const listed = await answer<{ items: { id: string }[] }>(request('GET', '/servers?limit=100'), 200);
     expect(listed.items.map((s) => s.id)).not.toContain(id);
   };

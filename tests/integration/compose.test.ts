@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PowerDnsProvider } from '../../worker/src/adapters/powerdns.dns-provider.js';
 import { TENANT_FORWARD_CHAIN, TENANT_INPUT_CHAIN } from '../../worker/src/isolation/tenant-firewall-rules.js';
 import { pebbleIssuers } from '../support/pebble.js';
-import { signUpWithToken, type ApiRequest } from '../support/platform-api.js';
+import { signUpWithToken, untilGoneFromApi, type ApiRequest } from '../support/platform-api.js';
 import { tearDownAll } from '../support/tear-down.js';
 import { composeImages, testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
@@ -299,16 +299,7 @@ describe('docker compose up: a working platform', { shuffle: false }, () => {
     const id = server?.id ?? '';
     expect(id).not.toBe('');
     await answer(request('DELETE', `/servers/${id}`, { confirm: serverName }), 202);
-    await until(
-      'the deleted server gone from the API',
-      async () => {
-        const response = await request('GET', `/servers/${id}`);
-        await response.text();
-        return response.status === 404 ? true : null;
-      },
-      90_000,
-      500,
-    );
+    await untilGoneFromApi(request, id);
     const labelled = { label: [`parley.server=${id}`] };
     await until('the server container removed', async () => ((await docker.listContainers({ all: true, filters: labelled })).length === 0 ? true : null), 30_000, 500);
     expect((await docker.listVolumes({ filters: labelled })).Volumes ?? []).toHaveLength(0);

@@ -4,6 +4,7 @@ import { buildApp } from '../../api/src/app.js';
 import { loadApiConfig, type ApiConfig } from '../../api/src/config.js';
 import type { ProvisioningHarness } from './provisioning-harness.js';
 import { freePort } from './redis-server.js';
+import { until } from './until.js';
 import type { TestMailbox } from './test-mailbox.js';
 
 export interface ListeningApi {
@@ -63,4 +64,18 @@ export async function signUpWithToken(apiUrl: string, makeOperator?: (accountId:
       headers: { authorization: `Bearer ${secret}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
+}
+
+/** Polls GET /servers/{id} until 404: a deleted server is no longer the customer's to see. */
+export async function untilGoneFromApi(request: ApiRequest, id: string, timeoutMs = 90_000): Promise<void> {
+  await until(
+    `server ${id} gone from the API`,
+    async () => {
+      const response = await request('GET', `/servers/${id}`);
+      await response.text();
+      return response.status === 404 ? true : null;
+    },
+    timeoutMs,
+    500,
+  );
 }
