@@ -126,6 +126,7 @@ function specFor(server: TestServer, pki: Pki, specHash: string, image: string):
   });
   return {
     serverId: server.id,
+    node: 'local',
     image,
     specHash,
     hostIp: HOST,

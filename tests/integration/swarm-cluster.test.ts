@@ -1,15 +1,14 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedTar, firstTarFile, tarFileEntry, tarHeader } from '../../worker/src/archive/ustar.js';
 import type { ContainerFile } from '../../worker/src/ports/container-runtime.js';
 import { prosodyFiles, renderProsodyConfig } from '../../worker/src/provisioning/prosody-config.js';
 import { readBounded } from '../../worker/src/archive/read-bounded.js';
+import { makeTestPki } from '../support/test-pki.js';
 import { execIn, NODE_LABEL, SwarmCluster, type SwarmNode } from '../support/swarm-cluster.js';
 import { swarmNodeImage, testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
@@ -19,7 +18,6 @@ import { connectAs } from '../support/xmpp.js';
 // findings): three Docker-in-Docker nodes, one pinned, hardened Prosody service per node plus a
 // second one on n2, on the nodes' predefined bridge; and the config-from network that fails.
 
-const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;
 const SERVICE_NAME_LABEL = 'com.docker.swarm.service.name';
 const CONFIG_DIR = '/etc/parley';
@@ -49,17 +47,6 @@ interface TaskSummary {
   NodeID: string;
   DesiredState: string;
   Status: { State: string; Err?: string; ContainerStatus?: { ContainerID?: string } };
-}
-
-async function makePki(dir: string, domains: string[]): Promise<{ caPem: string; chainPem: string; keyPem: string }> {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  const openssl = (args: string[]) => execFileAsync('openssl', args, { cwd: dir, timeout: 30_000 });
-  await openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=Parley swarm test CA']);
-  await writeFile(join(dir, 'leaf.ext'), `subjectAltName=${domains.flatMap((d) => [d, `conference.${d}`, `upload.${d}`]).map((d) => `DNS:${d}`).join(',')}\n`);
-  await openssl(['req', ...ec, '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', `/CN=${domains[0] ?? ''}`]);
-  await openssl(['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'leaf.crt', '-days', '1', '-extfile', 'leaf.ext']);
-  const caPem = await readFile(join(dir, 'ca.crt'), 'utf8');
-  return { caPem, chainPem: (await readFile(join(dir, 'leaf.crt'), 'utf8')) + caPem, keyPem: await readFile(join(dir, 'leaf.key'), 'utf8') };
 }
 
 /** Root-owned files (secret ones group-owned by `secretGid`) and their parent directories. */
@@ -187,7 +174,7 @@ describe('a three-node Docker Swarm of Docker-in-Docker nodes, running pinned ha
         // it. --icc=false: containers on the predefined bridge (the servers') cannot reach each other.
         dockerdArgs: ['--no-new-privileges', '--icc=false'],
       }),
-      makePki(dir, services.map((s) => s.domain)),
+      makeTestPki(dir, services.map((s) => s.domain)),
     ]);
     // Kept even when the PKI failed, so afterAll removes it.
     if (started.status === 'fulfilled') cluster = started.value;

@@ -62,6 +62,8 @@ export interface SwarmNode {
   role: 'manager' | 'worker';
   /** The node's own engine, through the socket its dockerd also listens on in a host folder. */
   docker: Docker;
+  /** That socket's path on the host. */
+  socketPath: string;
   /** Swarm node ID. */
   id: string;
 }
@@ -253,8 +255,8 @@ export class SwarmCluster {
       NetworkingConfig: { EndpointsConfig: { [this.network]: { IPAMConfig: { IPv4Address: spec.ip } } } },
     });
     await this.host.getContainer(container).start();
-    const docker = new Docker({ socketPath: join(socketDir, 'docker.sock'), timeout: CLIENT_TIMEOUT_MS });
-    return { ...spec, container, docker, id: '' };
+    const socketPath = join(socketDir, 'docker.sock');
+    return { ...spec, container, docker: new Docker({ socketPath, timeout: CLIENT_TIMEOUT_MS }), socketPath, id: '' };
   }
 
   private async waitForEngine(node: SwarmNode): Promise<void> {

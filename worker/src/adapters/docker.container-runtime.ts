@@ -70,6 +70,12 @@ export interface DockerContainerRuntimeOptions {
   nodeName?: string;
   /** A client without a request timeout, for the event stream (idle for hours by design). */
   eventsClient?: Docker;
+  /**
+   * How a server's container is found: by its name (containers this runtime creates), or by its
+   * labels (a Swarm task's container, whose name and id change with every task: the running one,
+   * else the newest).
+   */
+  locate?: 'name' | 'labels';
 }
 
 const EVENT_RECONNECT_MIN_MS = 250;
@@ -79,6 +85,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
   private readonly execTimeoutMs: number;
   private readonly nodeName: string | undefined;
   private readonly eventsClient: Docker;
+  private readonly locate: 'name' | 'labels';
   /** image id -> gid of the prosody group; images are immutable, so this never goes stale. */
   private readonly prosodyGids = new Map<string, number>();
   private readonly networkChecks = new Map<string, Promise<void>>();
@@ -90,6 +97,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
     this.execTimeoutMs = options.execTimeoutMs ?? 60_000;
     this.nodeName = options.nodeName;
     this.eventsClient = options.eventsClient ?? docker;
+    this.locate = options.locate ?? 'name';
   }
 
   async ping(): Promise<string> {
@@ -465,7 +473,9 @@ export class DockerContainerRuntime implements ContainerRuntime {
     assertServerId(serverId);
     let info: Docker.ContainerInspectInfo;
     try {
-      info = await this.docker.getContainer(containerName(serverId)).inspect();
+      const id = this.locate === 'name' ? containerName(serverId) : await this.labelledContainerId(serverId);
+      if (id === undefined) return undefined;
+      info = await this.docker.getContainer(id).inspect();
     } catch (error) {
       if (statusOf(error) === 404) return undefined;
       throw error;
@@ -474,6 +484,49 @@ export class DockerContainerRuntime implements ContainerRuntime {
       throw new ForeignObjectError(`container ${containerName(serverId)} exists but is not labelled as Parley's (${LABEL_SERVER}=${serverId}): left untouched`);
     }
     return info;
+  }
+
+  /** The running container with the server's labels, else the newest (a stopped task's). */
+  private async labelledContainerId(serverId: string): Promise<string | undefined> {
+    const containers = await this.docker.listContainers({ all: true, filters: { label: ownedLabelFilter(serverId) } });
+    const newestFirst = containers.sort((a, b) => b.Created - a.Created);
+    return (newestFirst.find((c) => c.State === 'running' || c.State === 'paused') ?? newestFirst[0])?.Id;
+  }
+
+  /**
+   * For a runtime that starts the server elsewhere (a Swarm service): the server's two volumes on
+   * this engine, its files in the config volume and, when given, `data` as its whole data volume
+   * (made anew), written through a container made for it and never started.
+   */
+  async stageVolumes(spec: ServerContainerSpec, data?: Readable): Promise<void> {
+    validateSpec(spec);
+    if (data) await ignoreStatus(this.docker.getVolume(dataVolumeName(spec.serverId)).remove(), 404);
+    await this.ensureVolume(dataVolumeName(spec.serverId), spec.serverId);
+    await this.ensureVolume(configVolumeName(spec.serverId), spec.serverId);
+    const name = `${containerName(spec.serverId)}-stage`;
+    await ignoreStatus(this.docker.getContainer(name).remove({ force: true }), 404);
+    const { HostConfig } = containerCreateOptions(spec, this.nodeName);
+    const stage = await this.docker.createContainer({
+      name,
+      Image: spec.image,
+      User: PROSODY_USER,
+      NetworkDisabled: true,
+      HostConfig: { NetworkMode: 'none', ReadonlyRootfs: true, Mounts: HostConfig?.Mounts ?? [] },
+    });
+    try {
+      await this.putFiles(stage.id, spec.files);
+      if (data) await stage.putArchive(data, { path: DATA_DIR });
+    } finally {
+      await ignoreStatus(stage.remove({ force: true }), 404);
+    }
+  }
+
+  /** Removes every container with the server's labels (old Swarm tasks' too); its volumes stay. */
+  async removeContainers(serverId: string): Promise<void> {
+    assertServerId(serverId);
+    for (const summary of await this.docker.listContainers({ all: true, filters: { label: ownedLabelFilter(serverId) } })) {
+      await ignoreStatus(this.docker.getContainer(summary.Id).remove({ force: true }), 404, 409);
+    }
   }
 
   private async requireOwned(serverId: string): Promise<Docker.ContainerInspectInfo> {
@@ -617,7 +670,7 @@ export function containerCreateOptions(spec: ServerContainerSpec, nodeName?: str
   };
 }
 
-function ownedLabels(serverId: string, nodeName?: string): Record<string, string> {
+export function ownedLabels(serverId: string, nodeName?: string): Record<string, string> {
   return { [LABEL_SERVER]: serverId, [LABEL_MANAGED]: 'true', ...(nodeName ? { [LABEL_NODE]: nodeName } : {}) };
 }
 
@@ -642,7 +695,7 @@ function destroyStream(stream: NodeJS.ReadableStream): void {
   (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
 }
 
-function ownedLabelFilter(serverId: string): string[] {
+export function ownedLabelFilter(serverId: string): string[] {
   return [`${LABEL_MANAGED}=true`, `${LABEL_SERVER}=${serverId}`];
 }
 
@@ -650,11 +703,11 @@ function isOwned(labels: Record<string, string> | null | undefined, serverId: st
   return labels?.[LABEL_MANAGED] === 'true' && labels[LABEL_SERVER] === serverId;
 }
 
-function assertServerId(serverId: string): void {
+export function assertServerId(serverId: string): void {
   if (!SERVER_ID.test(serverId)) throw new Error(`invalid server id "${serverId.slice(0, 80)}": lowercase letters, digits and hyphens only`);
 }
 
-function validateSpec(spec: ServerContainerSpec): void {
+export function validateSpec(spec: ServerContainerSpec): void {
   assertServerId(spec.serverId);
   if (!spec.image) throw new Error('spec.image is empty');
   if (!/^[A-Za-z0-9._-]{1,63}$/.test(spec.specHash)) throw new Error('spec.specHash must be a short token (letters, digits, . _ -)');
@@ -689,12 +742,12 @@ function validateFiles(files: ContainerFile[]): void {
   }
 }
 
-function statusOf(error: unknown): number | undefined {
+export function statusOf(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null && 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined;
 }
 
 /** Awaits a Docker call, treating the given HTTP statuses ("already so") as success. */
-async function ignoreStatus(call: Promise<unknown>, ...statuses: number[]): Promise<void> {
+export async function ignoreStatus(call: Promise<unknown>, ...statuses: number[]): Promise<void> {
   try {
     await call;
   } catch (error) {

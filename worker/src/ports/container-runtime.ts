@@ -17,6 +17,8 @@ export const TENANT_NETWORK_NAME = /^[a-z][a-z0-9-]{0,14}$/;
 /** Everything that defines one server's container; `specHash` decides "already done". */
 export interface ServerContainerSpec {
   serverId: string;
+  /** The node (by name) the server runs on: where a runtime of many nodes puts it. */
+  node: string;
   image: string;
   specHash: string;
   /** The one address ports are published on; never 0.0.0.0 or ::. */
@@ -101,7 +103,7 @@ export interface EventSubscription {
 }
 
 /**
- * Where Parley's XMPP containers run: the local Docker engine today, a Swarm later. Every object
+ * Where Parley's XMPP containers run: one Docker engine, or a Docker Swarm's nodes. Every object
  * it creates is labelled with the server's id, and it never touches an object it cannot prove
  * it owns.
  */

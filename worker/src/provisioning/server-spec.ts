@@ -85,5 +85,6 @@ export async function buildServerSpec(deps: StepDeps, serverId: string): Promise
     .update(JSON.stringify({ ...withoutHash, files: files.map((f) => (f.secret ? { path: f.path } : f)), certificate: certificate.serial, turnSecretVersion: turnSecret?.version }))
     .digest('hex')
     .slice(0, 16);
-  return { spec: { ...withoutHash, specHash }, host: server.node.publicAddress, c2sPort: ports.c2s, domain: server.domain };
+  // The node is out of the hash: moving to another node changes hostIp, which is in it.
+  return { spec: { ...withoutHash, node: server.node.name, specHash }, host: server.node.publicAddress, c2sPort: ports.c2s, domain: server.domain };
 }
