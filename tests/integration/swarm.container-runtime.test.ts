@@ -73,6 +73,8 @@ describe('SwarmContainerRuntime on a three-node Swarm', { shuffle: false }, () =
     const result = await runtime.exec(server.id, ['prosodyctl', 'register', username, server.domain, password]);
     expect(result.exitCode, result.stderr).toBe(0);
   };
+  const serviceId = async (server: Pick<TestServer, 'id'>): Promise<string> =>
+    ((await cluster.manager.docker.getService(serviceName(server.id)).inspect()) as { ID: string }).ID;
   const containersOn = async (node: string, serverId: string) =>
     cluster.node(node).docker.listContainers({ all: true, filters: { label: [`parley.server=${serverId}`] } });
 
@@ -105,8 +107,7 @@ describe('SwarmContainerRuntime on a three-node Swarm', { shuffle: false }, () =
   it('places each server as a service pinned to its node, which a real client logs in to', async () => {
     const results = await Promise.all(servers.map((s) => runtime.ensureServer(specOf(s))));
     for (const [i, server] of servers.entries()) {
-      const service = await cluster.manager.docker.getService(serviceName(server.id)).inspect();
-      expect(results[i]).toEqual({ containerId: service.ID, reused: false });
+      expect(results[i]).toEqual({ containerId: await serviceId(server), reused: false });
       const running = (await containersOn(server.node, server.id)).filter((c) => c.State === 'running');
       expect(running).toHaveLength(1);
       // Nowhere else: the placement constraint held.
@@ -129,10 +130,9 @@ describe('SwarmContainerRuntime on a three-node Swarm', { shuffle: false }, () =
   it('lists one container per server with its service id, node, state and ports on the node address', async () => {
     const { containers, volumes } = await runtime.listOwned();
     for (const server of servers) {
-      const service = await cluster.manager.docker.getService(serviceName(server.id)).inspect();
       const listed = containers.filter((c) => c.serverId === server.id);
       expect(listed).toEqual([
-        expect.objectContaining({ id: service.ID, node: server.node, state: 'running', specHash: 'h1', ports: [{ containerPort: 5222, hostPort: server.port, hostIp: cluster.node(server.node).ip }] }),
+        expect.objectContaining({ id: await serviceId(server), node: server.node, state: 'running', specHash: 'h1', ports: [{ containerPort: 5222, hostPort: server.port, hostIp: cluster.node(server.node).ip }] }),
       ]);
       expect(volumes.filter((v) => v.serverId === server.id).map((v) => [v.name, v.node]).sort()).toEqual([
         [`parley-${server.id}-config`, server.node],
@@ -143,8 +143,7 @@ describe('SwarmContainerRuntime on a three-node Swarm', { shuffle: false }, () =
   });
 
   it('keeps a service whose spec is unchanged, and writes files into a running server', async () => {
-    const before = await cluster.manager.docker.getService(serviceName(onN2.id)).inspect();
-    expect(await runtime.ensureServer(specOf(onN2))).toEqual({ containerId: before.ID, reused: true });
+    expect(await runtime.ensureServer(specOf(onN2))).toEqual({ containerId: await serviceId(onN2), reused: true });
     const [owned] = (await runtime.listOwned(onN2.id)).containers;
     if (!owned) throw new Error('no container listed');
     expect(await runtime.missingFiles(owned, ['prosody.cfg.lua', 'extra/note.txt'])).toEqual(['extra/note.txt']);
@@ -154,7 +153,7 @@ describe('SwarmContainerRuntime on a three-node Swarm', { shuffle: false }, () =
   }, 60_000);
 
   it('stops, starts and restarts a server through its service, the service id kept', async () => {
-    const { ID } = await cluster.manager.docker.getService(serviceName(onN3.id)).inspect();
+    const ID = await serviceId(onN3);
     await runtime.stopServer(onN3.id);
     expect((await runtime.listOwned(onN3.id)).containers.map((c) => c.state)).not.toContain('running');
     await expect(login(onN3)).rejects.toThrow();
@@ -175,10 +174,11 @@ describe('SwarmContainerRuntime on a three-node Swarm', { shuffle: false }, () =
     let connections = 0;
     const subscription = runtime.watchEvents({ onEvent: (e) => events.push(e), onConnected: () => connections++, onError: () => undefined });
     try {
-      await until('all three node engines followed', () => (connections >= 3 ? true : null), 20_000, 50);
+      await until('all three node engines followed', () => Promise.resolve(connections >= 3 ? true : null), 20_000, 50);
       const [task] = (await containersOn('n1', onN1.id)).filter((c) => c.State === 'running');
       await cluster.node('n1').docker.getContainer(task?.Id ?? '').kill();
-      await until('die then start of the server', () => (events.some((e) => e.serverId === onN1.id && e.action === 'die') && events.some((e) => e.serverId === onN1.id && e.action === 'start') ? true : null), 30_000, 100);
+      const seen = (action: string) => events.some((e) => e.serverId === onN1.id && e.action === action);
+      await until('die then start of the server', () => Promise.resolve(seen('die') && seen('start') ? true : null), 30_000, 100);
       expect(await logsIn(onN1)).toMatch(/^admin@/);
     } finally {
       subscription.stop();
@@ -193,11 +193,11 @@ describe('SwarmContainerRuntime on a three-node Swarm', { shuffle: false }, () =
     sink.end();
     expect(frozenMs).toBeGreaterThan(0);
     const moved: TestServer = { ...secondOnN2, node: 'n3', port: 25324 };
-    const before = await cluster.manager.docker.getService(serviceName(moved.id)).inspect();
+    const before = await serviceId(moved);
     const source = new PassThrough();
     source.end(await archive);
     const { containerId } = await runtime.replaceData(specOf(moved, 'h2'), source);
-    expect(containerId).not.toBe(before.ID);
+    expect(containerId).not.toBe(before);
     expect(await logsIn(moved, 'alice', 'alice-password-1')).toMatch(/^alice@/);
     expect(await containersOn('n2', moved.id)).toHaveLength(0);
     expect((await cluster.node('n2').docker.listVolumes({ filters: { label: [`parley.server=${moved.id}`] } })).Volumes).toEqual([]);
