@@ -15,6 +15,8 @@ import { PostgresTurnSecretStore } from './adapters/postgres.turn-secret-store.j
 import { RESTIC_COMMAND_TIMEOUT_MS, ResticBackupRepository } from './adapters/restic.backup-repository.js';
 import { IptablesTenantFirewall } from './adapters/iptables.tenant-firewall.js';
 import { DockerContainerRuntime } from './adapters/docker.container-runtime.js';
+import { SwarmContainerRuntime } from './adapters/swarm.container-runtime.js';
+import { NodeEngineDirectory, type NodeEndpoint } from './adapters/node-engines.js';
 import { PowerDnsProvider } from './adapters/powerdns.dns-provider.js';
 import { createRoute53Client, Route53DnsProvider } from './adapters/route53.dns-provider.js';
 import { AcmeCertificateAuthority } from './adapters/acme.certificate-authority.js';
@@ -50,14 +52,24 @@ export function createDnsProvider(config: WorkerConfig, zoneLock?: KeyedLock): D
       });
 }
 
-export function createAdapters(config: WorkerConfig, zoneLock?: KeyedLock): WorkerAdapters {
+/** The container runtime the configuration names; a Swarm's nodes are the node rows `nodes` reads. */
+export function createContainerRuntime(config: WorkerConfig, nodes?: () => Promise<NodeEndpoint[]>): ContainerRuntime {
+  const engine = new Docker({ socketPath: config.docker.socketPath, timeout: config.timeouts.dockerApiMs });
+  if (config.docker.runtime === 'swarm') {
+    if (!nodes) throw new Error('the Swarm runtime needs the node rows to find each node engine');
+    return new SwarmContainerRuntime(engine, new NodeEngineDirectory(nodes, config.timeouts.dockerApiMs));
+  }
+  return new DockerContainerRuntime(engine, {
+    nodeName: config.node.name,
+    // The event stream stays idle for hours by design: its own client, without a request timeout.
+    eventsClient: new Docker({ socketPath: config.docker.socketPath }),
+  });
+}
+
+export function createAdapters(config: WorkerConfig, zoneLock?: KeyedLock, nodes?: () => Promise<NodeEndpoint[]>): WorkerAdapters {
   const dns = createDnsProvider(config, zoneLock);
   return {
-    containers: new DockerContainerRuntime(new Docker({ socketPath: config.docker.socketPath, timeout: config.timeouts.dockerApiMs }), {
-      nodeName: config.node.name,
-      // The event stream stays idle for hours by design: its own client, without a request timeout.
-      eventsClient: new Docker({ socketPath: config.docker.socketPath }),
-    }),
+    containers: createContainerRuntime(config, nodes),
     dns,
     resolver: new NodeDnsResolver(config.dnsResolver),
     ca: new AcmeCertificateAuthority({

@@ -63,6 +63,9 @@ const workerEnvSchema = z
     ACME_CONTACT_EMAIL: z.email('must be an email address'),
     ...acmeOrderLimitsEnv,
     DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
+    // docker: servers are containers on DOCKER_SOCKET's engine. swarm: that engine is a Swarm
+    // manager, servers are services on the nodes Parley has registered (./parley node add).
+    CONTAINER_RUNTIME: z.enum(['docker', 'swarm']).default('docker'),
     // The disk the node's servers fill (their volumes): its use is a metric operators alert on.
     DOCKER_DATA_ROOT: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/docker'),
     NODE_PUBLIC_ADDRESS: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IP address' }),
@@ -172,7 +175,7 @@ export interface WorkerConfig {
     orderLimits: AcmeOrderLimits;
   };
   /** dataRoot: where the engine keeps volumes (the disk whose use operators watch). */
-  docker: { socketPath: string; publicAddress: string; dataRoot: string };
+  docker: { socketPath: string; publicAddress: string; dataRoot: string; runtime: 'docker' | 'swarm' };
   prosodyImage: string;
   node: {
     name: string;
@@ -273,7 +276,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       extraRootsUrl: e.ACME_EXTRA_ROOTS_URL,
       orderLimits: acmeOrderLimitsOf(e),
     },
-    docker: { socketPath: e.DOCKER_SOCKET, publicAddress: e.NODE_PUBLIC_ADDRESS, dataRoot: e.DOCKER_DATA_ROOT },
+    docker: { socketPath: e.DOCKER_SOCKET, publicAddress: e.NODE_PUBLIC_ADDRESS, dataRoot: e.DOCKER_DATA_ROOT, runtime: e.CONTAINER_RUNTIME },
     prosodyImage: e.PROSODY_IMAGE,
     node: {
       name: e.NODE_NAME,

@@ -83,7 +83,9 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', (error) => logger.debug({ err: describeError(error) }, 'redis connection error'));
   // Several worker processes may write one zone: the lock lives in Redis.
-  const adapters = createAdapters(config, new RedisKeyedLock(connection));
+  const adapters = createAdapters(config, new RedisKeyedLock(connection), () =>
+    prisma.node.findMany({ select: { name: true, publicAddress: true, dockerEndpoint: true }, orderBy: { name: 'asc' } }),
+  );
   // Before any job runs: no customer's container may start without its network confined.
   try {
     await adapters.firewall.apply({
@@ -184,6 +186,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       reconcileGraceMs: config.jobs.reconcileGraceMs,
       stuckAfterMs: config.deadlines.stuckAfterMs,
       nodeName: config.node.name,
+      containerRuntime: config.docker.runtime,
       tenantNetwork: config.node.tenantNetwork,
       containerDns: config.node.containerDns,
       complianceAfterReady: config.jobs.complianceAfterReady,

@@ -4,14 +4,14 @@ import type { StepDeps } from '../provisioning/step-deps.js';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
- * Removes what Parley made and nothing needs any more: containers and volumes labelled with this
- * node whose server has no row or is deleted, and ledger records whose server is gone (a node's
- * own records are not). An object without this node's label, or a record without a ledger row,
+ * Removes what Parley made and nothing needs any more: containers and volumes labelled with these
+ * nodes whose server has no row or is deleted, and ledger records whose server is gone (a node's
+ * own records are not). An object without one of these nodes' labels, or a record without a ledger row,
  * is never touched.
  */
-export async function removeOrphans(deps: StepDeps, nodeName: string, owned: OwnedObjects): Promise<{ containers: number; records: number }> {
+export async function removeOrphans(deps: StepDeps, nodeNames: ReadonlySet<string>, owned: OwnedObjects): Promise<{ containers: number; records: number }> {
   const labelled = new Set(
-    [...owned.containers, ...owned.volumes].filter((o) => o.node === nodeName && UUID.test(o.serverId)).map((o) => o.serverId),
+    [...owned.containers, ...owned.volumes].filter((o) => o.node !== null && nodeNames.has(o.node) && UUID.test(o.serverId)).map((o) => o.serverId),
   );
   const live = await deps.prisma.server.findMany({ where: { id: { in: [...labelled] }, state: { not: 'deleted' } }, select: { id: true } });
   const liveIds = new Set(live.map((s) => s.id));

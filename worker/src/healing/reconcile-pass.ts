@@ -33,9 +33,11 @@ export async function reconcilePass(deps: StepDeps, nodeName: string): Promise<P
     zoneContents(deps.dns, [deps.settings.platformZone]),
   ]);
   const report: PassReport = { servers: 0, findings: {}, checksQueued: 0, orphans: { containers: 0, records: 0 }, requeued, elapsedMs: 0 };
-  // Every node on this worker's engine: one per node in production; in the sandbox a second node
-  // record is another address of the same machine, whose servers only this worker can see.
-  const nodeIds = node ? (await deps.prisma.node.findMany({ where: { dockerEndpoint: node.dockerEndpoint }, select: { id: true } })).map((n) => n.id) : [];
+  // Every node this worker's runtime reaches: all of a Swarm's; else those on its one engine (in
+  // the sandbox a second node record is another address of the same machine).
+  const served = deps.settings.containerRuntime === 'swarm' ? {} : node ? { dockerEndpoint: node.dockerEndpoint } : undefined;
+  const nodes = served ? await deps.prisma.node.findMany({ where: served, select: { id: true, name: true } }) : [];
+  const nodeIds = nodes.map((n) => n.id);
   let after: string | null = null;
   while (nodeIds.length > 0) {
     const page = await loadWatchedPage(deps.prisma, nodeIds, after, PAGE);
@@ -59,7 +61,7 @@ export async function reconcilePass(deps: StepDeps, nodeName: string): Promise<P
     await deps.prisma.server.updateMany({ where: { id: { in: healthy }, health: 'unknown' }, data: { health: 'ok', healthIssue: null, healthCheckedAt: now, healthChangedAt: now } });
     if (page.length < PAGE) break;
   }
-  report.orphans = await removeOrphans(deps, nodeName, owned);
+  report.orphans = await removeOrphans(deps, deps.settings.containerRuntime === 'swarm' ? new Set(nodes.map((n) => n.name)) : new Set([nodeName]), owned);
   report.elapsedMs = Date.now() - started;
   return report;
 }

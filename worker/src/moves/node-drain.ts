@@ -30,7 +30,8 @@ export async function drainNode(deps: StepDeps, timeline: Timeline, job: NodeDra
     if (remaining.length === 0) return `Node ${node.name} is drained: no server left on it.`;
     return `Node ${node.name} keeps ${remaining.length} server(s) that cannot move now: ${remaining.map((s) => `${s.domain} (${s.state})`).join(', ')}.`;
   }
-  const target = await deps.prisma.$transaction((tx) => leastLoadedNode(tx));
+  const { plan } = await deps.prisma.server.findUniqueOrThrow({ where: { id: next.id }, select: { plan: { select: { memoryMiB: true } } } });
+  const target = await deps.prisma.$transaction((tx) => leastLoadedNode(tx, plan.memoryMiB));
   await moveServer(deps, timeline, { serverId: next.id, nodeId: target.id, requestId: drainMoveId(job.requestId, next.id), from: 'running' }, context);
   await deps.jobs.enqueueNodeDrain({ ...job, round: job.round + 1 });
   return `Moved ${next.domain} to node ${target.name}; ${remaining.length - 1} server(s) left on node ${node.name}.`;

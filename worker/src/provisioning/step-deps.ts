@@ -29,6 +29,8 @@ export interface ProvisioningSettings {
   stuckAfterMs: number;
   /** This worker's node: the reconciler watches its servers and removes only its orphans. */
   nodeName: string;
+  /** swarm: the runtime reaches every node, so the reconciler watches every node's servers. */
+  containerRuntime: 'docker' | 'swarm';
   /** The Docker network every server's container joins (see ServerContainerSpec.network). */
   tenantNetwork: string;
   /** Name servers containers resolve through; empty: the host's (see ServerContainerSpec.dns). */

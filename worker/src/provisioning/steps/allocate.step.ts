@@ -23,7 +23,7 @@ export async function allocateStep(prisma: PrismaClient, serverId: string, publi
 
     const node = server.nodeId
       ? await tx.node.findUniqueOrThrow({ where: { id: server.nodeId } })
-      : await leastLoadedNode(tx);
+      : await leastLoadedNode(tx, (await tx.plan.findUniqueOrThrow({ where: { id: server.planId } })).memoryMiB);
     const free = await freePorts(tx, node, missing.length, taken);
     await tx.portAllocation.createMany({
       data: missing.map((purpose, i) => ({ nodeId: node.id, serverId, purpose, port: free[i] ?? 0 })),
@@ -77,13 +77,37 @@ export async function freePorts(tx: Tx, node: PortRange, count: number, taken: R
   return free;
 }
 
-/** The active node with the fewest servers (by name on a tie): where new servers go. */
-export async function leastLoadedNode(tx: Tx) {
-  const nodes = await tx.node.findMany({
-    where: { state: 'active' },
-    include: { _count: { select: { servers: { where: { deletedAt: null } } } } },
+/**
+ * Where a new server of `memoryMiB` goes: among active nodes with room for it (fewer servers than
+ * their maximum, its memory within what their servers' plans leave, four free ports), the one
+ * with the fewest servers (by name on a tie), so servers spread evenly over the nodes that fit.
+ */
+export async function leastLoadedNode(tx: Tx, memoryMiB = 0) {
+  const nodes = await tx.node.findMany({ where: { state: 'active' } });
+  const load = new Map(
+    (
+      await tx.$queryRaw<{ node_id: string; servers: bigint; memory_mib: bigint | null; ports: bigint }[]>`
+        SELECT s.node_id, count(*) AS servers, sum(p.memory_mib) AS memory_mib,
+               (SELECT count(*) FROM port_allocations a WHERE a.node_id = s.node_id) AS ports
+        FROM servers s JOIN plans p ON p.id = s.plan_id
+        WHERE s.deleted_at IS NULL AND s.node_id IS NOT NULL
+        GROUP BY s.node_id`
+    ).map((row) => [row.node_id, { servers: Number(row.servers), memoryMiB: Number(row.memory_mib ?? 0), ports: Number(row.ports) }]),
+  );
+  const loadOf = (id: string) => load.get(id) ?? { servers: 0, memoryMiB: 0, ports: 0 };
+  const fitting = nodes.filter((node) => {
+    const used = loadOf(node.id);
+    return (
+      (node.maxServers === null || used.servers < node.maxServers) &&
+      (node.memoryMiB === null || used.memoryMiB + memoryMiB <= node.memoryMiB) &&
+      node.portRangeEnd - node.portRangeStart + 1 - used.ports >= PORT_PURPOSES.length
+    );
   });
-  const node = nodes.sort((a, b) => a._count.servers - b._count.servers || a.name.localeCompare(b.name))[0];
-  if (!node) throw new NoCapacityError('No active node is registered to run servers on.');
+  const node = fitting.sort((a, b) => loadOf(a.id).servers - loadOf(b.id).servers || a.name.localeCompare(b.name))[0];
+  if (!node) {
+    throw new NoCapacityError(
+      nodes.length === 0 ? 'No active node is registered to run servers on.' : `No active node has room for another server of ${memoryMiB} MiB (servers, memory or ports); add a node or raise a node's capacity.`,
+    );
+  }
   return node;
 }
