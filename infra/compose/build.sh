@@ -14,42 +14,22 @@ set -euo pipefail
 
 kind=${1:-}
 case "$kind" in
-  postgres) official=postgres:15-bookworm ;;
-  redis) official=redis:7-bookworm ;;
+  postgres) upstream=postgres:15-bookworm ;;
+  redis) upstream=redis:7-bookworm ;;
   *) echo "usage: infra/compose/build.sh postgres|redis" >&2; exit 2 ;;
 esac
 
 here=$(cd "$(dirname "$0")" && pwd)
-log() { printf 'compose/build.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=infra/lib/image-build.sh
+. "$here/../lib/image-build.sh"
 
-timeout 60 docker version -f '{{.Server.Version}}' >/dev/null || die "the Docker engine is not reachable"
+build_image() { docker_build 900 "compose-$kind" "$1" "$2" "$base" "$here/$kind"; }
 
-if [ "${PARLEY_IMAGE_OFFLINE:-0}" != 1 ]; then
-  if timeout 60 docker image inspect "$official" >/dev/null 2>&1 || timeout 60 docker pull -q "$official" >&2; then
-    printf '%s\n' "$official"
-    exit 0
-  fi
-  log "no registry: building $kind from Debian packages"
-fi
+build_start compose/build.sh
+image=$(official "$upstream")
+if [ -n "$image" ]; then printf '%s\n' "$image"; exit 0; fi
 
 base=$(bash "$here/../base/build.sh" debian | tail -n 1)
 [ -n "$base" ] || die "no base image"
-hash=$( { echo "base=$base"; cd "$here/$kind" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-64)
-tag="parley/compose-$kind:${hash:0:12}"
-
-if [ "$(timeout 60 docker image inspect -f '{{ index .Config.Labels "parley.inputs-hash" }}' "$tag" 2>/dev/null)" = "$hash" ]; then
-  log "$kind image up to date: $tag"
-  printf '%s\n' "$tag"
-  exit 0
-fi
-
-log "building $tag from $base"
-# In the background under `timeout`, so a signal to this script stops the build at once.
-timeout -k 10 900 docker build --build-arg "BASE=$base" --label "parley.image=compose-$kind" \
-  --label "parley.inputs-hash=$hash" -t "$tag" "$here/$kind" >&2 &
-build=$!
-trap 'kill -TERM "$build" 2>/dev/null || true' EXIT
-wait "$build" || die "docker build failed"
-trap - EXIT
-printf '%s\n' "$tag"
+hash=$( { echo "base=$base"; dir_sums "$here/$kind"; } | inputs_hash)
+tagged_image "$kind" "parley/compose-$kind" "$hash" build_image

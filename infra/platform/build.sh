@@ -18,8 +18,8 @@ repo=${PARLEY_PLATFORM_REPO:-parley/platform}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
-log() { printf 'platform/build.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=infra/lib/image-build.sh
+. "$root/infra/lib/image-build.sh"
 
 # Everything the Dockerfile copies (generated output is rebuilt in its build stage), NUL-separated.
 context_files() {
@@ -35,40 +35,20 @@ npm_cafile() {
   if [ -n "$f" ] && [ "$f" != null ] && [ "$f" != undefined ] && [ -r "$f" ]; then printf '%s' "$f"; fi
 }
 
-timeout 60 docker version -f '{{.Server.Version}}' >/dev/null || die "the Docker engine is not reachable"
+build_image() {
+  local tag=$1 hash=$2 started=$SECONDS cafile
+  scratch=$(mktemp -d /var/tmp/parley-platform-context.XXXXXX)
+  context_files | tar --null -T - -cf - | tar -xf - -C "$scratch"
+  cafile=$(npm_cafile)
+  if [ -n "$cafile" ]; then cp "$cafile" "$scratch/npm-ca.pem"; fi
+  docker_build 1800 platform "$tag" "$hash" "$base" --build-arg "NPM_REGISTRY=$registry" \
+    -f infra/platform/Dockerfile "$scratch"
+  log "built $tag in $((SECONDS - started)) s"
+}
 
+build_start platform/build.sh
 base=$(bash infra/base/build.sh node | tail -n 1)
 [ -n "$base" ] || die "no base image"
 registry=$(npm config get registry 2>/dev/null || echo https://registry.npmjs.org/)
-hash=$( { echo "base=$base"; cat infra/platform/Dockerfile; context_files | xargs -0 sha256sum; } | sha256sum | cut -c1-64)
-tag="$repo:${hash:0:12}"
-
-if [ "$(timeout 60 docker image inspect -f '{{ index .Config.Labels "parley.inputs-hash" }}' "$tag" 2>/dev/null)" = "$hash" ]; then
-  log "platform image up to date: $tag"
-  printf '%s\n' "$tag"
-  exit 0
-fi
-
-log "building $tag from $base"
-started=$SECONDS
-context=$(mktemp -d /var/tmp/parley-platform-context.XXXXXX)
-build=""
-stop() {
-  if [ -n "$build" ]; then kill -TERM "$build" 2>/dev/null || true; wait "$build" 2>/dev/null || true; fi
-  rm -rf "$context"
-}
-trap stop EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-context_files | tar --null -T - -cf - | tar -xf - -C "$context"
-cafile=$(npm_cafile)
-if [ -n "$cafile" ]; then cp "$cafile" "$context/npm-ca.pem"; fi
-# In the background under `timeout`, so a signal to this script stops the build at once.
-timeout -k 10 1800 docker build --build-arg "BASE=$base" --build-arg "NPM_REGISTRY=$registry" \
-  -f infra/platform/Dockerfile --label parley.image=platform --label "parley.inputs-hash=$hash" \
-  -t "$tag" "$context" >&2 &
-build=$!
-wait "$build" || { build=""; die "docker build failed"; }
-build=""
-log "built $tag in $((SECONDS - started)) s"
-printf '%s\n' "$tag"
+hash=$( { echo "base=$base"; cat infra/platform/Dockerfile; context_files | xargs -0 sha256sum; } | inputs_hash)
+tagged_image platform "$repo" "$hash" build_image

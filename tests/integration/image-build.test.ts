@@ -14,7 +14,7 @@ const execFileAsync = promisify(execFile);
 
 // A test-only repository: cleanup removes exactly the tags this file built under it.
 const REPO = 'parley-test/prosody';
-const IMAGE_DIR = fileURLToPath(new URL('../../infra/image', import.meta.url));
+const INFRA_DIR = fileURLToPath(new URL('../../infra', import.meta.url));
 // Generous enough for a cold debootstrap base on a fresh machine; later runs reuse that base.
 const BUILD_TIMEOUT_MS = 900_000;
 const STREAM_HEADER =
@@ -89,13 +89,17 @@ describe('infra/image/build.sh', { shuffle: false }, () => {
   const container = `parley-test-image-build-${suffix}`;
   const volume = `parley-test-image-build-${suffix}`;
   const builtTags = new Set<string>();
+  let root = '';
   let dir = '';
   let first: BuildResult;
   let changed: BuildResult;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'parley-image-'));
-    await cp(IMAGE_DIR, dir, { recursive: true });
+    root = await mkdtemp(join(tmpdir(), 'parley-image-'));
+    dir = join(root, 'image');
+    await cp(join(INFRA_DIR, 'image'), dir, { recursive: true });
+    // build.sh sources ../lib/image-build.sh.
+    await cp(join(INFRA_DIR, 'lib'), join(root, 'lib'), { recursive: true });
     // A fresh tag on every run, so "the first run builds" holds even after an aborted run.
     await appendFile(join(dir, 'prosody.cfg.lua'), `-- image-build test ${suffix}\n`);
   });
@@ -107,7 +111,7 @@ describe('infra/image/build.sh', { shuffle: false }, () => {
       // By tag, never by id: an image shared with another tag keeps that tag.
       await docker(['rmi', tag], 120_000).catch(unlessGone);
     }
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (root) await rm(root, { recursive: true, force: true });
   });
 
   it('builds an image tagged and labelled by the hash of its inputs', async () => {
