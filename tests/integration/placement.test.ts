@@ -9,6 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 describe('placing servers on nodes by capacity', () => {
   let db: TestDatabase;
   const noPorts = () => Promise.resolve(new Set<number>());
+  let down = new Set<string>();
 
   const node = (name: string, capacity: { maxServers?: number; memoryMiB?: number; ports?: number }) =>
     db.prisma.node.create({
@@ -28,7 +29,7 @@ describe('placing servers on nodes by capacity', () => {
     const label = `p${Math.random().toString(36).slice(2, 10)}`;
     const account = await db.prisma.account.create({ data: { email: `${label}@example.test`, passwordHash: 'x', planId: planRow.id } });
     const server = await db.prisma.server.create({ data: { accountId: account.id, name: label, domain: `${label}.parley.test`, domainKind: 'platform', federation: false, planId: planRow.id } });
-    await allocateStep(db.prisma, server.id, noPorts);
+    await allocateStep(db.prisma, server.id, noPorts, () => Promise.resolve(down));
     const { node: placed } = await db.prisma.server.findUniqueOrThrow({ where: { id: server.id }, select: { node: { select: { name: true } } } });
     return placed?.name;
   };
@@ -53,5 +54,16 @@ describe('placing servers on nodes by capacity', () => {
     expect(placed).toEqual(['a', 'b', 'c', 'b', 'c']);
     await expect(order()).rejects.toBeInstanceOf(NoCapacityError);
     await expect(order()).rejects.toThrow(/No active node has room for another server of \d+ MiB/);
+  });
+
+  it('never places a server on a node that is down', async () => {
+    await node('e', {});
+    await node('f', {});
+    down = new Set(['e']);
+    expect([await order(), await order()]).toEqual(['f', 'f']);
+    down = new Set(['e', 'f']);
+    await expect(order()).rejects.toBeInstanceOf(NoCapacityError);
+    down = new Set();
+    expect(await order()).toBe('e');
   });
 });

@@ -13,6 +13,7 @@ const server: WatchedServer = {
   desiredState: 'running',
   health: 'ok',
   containerId: 'c1',
+  nodeName: 'n1',
   nodeAddress: '127.0.0.1',
   c2sPort: 20000,
   ports: [
@@ -26,6 +27,7 @@ const server: WatchedServer = {
 const healthy: Observation = {
   container: { id: 'c1', state: 'running', ports: [...server.ports].reverse() },
   xmpp: { answers: true, certificateSerial: 'AB01' },
+  nodeDown: false,
   missingFiles: [],
   zoneKeys: new Set([zoneKey(zone, srv)]),
 };
@@ -34,6 +36,14 @@ const kinds = (seen: Observation, s: WatchedServer = server) => diagnose(s, seen
 describe('diagnose', () => {
   it('finds nothing wrong with a server that is as it should be (port order does not matter)', () => {
     expect(kinds(healthy)).toEqual([]);
+  });
+
+  it('names a node that is down, and nothing of the container it cannot see, and still checks DNS', () => {
+    expect(diagnose(server, { ...healthy, nodeDown: true, container: null, xmpp: null, zoneKeys: new Set() })).toEqual([
+      { kind: 'node_down', detail: { node: 'n1' } },
+      { kind: 'dns_record_missing', detail: { records: [{ zone, record: srv }] } },
+    ]);
+    expect(healthMessage('down', 'node_down')).toMatch(/machine your server runs on stopped answering/);
   });
 
   it('names a missing container, and still checks DNS', () => {

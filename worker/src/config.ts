@@ -92,6 +92,9 @@ const workerEnvSchema = z
     RENEWAL_SCAN_INTERVAL_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(3_600_000),
     RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
     RECONCILE_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).default(15_000),
+    // How long a node may stay down before its servers are restored on other nodes from their
+    // latest backups (changes after that backup are lost, so not at once); 0: only by an operator.
+    NODE_LOSS_RESTORE_AFTER_MS: z.coerce.number().int().min(0).max(7 * 86_400_000).default(1_800_000),
     SERVER_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
     SERVER_CHECK_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
     DNS_PROPAGATION_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(900_000).default(120_000),
@@ -202,6 +205,8 @@ export interface WorkerConfig {
     /** How long each server's usage samples (taken by the census) and message counts are kept. */
     usageRetentionDays: number;
     reconcileGraceMs: number;
+    /** How long a node may be down before its servers are restored elsewhere; 0: never automatically. */
+    nodeLossRestoreAfterMs: number;
     /** Whether a server's compliance checks are queued as soon as it is ready. */
     complianceAfterReady: boolean;
     /** Bound on one STARTTLS look at a server, and how many run at once in a pass. */
@@ -297,6 +302,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       accountCensusIntervalMs: e.ACCOUNT_CENSUS_INTERVAL_MS,
       usageRetentionDays: e.USAGE_RETENTION_DAYS,
       reconcileGraceMs: e.RECONCILE_GRACE_MS,
+      nodeLossRestoreAfterMs: e.NODE_LOSS_RESTORE_AFTER_MS,
       complianceAfterReady: e.COMPLIANCE_AFTER_READY === 'true',
       healthCheckTimeoutMs: e.SERVER_CHECK_TIMEOUT_MS,
       healthCheckConcurrency: e.SERVER_CHECK_CONCURRENCY,

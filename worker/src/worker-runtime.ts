@@ -19,7 +19,7 @@ import { DnsLedger } from './provisioning/dns-ledger.js';
 import { Failpoints } from './provisioning/failpoints.js';
 import { registerNode } from './provisioning/node-registry.js';
 import { provisioningRegistry } from './provisioning/provisioning.processor.js';
-import { enqueueDeprovisioning, enqueueNodeDrain, enqueueHealthCheckAt, enqueueHealthChecks, enqueueProvisioning, enqueueServerBackup, enqueueComplianceCheck, restartProvisioning } from './contracts/provisioning-flow.js';
+import { enqueueDeprovisioning, enqueueNodeDrain, enqueueServerMove, enqueueHealthCheckAt, enqueueHealthChecks, enqueueProvisioning, enqueueServerBackup, enqueueComplianceCheck, restartProvisioning } from './contracts/provisioning-flow.js';
 import { retryDelayMs } from './jobs/retry-delay.js';
 import { RENEW_JOB_OPTIONS } from './provisioning/renewal-backoff.js';
 import { watchContainerEvents } from './healing/container-event-watcher.js';
@@ -142,6 +142,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     enqueueBackup: (job) => enqueueServerBackup(queue, job),
     enqueueComplianceCheck: (serverId) => enqueueComplianceCheck(queue, { serverId }),
     enqueueNodeDrain: (job) => enqueueNodeDrain(queue, job),
+    enqueueMove: (job) => enqueueServerMove(queue, job),
   };
   // Every worker upserts the same scheduler; Redis holds one, so the scan runs once per interval.
   await queue.upsertJobScheduler(RENEWAL_SCAN_JOB, { every: config.jobs.renewalScanIntervalMs }, { name: RENEWAL_SCAN_JOB, data: {} });
@@ -195,6 +196,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       healthCheckConcurrency: config.jobs.healthCheckConcurrency,
       acmeOrderLimits: config.acme.orderLimits,
       deletionGraceMs: config.backups.deletionGraceMs,
+      nodeLossRestoreAfterMs: config.jobs.nodeLossRestoreAfterMs,
     },
   };
   const metrics = new WorkerMetrics({ prisma, acmeOrderLimits: config.acme.orderLimits, nodeName: config.node.name, diskPath: config.docker.dataRoot });

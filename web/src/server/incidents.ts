@@ -11,6 +11,7 @@ const TITLES: Record<string, string> = {
   config_files_missing: 'Server files missing',
   config_outdated: 'Configuration update',
   dns_record_missing: 'DNS record missing or changed',
+  node_down: 'Machine down',
 };
 
 export const incidentTitle = (kind: string): string => TITLES[kind] ?? 'A problem with your server';

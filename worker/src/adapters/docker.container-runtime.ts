@@ -468,6 +468,11 @@ export class DockerContainerRuntime implements ContainerRuntime {
     return ports;
   }
 
+  /** One engine is one machine: when it is down, nothing answers to say so. */
+  downNodes(): Promise<ReadonlySet<string>> {
+    return Promise.resolve(new Set());
+  }
+
   /** The server's container by its deterministic name, if it exists and carries our labels. */
   private async inspectOwned(serverId: string): Promise<Docker.ContainerInspectInfo | undefined> {
     assertServerId(serverId);

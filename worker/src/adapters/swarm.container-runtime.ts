@@ -73,6 +73,11 @@ interface TaskInfo {
   Status: { State: string; Err?: string; ContainerStatus?: { ContainerID?: string } };
 }
 
+interface SwarmNodeInfo {
+  Spec?: { Labels?: Record<string, string> };
+  Status?: { State?: string };
+}
+
 interface NodeHandle {
   node: SwarmNodeEngine;
   runtime: DockerContainerRuntime;
@@ -259,6 +264,14 @@ export class SwarmContainerRuntime implements ContainerRuntime {
     const ports = new Set<number>();
     for (const handle of await this.readyHandles()) for (const port of await handle.runtime.publishedHostPorts()) ports.add(port);
     return ports;
+  }
+
+  async downNodes(): Promise<ReadonlySet<string>> {
+    // Swarm's view (a node misses heartbeats: down in seconds), not a ping from here: a node
+    // Parley has registered but Swarm does not list as ready is down too.
+    const [nodes, listed] = await Promise.all([this.directory.nodes(), this.manager.listNodes() as Promise<SwarmNodeInfo[]>]);
+    const ready = new Set(listed.filter((n) => n.Status?.State === 'ready').map((n) => n.Spec?.Labels?.[PLACEMENT_LABEL]));
+    return new Set(nodes.map((n) => n.name).filter((name) => !ready.has(name)));
   }
 
   private async createService(spec: ServerContainerSpec): Promise<ServiceInfo> {

@@ -14,11 +14,12 @@ export const FINDING_KINDS = [
   'config_files_missing',
   'config_outdated',
   'dns_record_missing',
+  'node_down',
 ] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
 /** Findings that mean nobody can connect; the others leave XMPP answering. */
-const OUTAGES: ReadonlySet<FindingKind> = new Set(['container_missing', 'container_stopped', 'xmpp_unresponsive']);
+const OUTAGES: ReadonlySet<FindingKind> = new Set(['container_missing', 'container_stopped', 'xmpp_unresponsive', 'node_down']);
 export const isOutage = (kind: FindingKind): boolean => OUTAGES.has(kind);
 
 export const HEALTH_STATUSES = ['unknown', 'ok', 'degraded', 'down', 'needs_attention'] as const;
@@ -35,6 +36,7 @@ const REPAIRING: Record<FindingKind, string> = {
   config_files_missing: 'Files of your server (its configuration or TLS certificate) are missing; Parley is reinstalling them.',
   config_outdated: "Parley is updating your server's configuration to its current version and reloading it.",
   dns_record_missing: 'A DNS record of your server is missing or was changed; Parley is putting it back.',
+  node_down: 'The machine your server runs on stopped answering. Your server comes back with it, or Parley restores it on another machine from its latest backup.',
 };
 
 /** What the customer reads for the server's health (null when all is well or not yet known). */

@@ -9,6 +9,8 @@ import { PROSODY_CONFIG_VERSION } from '../provisioning/prosody-config.js';
 export interface Observation {
   container: { id: string; state: ContainerState; ports: PublishedPort[] } | null;
   xmpp: XmppCheck | null;
+  /** Whether the server's node is down (the runtime's view): nothing else of it can be seen. */
+  nodeDown: boolean;
   /** Config-volume files that are gone (null: not looked at). */
   missingFiles: string[] | null;
   /** `zone|name|type|value` of every record value present in the zones of the server's ledger. */
@@ -28,6 +30,7 @@ export function diagnose(server: WatchedServer, seen: Observation): Finding[] {
   const findings: Finding[] = [];
   const missing = server.records.filter((r) => !seen.zoneKeys.has(zoneKey(r.zone, r.record)));
   const dns: Finding[] = missing.length > 0 ? [{ kind: 'dns_record_missing', detail: { records: missing } }] : [];
+  if (seen.nodeDown) return [{ kind: 'node_down', detail: { node: server.nodeName } }, ...dns];
   const { container } = seen;
   if (!container) return [{ kind: 'container_missing', detail: { expected: server.containerId } }, ...dns];
   // Parley records the id of the container it made: another one under the same name and labels

@@ -7,6 +7,7 @@ import { IncidentBook } from './incident-book.js';
 import { observe, recordsAt } from './observe.js';
 import { CONTAINER_REPAIR_ORDER, repair, SupersededRepairError } from './repair.js';
 import { loadWatched } from './watched-server.js';
+import { afterNodeLoss } from './node-loss.js';
 
 /** Another job is changing the server (a step, a stop, a renewal): look again once it is done. */
 export class ServerBusyError extends Error {
@@ -54,6 +55,9 @@ export async function heal(
     await book.refreshHealth(serverId, now);
     const summary = [...done, findings.length === 0 ? 'healthy' : `found ${findings.map((f) => f.kind).join(', ')}`].join('; ');
     if (findings.length === 0 || round > MAX_ROUNDS) return summary;
+    // Nothing on a node that is down can be repaired: wait for it, or restore the server elsewhere.
+    const lost = incidents.get('node_down');
+    if (lost) return `${summary}; ${await afterNodeLoss(deps, server, lost, now)}`;
 
     const due = findings.filter((f) => {
       const incident = incidents.get(f.kind);

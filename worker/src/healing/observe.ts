@@ -31,7 +31,8 @@ export async function observe(
   const byServer = new Map(owned.containers.map((c) => [c.serverId, c]));
   const present = servers.filter((s) => byServer.has(s.id));
   const running = present.filter((s) => byServer.get(s.id)?.state === 'running');
-  const [xmpp, missing] = await Promise.all([
+  const [down, xmpp, missing] = await Promise.all([
+    deps.containers.downNodes(),
     inLanes(deps.xmppConcurrency, running, (s) => checkXmpp({ ...xmppAddress(s, byServer.get(s.id)), domain: s.domain, timeoutMs: deps.xmppTimeoutMs })),
     inLanes(deps.xmppConcurrency, present, async (s) => {
       const container = byServer.get(s.id);
@@ -46,6 +47,7 @@ export async function observe(
         {
           container: container ? { id: container.id, state: container.state, ports: container.ports } : null,
           xmpp: xmpp.get(server.id) ?? null,
+          nodeDown: down.has(server.nodeName),
           missingFiles: missing.get(server.id) ?? null,
           zoneKeys,
         },

@@ -62,6 +62,10 @@ export async function repair(deps: StepDeps, observed: WatchedServer, finding: F
       return reinstallFiles(deps, server);
     case 'dns_record_missing':
       return putBackRecords(deps, finding.detail.records);
+    case 'node_down':
+      // Nothing on a node that is down can be repaired from here: heal waits for it, or restores
+      // the server elsewhere (afterNodeLoss), and never gets here.
+      throw new SupersededRepairError(`node ${server.nodeName} is down`);
   }
 }
 

@@ -13,6 +13,7 @@ export interface WatchedServer {
   /** As last written: a pass only queues a check where something is, or was, wrong. */
   health: HealthStatus;
   containerId: string | null;
+  nodeName: string;
   nodeAddress: string;
   c2sPort: number;
   /** What the container must publish, from the port allocations. */
@@ -25,7 +26,7 @@ export interface WatchedServer {
 }
 
 const include = {
-  node: { select: { publicAddress: true } },
+  node: { select: { name: true, publicAddress: true } },
   portAllocations: { select: { purpose: true, port: true } },
   certificates: { where: { status: 'active' as const }, orderBy: { createdAt: 'desc' as const }, take: 1, select: { serial: true } },
   dnsRecords: { where: { deletedAt: null, appliedAt: { not: null } }, select: { zone: true, name: true, type: true, value: true, ttl: true } },
@@ -65,6 +66,7 @@ function toWatched(row: Row): WatchedServer[] {
       desiredState: row.desiredState,
       health: row.health,
       containerId: row.containerId,
+      nodeName: row.node.name,
       nodeAddress,
       c2sPort,
       ports: (Object.keys(CONTAINER_PORTS) as (keyof typeof CONTAINER_PORTS)[]).flatMap((purpose) => {

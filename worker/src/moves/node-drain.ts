@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { NodeDrainJob } from '../contracts/provisioning.js';
 import type { EventContext, Timeline } from '../provisioning/timeline.js';
 import type { StepDeps } from '../provisioning/step-deps.js';
 import { PermanentStepError } from '../provisioning/step-errors.js';
 import { leastLoadedNode } from '../provisioning/steps/allocate.step.js';
+import { derivedMoveId } from './move-id.js';
 import { moveServer } from './server-move.js';
 
 /** Servers in these states can move; any other is left on the node and named. */
@@ -31,18 +31,9 @@ export async function drainNode(deps: StepDeps, timeline: Timeline, job: NodeDra
     return `Node ${node.name} keeps ${remaining.length} server(s) that cannot move now: ${remaining.map((s) => `${s.domain} (${s.state})`).join(', ')}.`;
   }
   const { plan } = await deps.prisma.server.findUniqueOrThrow({ where: { id: next.id }, select: { plan: { select: { memoryMiB: true } } } });
-  const target = await deps.prisma.$transaction((tx) => leastLoadedNode(tx, plan.memoryMiB));
-  await moveServer(deps, timeline, { serverId: next.id, nodeId: target.id, requestId: drainMoveId(job.requestId, next.id), from: 'running' }, context);
+  const down = await deps.containers.downNodes();
+  const target = await deps.prisma.$transaction((tx) => leastLoadedNode(tx, plan.memoryMiB, down));
+  await moveServer(deps, timeline, { serverId: next.id, nodeId: target.id, requestId: derivedMoveId(job.requestId, next.id), from: 'running' }, context);
   await deps.jobs.enqueueNodeDrain({ ...job, round: job.round + 1 });
   return `Moved ${next.domain} to node ${target.name}; ${remaining.length - 1} server(s) left on node ${node.name}.`;
-}
-
-/**
- * The move's request id for one server of one drain, the same at every retry of the round, so a
- * retry adopts the move's backup instead of taking another. Shaped as a UUID (version 8).
- */
-export function drainMoveId(drainRequestId: string, serverId: string): string {
-  const hex = createHash('sha256').update(`${drainRequestId}:${serverId}`).digest('hex');
-  const variant = ((parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -183,6 +183,12 @@ export interface ContainerRuntime {
    * allocation never hands out a port the engine would refuse to bind.
    */
   publishedHostPorts(): Promise<ReadonlySet<number>>;
+
+  /**
+   * Read-only: the nodes (by name) this runtime places servers on that are down now, whose
+   * servers cannot run until the node returns or they are restored elsewhere.
+   */
+  downNodes(): Promise<ReadonlySet<string>>;
 }
 
 /** An object with Parley's name exists without Parley's labels: somebody else's, never touched. */

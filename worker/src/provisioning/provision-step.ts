@@ -28,7 +28,7 @@ export interface ProvisioningJobContext {
 type StepRunner = (deps: StepDeps, serverId: string) => Promise<string>;
 
 const RUNNERS: Record<ProvisionStep, StepRunner> = {
-  allocate: (deps, id) => allocateStep(deps.prisma, id, () => deps.containers.publishedHostPorts()),
+  allocate: (deps, id) => allocateStep(deps.prisma, id, () => deps.containers.publishedHostPorts(), () => deps.containers.downNodes()),
   dns: dnsStep,
   certificate: certificateStep,
   configure: configureStep,

@@ -1,4 +1,4 @@
-import type { NodeDrainJob, ServerBackupJob } from '../contracts/provisioning.js';
+import type { NodeDrainJob, ServerBackupJob, ServerMoveJob } from '../contracts/provisioning.js';
 import type { BackupRepository } from '../ports/backup-repository.js';
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { SecretSealer } from '../crypto/secret-sealer.js';
@@ -39,6 +39,8 @@ export interface ProvisioningSettings {
   healthCheckConcurrency: number;
   /** New ACME orders allowed per sliding window, for the platform and for each customer. */
   acmeOrderLimits: AcmeOrderLimits;
+  /** How long a node may be down before its servers are restored elsewhere; 0: only by an operator. */
+  nodeLossRestoreAfterMs: number;
   /** How long a deleted server's final backup is kept; 0: no final backup is taken. */
   deletionGraceMs: number;
   /** Whether a server's compliance checks are queued as soon as it is ready. */
@@ -75,6 +77,8 @@ export interface JobQueue {
   enqueueComplianceCheck(serverId: string): Promise<void>;
   /** Queues a round of a node's drain; the same round queued again adds nothing. */
   enqueueNodeDrain(job: NodeDrainJob): Promise<void>;
+  /** Queues a server's move; the same request queued again adds nothing. */
+  enqueueMove(job: ServerMoveJob): Promise<void>;
 }
 
 export type QueuedWork = 'none' | 'pending' | 'finished';

@@ -14,7 +14,13 @@ const MAX_ATTEMPTS = 8;
  * the loser picks again; a re-run finds its ports already held and changes nothing. Ports the
  * engine already publishes for somebody else's container are skipped too.
  */
-export async function allocateStep(prisma: PrismaClient, serverId: string, publishedHostPorts: () => Promise<ReadonlySet<number>>): Promise<string> {
+export async function allocateStep(
+  prisma: PrismaClient,
+  serverId: string,
+  publishedHostPorts: () => Promise<ReadonlySet<number>>,
+  downNodes: () => Promise<ReadonlySet<string>>,
+): Promise<string> {
+  const down = await downNodes();
   const result = await reservingPorts(prisma, publishedHostPorts, async (tx, taken) => {
     const server = await tx.server.findUniqueOrThrow({ where: { id: serverId }, include: { portAllocations: true } });
     const held = new Set(server.portAllocations.map((a) => a.purpose));
@@ -23,7 +29,7 @@ export async function allocateStep(prisma: PrismaClient, serverId: string, publi
 
     const node = server.nodeId
       ? await tx.node.findUniqueOrThrow({ where: { id: server.nodeId } })
-      : await leastLoadedNode(tx, (await tx.plan.findUniqueOrThrow({ where: { id: server.planId } })).memoryMiB);
+      : await leastLoadedNode(tx, (await tx.plan.findUniqueOrThrow({ where: { id: server.planId } })).memoryMiB, down);
     const free = await freePorts(tx, node, missing.length, taken);
     await tx.portAllocation.createMany({
       data: missing.map((purpose, i) => ({ nodeId: node.id, serverId, purpose, port: free[i] ?? 0 })),
@@ -78,12 +84,13 @@ export async function freePorts(tx: Tx, node: PortRange, count: number, taken: R
 }
 
 /**
- * Where a new server of `memoryMiB` goes: among active nodes with room for it (fewer servers than
- * their maximum, its memory within what their servers' plans leave, four free ports), the one
- * with the fewest servers (by name on a tie), so servers spread evenly over the nodes that fit.
+ * Where a new server of `memoryMiB` goes: among active nodes that are up (not in `down`, by name)
+ * with room for it (fewer servers than their maximum, its memory within what their servers' plans
+ * leave, four free ports), the one with the fewest servers (by name on a tie), so servers spread
+ * evenly over the nodes that fit.
  */
-export async function leastLoadedNode(tx: Tx, memoryMiB = 0) {
-  const nodes = await tx.node.findMany({ where: { state: 'active' } });
+export async function leastLoadedNode(tx: Tx, memoryMiB: number, down: ReadonlySet<string>) {
+  const nodes = (await tx.node.findMany({ where: { state: 'active' } })).filter((node) => !down.has(node.name));
   const load = new Map(
     (
       await tx.$queryRaw<{ node_id: string; servers: bigint; memory_mib: bigint | null; ports: bigint }[]>`
