@@ -51,6 +51,8 @@ export interface SwarmClusterOptions {
   heartbeatSeconds?: number;
   /** Bound on each stage of start(): engines up, swarm formed, images loaded. */
   stageTimeoutMs?: number;
+  /** false: only the manager forms the swarm; the others are left for a test to join. */
+  joinWorkers?: boolean;
 }
 
 export interface SwarmNode {
@@ -64,7 +66,7 @@ export interface SwarmNode {
   docker: Docker;
   /** That socket's path on the host. */
   socketPath: string;
-  /** Swarm node ID. */
+  /** Swarm node ID ('' while the node is in no swarm). */
   id: string;
 }
 
@@ -185,7 +187,7 @@ export class SwarmCluster {
       imagesMs = Date.now() - enginesAt;
     });
     let swarmMs = 0;
-    const swarm = this.formSwarm(options.heartbeatSeconds ?? 1).then(() => {
+    const swarm = this.formSwarm(options.heartbeatSeconds ?? 1, options.joinWorkers ?? true).then(() => {
       swarmMs = Date.now() - enginesAt;
     });
     const [imagesResult, swarmResult] = await Promise.allSettled([images, swarm]);
@@ -281,8 +283,9 @@ export class SwarmCluster {
     return [...log.toString('utf8')].filter((c) => c >= '\t').join('');
   }
 
-  private async formSwarm(heartbeatSeconds: number): Promise<void> {
+  private async formSwarm(heartbeatSeconds: number, joinWorkers: boolean): Promise<void> {
     const { manager } = this;
+    const members = this.nodes.filter((node) => joinWorkers || node.role === 'manager');
     await manager.docker.swarmInit({
       ListenAddr: `0.0.0.0:${SWARM_PORT}`,
       AdvertiseAddr: `${manager.ip}:${SWARM_PORT}`,
@@ -290,7 +293,7 @@ export class SwarmCluster {
     });
     const { JoinTokens } = (await manager.docker.swarmInspect()) as { JoinTokens: { Worker: string } };
     await Promise.all(
-      this.nodes
+      members
         .filter((node) => node.role === 'worker')
         .map((node) =>
           node.docker.swarmJoin({
@@ -301,19 +304,19 @@ export class SwarmCluster {
           }),
         ),
     );
-    for (const node of this.nodes) {
+    for (const node of members) {
       node.id = ((await node.docker.info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
     }
     await until(
-      `${this.nodes.length} swarm nodes Ready`,
+      `${members.length} swarm nodes Ready`,
       async () => {
         const listed = (await manager.docker.listNodes()) as { ID: string; Status?: { State?: string } }[];
-        return this.nodes.every((node) => listed.some((l) => l.ID === node.id && l.Status?.State === 'ready')) ? true : null;
+        return members.every((node) => listed.some((l) => l.ID === node.id && l.Status?.State === 'ready')) ? true : null;
       },
       this.stageTimeoutMs,
       100,
     );
-    for (const node of this.nodes) {
+    for (const node of members) {
       const handle = manager.docker.getNode(node.id);
       const { Version, Spec } = (await handle.inspect()) as { Version: { Index: number }; Spec: { Labels?: Record<string, string> } };
       await handle.update({ version: Version.Index, ...Spec, Labels: { ...Spec.Labels, [NODE_LABEL]: node.name } });

@@ -84,7 +84,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   connection.on('error', (error) => logger.debug({ err: describeError(error) }, 'redis connection error'));
   // Several worker processes may write one zone: the lock lives in Redis.
   const adapters = createAdapters(config, new RedisKeyedLock(connection), () =>
-    prisma.node.findMany({ select: { name: true, publicAddress: true, dockerEndpoint: true }, orderBy: { name: 'asc' } }),
+    prisma.node.findMany({ where: { state: { not: 'removed' } }, select: { name: true, publicAddress: true, dockerEndpoint: true }, orderBy: { name: 'asc' } }),
   );
   // Before any job runs: no customer's container may start without its network confined.
   try {

@@ -11,7 +11,7 @@ const nodeSchema = z.object({
   name: z.string(),
   hostname: z.string(),
   publicAddress: z.string().describe("The address the node's servers are published on, and their DNS records point at"),
-  state: z.enum(['active', 'draining']).describe('draining: keeps its servers but takes no new ones'),
+  state: z.enum(['active', 'draining', 'removed']).describe('draining: keeps its servers but takes no new ones; removed: taken out with ./parley node remove'),
   servers: z.number().int().describe('Servers placed on the node (not deleted)'),
   portsFree: z.number().int().describe('Ports of its range that no server holds; each server holds 4'),
 });

@@ -28,6 +28,8 @@ function nodeView(node: Prisma.NodeGetPayload<{ include: typeof NODE_COUNTS }>) 
   };
 }
 
+const removedNode = (name: string) => new HttpProblem(409, 'Node removed', `Node ${name} was removed; bring it back with ./parley node add ${name} …`);
+
 /** The nodes servers run on, for operators: what each holds, and moving a server between them. */
 export class NodeService {
   private readonly changes: ChangeRunner;
@@ -53,6 +55,7 @@ export class NodeService {
   async drain(principal: Principal, nodeId: string, ip: string) {
     const node = await this.prisma.node.findUnique({ where: { id: nodeId } });
     if (!node) throw notFound('node', nodeId, NODES_HINT);
+    if (node.state === 'removed') throw removedNode(node.name);
     if ((await this.prisma.node.count({ where: { state: 'active', id: { not: nodeId } } })) === 0) {
       throw new HttpProblem(409, 'Nowhere to go', `No other node is active to take the servers of ${node.name}; add a node (./parley node add) or activate one first.`);
     }
@@ -74,6 +77,7 @@ export class NodeService {
   async activate(principal: Principal, nodeId: string, ip: string) {
     const node = await this.prisma.node.findUnique({ where: { id: nodeId } });
     if (!node) throw notFound('node', nodeId, NODES_HINT);
+    if (node.state === 'removed') throw removedNode(node.name);
     await this.changes.run(actorOf(principal, ip), {
       write: async (tx) => {
         if (node.state === 'active') return { result: null };

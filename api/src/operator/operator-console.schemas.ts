@@ -8,7 +8,7 @@ const bytes = z.number().int().nonnegative();
 const nodeSchema = z.object({
   id: z.uuid(),
   name: z.string(),
-  state: z.enum(['active', 'draining']),
+  state: z.enum(['active', 'draining', 'removed']),
   servers: z.number().int().describe('Servers placed on the node (not deleted)'),
   committedMemoryMiB: z.number().int().describe("The sum of its servers' plan memory: what their containers may take together"),
   memory: z

@@ -55,6 +55,7 @@ export function NodesSection({ nodes, now }: { nodes: NodeCapacity[]; now: numbe
                 <td data-label="Node">
                   <strong>{node.name}</strong>
                   {node.state === 'draining' ? <> <span className="badge badge-warn">Draining</span></> : null}
+                  {node.state === 'removed' ? <> <span className="badge">Removed</span></> : null}
                   <span className="block hint">{node.reportedAt ? `Reported ${ago(node.reportedAt, now)}` : 'No report in the last 15 seconds'}</span>
                 </td>
                 <td data-label="Servers">{node.servers}</td>

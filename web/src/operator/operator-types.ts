@@ -5,7 +5,7 @@ export type QueueName = 'provisioning' | 'xmpp-users';
 export interface NodeCapacity {
   id: string;
   name: string;
-  state: 'active' | 'draining';
+  state: 'active' | 'draining' | 'removed';
   servers: number;
   /** The sum of its servers' plan memory. */
   committedMemoryMiB: number;

@@ -235,6 +235,8 @@ export class SwarmContainerRuntime implements ContainerRuntime {
         specHash: service.Spec.Labels?.[LABEL_SPEC_HASH] ?? '',
         node: node ?? null,
         ports: onAddress(current.ports, seen.handle.node.publicAddress),
+        // Its address on its node's bridge is reachable on that node only: checks use the ports.
+        address: null,
       });
     }
     return { containers, volumes: perNode.flatMap((n) => n.owned?.volumes ?? []) };

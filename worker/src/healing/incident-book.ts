@@ -14,7 +14,8 @@ export const MAX_REPAIR_ATTEMPTS = REPAIR_DELAYS_MS.length;
  */
 export const FLAP_WINDOW_MS = 15_000;
 
-const OUTAGE_ORDER: FindingKind[] = ['container_missing', 'container_stopped', 'xmpp_unresponsive'];
+// Worst first: a node that is down is why its servers' containers cannot be seen.
+const OUTAGE_ORDER: FindingKind[] = ['node_down', 'container_missing', 'container_stopped', 'xmpp_unresponsive'];
 
 /**
  * Incidents and the server health they add up to. Every change is on the server's timeline

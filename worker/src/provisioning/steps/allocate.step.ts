@@ -90,6 +90,9 @@ export async function freePorts(tx: Tx, node: PortRange, count: number, taken: R
  * evenly over the nodes that fit.
  */
 export async function leastLoadedNode(tx: Tx, memoryMiB: number, down: ReadonlySet<string>) {
+  // Placements one at a time: two at once would both see room for one more on a node that has it
+  // for only one. The lock lasts until the caller's transaction ends, with the server placed.
+  await tx.$queryRaw`SELECT id FROM nodes WHERE state = 'active' ORDER BY id FOR UPDATE`;
   const nodes = (await tx.node.findMany({ where: { state: 'active' } })).filter((node) => !down.has(node.name));
   const load = new Map(
     (
