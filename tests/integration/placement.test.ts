@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 
 // Placement by capacity, on a real database: servers spread over the nodes that have room for
 // them (servers, the memory their plans commit, ports), and an order no node fits is refused.
-describe('placing servers on nodes by capacity', () => {
+describe('placing servers on nodes by capacity', { shuffle: false }, () => {
   let db: TestDatabase;
   const noPorts = () => Promise.resolve(new Set<number>());
   let down = new Set<string>();
