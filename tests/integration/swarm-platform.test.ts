@@ -5,18 +5,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SwarmContainerRuntime } from '../../worker/src/adapters/swarm.container-runtime.js';
-import { NodeEngineDirectory, socketPathOf } from '../../worker/src/adapters/node-engines.js';
+import type { SwarmContainerRuntime } from '../../worker/src/adapters/swarm.container-runtime.js';
+import { socketPathOf } from '../../worker/src/adapters/node-engines.js';
+import { createContainers } from '../../worker/src/adapters.js';
 import { enqueueServerBackup } from '../../worker/src/contracts/provisioning-flow.js';
 import { addNode, NodeAdminError, removeNode, type NodeAdminDeps } from '../../worker/src/nodes/node-admin.js';
 import { DnsLedger } from '../../worker/src/provisioning/dns-ledger.js';
+import { demultiplexed } from '../../worker/src/adapters/docker.container-runtime.js';
+import { readBounded } from '../../worker/src/archive/read-bounded.js';
 import { prosodyCreateOrUpdateUser } from '../../worker/src/provisioning/prosody-accounts.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { signUpWithToken, startPlatformApi, type ApiRequest, type ListeningApi } from '../support/platform-api.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { SwarmCluster } from '../support/swarm-cluster.js';
 import { tearDownAll } from '../support/tear-down.js';
-import { swarmNodeImage, testEnv } from '../support/test-env.js';
+import { nodeAgentImage, swarmNodeImage, testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
 import { connectAs, sendMessage, wholeArchive } from '../support/xmpp.js';
 
@@ -71,6 +74,12 @@ describe('the platform on a three-node Docker Swarm', { shuffle: false }, () => 
     const node = cluster.node(clusterNode[name] ?? '');
     return addNode(admin, { name, publicAddress: node.ip, dockerEndpoint: `unix://${node.socketPath}`, portRangeStart: BASE_PORT, portRangeEnd: BASE_PORT + 399, maxServers: capacity.maxServers, memoryMiB: null });
   };
+  /** The filter table's rules in a node's own iptables (through the host's engine, as root there). */
+  const iptablesOf = async (clusterName: string): Promise<string[]> => {
+    const exec = await host.getContainer(cluster.node(clusterName).container).exec({ Cmd: ['iptables', '-S'], AttachStdout: true, AttachStderr: true });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    return demultiplexed(await readBounded(stream, 1024 * 1024)).split('\n');
+  };
   const servicesOn = async (clusterName: string) =>
     (await cluster.node(clusterName).docker.listContainers({ filters: { label: ['parley.managed=true'], status: ['running'] } })).map((c) => c.Labels['parley.server']);
 
@@ -78,12 +87,12 @@ describe('the platform on a three-node Docker Swarm', { shuffle: false }, () => 
     repositoryDir = join(await mkdtemp(join(tmpdir(), 'parley-swarm-platform-')), 'repository');
     // Only the manager forms the Swarm: the other two join through `node add`. Swarm's default
     // heartbeat (5 s): a shorter one marks busy nodes down now and then on a loaded machine.
-    cluster = await SwarmCluster.start({ host, nodeImage: swarmNodeImage(), nodes: 3, images: [testEnv().PROSODY_IMAGE], dockerdArgs: ['--no-new-privileges', '--icc=false'], joinWorkers: false, heartbeatSeconds: 5 });
+    cluster = await SwarmCluster.start({ host, nodeImage: swarmNodeImage(), nodes: 3, images: [testEnv().PROSODY_IMAGE, nodeAgentImage()], dockerdArgs: ['--no-new-privileges', '--icc=false'], joinWorkers: false, heartbeatSeconds: 5 });
     const manager = cluster.node('n1');
     harness = await ProvisioningHarness.create(BASE_PORT, {
       configure: (config) => ({
         ...config,
-        docker: { ...config.docker, runtime: 'swarm', socketPath: manager.socketPath, publicAddress: manager.ip },
+        docker: { ...config.docker, runtime: 'swarm', socketPath: manager.socketPath, publicAddress: manager.ip, agentImage: nodeAgentImage() },
         backups: { ...config.backups, repository: repositoryDir },
         // Production looks every 30 s; a test need not wait that long to see a node down.
         jobs: { ...config.jobs, reconcileIntervalMs: 2_000, nodeLossRestoreAfterMs: RESTORE_AFTER_MS },
@@ -91,11 +100,12 @@ describe('the platform on a three-node Docker Swarm', { shuffle: false }, () => 
     });
     resolver.setServers([harness.config.dnsResolver]);
     root = (await pebbleIssuers()).root.toString();
-    const directory = new NodeEngineDirectory(
-      () => harness.prisma.node.findMany({ where: { state: { not: 'removed' } }, select: { name: true, publicAddress: true, dockerEndpoint: true }, orderBy: { name: 'asc' } }),
-      60_000,
+    // The runtime and the node firewalls as the worker and `./parley node` make them.
+    const { containers, nodeFirewalls } = createContainers(harness.config, () =>
+      harness.prisma.node.findMany({ where: { state: { not: 'removed' } }, select: { name: true, publicAddress: true, dockerEndpoint: true, portRangeStart: true, portRangeEnd: true } }),
     );
-    runtime = new SwarmContainerRuntime(manager.docker, directory);
+    runtime = containers as SwarmContainerRuntime;
+    if (!nodeFirewalls) throw new Error('a Swarm runtime comes with its node firewalls');
     admin = {
       prisma: harness.prisma,
       manager: manager.docker,
@@ -103,6 +113,7 @@ describe('the platform on a three-node Docker Swarm', { shuffle: false }, () => 
       ledger: new DnsLedger(harness.prisma, harness.dns, harness.config.platformZone),
       platformZone: harness.config.platformZone,
       joinTimeoutMs: 60_000,
+      firewalls: { keeper: nodeFirewalls, downNodes: () => containers.downNodes() },
     };
     api = await startPlatformApi(harness);
     operator = await signUpWithToken(api.url, async (accountId) => {
@@ -145,6 +156,14 @@ describe('the platform on a three-node Docker Swarm', { shuffle: false }, () => 
     expect(await harness.prisma.node.findUnique({ where: { name: 'other' } }), 'a refused add registers nothing').toBeNull();
     const n3 = (await cluster.node('n1').docker.getNode(joined[1]?.swarmNodeId ?? '-').inspect()) as { Spec: { Labels?: Record<string, string> } };
     expect(n3.Spec.Labels?.['parley.node']).toBe(names.c);
+    // Each node is confined before it takes a server: its tenant chain hooked once, naming the
+    // other two nodes as peers (their published ports only).
+    for (const name of ['n1', 'n2', 'n3']) {
+      const rules = await iptablesOf(name);
+      expect(rules.filter((l) => l === '-A DOCKER-USER -i docker0 -j PARLEY-TENANT-OUT')).toHaveLength(1);
+      const peers = cluster.nodes.filter((n) => n.name !== name).map((n) => `-A PARLEY-TENANT-OUT -d ${n.ip}/32 -p tcp -m tcp --dport ${BASE_PORT}:${BASE_PORT + 399} -j RETURN`);
+      expect(rules).toEqual(expect.arrayContaining(peers));
+    }
   }, 120_000);
 
   it('places servers across the nodes by capacity, each a service on its node that a client logs in to', async () => {
@@ -260,5 +279,8 @@ describe('the platform on a three-node Docker Swarm', { shuffle: false }, () => 
     expect(await harness.prisma.node.findUniqueOrThrow({ where: { name: names.c } })).toMatchObject({ state: 'removed' });
     const listed = (await cluster.node('n1').docker.listNodes()) as { Spec: { Labels?: Record<string, string> } }[];
     expect(listed.map((n) => n.Spec.Labels?.['parley.node']).sort()).toEqual([names.a, names.b]);
+    // The nodes left stop admitting their servers to its address.
+    expect((await iptablesOf('n1')).some((l) => l.includes(`-d ${cluster.node('n3').ip}/32`))).toBe(false);
+    expect((await iptablesOf('n1')).some((l) => l.includes(`-d ${cluster.node('n2').ip}/32`))).toBe(true);
   }, 60_000);
 });

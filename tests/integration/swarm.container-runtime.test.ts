@@ -9,9 +9,10 @@ import { SwarmContainerRuntime, serviceName, type SwarmNodeEngine } from '../../
 import { readBounded } from '../../worker/src/archive/read-bounded.js';
 import { ServerContainerNotFoundError, type ContainerEvent, type ServerContainerSpec } from '../../worker/src/ports/container-runtime.js';
 import { prosodyFiles, renderProsodyConfig } from '../../worker/src/provisioning/prosody-config.js';
-import { SwarmCluster } from '../support/swarm-cluster.js';
+import { DockerNodeTenantFirewall } from '../../worker/src/adapters/docker-node.tenant-firewall.js';
+import { execIn, SwarmCluster } from '../support/swarm-cluster.js';
 import { makeTestPki, type TestPki } from '../support/test-pki.js';
-import { swarmNodeImage, testEnv } from '../support/test-env.js';
+import { nodeAgentImage, swarmNodeImage, testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
 import { connectAs } from '../support/xmpp.js';
 
@@ -81,7 +82,7 @@ describe('SwarmContainerRuntime on a three-node Swarm', { shuffle: false }, () =
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'parley-swarm-runtime-'));
     const [started, made] = await Promise.allSettled([
-      SwarmCluster.start({ host, nodeImage: swarmNodeImage(), nodes: 3, images: [image], dockerdArgs: ['--no-new-privileges', '--icc=false'] }),
+      SwarmCluster.start({ host, nodeImage: swarmNodeImage(), nodes: 3, images: [image, nodeAgentImage()], dockerdArgs: ['--no-new-privileges', '--icc=false'] }),
       makeTestPki(dir, servers.map((s) => s.domain)),
     ]);
     if (started.status === 'fulfilled') cluster = started.value;
@@ -141,6 +142,44 @@ describe('SwarmContainerRuntime on a three-node Swarm', { shuffle: false }, () =
     }
     expect((await runtime.publishedHostPorts()).has(secondOnN2.port)).toBe(true);
   });
+
+  it('confines a Swarm node\'s servers with its tenant firewall, installed through the node\'s engine', async () => {
+    const [task] = (await containersOn('n2', onN2.id)).filter((c) => c.State === 'running');
+    const from = task?.Id ?? '';
+    const reaches = async (host: string, port: number) => (await execIn(cluster.node('n2').docker, from, ['timeout', '2', 'bash', '-c', `exec 3<>/dev/tcp/${host}/${port}`])).exitCode === 0;
+    const ip = (name: string) => cluster.node(name).ip;
+    const targets = {
+      managerPortOfN1: [ip('n1'), 2377],
+      gossipPortOfOwnNode: [ip('n2'), 7946],
+      serverOnN3: [ip('n3'), onN3.port],
+      neighbourOnOwnNode: [ip('n2'), secondOnN2.port],
+    } as const;
+    const reach = async () => Object.fromEntries(await Promise.all(Object.entries(targets).map(async ([what, [host, port]]) => [what, await reaches(host, port)] as const)));
+    // Without it, a customer's server reaches the Swarm's own ports on every node.
+    expect(await reach()).toEqual({ managerPortOfN1: true, gossipPortOfOwnNode: true, serverOnN3: true, neighbourOnOwnNode: true });
+    const range = { first: 25322, last: 25324 };
+    const apply = () =>
+      Promise.all(
+        cluster.nodes.map((node) =>
+          new DockerNodeTenantFirewall(node.docker, nodeAgentImage(), node.name).apply({
+            bridge: 'docker0',
+            publishedPorts: range,
+            containerDns: [],
+            peers: cluster.nodes.filter((n) => n !== node).map((n) => ({ address: n.ip, ...range })),
+          }),
+        ),
+      );
+    await apply();
+    await apply();
+    expect(await reach()).toEqual({ managerPortOfN1: false, gossipPortOfOwnNode: false, serverOnN3: true, neighbourOnOwnNode: true });
+    // Applied twice, hooked once; and nothing of the agent's runs is left on the node.
+    const rules = await host.getContainer(cluster.node('n2').container).exec({ Cmd: ['iptables', '-S', 'DOCKER-USER'], AttachStdout: true, AttachStderr: true });
+    const stream = await rules.start({ hijack: true, stdin: false });
+    const output = await readBounded(stream, MiB);
+    expect(output.toString('latin1').split('\n').filter((l) => l.includes('-j PARLEY-TENANT-OUT'))).toHaveLength(1);
+    expect(await cluster.node('n2').docker.listContainers({ all: true, filters: { label: ['parley.role=node-agent'] } })).toEqual([]);
+    expect(await logsIn(onN2)).toMatch(/^admin@/);
+  }, 120_000);
 
   it('keeps a service whose spec is unchanged, and writes files into a running server', async () => {
     expect(await runtime.ensureServer(specOf(onN2))).toEqual({ containerId: await serviceId(onN2), reused: true });

@@ -23,6 +23,7 @@ const testEnvSchema = z.object({
   SANDBOX_EDGE_ADDRESS: z.ipv4(),
   /** The Swarm test nodes' image (infra/swarm-node/build.sh); only the Swarm tests need it. */
   SWARM_NODE_IMAGE: z.string().min(1).optional(),
+  NODE_AGENT_IMAGE: z.string().min(1).optional(),
 });
 
 export type TestEnv = z.infer<typeof testEnvSchema>;
@@ -42,12 +43,19 @@ export function testEnv(): TestEnv {
   return parsed;
 }
 
-/** SWARM_NODE_IMAGE, which ./parley exports; a run without it fails only the tests that use it. */
-export function swarmNodeImage(): string {
-  const image = testEnv().SWARM_NODE_IMAGE;
-  if (!image) throw new Error('SWARM_NODE_IMAGE is not set (./parley test sets it; or: export SWARM_NODE_IMAGE=$(bash infra/swarm-node/build.sh | tail -1))');
+const BUILT_IMAGES = { SWARM_NODE_IMAGE: 'infra/swarm-node/build.sh', NODE_AGENT_IMAGE: 'infra/node-agent/build.sh' } as const;
+
+/** An image only some tests need, which ./parley builds and exports; a run without it fails only those. */
+function builtImage(name: keyof typeof BUILT_IMAGES): string {
+  const image = testEnv()[name];
+  if (!image) throw new Error(`${name} is not set (./parley test sets it; or: export ${name}=$(bash ${BUILT_IMAGES[name]} | tail -1))`);
   return image;
 }
+
+/** The Docker-in-Docker node of the tests' Swarms. */
+export const swarmNodeImage = () => builtImage('SWARM_NODE_IMAGE');
+/** What the worker runs on a Swarm node to install its tenant firewall. */
+export const nodeAgentImage = () => builtImage('NODE_AGENT_IMAGE');
 
 /** The whole environment, for starting the platform's own processes (a worker to crash). */
 export function childProcessEnv(): Record<string, string> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolversOf, tenantFirewallHooks, tenantFirewallRules } from '../../worker/src/isolation/tenant-firewall-rules.js';
+import { resolversOf, tenantFirewallHooks, tenantFirewallRules, tenantFirewallScript } from '../../worker/src/isolation/tenant-firewall-rules.js';
 import { expectEvery } from '../support/expect-every.js';
 
 const plan = { bridge: 'parley-tenants', publishedPorts: { first: 20000, last: 29999 }, containerDns: ['10.213.0.1'] };
@@ -36,6 +36,29 @@ describe('the tenant firewall rules', () => {
     expect(privateDrop).toBeGreaterThan(dns);
     expect(forward).toContain('-A PARLEY-TENANT-OUT -d 169.254.0.0/16 -j DROP');
     expect(forward.at(-1)).toBe('-A PARLEY-TENANT-OUT -d 240.0.0.0/4 -j DROP');
+  });
+
+  it('lets a Swarm node\'s containers reach the other nodes\' published ports before it drops private ranges', () => {
+    const swarm = { ...plan, bridge: 'docker0', peers: [{ address: '10.214.1.13', first: 23700, last: 24099 }] };
+    const out = tenantFirewallRules(swarm, []).split('\n').filter((r) => r.startsWith('-A PARLEY-TENANT-OUT'));
+    const peer = out.indexOf('-A PARLEY-TENANT-OUT -d 10.214.1.13/32 -p tcp -m tcp --dport 23700:24099 -j RETURN');
+    expect(peer).toBeGreaterThan(-1);
+    expect(out.indexOf('-A PARLEY-TENANT-OUT -d 10.0.0.0/8 -j DROP')).toBeGreaterThan(peer);
+  });
+
+  it('renders one shell script: the chains at once, then each hook unless present; nothing unchecked goes in', () => {
+    const script = tenantFirewallScript(plan, ['10.0.0.2']).split('\n');
+    expect(script.slice(0, 2)).toEqual(['set -e', "iptables-restore --noflush --wait 10 <<'PARLEY_RULES'"]);
+    expect(script.slice(-4)).toEqual([
+      'PARLEY_RULES',
+      'iptables --wait 10 -C INPUT -i parley-tenants -j PARLEY-TENANT-IN 2>/dev/null || iptables --wait 10 -I INPUT 1 -i parley-tenants -j PARLEY-TENANT-IN',
+      'iptables --wait 10 -C DOCKER-USER -i parley-tenants -j PARLEY-TENANT-OUT 2>/dev/null || iptables --wait 10 -I DOCKER-USER 1 -i parley-tenants -j PARLEY-TENANT-OUT',
+      '',
+    ]);
+    expect(script.join('\n')).toContain(tenantFirewallRules(plan, ['10.0.0.2']).trimEnd());
+    expect(() => tenantFirewallScript({ ...plan, bridge: 'x; reboot' }, [])).toThrow(/invalid bridge/);
+    expect(() => tenantFirewallScript({ ...plan, containerDns: ['1.2.3.4$(id)'] }, [])).toThrow(/not an IPv4 address/);
+    expect(() => tenantFirewallScript({ ...plan, peers: [{ address: '10.0.0.1', first: 0, last: 5 }] }, [])).toThrow(/invalid port range/);
   });
 
   it('reads IPv4 resolvers from resolv.conf, without loopback ones or repeats', () => {

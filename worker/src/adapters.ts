@@ -16,7 +16,9 @@ import { RESTIC_COMMAND_TIMEOUT_MS, ResticBackupRepository } from './adapters/re
 import { IptablesTenantFirewall } from './adapters/iptables.tenant-firewall.js';
 import { DockerContainerRuntime } from './adapters/docker.container-runtime.js';
 import { SwarmContainerRuntime } from './adapters/swarm.container-runtime.js';
-import { NodeEngineDirectory, type NodeEndpoint } from './adapters/node-engines.js';
+import { NodeEngineDirectory } from './adapters/node-engines.js';
+import { DockerNodeTenantFirewall } from './adapters/docker-node.tenant-firewall.js';
+import { NodeFirewalls, type FirewalledNode } from './nodes/node-firewalls.js';
 import { PowerDnsProvider } from './adapters/powerdns.dns-provider.js';
 import { createRoute53Client, Route53DnsProvider } from './adapters/route53.dns-provider.js';
 import { AcmeCertificateAuthority } from './adapters/acme.certificate-authority.js';
@@ -36,6 +38,8 @@ export interface WorkerAdapters {
   turnSecrets: TurnSecretStore | undefined;
   /** coturn's TLS certificate files, when the node offers TURN over TLS. */
   turnTls: TurnTls | undefined;
+  /** Each Swarm node's tenant firewall (firewall above is the worker's own host's). */
+  nodeFirewalls: NodeFirewalls | undefined;
 }
 
 /** The composition root of side effects: configuration picks the adapter behind each port. */
@@ -52,24 +56,39 @@ export function createDnsProvider(config: WorkerConfig, zoneLock?: KeyedLock): D
       });
 }
 
-/** The container runtime the configuration names; a Swarm's nodes are the node rows `nodes` reads. */
-export function createContainerRuntime(config: WorkerConfig, nodes?: () => Promise<NodeEndpoint[]>): ContainerRuntime {
+/**
+ * The container runtime the configuration names and, with a Swarm, its nodes' firewalls; a Swarm's
+ * nodes are the node rows `nodes` reads.
+ */
+export function createContainers(config: WorkerConfig, nodes?: () => Promise<FirewalledNode[]>): Pick<WorkerAdapters, 'containers' | 'nodeFirewalls'> {
   const engine = new Docker({ socketPath: config.docker.socketPath, timeout: config.timeouts.dockerApiMs });
   if (config.docker.runtime === 'swarm') {
-    if (!nodes) throw new Error('the Swarm runtime needs the node rows to find each node engine');
-    return new SwarmContainerRuntime(engine, new NodeEngineDirectory(nodes, config.timeouts.dockerApiMs));
+    const { agentImage } = config.docker;
+    if (!nodes || !agentImage) throw new Error('the Swarm runtime needs the node rows and the node agent image');
+    const directory = new NodeEngineDirectory(nodes, config.timeouts.dockerApiMs);
+    return {
+      containers: new SwarmContainerRuntime(engine, directory),
+      nodeFirewalls: new NodeFirewalls({
+        nodes,
+        firewallOf: (node) => new DockerNodeTenantFirewall(directory.engineAt(node.dockerEndpoint), agentImage, node.name),
+        containerDns: config.node.containerDns,
+      }),
+    };
   }
-  return new DockerContainerRuntime(engine, {
-    nodeName: config.node.name,
-    // The event stream stays idle for hours by design: its own client, without a request timeout.
-    eventsClient: new Docker({ socketPath: config.docker.socketPath }),
-  });
+  return {
+    containers: new DockerContainerRuntime(engine, {
+      nodeName: config.node.name,
+      // The event stream stays idle for hours by design: its own client, without a request timeout.
+      eventsClient: new Docker({ socketPath: config.docker.socketPath }),
+    }),
+    nodeFirewalls: undefined,
+  };
 }
 
-export function createAdapters(config: WorkerConfig, zoneLock?: KeyedLock, nodes?: () => Promise<NodeEndpoint[]>): WorkerAdapters {
+export function createAdapters(config: WorkerConfig, zoneLock?: KeyedLock, nodes?: () => Promise<FirewalledNode[]>): WorkerAdapters {
   const dns = createDnsProvider(config, zoneLock);
   return {
-    containers: createContainerRuntime(config, nodes),
+    ...createContainers(config, nodes),
     dns,
     resolver: new NodeDnsResolver(config.dnsResolver),
     ca: new AcmeCertificateAuthority({

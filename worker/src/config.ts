@@ -66,6 +66,8 @@ const workerEnvSchema = z
     // docker: servers are containers on DOCKER_SOCKET's engine. swarm: that engine is a Swarm
     // manager, servers are services on the nodes Parley has registered (./parley node add).
     CONTAINER_RUNTIME: z.enum(['docker', 'swarm']).default('docker'),
+    // What the worker runs on each Swarm node to install its tenant firewall (infra/node-agent).
+    NODE_AGENT_IMAGE: optionalUnlessBlank(z.string().regex(/^[a-z0-9][a-z0-9._/-]*:[A-Za-z0-9._-]+$/, 'must be an image reference such as parley/node-agent:0123abcd')),
     // The disk the node's servers fill (their volumes): its use is a metric operators alert on.
     DOCKER_DATA_ROOT: z.string().startsWith('/', 'must be an absolute path').default('/var/lib/docker'),
     NODE_PUBLIC_ADDRESS: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IP address' }),
@@ -136,6 +138,7 @@ const workerEnvSchema = z
       ctx.addIssue({ code: 'custom', path: ['PLATFORM_KEYRING'], message: 'must not reuse a key of SECRETS_KEYRING, which the API holds too' });
     }
     if (env.TURN_TLS_DIR) requireWhen(ctx, 'TURN_PID_FILE', env.TURN_PID_FILE, 'TURN_TLS_DIR is set');
+    if (env.CONTAINER_RUNTIME === 'swarm') requireWhen(ctx, 'NODE_AGENT_IMAGE', env.NODE_AGENT_IMAGE, 'CONTAINER_RUNTIME=swarm (./parley sets it from infra/node-agent/build.sh)');
     if (env.PARLEY_FAILPOINTS && env.PARLEY_MODE !== 'sandbox') {
       ctx.addIssue({ code: 'custom', path: ['PARLEY_FAILPOINTS'], message: 'is for crash tests and only allowed in sandbox mode' });
     }
@@ -178,7 +181,8 @@ export interface WorkerConfig {
     orderLimits: AcmeOrderLimits;
   };
   /** dataRoot: where the engine keeps volumes (the disk whose use operators watch). */
-  docker: { socketPath: string; publicAddress: string; dataRoot: string; runtime: 'docker' | 'swarm' };
+  /** agentImage: the node agent image, for a Swarm's nodes (null on one engine). */
+  docker: { socketPath: string; publicAddress: string; dataRoot: string; runtime: 'docker' | 'swarm'; agentImage: string | null };
   prosodyImage: string;
   node: {
     name: string;
@@ -281,7 +285,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       extraRootsUrl: e.ACME_EXTRA_ROOTS_URL,
       orderLimits: acmeOrderLimitsOf(e),
     },
-    docker: { socketPath: e.DOCKER_SOCKET, publicAddress: e.NODE_PUBLIC_ADDRESS, dataRoot: e.DOCKER_DATA_ROOT, runtime: e.CONTAINER_RUNTIME },
+    docker: { socketPath: e.DOCKER_SOCKET, publicAddress: e.NODE_PUBLIC_ADDRESS, dataRoot: e.DOCKER_DATA_ROOT, runtime: e.CONTAINER_RUNTIME, agentImage: e.NODE_AGENT_IMAGE ?? null },
     prosodyImage: e.PROSODY_IMAGE,
     node: {
       name: e.NODE_NAME,

@@ -84,15 +84,18 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   connection.on('error', (error) => logger.debug({ err: describeError(error) }, 'redis connection error'));
   // Several worker processes may write one zone: the lock lives in Redis.
   const adapters = createAdapters(config, new RedisKeyedLock(connection), () =>
-    prisma.node.findMany({ where: { state: { not: 'removed' } }, select: { name: true, publicAddress: true, dockerEndpoint: true }, orderBy: { name: 'asc' } }),
+    prisma.node.findMany({
+      where: { state: { not: 'removed' } },
+      select: { name: true, publicAddress: true, dockerEndpoint: true, portRangeStart: true, portRangeEnd: true },
+      orderBy: { name: 'asc' },
+    }),
   );
   // Before any job runs: no customer's container may start without its network confined.
   try {
-    await adapters.firewall.apply({
-      bridge: config.node.tenantNetwork,
-      publishedPorts: config.node.reachablePorts,
-      containerDns: config.node.containerDns,
-    });
+    // A Swarm's servers run on its nodes: each node's firewall, not this host's (a node that is
+    // down gets it when it is back, see the reconciler).
+    if (adapters.nodeFirewalls) await adapters.nodeFirewalls.applyAll(await adapters.containers.downNodes());
+    else await adapters.firewall.apply({ bridge: config.node.tenantNetwork, publishedPorts: config.node.reachablePorts, containerDns: config.node.containerDns });
     await openBackupRepository(adapters.backups, logger);
   } catch (error) {
     connection.disconnect();
@@ -169,6 +172,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     ledger: new DnsLedger(prisma, adapters.dns, config.platformZone),
     ca: adapters.ca,
     containers: adapters.containers,
+    ...(adapters.nodeFirewalls ? { nodeFirewalls: adapters.nodeFirewalls } : {}),
     backups: adapters.backups,
     serverLock: new RedisKeyedLock(connection, { namespace: 'server' }),
     probe: adapters.probe,

@@ -811,7 +811,7 @@ async function waitForExit(container: Docker.Container, timeoutMs: number, what:
 }
 
 /** The text of a non-TTY container's log (frames: stream type, 3 zero bytes, big-endian length). */
-function demultiplexed(log: Buffer): string {
+export function demultiplexed(log: Buffer): string {
   const parts: Buffer[] = [];
   for (let offset = 0; offset + 8 <= log.length; ) {
     const length = log.readUInt32BE(offset + 4);

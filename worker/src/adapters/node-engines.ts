@@ -25,6 +25,11 @@ export class NodeEngineDirectory implements SwarmNodeDirectory {
     return (await this.rows()).map((row) => ({ name: row.name, publicAddress: row.publicAddress, ...this.clientsFor(row.dockerEndpoint) }));
   }
 
+  /** The client of the engine at `endpoint` (kept, like the ones nodes() hands out). */
+  engineAt(endpoint: string): Docker {
+    return this.clientsFor(endpoint).docker;
+  }
+
   private clientsFor(endpoint: string): { docker: Docker; eventsClient: Docker } {
     let clients = this.clients.get(endpoint);
     if (!clients) {

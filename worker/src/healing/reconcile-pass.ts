@@ -25,6 +25,8 @@ export interface PassReport {
  */
 export async function reconcilePass(deps: StepDeps, nodeName: string): Promise<PassReport> {
   const started = Date.now();
+  // A node back from being down may have lost its rules (a reboot): before its servers are looked at.
+  if (deps.nodeFirewalls) await deps.nodeFirewalls.refresh(await deps.containers.downNodes());
   // Independent reads, at once: they are a tenth of a pass when made one after another.
   const [requeued, node, owned, zoneKeys] = await Promise.all([
     requeueUnfinished(deps),

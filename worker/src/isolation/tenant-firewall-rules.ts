@@ -1,4 +1,9 @@
+import { isIPv4 } from 'node:net';
 import type { TenantFirewallPlan } from '../ports/tenant-firewall.js';
+
+/** Seconds to wait for the xtables lock that Docker also takes. */
+const LOCK_WAIT_SECONDS = 10;
+const INTERFACE = /^[a-z][a-z0-9-]{0,14}$/;
 
 /** Chains Parley owns and rewrites whole; nothing else in the host's firewall is touched. */
 export const TENANT_INPUT_CHAIN = 'PARLEY-TENANT-IN';
@@ -50,11 +55,35 @@ export function tenantFirewallRules(plan: TenantFirewallPlan, resolvers: readonl
     // container-to-container drop, which would otherwise stop federation between neighbours.
     `-A ${TENANT_FORWARD_CHAIN} -m conntrack --ctstate DNAT -j ACCEPT`,
     ...[...new Set([...resolvers, ...plan.containerDns])].flatMap((address) => dnsTo(TENANT_FORWARD_CHAIN, address)),
+    ...(plan.peers ?? []).map((peer) => `-A ${TENANT_FORWARD_CHAIN} -d ${peer.address}/32 -p tcp -m tcp --dport ${peer.first}:${peer.last} -j RETURN`),
     ...NON_PUBLIC_IPV4.map((range) => `-A ${TENANT_FORWARD_CHAIN} -d ${range} -j DROP`),
     'COMMIT',
     '',
   ];
   return lines.join('\n');
+}
+
+/**
+ * The whole firewall as one POSIX shell script, for a machine reached only through a container on
+ * it: the chains replaced at once, then each hook added unless present. Every value in it is
+ * checked (an interface name, IPv4 addresses, port numbers), so nothing can be injected.
+ */
+export function tenantFirewallScript(plan: TenantFirewallPlan, resolvers: readonly string[]): string {
+  if (!INTERFACE.test(plan.bridge)) throw new Error(`invalid bridge name "${plan.bridge.slice(0, 40)}"`);
+  const addresses = [...resolvers, ...plan.containerDns, ...(plan.peers ?? []).map((p) => p.address)];
+  const bad = addresses.find((address) => !isIPv4(address));
+  if (bad !== undefined) throw new Error(`not an IPv4 address: "${bad.slice(0, 60)}"`);
+  const ports = [plan.publishedPorts, ...(plan.peers ?? [])].flatMap((r) => [r.first, r.last]);
+  if (ports.some((port) => !Number.isInteger(port) || port < 1 || port > 65535)) throw new Error(`invalid port range in ${JSON.stringify(ports)}`);
+  const iptables = `iptables --wait ${LOCK_WAIT_SECONDS}`;
+  return [
+    'set -e',
+    `iptables-restore --noflush --wait ${LOCK_WAIT_SECONDS} <<'PARLEY_RULES'`,
+    tenantFirewallRules(plan, resolvers).trimEnd(),
+    'PARLEY_RULES',
+    ...tenantFirewallHooks(plan).map(([chain, rule]) => `${iptables} -C ${chain} ${rule.join(' ')} 2>/dev/null || ${iptables} -I ${chain} 1 ${rule.join(' ')}`),
+    '',
+  ].join('\n');
 }
 
 /** The jumps into Parley's chains: [chain, rule] pairs, each present once. */

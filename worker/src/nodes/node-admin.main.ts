@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
 import { createPrismaClient } from '../../../prisma/client.js';
-import { createDnsProvider } from '../adapters.js';
+import { createContainers, createDnsProvider } from '../adapters.js';
 import { socketPathOf } from '../adapters/node-engines.js';
 import { loadWorkerConfig } from '../config.js';
 import { describeError } from '../contracts/dependency-check.js';
@@ -50,6 +50,9 @@ async function main(argv: string[]): Promise<string> {
       return lines.length > 0 ? lines.join('\n') : 'no node is registered';
     }
     const manager = config.docker.runtime === 'swarm' ? new Docker({ socketPath: config.docker.socketPath, timeout: config.timeouts.dockerApiMs }) : null;
+    const { containers, nodeFirewalls } = createContainers(config, () =>
+      prisma.node.findMany({ where: { state: { not: 'removed' } }, select: { name: true, publicAddress: true, dockerEndpoint: true, portRangeStart: true, portRangeEnd: true } }),
+    );
     const deps: NodeAdminDeps = {
       prisma,
       manager,
@@ -57,6 +60,7 @@ async function main(argv: string[]): Promise<string> {
       ledger: new DnsLedger(prisma, createDnsProvider(config), config.platformZone),
       platformZone: config.platformZone,
       joinTimeoutMs: admin.joinTimeoutMs,
+      firewalls: nodeFirewalls ? { keeper: nodeFirewalls, downNodes: () => containers.downNodes() } : null,
     };
     if (command === 'remove') {
       const { withdrawnRecords, leftSwarm } = await removeNode(deps, name);

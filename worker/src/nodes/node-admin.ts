@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { PrismaClient } from '../../../prisma/client.js';
 import { PLACEMENT_LABEL } from '../adapters/swarm.container-runtime.js';
 import type { DnsLedger } from '../provisioning/dns-ledger.js';
+import type { NodeFirewalls } from './node-firewalls.js';
 
 /** Why a node command was refused or failed: a stable type, and words saying what to do. */
 export class NodeAdminError extends Error {
@@ -43,6 +44,8 @@ export interface NodeAdminDeps {
   platformZone: string;
   /** Bound on waiting for a joined node to be Ready. */
   joinTimeoutMs: number;
+  /** A Swarm's nodes' tenant firewalls, and which nodes are down now (null on one engine). */
+  firewalls: { keeper: NodeFirewalls; downNodes(): Promise<ReadonlySet<string>> } | null;
 }
 
 interface SwarmNodeInfo {
@@ -65,8 +68,9 @@ export interface AddedNode {
 /**
  * Registers a node servers can be placed on, with its capacity. With a Swarm, the node's engine
  * joins the manager's Swarm as a worker when it is in none (the command runs the join through the
- * node's engine), and is labelled `parley.node=<name>` so services can be pinned to it. Running it
- * again updates the capacity and changes nothing else.
+ * node's engine), is labelled `parley.node=<name>` so services can be pinned to it, and gets its
+ * tenant firewall before it is registered. Running it again updates the capacity and changes
+ * nothing else.
  */
 export async function addNode(deps: NodeAdminDeps, request: NodeAddRequest): Promise<AddedNode> {
   const { name } = request;
@@ -77,6 +81,8 @@ export async function addNode(deps: NodeAdminDeps, request: NodeAddRequest): Pro
   let swarmNodeId: string | null = null;
   let joined = false;
   if (deps.manager) ({ swarmNodeId, joined } = await joinAndLabel(deps, deps.manager, request));
+  // Confined before it can take a server; every other node's rules name it as a peer.
+  if (deps.firewalls) await deps.firewalls.keeper.applyAll(await deps.firewalls.downNodes(), request);
   const row = { ...request, hostname: `${name}.${deps.platformZone.replace(/\.$/, '')}`, state: 'active' as const };
   const node = await deps.prisma.node.upsert({ where: { name }, create: row, update: row });
   return { id: node.id, name, swarmNodeId, joined };
@@ -134,6 +140,8 @@ export async function removeNode(deps: NodeAdminDeps, name: string): Promise<{ w
   if (deps.manager) leftSwarm = await leaveSwarm(deps.manager, deps.engineAt(node.dockerEndpoint), name);
   const withdrawnRecords = await deps.ledger.withdraw({ nodeId: node.id });
   await deps.prisma.node.update({ where: { id: node.id }, data: { state: 'removed' } });
+  // The other nodes' rules stop naming it.
+  if (deps.firewalls) await deps.firewalls.keeper.applyAll(await deps.firewalls.downNodes());
   return { withdrawnRecords, leftSwarm };
 }
 

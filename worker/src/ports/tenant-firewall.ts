@@ -6,6 +6,11 @@ export interface TenantFirewallPlan {
   publishedPorts: { first: number; last: number };
   /** Name servers given to containers (port 53 only), when not the host's own resolvers. */
   containerDns: readonly string[];
+  /**
+   * The other nodes' addresses and published ports (a Swarm's): reachable as from anywhere, also
+   * when the nodes share a private network.
+   */
+  peers?: readonly { address: string; first: number; last: number }[];
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { NodeDrainJob, ServerBackupJob, ServerMoveJob } from '../contracts/provisioning.js';
+import type { NodeFirewalls } from '../nodes/node-firewalls.js';
 import type { BackupRepository } from '../ports/backup-repository.js';
 import type { PrismaClient } from '../../../prisma/client.js';
 import type { SecretSealer } from '../crypto/secret-sealer.js';
@@ -93,6 +94,8 @@ export interface StepDeps {
   ledger: DnsLedger;
   ca: CertificateAuthority;
   containers: ContainerRuntime;
+  /** A Swarm's nodes' tenant firewalls, kept by the reconciler (absent on one engine). */
+  nodeFirewalls?: NodeFirewalls;
   /** Where servers' data is backed up (restic). */
   backups: BackupRepository;
   /** One container-changing operation per server at a time, across workers (a repair, an action). */
