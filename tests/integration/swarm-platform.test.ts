@@ -87,7 +87,17 @@ describe('the platform on a three-node Docker Swarm', { shuffle: false }, () => 
     repositoryDir = join(await mkdtemp(join(tmpdir(), 'parley-swarm-platform-')), 'repository');
     // Only the manager forms the Swarm: the other two join through `node add`. Swarm's default
     // heartbeat (5 s): a shorter one marks busy nodes down now and then on a loaded machine.
-    cluster = await SwarmCluster.start({ host, nodeImage: swarmNodeImage(), nodes: 3, images: [testEnv().PROSODY_IMAGE, nodeAgentImage()], dockerdArgs: ['--no-new-privileges', '--icc=false'], joinWorkers: false, heartbeatSeconds: 5 });
+    cluster = await SwarmCluster.start({
+      host,
+      nodeImage: swarmNodeImage(),
+      nodes: 3,
+      // On the manager only, where ./parley builds them: the platform copies them to the others.
+      images: [testEnv().PROSODY_IMAGE, nodeAgentImage()],
+      imagesOnManagerOnly: true,
+      dockerdArgs: ['--no-new-privileges', '--icc=false'],
+      joinWorkers: false,
+      heartbeatSeconds: 5,
+    });
     const manager = cluster.node('n1');
     harness = await ProvisioningHarness.create(BASE_PORT, {
       configure: (config) => ({
@@ -156,6 +166,8 @@ describe('the platform on a three-node Docker Swarm', { shuffle: false }, () => 
     expect(await harness.prisma.node.findUnique({ where: { name: 'other' } }), 'a refused add registers nothing').toBeNull();
     const n3 = (await cluster.node('n1').docker.getNode(joined[1]?.swarmNodeId ?? '-').inspect()) as { Spec: { Labels?: Record<string, string> } };
     expect(n3.Spec.Labels?.['parley.node']).toBe(names.c);
+    // The node agent was copied from the manager to run there.
+    for (const name of ['n2', 'n3']) expect((await cluster.node(name).docker.getImage(nodeAgentImage()).inspect()).RepoTags).toContain(nodeAgentImage());
     // Each node is confined before it takes a server: its tenant chain hooked once, naming the
     // other two nodes as peers (their published ports only).
     for (const name of ['n1', 'n2', 'n3']) {

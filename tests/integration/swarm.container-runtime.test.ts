@@ -10,6 +10,7 @@ import { readBounded } from '../../worker/src/archive/read-bounded.js';
 import { ServerContainerNotFoundError, type ContainerEvent, type ServerContainerSpec } from '../../worker/src/ports/container-runtime.js';
 import { prosodyFiles, renderProsodyConfig } from '../../worker/src/provisioning/prosody-config.js';
 import { DockerNodeTenantFirewall } from '../../worker/src/adapters/docker-node.tenant-firewall.js';
+import { ImageCopier } from '../../worker/src/adapters/image-copy.js';
 import { execIn, SwarmCluster } from '../support/swarm-cluster.js';
 import { makeTestPki, type TestPki } from '../support/test-pki.js';
 import { nodeAgentImage, swarmNodeImage, testEnv } from '../support/test-env.js';
@@ -161,7 +162,7 @@ describe('SwarmContainerRuntime on a three-node Swarm', { shuffle: false }, () =
     const apply = () =>
       Promise.all(
         cluster.nodes.map((node) =>
-          new DockerNodeTenantFirewall(node.docker, nodeAgentImage(), node.name).apply({
+          new DockerNodeTenantFirewall(node.docker, nodeAgentImage(), node.name, new ImageCopier(cluster.manager.docker)).apply({
             bridge: 'docker0',
             publishedPorts: range,
             containerDns: [],

@@ -43,8 +43,10 @@ export interface SwarmClusterOptions {
   nodes: number;
   /** An IPv4 /24 of the cluster's own; by default a free 10.214.N.0/24. */
   subnet?: string;
-  /** Host images loaded into every node's engine. */
+  /** Host images loaded into every node's engine (or the manager's only: `imagesOnManagerOnly`). */
   images?: string[];
+  /** The images on the manager alone, as where Parley builds them: the platform copies them on. */
+  imagesOnManagerOnly?: boolean;
   /** Extra dockerd flags of every node (a daemon default a spike wants to try). */
   dockerdArgs?: string[];
   /** The managers' dispatcher heartbeat: a dead node is marked Down after a few of these. */
@@ -183,7 +185,7 @@ export class SwarmCluster {
 
     // Images stream into the nodes while the swarm forms: neither waits for the other.
     let imagesMs = 0;
-    const images = this.loadImages(options.images ?? []).then(() => {
+    const images = this.loadImages(options.images ?? [], options.imagesOnManagerOnly ? [this.manager] : this.nodes).then(() => {
       imagesMs = Date.now() - enginesAt;
     });
     let swarmMs = 0;
@@ -324,11 +326,11 @@ export class SwarmCluster {
   }
 
   /** Each image is exported from the host once and streamed into every node's engine at the same time. */
-  private async loadImages(images: string[]): Promise<void> {
+  private async loadImages(images: string[], into: SwarmNode[]): Promise<void> {
     for (const image of images) {
       const source = await this.host.getImage(image).get();
       await Promise.all(
-        this.nodes.map(async (node) => {
+        into.map(async (node) => {
           const copy = new PassThrough();
           source.pipe(copy);
           const response = await node.docker.loadImage(copy, { quiet: true });

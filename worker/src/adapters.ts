@@ -18,6 +18,7 @@ import { DockerContainerRuntime } from './adapters/docker.container-runtime.js';
 import { SwarmContainerRuntime } from './adapters/swarm.container-runtime.js';
 import { NodeEngineDirectory } from './adapters/node-engines.js';
 import { DockerNodeTenantFirewall } from './adapters/docker-node.tenant-firewall.js';
+import { ImageCopier } from './adapters/image-copy.js';
 import { NodeFirewalls, type FirewalledNode } from './nodes/node-firewalls.js';
 import { PowerDnsProvider } from './adapters/powerdns.dns-provider.js';
 import { createRoute53Client, Route53DnsProvider } from './adapters/route53.dns-provider.js';
@@ -66,11 +67,12 @@ export function createContainers(config: WorkerConfig, nodes?: () => Promise<Fir
     const { agentImage } = config.docker;
     if (!nodes || !agentImage) throw new Error('the Swarm runtime needs the node rows and the node agent image');
     const directory = new NodeEngineDirectory(nodes, config.timeouts.dockerApiMs);
+    const images = new ImageCopier(engine);
     return {
-      containers: new SwarmContainerRuntime(engine, directory),
+      containers: new SwarmContainerRuntime(engine, directory, { images }),
       nodeFirewalls: new NodeFirewalls({
         nodes,
-        firewallOf: (node) => new DockerNodeTenantFirewall(directory.engineAt(node.dockerEndpoint), agentImage, node.name),
+        firewallOf: (node) => new DockerNodeTenantFirewall(directory.engineAt(node.dockerEndpoint), agentImage, node.name, images),
         containerDns: config.node.containerDns,
       }),
     };

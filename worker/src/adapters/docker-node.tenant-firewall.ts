@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { resolversOf, tenantFirewallScript } from '../isolation/tenant-firewall-rules.js';
 import type { TenantFirewall, TenantFirewallPlan } from '../ports/tenant-firewall.js';
 import { demultiplexed } from './docker.container-runtime.js';
+import type { ImageCopier } from './image-copy.js';
 import { TenantFirewallError } from './iptables.tenant-firewall.js';
 
 const RUN_TIMEOUT_MS = 30_000;
@@ -19,9 +20,11 @@ export class DockerNodeTenantFirewall implements TenantFirewall {
     private readonly engine: Docker,
     private readonly agentImage: string,
     private readonly node: string,
+    private readonly images: ImageCopier,
   ) {}
 
   async apply(plan: TenantFirewallPlan): Promise<void> {
+    await this.images.ensure(this.engine, this.node, this.agentImage);
     const { output: resolvConf } = await this.run(['cat', '/etc/resolv.conf']);
     const script = tenantFirewallScript(plan, resolversOf(resolvConf));
     const { exitCode, output } = await this.run(['sh', '-c', script]);

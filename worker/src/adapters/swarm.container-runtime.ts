@@ -28,6 +28,7 @@ import {
   statusOf,
   validateSpec,
 } from './docker.container-runtime.js';
+import { ImageCopier } from './image-copy.js';
 
 /** One Swarm node as Parley knows it: its name (its `parley.node` label) and its own engine. */
 export interface SwarmNodeEngine {
@@ -48,6 +49,8 @@ export interface SwarmContainerRuntimeOptions {
   execTimeoutMs?: number;
   /** Bound on waiting for Swarm to start (or stop, or remove) a server's task. */
   settleTimeoutMs?: number;
+  /** Copies images from the manager's engine to the nodes (shared with the nodes' firewalls). */
+  images?: ImageCopier;
 }
 
 /** Servers are pinned by this node label; `./parley node add` sets it. */
@@ -93,6 +96,7 @@ interface NodeHandle {
  */
 export class SwarmContainerRuntime implements ContainerRuntime {
   private readonly settleTimeoutMs: number;
+  private readonly images: ImageCopier;
   private readonly handles = new Map<string, { engine: SwarmNodeEngine; runtime: DockerContainerRuntime }>();
 
   constructor(
@@ -101,6 +105,7 @@ export class SwarmContainerRuntime implements ContainerRuntime {
     private readonly options: SwarmContainerRuntimeOptions = {},
   ) {
     this.settleTimeoutMs = options.settleTimeoutMs ?? 120_000;
+    this.images = options.images ?? new ImageCopier(manager);
   }
 
   async ping(): Promise<string> {
@@ -118,6 +123,7 @@ export class SwarmContainerRuntime implements ContainerRuntime {
       await this.discardService(service);
       service = undefined;
     }
+    await this.images.ensure(target.node.docker, target.node.name, spec.image);
     await target.runtime.stageVolumes(spec);
     const reused = service !== undefined;
     if (service) {
@@ -195,6 +201,7 @@ export class SwarmContainerRuntime implements ContainerRuntime {
     const target = await this.handle(spec.node);
     const existing = await this.inspectService(spec.serverId);
     if (existing) await this.discardService(existing);
+    await this.images.ensure(target.node.docker, target.node.name, spec.image);
     await target.runtime.stageVolumes(spec, source);
     const service = await this.createService(spec);
     await this.untilRunning(spec.serverId, target, new Set());
@@ -208,6 +215,7 @@ export class SwarmContainerRuntime implements ContainerRuntime {
   async runDataTool(run: DataToolRun): Promise<DataToolResult> {
     const [handle] = await this.readyHandles();
     if (!handle) throw new Error('no Swarm node is ready to run a data tool on');
+    await this.images.ensure(handle.node.docker, handle.node.name, run.image);
     return handle.runtime.runDataTool(run);
   }
 
