@@ -107,6 +107,19 @@ describe('configuration', () => {
     expect(JSON.stringify(loadApiConfig({ ...apiEnv, PLATFORM_KEYRING: workerEnv.PLATFORM_KEYRING }))).not.toContain(workerEnv.PLATFORM_KEYRING.slice(2));
   });
 
+  it('runs servers on one engine unless told to use a Swarm, which needs the node agent image; restores a lost node\'s servers after 30 min unless set', () => {
+    expect(loadWorkerConfig(workerEnv).docker).toMatchObject({ runtime: 'docker', agentImage: null });
+    expect(loadWorkerConfig(workerEnv).jobs.nodeLossRestoreAfterMs).toBe(1_800_000);
+    expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, CONTAINER_RUNTIME: 'swarm' }))).toEqual([
+      'NODE_AGENT_IMAGE: is required when CONTAINER_RUNTIME=swarm (./parley sets it from infra/node-agent/build.sh)',
+    ]);
+    expect(loadWorkerConfig({ ...workerEnv, CONTAINER_RUNTIME: 'swarm', NODE_AGENT_IMAGE: 'parley/node-agent:0123abcd', NODE_LOSS_RESTORE_AFTER_MS: '0' })).toMatchObject({
+      docker: { runtime: 'swarm', agentImage: 'parley/node-agent:0123abcd' },
+      jobs: { nodeLossRestoreAfterMs: 0 },
+    });
+    expect(problemsOf(() => loadWorkerConfig({ ...workerEnv, CONTAINER_RUNTIME: 'kubernetes' }))[0]).toMatch(/^CONTAINER_RUNTIME: /);
+  });
+
   it('offers TURN over TLS only with coturn\'s certificate directory and pid file, and serves the worker\'s metrics on 127.0.0.1:9102 unless set', () => {
     const calls = { ...workerEnv, TURN_SECRETS_DATABASE_URL: 'postgresql://w:p@127.0.0.1:5432/parley_turn' };
     expect(loadWorkerConfig(calls).calls?.tls).toBeNull();
