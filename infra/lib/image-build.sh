@@ -195,3 +195,16 @@ import_rootfs() {
     sh "$rootfs" "$tag" "$@"
   remove_rootfs
 }
+
+# The options of a build script that takes only --repo (and -h): sets `repo`, starting from $1;
+# the help is the calling script's header comment.
+repo_option() {
+  repo=$1; shift
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --repo) [ $# -ge 2 ] || { echo "build.sh: --repo needs a value" >&2; exit 2; }; repo=$2; shift 2 ;;
+      -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+      *) echo "build.sh: unknown argument: $1" >&2; exit 2 ;;
+    esac
+  done
+}

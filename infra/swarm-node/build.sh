@@ -14,18 +14,10 @@ set -euo pipefail
 
 readonly SUITE=bookworm
 
-repo=${PARLEY_SWARM_NODE_REPO:-parley/swarm-node}
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --repo) [ $# -ge 2 ] || { echo "build.sh: --repo needs a value" >&2; exit 2; }; repo=$2; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
-    *) echo "build.sh: unknown argument: $1" >&2; exit 2 ;;
-  esac
-done
-
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=infra/lib/image-build.sh
 . "$here/../lib/image-build.sh"
+repo_option "${PARLEY_SWARM_NODE_REPO:-parley/swarm-node}" "$@"
 
 build_image() {
   local tag=$1 hash=$2

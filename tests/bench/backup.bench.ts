@@ -15,7 +15,7 @@ import { loadWorkerConfig } from '../../worker/src/config.js';
 import { checkXmpp } from '../../worker/src/healing/xmpp-check.js';
 import { prosodyCreateOrUpdateUser } from '../../worker/src/provisioning/prosody-accounts.js';
 import { pebbleIssuers } from '../support/pebble.js';
-import { signUpWithToken, startPlatformApi } from '../support/platform-api.js';
+import { signUpOperator, signUpWithToken, startPlatformApi } from '../support/platform-api.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
@@ -257,9 +257,7 @@ async function main(): Promise<void> {
 
     // An operator moves the server to a second node (registered on this machine as a second
     // address); timed from the request until a client logs in at the new address.
-    const operator = await signUpWithToken(api.url, async (accountId) => {
-      await harness.prisma.account.update({ where: { id: accountId }, data: { role: 'operator' } });
-    });
+    const operator = await signUpOperator(api.url, harness.prisma);
     const nodeB = await harness.prisma.node.create({
       data: { ...NODE_B, hostname: `${NODE_B.name}.${harness.config.platformZone}`, dockerEndpoint: `unix://${harness.config.docker.socketPath}` },
     });

@@ -16,7 +16,7 @@ import { DockerContainerRuntime } from '../../worker/src/adapters/docker.contain
 import { loadWorkerConfig } from '../../worker/src/config.js';
 import { PROVISIONING_QUEUE } from '../../worker/src/contracts/provisioning.js';
 import { XMPP_USERS_QUEUE } from '../../worker/src/contracts/xmpp-user-jobs.js';
-import { signUpWithToken, startPlatformApi, type ApiRequest } from '../support/platform-api.js';
+import { signUpOperator, signUpWithToken, startPlatformApi, type ApiRequest } from '../support/platform-api.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { tearDownAll } from '../support/tear-down.js';
 import { testEnv } from '../support/test-env.js';
@@ -240,9 +240,7 @@ async function main(): Promise<void> {
     const portsPerServer = mean((f) => f.ports);
 
     // The operators' list with LIST_ROWS servers in the database (the rows live only for this).
-    const operator = await signUpWithToken(api.url, async (accountId) => {
-      await harness.prisma.account.update({ where: { id: accountId }, data: { role: 'operator' } });
-    });
+    const operator = await signUpOperator(api.url, harness.prisma);
     fixtureAccount = await insertFixture(harness.prisma, LIST_ROWS, `${label}f`, harness.config.platformZone);
     const list = await timeList(operator, LIST_WARMUP, LIST_REQUESTS);
     await removeFixture(harness.prisma, fixtureAccount);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +12,7 @@ import { startApiHarness, withToken, type ApiHarness, type TestAccount } from '.
 import { testEnv } from '../support/test-env.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { PlatformProcess } from '../support/platform-process.js';
+import { runProcess } from '../support/run-process.js';
 
 const CHILD_PATH = '/usr/local/bin:/usr/bin:/bin';
 const KEEP = { daily: 7, weekly: 4 };
@@ -82,19 +82,12 @@ describe('the platform database: backed up into restic, restored into an empty d
     const second = await createScratchDatabase(testEnv().DATABASE_URL, 'r');
     try {
       const restoreDb = () =>
-        new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-          const child = spawn('node', ['--import', 'tsx', 'worker/src/backups/restore-database.main.ts'], {
-            env: { PATH: CHILD_PATH, HOME: tmpdir(), DATABASE_URL: second.url, BACKUP_REPOSITORY: repositoryDir, BACKUP_PASSWORD: password },
-          });
-          let out = '';
-          child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-          child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-          const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-          child.once('error', reject);
-          child.once('close', (code) => {
-            clearTimeout(timer);
-            resolve({ code, out });
-          });
+        runProcess(['node', '--import', 'tsx', 'worker/src/backups/restore-database.main.ts'], {
+          PATH: CHILD_PATH,
+          HOME: tmpdir(),
+          DATABASE_URL: second.url,
+          BACKUP_REPOSITORY: repositoryDir,
+          BACKUP_PASSWORD: password,
         });
       const first = await restoreDb();
       expect(first, first.out).toMatchObject({ code: 0 });

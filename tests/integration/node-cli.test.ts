@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runProcess } from '../support/run-process.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { childProcessEnv, testEnv } from '../support/test-env.js';
 
@@ -9,20 +9,7 @@ describe('./parley node', () => {
   let db: TestDatabase;
 
   const node = (...args: string[]) =>
-    new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const child = spawn('node', ['--import', 'tsx', 'worker/src/nodes/node-admin.main.ts', ...args], {
-        env: { ...childProcessEnv(), DATABASE_URL: db.url, CONTAINER_RUNTIME: 'docker', PARLEY_API_TOKEN: '' },
-      });
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-      child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.once('error', reject);
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, out });
-      });
-    });
+    runProcess(['node', '--import', 'tsx', 'worker/src/nodes/node-admin.main.ts', ...args], { ...childProcessEnv(), DATABASE_URL: db.url, CONTAINER_RUNTIME: 'docker', PARLEY_API_TOKEN: '' });
   const engine = `unix://${testEnv().DOCKER_SOCKET}`;
 
   beforeAll(async () => {

@@ -7,7 +7,7 @@ import { DockerContainerRuntime } from '../../worker/src/adapters/docker.contain
 import { prosodyCreateOrUpdateUser } from '../../worker/src/provisioning/prosody-accounts.js';
 import Docker from 'dockerode';
 import { pebbleIssuers } from '../support/pebble.js';
-import { signUpWithToken, startPlatformApi, type ApiRequest, type ListeningApi } from '../support/platform-api.js';
+import { signUpOperator, startPlatformApi, type ApiRequest, type ListeningApi } from '../support/platform-api.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { tearDownAll } from '../support/tear-down.js';
 import { testEnv } from '../support/test-env.js';
@@ -66,9 +66,7 @@ describe('draining a node', { shuffle: false }, () => {
       }
     }
     api = await startPlatformApi(harness);
-    operator = await signUpWithToken(api.url, async (accountId) => {
-      await harness.prisma.account.update({ where: { id: accountId }, data: { role: 'operator' } });
-    });
+    operator = await signUpOperator(api.url, harness.prisma);
   }, 240_000);
 
   afterAll(async () => {

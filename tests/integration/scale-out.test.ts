@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROVISION_STEPS, PROVISIONING_QUEUE, stepJobId } from '../../worker/src/contracts/provisioning.js';
 import { loadApiConfig } from '../../api/src/config.js';
-import { signUpWithToken, type ApiRequest } from '../support/platform-api.js';
+import { signUpOperator, signUpWithToken, type ApiRequest } from '../support/platform-api.js';
 import { PlatformProcess } from '../support/platform-process.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { freePort } from '../support/redis-server.js';
@@ -100,9 +100,7 @@ describe.sequential('two APIs and two workers at once', { shuffle: false }, () =
     const [a, b] = apis as [Api, Api];
     const customer = await signUpWithToken(a.url);
     through = [customer, await tokenOn(b.url, customer)];
-    operator = await signUpWithToken(b.url, async (accountId) => {
-      await harness.prisma.account.update({ where: { id: accountId }, data: { role: 'operator' } });
-    });
+    operator = await signUpOperator(b.url, harness.prisma);
   }, 120_000);
 
   /** A second token of the customer's, minted through API A and sent to `url`: both read the one database. */

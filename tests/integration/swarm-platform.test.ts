@@ -15,7 +15,7 @@ import { demultiplexed } from '../../worker/src/adapters/docker.container-runtim
 import { readBounded } from '../../worker/src/archive/read-bounded.js';
 import { prosodyCreateOrUpdateUser } from '../../worker/src/provisioning/prosody-accounts.js';
 import { pebbleIssuers } from '../support/pebble.js';
-import { signUpWithToken, startPlatformApi, type ApiRequest, type ListeningApi } from '../support/platform-api.js';
+import { signUpOperator, startPlatformApi, type ApiRequest, type ListeningApi } from '../support/platform-api.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { SwarmCluster } from '../support/swarm-cluster.js';
 import { tearDownAll } from '../support/tear-down.js';
@@ -126,9 +126,7 @@ describe('the platform on a three-node Docker Swarm', { shuffle: false }, () => 
       firewalls: { keeper: nodeFirewalls, downNodes: () => containers.downNodes() },
     };
     api = await startPlatformApi(harness);
-    operator = await signUpWithToken(api.url, async (accountId) => {
-      await harness.prisma.account.update({ where: { id: accountId }, data: { role: 'operator' } });
-    });
+    operator = await signUpOperator(api.url, harness.prisma);
   }, 240_000);
 
   afterAll(async () => {
@@ -240,7 +238,8 @@ describe('the platform on a three-node Docker Swarm', { shuffle: false }, () => 
     }
     await cluster.kill('n3');
     const killedAt = Date.now();
-    // Shown down (from Swarm's node status) by the reconciler's next passes, each with its incident.
+    // Shown down (its engine silent, then Swarm's node status) by the reconciler's next passes,
+    // each with its incident.
     await until(
       'every server of the killed node shown down',
       async () => {
@@ -250,7 +249,7 @@ describe('the platform on a three-node Docker Swarm', { shuffle: false }, () => 
       60_000,
       250,
     );
-    console.log(`swarm platform: servers of the killed node shown down after ${Date.now() - killedAt} ms (heartbeat 5 s, reconcile pass every 2 s)`);
+    console.log(`swarm platform: servers of the killed node shown down after ${Date.now() - killedAt} ms (reconcile pass every 2 s)`);
     for (const server of lost) {
       expect(await harness.prisma.incident.findFirst({ where: { serverId: server.serverId, kind: 'node_down', resolvedAt: null } })).not.toBeNull();
       const view = await operator('GET', `/servers/${server.serverId}`);
@@ -282,6 +281,21 @@ describe('the platform on a three-node Docker Swarm', { shuffle: false }, () => 
       60_000,
       500,
     );
+
+    // The node comes back (its machine restarted): its firewall is installed again, and the stale
+    // copies of the servers restored elsewhere are removed from it.
+    await cluster.restart('n3');
+    await until(
+      'the returned node firewalled and emptied',
+      async () => {
+        const hooked = (await iptablesOf('n3')).includes('-A DOCKER-USER -i docker0 -j PARLEY-TENANT-OUT');
+        const { Volumes } = await cluster.node('n3').docker.listVolumes({ filters: { label: ['parley.managed=true'] } });
+        return hooked && (Volumes ?? []).length === 0 ? true : null;
+      },
+      120_000,
+      1_000,
+    );
+    for (const server of lost) await findsHistory(server, `first words on ${server.domain}`);
   }, 600_000);
 
   it('removes an empty node: it leaves the Swarm, and a node with servers is refused', async () => {

@@ -1,3 +1,4 @@
+import type { PrismaClient } from '../../prisma/client.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../api/src/app.js';
@@ -40,6 +41,13 @@ export type ApiRequest = (method: string, path: string, body?: unknown) => Promi
  * `makeOperator` (given the account's id) turns the account into an operator's first, and the
  * token is then scoped for operator work.
  */
+/** A new account made an operator (through the database, as the API offers no such route) with an operator token. */
+export function signUpOperator(apiUrl: string, prisma: PrismaClient): Promise<ApiRequest> {
+  return signUpWithToken(apiUrl, async (accountId) => {
+    await prisma.account.update({ where: { id: accountId }, data: { role: 'operator' } });
+  });
+}
+
 export async function signUpWithToken(apiUrl: string, makeOperator?: (accountId: string) => Promise<void>): Promise<ApiRequest> {
   const email = `bench-${randomBytes(4).toString('hex')}@example.test`;
   const signUp = await fetch(`${apiUrl}/api/v1/accounts`, {

@@ -137,6 +137,8 @@ export class SwarmCluster {
     const node = this.node(name);
     await this.host.getContainer(node.container).start();
     await this.waitForEngine(node);
+    // A node that joined after start() (a test's own join) is learned from its engine.
+    node.id ||= ((await node.docker.info()) as { Swarm: { NodeID: string } }).Swarm.NodeID;
     await until(`node ${name} Ready again`, async () => ((await this.nodeState(node.id)) === 'ready' ? true : null), this.stageTimeoutMs, 100);
   }
 

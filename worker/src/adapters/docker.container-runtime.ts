@@ -468,6 +468,10 @@ export class DockerContainerRuntime implements ContainerRuntime {
     return ports;
   }
 
+  pruneElsewhere(): Promise<number> {
+    return Promise.resolve(0);
+  }
+
   /** One engine is one machine: when it is down, nothing answers to say so. */
   downNodes(): Promise<ReadonlySet<string>> {
     return Promise.resolve(new Set());

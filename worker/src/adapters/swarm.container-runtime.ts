@@ -58,6 +58,8 @@ export const PLACEMENT_LABEL = 'parley.node';
 /** Swarm's default network on each node: `dockerd --icc=false` keeps its containers apart. */
 const NODE_NETWORK = 'bridge';
 const POLL_MS = 250;
+/** A node engine that does not answer a ping this soon is taken for down. */
+const PING_TIMEOUT_MS = 5_000;
 const TASK_RETRY_DELAY_NS = 1e9;
 const MiB = 1024 * 1024;
 
@@ -176,8 +178,20 @@ export class SwarmContainerRuntime implements ContainerRuntime {
     const service = await this.inspectService(serverId);
     if (service) await this.discardService(service);
     // Every node that answers: a move leaves nothing behind on the node it left. A node that is
-    // down keeps what it held until it is removed.
+    // down keeps what it held until it is back (see pruneElsewhere) or removed.
     for (const handle of await this.readyHandles()) await handle.runtime.removeServer(serverId);
+  }
+
+  async pruneElsewhere(serverId: string, node: string): Promise<number> {
+    let pruned = 0;
+    for (const handle of await this.readyHandles()) {
+      if (handle.node.name === node) continue;
+      const { containers, volumes } = await handle.runtime.listOwned(serverId);
+      if (containers.length === 0 && volumes.length === 0) continue;
+      await handle.runtime.removeServer(serverId);
+      pruned++;
+    }
+    return pruned;
   }
 
   async missingFiles(owned: OwnedContainer, paths: string[]): Promise<string[]> {
@@ -277,11 +291,12 @@ export class SwarmContainerRuntime implements ContainerRuntime {
   }
 
   async downNodes(): Promise<ReadonlySet<string>> {
-    // Swarm's view (a node misses heartbeats: down in seconds), not a ping from here: a node
-    // Parley has registered but Swarm does not list as ready is down too.
-    const [nodes, listed] = await Promise.all([this.directory.nodes(), this.manager.listNodes() as Promise<SwarmNodeInfo[]>]);
+    // Down for Swarm (missed heartbeats, or not listed as ready) or its engine not answering
+    // Parley, which is seen first: Swarm waits for a few heartbeats.
+    const [handles, listed] = await Promise.all([this.handles$(), this.manager.listNodes() as Promise<SwarmNodeInfo[]>]);
     const ready = new Set(listed.filter((n) => n.Status?.State === 'ready').map((n) => n.Spec?.Labels?.[PLACEMENT_LABEL]));
-    return new Set(nodes.map((n) => n.name).filter((name) => !ready.has(name)));
+    const answering = await this.answering(handles);
+    return new Set(handles.map((h) => h.node.name).filter((name, i) => !ready.has(name) || !answering[i]));
   }
 
   private async createService(spec: ServerContainerSpec): Promise<ServiceInfo> {
@@ -377,8 +392,19 @@ export class SwarmContainerRuntime implements ContainerRuntime {
   /** Nodes whose engine answers now, in the directory's order. */
   private async readyHandles(): Promise<NodeHandle[]> {
     const handles = await this.handles$();
-    const answers = await Promise.all(handles.map((h) => h.node.docker.ping().then(() => true, () => false)));
-    return handles.filter((_, i) => answers[i]);
+    const answering = await this.answering(handles);
+    return handles.filter((_, i) => answering[i]);
+  }
+
+  /** Whether each node's engine answers a ping within PING_TIMEOUT_MS. */
+  private answering(handles: NodeHandle[]): Promise<boolean[]> {
+    return Promise.all(
+      handles.map((h) => {
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS)));
+        return Promise.race([h.node.docker.ping().then(() => true, () => false), timedOut]).finally(() => clearTimeout(timer));
+      }),
+    );
   }
 
   private async handles$(): Promise<NodeHandle[]> {

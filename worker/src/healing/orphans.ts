@@ -9,19 +9,26 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * own records are not). An object without one of these nodes' labels, or a record without a ledger row,
  * is never touched.
  */
-export async function removeOrphans(deps: StepDeps, nodeNames: ReadonlySet<string>, owned: OwnedObjects): Promise<{ containers: number; records: number }> {
+export async function removeOrphans(deps: StepDeps, nodeNames: ReadonlySet<string>, owned: OwnedObjects): Promise<{ containers: number; records: number; staleCopies: number }> {
   const labelled = new Set(
     [...owned.containers, ...owned.volumes].filter((o) => o.node !== null && nodeNames.has(o.node) && UUID.test(o.serverId)).map((o) => o.serverId),
   );
-  const live = await deps.prisma.server.findMany({ where: { id: { in: [...labelled] }, state: { not: 'deleted' } }, select: { id: true } });
+  const live = await deps.prisma.server.findMany({ where: { id: { in: [...labelled] }, state: { not: 'deleted' } }, select: { id: true, node: { select: { name: true } } } });
   const liveIds = new Set(live.map((s) => s.id));
   const orphans = [...labelled].filter((id) => !liveIds.has(id));
   for (const serverId of orphans) await deps.containers.removeServer(serverId);
+  // A live server's objects on a node it no longer runs on: a copy kept by a node that was down
+  // while the server was restored elsewhere (stale data of a customer's, so it goes).
+  let staleCopies = 0;
+  for (const server of live) {
+    const elsewhere = [...owned.containers, ...owned.volumes].some((o) => o.serverId === server.id && o.node !== null && server.node !== null && o.node !== server.node.name);
+    if (elsewhere && server.node) staleCopies += await deps.containers.pruneElsewhere(server.id, server.node.name);
+  }
 
   const records = await deps.prisma.dnsRecord.findMany({
     where: { deletedAt: null, zone: deps.settings.platformZone, OR: [{ serverId: null, nodeId: null }, { server: { state: 'deleted' } }] },
     select: { name: true, type: true, value: true, ttl: true },
   });
   const removed = records.length > 0 ? await deps.ledger.withdrawValues(records) : 0;
-  return { containers: orphans.length, records: removed };
+  return { containers: orphans.length, records: removed, staleCopies };
 }

@@ -12,7 +12,7 @@ export interface PassReport {
   servers: number;
   findings: Record<string, number>;
   checksQueued: number;
-  orphans: { containers: number; records: number };
+  orphans: { containers: number; records: number; staleCopies: number };
   requeued: string;
   elapsedMs: number;
 }
@@ -34,7 +34,7 @@ export async function reconcilePass(deps: StepDeps, nodeName: string): Promise<P
     deps.containers.listOwned(),
     zoneContents(deps.dns, [deps.settings.platformZone]),
   ]);
-  const report: PassReport = { servers: 0, findings: {}, checksQueued: 0, orphans: { containers: 0, records: 0 }, requeued, elapsedMs: 0 };
+  const report: PassReport = { servers: 0, findings: {}, checksQueued: 0, orphans: { containers: 0, records: 0, staleCopies: 0 }, requeued, elapsedMs: 0 };
   // Every node this worker's runtime reaches: all of a Swarm's; else those on its one engine (in
   // the sandbox a second node record is another address of the same machine).
   const served = deps.settings.containerRuntime === 'swarm' ? {} : node ? { dockerEndpoint: node.dockerEndpoint } : undefined;

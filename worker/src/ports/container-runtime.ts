@@ -189,6 +189,13 @@ export interface ContainerRuntime {
    * servers cannot run until the node returns or they are restored elsewhere.
    */
   downNodes(): Promise<ReadonlySet<string>>;
+
+  /**
+   * Removes a live server's objects from every node but `node`, the one it runs on: the copy a
+   * node kept while it was down and the server was restored elsewhere. Returns how many nodes held
+   * one. One engine is one node: there is nothing elsewhere.
+   */
+  pruneElsewhere(serverId: string, node: string): Promise<number>;
 }
 
 /** An object with Parley's name exists without Parley's labels: somebody else's, never touched. */
