@@ -93,6 +93,10 @@ async function joinAndLabel(deps: NodeAdminDeps, manager: Docker, request: NodeA
   const info = (await engine.info().catch((error: unknown) => {
     throw new NodeAdminError('engine_unreachable', `the node's engine at ${request.dockerEndpoint} does not answer (${error instanceof Error ? error.message : String(error)}); start it, or correct --docker`);
   })) as { Swarm?: { LocalNodeState?: string; NodeID?: string } };
+  // Refused before anything changes (a join included): the name on another Swarm node.
+  const ownId = info.Swarm?.LocalNodeState === 'active' ? info.Swarm.NodeID : undefined;
+  const holder = ((await manager.listNodes()) as SwarmNodeInfo[]).find((n) => n.Spec.Labels?.[PLACEMENT_LABEL] === request.name && n.ID !== ownId);
+  if (holder) throw new NodeAdminError('name_taken', `Swarm node ${holder.ID} already carries ${PLACEMENT_LABEL}=${request.name}; pick another name`);
   let joined = false;
   if (info.Swarm?.LocalNodeState !== 'active') {
     const swarm = (await manager.swarmInspect()) as { JoinTokens: { Worker: string } };
@@ -113,9 +117,6 @@ async function joinAndLabel(deps: NodeAdminDeps, manager: Docker, request: NodeA
     if (Date.now() > deadline) throw new NodeAdminError('join_timeout', `the node joined but the manager does not see it ready within ${deps.joinTimeoutMs} ms (state ${self?.Status?.State ?? 'not listed'})`);
     await sleep(250);
   }
-  const listed = (await manager.listNodes()) as SwarmNodeInfo[];
-  const holder = listed.find((n) => n.Spec.Labels?.[PLACEMENT_LABEL] === request.name && n.ID !== swarmNodeId);
-  if (holder) throw new NodeAdminError('name_taken', `Swarm node ${holder.ID} already carries ${PLACEMENT_LABEL}=${request.name}; pick another name`);
   const current = self.Spec.Labels?.[PLACEMENT_LABEL];
   if (current && current !== request.name && (await deps.prisma.node.count({ where: { name: current, state: { not: 'removed' } } })) > 0) {
     throw new NodeAdminError('name_taken', `the engine at ${request.dockerEndpoint} is node ${current} already; one machine is one node`);
