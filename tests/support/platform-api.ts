@@ -49,6 +49,17 @@ export function signUpOperator(apiUrl: string, prisma: PrismaClient): Promise<Ap
 }
 
 export async function signUpWithToken(apiUrl: string, makeOperator?: (accountId: string) => Promise<void>): Promise<ApiRequest> {
+  const secret = await signUpForToken(apiUrl, makeOperator);
+  return (method, path, body) =>
+    fetch(`${apiUrl}/api/v1${path}`, {
+      method,
+      headers: { authorization: `Bearer ${secret}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+}
+
+/** A new account's personal API token (an operator's, when `makeOperator` makes it one), in clear. */
+export async function signUpForToken(apiUrl: string, makeOperator?: (accountId: string) => Promise<void>): Promise<string> {
   const email = `bench-${randomBytes(4).toString('hex')}@example.test`;
   const signUp = await fetch(`${apiUrl}/api/v1/accounts`, {
     method: 'POST',
@@ -66,12 +77,7 @@ export async function signUpWithToken(apiUrl: string, makeOperator?: (accountId:
   });
   if (tokenResponse.status !== 201) throw new Error(`token: ${tokenResponse.status} ${await tokenResponse.text()}`);
   const { secret } = (await tokenResponse.json()) as { secret: string };
-  return (method, path, body) =>
-    fetch(`${apiUrl}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${secret}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
+  return secret;
 }
 
 /** Polls GET /servers/{id} until 404: a deleted server is no longer the customer's to see. */
