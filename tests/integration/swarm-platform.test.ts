@@ -11,13 +11,12 @@ import { createContainers } from '../../worker/src/adapters.js';
 import { enqueueServerBackup } from '../../worker/src/contracts/provisioning-flow.js';
 import { addNode, NodeAdminError, removeNode, type NodeAdminDeps } from '../../worker/src/nodes/node-admin.js';
 import { DnsLedger } from '../../worker/src/provisioning/dns-ledger.js';
-import { demultiplexed } from '../../worker/src/adapters/docker.container-runtime.js';
-import { readBounded } from '../../worker/src/archive/read-bounded.js';
+import { registeredNodes } from '../../worker/src/provisioning/node-registry.js';
 import { prosodyCreateOrUpdateUser } from '../../worker/src/provisioning/prosody-accounts.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { signUpOperator, startPlatformApi, type ApiRequest, type ListeningApi } from '../support/platform-api.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
-import { SwarmCluster } from '../support/swarm-cluster.js';
+import { execIn, SwarmCluster } from '../support/swarm-cluster.js';
 import { tearDownAll } from '../support/tear-down.js';
 import { nodeAgentImage, swarmNodeImage, testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
@@ -75,11 +74,7 @@ describe('the platform on a three-node Docker Swarm', { shuffle: false }, () => 
     return addNode(admin, { name, publicAddress: node.ip, dockerEndpoint: `unix://${node.socketPath}`, portRangeStart: BASE_PORT, portRangeEnd: BASE_PORT + 399, maxServers: capacity.maxServers, memoryMiB: null });
   };
   /** The filter table's rules in a node's own iptables (through the host's engine, as root there). */
-  const iptablesOf = async (clusterName: string): Promise<string[]> => {
-    const exec = await host.getContainer(cluster.node(clusterName).container).exec({ Cmd: ['iptables', '-S'], AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    return demultiplexed(await readBounded(stream, 1024 * 1024)).split('\n');
-  };
+  const iptablesOf = async (clusterName: string): Promise<string[]> => (await execIn(host, cluster.node(clusterName).container, ['iptables', '-S'])).stdout.split('\n');
   const servicesOn = async (clusterName: string) =>
     (await cluster.node(clusterName).docker.listContainers({ filters: { label: ['parley.managed=true'], status: ['running'] } })).map((c) => c.Labels['parley.server']);
 
@@ -111,9 +106,7 @@ describe('the platform on a three-node Docker Swarm', { shuffle: false }, () => 
     resolver.setServers([harness.config.dnsResolver]);
     root = (await pebbleIssuers()).root.toString();
     // The runtime and the node firewalls as the worker and `./parley node` make them.
-    const { containers, nodeFirewalls } = createContainers(harness.config, () =>
-      harness.prisma.node.findMany({ where: { state: { not: 'removed' } }, select: { name: true, publicAddress: true, dockerEndpoint: true, portRangeStart: true, portRangeEnd: true } }),
-    );
+    const { containers, nodeFirewalls } = createContainers(harness.config, () => registeredNodes(harness.prisma));
     runtime = containers as SwarmContainerRuntime;
     if (!nodeFirewalls) throw new Error('a Swarm runtime comes with its node firewalls');
     admin = {

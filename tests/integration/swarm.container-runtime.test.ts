@@ -174,10 +174,8 @@ describe('SwarmContainerRuntime on a three-node Swarm', { shuffle: false }, () =
     await apply();
     expect(await reach()).toEqual({ managerPortOfN1: false, gossipPortOfOwnNode: false, serverOnN3: true, neighbourOnOwnNode: true });
     // Applied twice, hooked once; and nothing of the agent's runs is left on the node.
-    const rules = await host.getContainer(cluster.node('n2').container).exec({ Cmd: ['iptables', '-S', 'DOCKER-USER'], AttachStdout: true, AttachStderr: true });
-    const stream = await rules.start({ hijack: true, stdin: false });
-    const output = await readBounded(stream, MiB);
-    expect(output.toString('latin1').split('\n').filter((l) => l.includes('-j PARLEY-TENANT-OUT'))).toHaveLength(1);
+    const rules = await execIn(host, cluster.node('n2').container, ['iptables', '-S', 'DOCKER-USER']);
+    expect(rules.stdout.split('\n').filter((l) => l.includes('-j PARLEY-TENANT-OUT'))).toHaveLength(1);
     expect(await cluster.node('n2').docker.listContainers({ all: true, filters: { label: ['parley.role=node-agent'] } })).toEqual([]);
     expect(await logsIn(onN2)).toMatch(/^admin@/);
   }, 120_000);

@@ -17,7 +17,7 @@ import { startHealthReporter } from './health/health-reporter.js';
 import { statusIncidentRecorder } from './health/status-incidents.js';
 import { DnsLedger } from './provisioning/dns-ledger.js';
 import { Failpoints } from './provisioning/failpoints.js';
-import { registerNode } from './provisioning/node-registry.js';
+import { registerNode, registeredNodes } from './provisioning/node-registry.js';
 import { provisioningRegistry } from './provisioning/provisioning.processor.js';
 import { enqueueDeprovisioning, enqueueNodeDrain, enqueueServerMove, enqueueHealthCheckAt, enqueueHealthChecks, enqueueProvisioning, enqueueServerBackup, enqueueComplianceCheck, restartProvisioning } from './contracts/provisioning-flow.js';
 import { retryDelayMs } from './jobs/retry-delay.js';
@@ -83,13 +83,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
   const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   connection.on('error', (error) => logger.debug({ err: describeError(error) }, 'redis connection error'));
   // Several worker processes may write one zone: the lock lives in Redis.
-  const adapters = createAdapters(config, new RedisKeyedLock(connection), () =>
-    prisma.node.findMany({
-      where: { state: { not: 'removed' } },
-      select: { name: true, publicAddress: true, dockerEndpoint: true, portRangeStart: true, portRangeEnd: true },
-      orderBy: { name: 'asc' },
-    }),
-  );
+  const adapters = createAdapters(config, new RedisKeyedLock(connection), () => registeredNodes(prisma));
   // Before any job runs: no customer's container may start without its network confined.
   try {
     // A Swarm's servers run on its nodes: each node's firewall, not this host's (a node that is

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { resolversOf, tenantFirewallScript } from '../isolation/tenant-firewall-rules.js';
 import type { TenantFirewall, TenantFirewallPlan } from '../ports/tenant-firewall.js';
-import { demultiplexed } from './docker.container-runtime.js';
+import { demultiplexed, waitForExit } from './docker.container-runtime.js';
 import type { ImageCopier } from './image-copy.js';
 import { TenantFirewallError } from './iptables.tenant-firewall.js';
 
@@ -45,13 +45,11 @@ export class DockerNodeTenantFirewall implements TenantFirewall {
     }
     try {
       await container.start();
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new TenantFirewallError(`the node agent on node ${this.node} did not finish within ${RUN_TIMEOUT_MS} ms`)), RUN_TIMEOUT_MS);
+      const exitCode = await waitForExit(container, RUN_TIMEOUT_MS, `the node agent on node ${this.node}`).catch((error: unknown) => {
+        throw new TenantFirewallError(error instanceof Error ? error.message : String(error), { cause: error });
       });
-      const { StatusCode } = (await Promise.race([container.wait(), timedOut]).finally(() => clearTimeout(timer))) as { StatusCode: number };
       const log = await container.logs({ stdout: true, stderr: true, follow: false });
-      return { exitCode: StatusCode, output: demultiplexed(log) };
+      return { exitCode, output: demultiplexed(log) };
     } finally {
       await container.remove({ force: true }).catch(() => undefined);
     }

@@ -801,7 +801,7 @@ function collectMultiplexed(stream: Duplex, timeoutMs: number, what: string): Pr
 }
 
 /** The container's exit code once it exits; past `timeoutMs` it is killed and the run fails. */
-async function waitForExit(container: Docker.Container, timeoutMs: number, what: string): Promise<number> {
+export async function waitForExit(container: Docker.Container, timeoutMs: number, what: string): Promise<number> {
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} did not finish within ${timeoutMs} ms`)), timeoutMs);

@@ -220,9 +220,7 @@ export class SwarmContainerRuntime implements ContainerRuntime {
     const service = await this.createService(spec);
     await this.untilRunning(spec.serverId, target, new Set());
     // The data lives on the target now: a copy on the node it came from is stale.
-    for (const handle of await this.readyHandles()) {
-      if (handle.node.name !== spec.node) await handle.runtime.removeServer(spec.serverId);
-    }
+    await this.pruneElsewhere(spec.serverId, spec.node);
     return { containerId: service.ID };
   }
 

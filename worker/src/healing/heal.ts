@@ -47,8 +47,8 @@ export async function heal(
     const busy = await deps.jobs.busyWith(serverId, job.jobId);
     if (busy) throw new ServerBusyError(serverId, busy);
 
-    const owned = await deps.containers.listOwned(server.id);
-    const seen = (await observe(observeDeps(deps), [server], owned, await recordsAt(deps.dns, server), 'all')).get(server.id);
+    const [owned, down] = await Promise.all([deps.containers.listOwned(server.id), deps.containers.downNodes()]);
+    const seen = (await observe(observeDeps(deps), [server], owned, down, await recordsAt(deps.dns, server), 'all')).get(server.id);
     const findings = seen ? diagnose(server, seen) : [];
     const now = new Date();
     const incidents = await reconcileIncidents(book, serverId, findings, now);
@@ -57,7 +57,7 @@ export async function heal(
     if (findings.length === 0 || round > MAX_ROUNDS) return summary;
     // Nothing on a node that is down can be repaired: wait for it, or restore the server elsewhere.
     const lost = incidents.get('node_down');
-    if (lost) return `${summary}; ${await afterNodeLoss(deps, server, lost, now)}`;
+    if (lost) return `${summary}; ${await afterNodeLoss(deps, server, lost, now, down)}`;
 
     const due = findings.filter((f) => {
       const incident = incidents.get(f.kind);

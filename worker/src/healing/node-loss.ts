@@ -2,7 +2,7 @@ import type { Incident } from '../../../prisma/generated/client/client.js';
 import { derivedMoveId } from '../moves/move-id.js';
 import type { StepDeps } from '../provisioning/step-deps.js';
 import { NoCapacityError } from '../provisioning/step-errors.js';
-import { leastLoadedNode } from '../provisioning/steps/allocate.step.js';
+import { moveTarget } from '../provisioning/steps/allocate.step.js';
 import type { WatchedServer } from './watched-server.js';
 
 /**
@@ -11,7 +11,7 @@ import type { WatchedServer } from './watched-server.js';
  * backup (a `latest_backup` move, queued once per incident). Returns what it did, for the check's
  * result; the move's own steps show on the server's timeline.
  */
-export async function afterNodeLoss(deps: StepDeps, server: WatchedServer, incident: Incident, now: Date): Promise<string> {
+export async function afterNodeLoss(deps: StepDeps, server: WatchedServer, incident: Incident, now: Date, down: ReadonlySet<string>): Promise<string> {
   const waiting = `node ${server.nodeName} is down`;
   const after = deps.settings.nodeLossRestoreAfterMs;
   if (after <= 0) return `${waiting}: waiting for it, or for an operator to restore the server from its latest backup`;
@@ -26,11 +26,9 @@ export async function afterNodeLoss(deps: StepDeps, server: WatchedServer, incid
     select: { finishedAt: true },
   });
   if (!backup) return `${waiting} and the server has no backup to restore: it comes back with its node`;
-  const { plan } = await deps.prisma.server.findUniqueOrThrow({ where: { id: server.id }, select: { plan: { select: { memoryMiB: true } } } });
-  const down = await deps.containers.downNodes();
   let target: { id: string; name: string };
   try {
-    target = await deps.prisma.$transaction((tx) => leastLoadedNode(tx, plan.memoryMiB, down));
+    target = await moveTarget(deps.prisma, server.id, down);
   } catch (error) {
     if (error instanceof NoCapacityError) return `${waiting} and no other node has room for the server: ${error.message}`;
     throw error;

@@ -16,12 +16,14 @@ export interface ObserveDeps {
 
 /**
  * Looks at servers as they are: their containers (from one engine listing), XMPP (a STARTTLS
- * check of each running one) and DNS (the record values present, listed by the caller).
+ * check of each running one), DNS (the record values present, listed by the caller) and the
+ * nodes that are down (asked by the caller).
  */
 export async function observe(
   deps: ObserveDeps,
   servers: WatchedServer[],
   owned: OwnedObjects,
+  down: ReadonlySet<string>,
   zoneKeys: ReadonlySet<string>,
   files: 'all' | 'certificate',
 ): Promise<Map<string, Observation>> {
@@ -31,8 +33,7 @@ export async function observe(
   const byServer = new Map(owned.containers.map((c) => [c.serverId, c]));
   const present = servers.filter((s) => byServer.has(s.id));
   const running = present.filter((s) => byServer.get(s.id)?.state === 'running');
-  const [down, xmpp, missing] = await Promise.all([
-    deps.containers.downNodes(),
+  const [xmpp, missing] = await Promise.all([
     inLanes(deps.xmppConcurrency, running, (s) => checkXmpp({ ...xmppAddress(s, byServer.get(s.id)), domain: s.domain, timeoutMs: deps.xmppTimeoutMs })),
     inLanes(deps.xmppConcurrency, present, async (s) => {
       const container = byServer.get(s.id);

@@ -10,9 +10,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * is never touched.
  */
 export async function removeOrphans(deps: StepDeps, nodeNames: ReadonlySet<string>, owned: OwnedObjects): Promise<{ containers: number; records: number; staleCopies: number }> {
-  const labelled = new Set(
-    [...owned.containers, ...owned.volumes].filter((o) => o.node !== null && nodeNames.has(o.node) && UUID.test(o.serverId)).map((o) => o.serverId),
-  );
+  // Each labelled server's nodes, from one walk over what the engines list.
+  const nodesOf = new Map<string, Set<string>>();
+  for (const o of [...owned.containers, ...owned.volumes]) {
+    if (o.node === null || !nodeNames.has(o.node) || !UUID.test(o.serverId)) continue;
+    const nodes = nodesOf.get(o.serverId) ?? new Set<string>();
+    nodesOf.set(o.serverId, nodes.add(o.node));
+  }
+  const labelled = new Set(nodesOf.keys());
   const live = await deps.prisma.server.findMany({ where: { id: { in: [...labelled] }, state: { not: 'deleted' } }, select: { id: true, node: { select: { name: true } } } });
   const liveIds = new Set(live.map((s) => s.id));
   const orphans = [...labelled].filter((id) => !liveIds.has(id));
@@ -21,8 +26,8 @@ export async function removeOrphans(deps: StepDeps, nodeNames: ReadonlySet<strin
   // while the server was restored elsewhere (stale data of a customer's, so it goes).
   let staleCopies = 0;
   for (const server of live) {
-    const elsewhere = [...owned.containers, ...owned.volumes].some((o) => o.serverId === server.id && o.node !== null && server.node !== null && o.node !== server.node.name);
-    if (elsewhere && server.node) staleCopies += await deps.containers.pruneElsewhere(server.id, server.node.name);
+    const home = server.node?.name;
+    if (home !== undefined && [...(nodesOf.get(server.id) ?? [])].some((node) => node !== home)) staleCopies += await deps.containers.pruneElsewhere(server.id, home);
   }
 
   const records = await deps.prisma.dnsRecord.findMany({

@@ -25,8 +25,9 @@ export interface PassReport {
  */
 export async function reconcilePass(deps: StepDeps, nodeName: string): Promise<PassReport> {
   const started = Date.now();
+  const down = await deps.containers.downNodes();
   // A node back from being down may have lost its rules (a reboot): before its servers are looked at.
-  if (deps.nodeFirewalls) await deps.nodeFirewalls.refresh(await deps.containers.downNodes());
+  if (deps.nodeFirewalls) await deps.nodeFirewalls.refresh(down);
   // Independent reads, at once: they are a tenth of a pass when made one after another.
   const [requeued, node, owned, zoneKeys] = await Promise.all([
     requeueUnfinished(deps),
@@ -46,7 +47,7 @@ export async function reconcilePass(deps: StepDeps, nodeName: string): Promise<P
     if (page.length === 0) break;
     after = page.at(-1)?.id ?? null;
     report.servers += page.length;
-    const seen = await observe(observeDeps(deps), page, owned, zoneKeys, 'certificate');
+    const seen = await observe(observeDeps(deps), page, owned, down, zoneKeys, 'certificate');
     const needCheck: string[] = [];
     const healthy: string[] = [];
     for (const server of page) {

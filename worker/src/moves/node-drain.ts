@@ -2,7 +2,7 @@ import type { NodeDrainJob } from '../contracts/provisioning.js';
 import type { EventContext, Timeline } from '../provisioning/timeline.js';
 import type { StepDeps } from '../provisioning/step-deps.js';
 import { PermanentStepError } from '../provisioning/step-errors.js';
-import { leastLoadedNode } from '../provisioning/steps/allocate.step.js';
+import { moveTarget } from '../provisioning/steps/allocate.step.js';
 import { derivedMoveId } from './move-id.js';
 import { moveServer } from './server-move.js';
 
@@ -30,9 +30,7 @@ export async function drainNode(deps: StepDeps, timeline: Timeline, job: NodeDra
     if (remaining.length === 0) return `Node ${node.name} is drained: no server left on it.`;
     return `Node ${node.name} keeps ${remaining.length} server(s) that cannot move now: ${remaining.map((s) => `${s.domain} (${s.state})`).join(', ')}.`;
   }
-  const { plan } = await deps.prisma.server.findUniqueOrThrow({ where: { id: next.id }, select: { plan: { select: { memoryMiB: true } } } });
-  const down = await deps.containers.downNodes();
-  const target = await deps.prisma.$transaction((tx) => leastLoadedNode(tx, plan.memoryMiB, down));
+  const target = await moveTarget(deps.prisma, next.id, await deps.containers.downNodes());
   await moveServer(deps, timeline, { serverId: next.id, nodeId: target.id, requestId: derivedMoveId(job.requestId, next.id), from: 'running' }, context);
   await deps.jobs.enqueueNodeDrain({ ...job, round: job.round + 1 });
   return `Moved ${next.domain} to node ${target.name}; ${remaining.length - 1} server(s) left on node ${node.name}.`;

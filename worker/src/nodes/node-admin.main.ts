@@ -7,6 +7,7 @@ import { loadWorkerConfig } from '../config.js';
 import { describeError } from '../contracts/dependency-check.js';
 import { ConfigError } from '../contracts/env-fields.js';
 import { DnsLedger } from '../provisioning/dns-ledger.js';
+import { registeredNodes } from '../provisioning/node-registry.js';
 import { addNode, listNodes, NodeAdminError, nodeAddRequestSchema, nodeNameSchema, removeNode, type NodeAdminDeps } from './node-admin.js';
 import { loadNodeAdminConfig } from './node-admin.config.js';
 import { requestDrain } from './node-drain.client.js';
@@ -50,9 +51,7 @@ async function main(argv: string[]): Promise<string> {
       return lines.length > 0 ? lines.join('\n') : 'no node is registered';
     }
     const manager = config.docker.runtime === 'swarm' ? new Docker({ socketPath: config.docker.socketPath, timeout: config.timeouts.dockerApiMs }) : null;
-    const { containers, nodeFirewalls } = createContainers(config, () =>
-      prisma.node.findMany({ where: { state: { not: 'removed' } }, select: { name: true, publicAddress: true, dockerEndpoint: true, portRangeStart: true, portRangeEnd: true } }),
-    );
+    const { containers, nodeFirewalls } = createContainers(config, () => registeredNodes(prisma));
     const deps: NodeAdminDeps = {
       prisma,
       manager,

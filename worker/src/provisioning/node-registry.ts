@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../../../prisma/client.js';
+import type { FirewalledNode } from '../nodes/node-firewalls.js';
 
 export interface LocalNode {
   name: string;
@@ -18,4 +19,13 @@ export interface LocalNode {
 export async function registerNode(prisma: PrismaClient, node: LocalNode): Promise<string> {
   const row = await prisma.node.upsert({ where: { name: node.name }, create: node, update: node });
   return row.id;
+}
+
+/** The nodes servers may be on (all but removed ones), by name, with what reaching and confining each takes. */
+export function registeredNodes(prisma: PrismaClient): Promise<FirewalledNode[]> {
+  return prisma.node.findMany({
+    where: { state: { not: 'removed' } },
+    select: { name: true, publicAddress: true, dockerEndpoint: true, portRangeStart: true, portRangeEnd: true },
+    orderBy: { name: 'asc' },
+  });
 }

@@ -83,6 +83,12 @@ export async function freePorts(tx: Tx, node: PortRange, count: number, taken: R
   return free;
 }
 
+/** Where a placed server moves (a drain, a lost node): the node a new server of its plan would get. */
+export async function moveTarget(prisma: PrismaClient, serverId: string, down: ReadonlySet<string>) {
+  const { plan } = await prisma.server.findUniqueOrThrow({ where: { id: serverId }, select: { plan: { select: { memoryMiB: true } } } });
+  return prisma.$transaction((tx) => leastLoadedNode(tx, plan.memoryMiB, down));
+}
+
 /**
  * Where a new server of `memoryMiB` goes: among active nodes that are up (not in `down`, by name)
  * with room for it (fewer servers than their maximum, its memory within what their servers' plans
