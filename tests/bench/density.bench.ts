@@ -23,11 +23,14 @@ import { testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
 import type { PlatformProcess } from '../support/platform-process.js';
 import { cpuBusyOver, hostLimits, sampleHost, type HostSample } from './density/host-resources.js';
+import { backgroundShare, type Window } from './density/background-work.js';
+import { removeLeftoverProbes, timeDockerStart } from './density/docker-start.js';
 import { DASHBOARD_LIST_PATH, insertFixture, removeFixture, timeList } from './density/operator-list.js';
 import { deleteThroughApi, order, readyPerApi, POLL_MS } from './shared/api-orders.js';
 import { dockerUserlandProxy, memAvailable, MiB, processes, pssOf, serverFootprint, type HostProcess, type ServerFootprint } from './shared/host-footprint.js';
 import { productionSettings, startProductionWorker } from './shared/production-worker.js';
 import { percentile, pooled } from './shared/stats.js';
+import { stepDurations, stepP50s } from './shared/step-durations.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -60,6 +63,7 @@ const READY_TIMEOUT_MS = 300_000;
 const SETTLE_TIMEOUT_MS = 600_000;
 const TEARDOWN_TIMEOUT_MS = 1_200_000;
 const CPU_WINDOW_MS = 30_000;
+const DOCKER_START_SAMPLES = 5;
 const SAMPLE_EVERY = 50;
 const FOOTPRINT_WIDTH = 16;
 // Pebble has no rate limit; Let's Encrypt allows 300 new orders per account per 3 hours, which a
@@ -95,6 +99,24 @@ async function workerIdle(queues: Queue[]): Promise<void> {
     return counts.every((c) => (c.active ?? 0) + (c.waiting ?? 0) + (c.prioritized ?? 0) === 0) ? true : undefined;
   }, SETTLE_TIMEOUT_MS, 1_000);
 }
+
+interface TimedOrder {
+  ms: number;
+  steps: Record<string, number>;
+  /** The order's time outside its steps: waits in the queue between them, the API's polling. */
+  outsideSteps: number;
+  window: Window;
+}
+
+/** Shares (0-1) as percentages with one decimal. */
+const percentages = (shares: Record<string, number>) => Object.fromEntries(Object.entries(shares).map(([name, share]) => [name, round(share * 100, 1)]));
+const describeShares = (shares: Record<string, number | null>) => Object.entries(shares).map(([name, pct]) => `${name} ${pct}%`).join(', ') || 'none';
+
+/** The p50 of each step and of the time outside steps. */
+const whereTimeGoes = (orders: readonly TimedOrder[]): Record<string, number | null> => ({
+  ...stepP50s(orders.map((o) => o.steps)),
+  outside_steps: round(percentile(orders.map((o) => o.outsideSteps), 50)),
+});
 
 interface Ceiling {
   resource: string;
@@ -144,6 +166,7 @@ async function main(): Promise<void> {
 
   // A killed run's servers: this node's label is the bench's, so they are its own to remove.
   const leftovers = await docker.listContainers({ all: true, filters: { label: [`parley.node=${NODE_NAME}`] } });
+  await removeLeftoverProbes(docker);
   const runtime = new DockerContainerRuntime(docker);
   for (const serverId of new Set(leftovers.map((c) => c.Labels['parley.server']).filter((id): id is string => Boolean(id)))) await runtime.removeServer(serverId);
 
@@ -167,15 +190,23 @@ async function main(): Promise<void> {
     for (let i = 0; i < customersNeeded; i++) customers.push({ request: await signUpWithToken(api.url), orders: 0 });
     const label = `d${Date.now().toString(36)}`;
     let named = 0;
-    /** Orders one server as the next customer with quota left; resolves with order → the API says ready, in ms. */
-    const orderUntilReady = async (): Promise<number> => {
+    /** Orders one server as the next customer with quota left; resolves with its id and order → the API says ready, in ms. */
+    const orderUntilReady = async (): Promise<{ id: string; ms: number }> => {
       const customer = customers.find((c) => c.orders < quota);
       if (!customer) throw new Error('every customer has used its quota');
       customer.orders++;
       const started = performance.now();
       const ordered = await order(customer.request, `${label}n${named++}`);
       servers.push({ id: ordered.id, request: customer.request });
-      return (await readyPerApi(customer.request, ordered.id, READY_TIMEOUT_MS)).at - started;
+      return { id: ordered.id, ms: (await readyPerApi(customer.request, ordered.id, READY_TIMEOUT_MS)).at - started };
+    };
+    /** One order on an otherwise quiet node, with where its time went. */
+    const timedOrder = async (into: TimedOrder[]) => {
+      const from = Date.now();
+      const { id, ms } = await orderUntilReady();
+      const to = Date.now();
+      const steps = await stepDurations(harness, id);
+      into.push({ ms, steps, outsideSteps: ms - Object.values(steps).reduce((sum, step) => sum + step, 0), window: { from, to } });
     };
 
     // The worker's start-up work (first pass, census) is over before the empty node is measured.
@@ -193,11 +224,13 @@ async function main(): Promise<void> {
       if (ready % SAMPLE_EVERY === 0) samples.push({ ...sampleHost(bridge), servers: ready });
     };
 
-    const readyEmpty: number[] = [];
+    const readyEmpty: TimedOrder[] = [];
     for (let i = 0; i < SEQUENTIAL; i++) {
-      readyEmpty.push(await orderUntilReady());
+      await timedOrder(readyEmpty);
       counted();
     }
+    // After the first servers: the tenant network exists once a server started.
+    const dockerEmpty = { servers: ready, ...(await timeDockerStart(docker, production.prosodyImage, bridge, DOCKER_START_SAMPLES)) };
     // The fill stops at its first failure: what failed, and the resources then, say what ran out.
     const fillStart = performance.now();
     await pooled(TARGET - SEQUENTIAL, CONCURRENCY, async () => {
@@ -213,10 +246,10 @@ async function main(): Promise<void> {
     const fillMs = performance.now() - fillStart;
     await workerIdle(queues);
 
-    const readyLoaded: number[] = [];
+    const readyLoaded: TimedOrder[] = [];
     for (let i = 0; i < SEQUENTIAL && failures.length === 0; i++) {
       try {
-        readyLoaded.push(await orderUntilReady());
+        await timedOrder(readyLoaded);
         counted();
       } catch (error) {
         failures.push(`loaded order ${i + 1}: ${describe(error)}`);
@@ -224,6 +257,7 @@ async function main(): Promise<void> {
     }
     await workerIdle(queues);
 
+    const dockerFull = { servers: ready, ...(await timeDockerStart(docker, production.prosodyImage, bridge, DOCKER_START_SAMPLES)) };
     // The full node, idle: CPU over one window, then every server's footprint.
     const cpuFull = await cpuBusyOver(CPU_WINDOW_MS, await nodeProcesses(docker));
     const end = sampleHost(bridge);
@@ -246,6 +280,7 @@ async function main(): Promise<void> {
     await removeFixture(harness.prisma, fixtureAccount);
     fixtureAccount = undefined;
 
+    const background = { empty: await backgroundShare(queues, readyEmpty.map((o) => o.window)), loaded: await backgroundShare(queues, readyLoaded.map((o) => o.window)) };
     const mibPerServer = mean((f) => f.container + f.shim + f.proxies) / MiB;
     const daemonsMibPerServer = (daemonsAfter - daemonsBefore) / ready / MiB;
     const limits = ceilings(start, end, running, { memoryMiB: mibPerServer + Math.max(0, daemonsMibPerServer), ports: portsPerServer }, { empty: cpuEmpty.node, full: cpuFull.node });
@@ -276,11 +311,18 @@ async function main(): Promise<void> {
       docker_daemons_mib_per_server: round(daemonsMibPerServer, 2),
       pids_per_server: round(mean((f) => f.pids), 1),
       ports_per_server: round(portsPerServer, 1),
-      ready_p50_empty_ms: round(percentile(readyEmpty, 50)),
-      ready_p95_empty_ms: round(percentile(readyEmpty, 95)),
-      ready_p50_loaded_ms: round(percentile(readyLoaded, 50)),
-      ready_p95_loaded_ms: round(percentile(readyLoaded, 95)),
-      ready_ratio_loaded_empty: round(percentile(readyLoaded, 50) / percentile(readyEmpty, 50), 2),
+      ready_p50_empty_ms: round(percentile(readyEmpty.map((o) => o.ms), 50)),
+      ready_p95_empty_ms: round(percentile(readyEmpty.map((o) => o.ms), 95)),
+      ready_p50_loaded_ms: round(percentile(readyLoaded.map((o) => o.ms), 50)),
+      ready_p95_loaded_ms: round(percentile(readyLoaded.map((o) => o.ms), 95)),
+      ready_ratio_loaded_empty: round(percentile(readyLoaded.map((o) => o.ms), 50) / percentile(readyEmpty.map((o) => o.ms), 50), 2),
+      step_p50_empty_ms: whereTimeGoes(readyEmpty),
+      step_p50_loaded_ms: whereTimeGoes(readyLoaded),
+      docker_start_servers: { empty: dockerEmpty.servers, full: dockerFull.servers },
+      docker_start_4_ports_ms: { empty: round(dockerEmpty.withPortsMs), full: round(dockerFull.withPortsMs) },
+      docker_start_no_ports_ms: { empty: round(dockerEmpty.withoutPortsMs), full: round(dockerFull.withoutPortsMs) },
+      background_share_empty: percentages(background.empty),
+      background_share_loaded: percentages(background.loaded),
       fill_servers: TARGET - SEQUENTIAL,
       fill_wall_ms: round(fillMs),
       cpu_node_pct_empty: round(cpuEmpty.node * 100, 1),
@@ -305,6 +347,10 @@ async function main(): Promise<void> {
     console.log(`  servers running at the end   ${running} (target ${TARGET}${failures.length > 0 ? `; the fill stopped: ${failures[0]}` : ''})`);
     console.log(`  order → the API says ready, ${SEQUENTIAL} one at a time, empty node   p50 ${fmt(result.ready_p50_empty_ms)} ms   p95 ${fmt(result.ready_p95_empty_ms)} ms`);
     console.log(`  order → the API says ready, ${SEQUENTIAL} one at a time, full node    p50 ${fmt(result.ready_p50_loaded_ms)} ms   p95 ${fmt(result.ready_p95_loaded_ms)} ms   (ratio ${result.ready_ratio_loaded_empty ?? '—'}, target ≤ 1.3)`);
+    console.log(`  where the time goes (p50 per step; outside_steps: the order's time not in a step, queues and the API's polling)   ${'empty'.padStart(8)} ${'full'.padStart(8)}`);
+    for (const [step, ms] of Object.entries(result.step_p50_empty_ms)) console.log(`    ${step.padEnd(99)} ${fmt(ms).padStart(8)} ${fmt(result.step_p50_loaded_ms[step] ?? null).padStart(8)}`);
+    console.log(`  Docker alone (a sleeping container of the image created and started on the tenant network, p50 of ${DOCKER_START_SAMPLES}): 4 published ports ${fmt(result.docker_start_4_ports_ms.empty)} → ${fmt(result.docker_start_4_ports_ms.full)} ms, none ${fmt(result.docker_start_no_ports_ms.empty)} → ${fmt(result.docker_start_no_ports_ms.full)} ms (${dockerEmpty.servers} → ${dockerFull.servers} servers on the node)`);
+    console.log(`  periodic jobs running during the timed orders (share of the orders' time): empty ${describeShares(result.background_share_empty)}; full ${describeShares(result.background_share_loaded)}`);
     console.log(`  fill: ${result.fill_servers} servers, ${CONCURRENCY} at a time, in ${Math.round(fillMs / 1000)} s`);
     console.log(`  memory per idle server   ${result.mib_per_server} MiB: container ${result.mib_container}, shim ${result.mib_shim}, docker-proxy processes ${result.mib_docker_proxies} (PSS; target ≤ 20)`);
     console.log(`  cross-check: MemAvailable fell by ${result.mem_available_drop_mib_per_server} MiB per server from the empty node to the full one (includes page cache, Docker's daemons: ${result.docker_daemons_mib_per_server} MiB per server, the worker)`);

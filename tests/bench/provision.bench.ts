@@ -7,7 +7,6 @@
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
 import { loadWorkerConfig } from '../../worker/src/config.js';
-import { PROVISION_STEPS } from '../../worker/src/contracts/provisioning.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { signUpWithToken, startPlatformApi, type ApiRequest } from '../support/platform-api.js';
@@ -19,6 +18,7 @@ import { xml } from '@xmpp/client';
 import { deleteThroughApi, json, order, readyPerApi, type ServerView } from './shared/api-orders.js';
 import { dockerUserlandProxy, memAvailable, MiB, processes, serverFootprint, type ServerFootprint } from './shared/host-footprint.js';
 import { EDGE, productionSettings, startProductionWorker } from './shared/production-worker.js';
+import { stepDurations, stepP50s } from './shared/step-durations.js';
 import { percentile } from './shared/stats.js';
 
 // --compliance off: without the checks the worker runs after each ready server (production runs them).
@@ -62,18 +62,6 @@ async function callsAndFederation(session: XmppSession, domain: string, peer: Xm
   await sendMessage(session, peer.jid.split('/')[0] ?? peer.jid, `hello from ${domain}`);
   await arrived;
   return { allocationMs };
-}
-
-/** Step durations (started → succeeded) from the server's own timeline. */
-async function stepDurations(harness: ProvisioningHarness, serverId: string): Promise<Record<string, number>> {
-  const events = await harness.prisma.provisioningEvent.findMany({ where: { serverId }, orderBy: { id: 'asc' } });
-  const out: Record<string, number> = {};
-  for (const step of PROVISION_STEPS) {
-    const started = events.find((e) => e.step === step && e.status === 'started');
-    const done = events.find((e) => e.step === step && e.status === 'succeeded');
-    if (started && done) out[step] = done.createdAt.getTime() - started.createdAt.getTime();
-  }
-  return out;
 }
 
 async function main(): Promise<void> {
@@ -121,7 +109,7 @@ async function main(): Promise<void> {
     const toLogin: number[] = [];
     const toCallsAndFederation: number[] = [];
     const turnAllocation: number[] = [];
-    const steps: Record<string, number[]> = {};
+    const steps: Record<string, number>[] = [];
     for (let i = 0; i < SEQUENTIAL; i++) {
       const ordering = await customer();
       const started = performance.now();
@@ -140,7 +128,7 @@ async function main(): Promise<void> {
       } finally {
         await session.close();
       }
-      for (const [step, ms] of Object.entries(await stepDurations(harness, ordered.id))) (steps[step] ??= []).push(ms);
+      steps.push(await stepDurations(harness, ordered.id));
     }
 
     const customers = await Promise.all(Array.from({ length: CONCURRENT }, () => customer()));
@@ -190,7 +178,7 @@ async function main(): Promise<void> {
       idle_mib_shim: Math.round(mean((m) => m.shim) * 10) / 10,
       idle_mib_docker_proxies: Math.round(mean((m) => m.proxies) * 10) / 10,
       mem_available_drop_mib_per_server: Math.round(((availableBefore - availableAfter) / CONCURRENT / MiB) * 10) / 10,
-      step_p50_ms: Object.fromEntries(PROVISION_STEPS.map((s) => [s, round(percentile(steps[s] ?? [], 50))])),
+      step_p50_ms: stepP50s(steps),
       settings,
     };
 
