@@ -5,7 +5,9 @@
 // at a time on the empty node, then the node is filled to `--servers` with `--concurrency` orders
 // at a time, then `--sequential` more one at a time on the full node. At the end: what each idle
 // server costs the host (memory, tasks, ports), what would run out first, and the operators'
-// server list with 10,000 servers in the database.
+// server list with 10,000 servers in the database. For the timed orders it says where their time
+// went (each step, Docker's own start with and without published ports, the periodic jobs that
+// ran meanwhile), so a slower full node points at its cause.
 // `npm run bench:density` prints a table and, as its last line, one JSON object.
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
@@ -229,7 +231,8 @@ async function main(): Promise<void> {
       await timedOrder(readyEmpty);
       counted();
     }
-    // After the first servers: the tenant network exists once a server started.
+    // After the first servers (the tenant network exists once one started) and their follow-up work.
+    await workerIdle(queues);
     const dockerEmpty = { servers: ready, ...(await timeDockerStart(docker, production.prosodyImage, bridge, DOCKER_START_SAMPLES)) };
     // The fill stops at its first failure: what failed, and the resources then, say what ran out.
     const fillStart = performance.now();
