@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseUsageAnswer } from '../../worker/src/usage/prosody-usage.js';
 import { messagesPerDay } from '../../worker/src/usage/usage-sample.js';
+import { parseCensusAnswer } from '../../worker/src/xmpp-users/prosody-invites.js';
 
 describe("Prosody's usage answer", () => {
   it('reads sessions, sizes and messages per owner and day', () => {
@@ -31,5 +32,20 @@ describe("Prosody's usage answer", () => {
       ['2026-11-30', 8],
       ['2026-11-29', 1],
     ]);
+  });
+});
+
+describe("Prosody's census answer", () => {
+  it('reads accounts, the tags of open invites and the s2s connections', () => {
+    expect(parseCensusAnswer('census admin alice / inv1 inv2 / 2 1')).toEqual({
+      accounts: ['admin', 'alice'],
+      inviteTags: ['inv1', 'inv2'],
+      s2s: { outgoing: 2, incoming: 1 },
+    });
+    expect(parseCensusAnswer('census  /  / 0 0')).toEqual({ accounts: [], inviteTags: [], s2s: { outgoing: 0, incoming: 0 } });
+  });
+
+  it('refuses an answer of another shape, naming what came back', () => {
+    expect(() => parseCensusAnswer('usage  / 0 0 / ')).toThrow(/unexpected answer from Prosody's account census: usage/);
   });
 });

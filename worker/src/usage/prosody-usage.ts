@@ -1,7 +1,5 @@
 import { assertDomain } from '../contracts/domain-name.js';
-import type { ContainerRuntime } from '../ports/container-runtime.js';
 import { luaString } from '../provisioning/prosody-config.js';
-import { luaLine, prosodyShell } from '../xmpp-users/prosody-shell.js';
 
 /** Messages one account (or group chat) sent on one UTC day, as its archive holds them. */
 export interface SentOnDay {
@@ -20,7 +18,8 @@ export interface ProsodyUsage {
   sent: SentOnDay[];
 }
 
-// Read inside the running server, in one admin-shell line:
+// Lua evaluating to the usage answer that parseUsageAnswer reads, computed inside the running
+// server (the census runs it in the same admin-shell line as the account census):
 // - sessions from the host's live session table;
 // - sizes by walking the data directories (datamanager names them with every non-alphanumeric
 //   character %-encoded): the files of the upload component, and the 1:1 (`archive`) and group (`muc_log`)
@@ -28,11 +27,11 @@ export interface ProsodyUsage {
 // - messages from the archives, only those with `when` in (since, until]: a 1:1 message is in
 //   both its sender's and its recipient's archive, so it counts in its sender's only.
 // Names never hold a space, a slash or a colon (nodeprep forbids them), so those separate the answer.
-const USAGE_LUA = (host: string, since: number, until: number) => {
+export function usageLua(host: string, since: Date, until: Date): string {
   const domain = luaString(assertDomain(host));
   return (
-    `local lfs, sm, bare = require("lfs"), require("core.storagemanager"), require("util.jid").bare; ` +
-    `local host, muc, upload, since, upto = ${domain}, "conference." .. ${domain}, "upload." .. ${domain}, ${since}, ${until}; ` +
+    `(function() local lfs, sm, bare = require("lfs"), require("core.storagemanager"), require("util.jid").bare; ` +
+    `local host, muc, upload, since, upto = ${domain}, "conference." .. ${domain}, "upload." .. ${domain}, ${epochSeconds(since)}, ${epochSeconds(until)}; ` +
     `local function dir(h) return prosody.paths.data .. "/" .. (h:gsub("%W", function(c) return ("%%%02x"):format(c:byte()) end)) end; ` +
     `local function size(path) local a = lfs.attributes(path); if not a then return 0 end; if a.mode == "file" then return a.size end; ` +
     `if a.mode ~= "directory" then return 0 end; local total = 0; ` +
@@ -46,14 +45,8 @@ const USAGE_LUA = (host: string, since: number, until: number) => {
     `local day = os.date("!%Y-%m-%d", when); days[day] = (days[day] or 0) + 1 end end; ` +
     `for day, n in pairs(days) do sent[#sent + 1] = kind .. ":" .. name .. ":" .. day .. ":" .. n end end end; ` +
     `count("user", host, "archive", true); count("room", muc, "muc_log", false); ` +
-    `return true, "usage " .. table.concat(online, " ") .. " / " .. size(dir(upload) .. "/http_file_share") .. " " .. (size(dir(host) .. "/archive") + size(dir(muc) .. "/muc_log")) .. " / " .. table.concat(sent, " ")`
+    `return "usage " .. table.concat(online, " ") .. " / " .. size(dir(upload) .. "/http_file_share") .. " " .. (size(dir(host) .. "/archive") + size(dir(muc) .. "/muc_log")) .. " / " .. table.concat(sent, " ") end)()`
   );
-};
-
-/** What the server's Prosody holds and sees now, and the messages sent in (since, until]. */
-export async function prosodyUsage(runtime: ContainerRuntime, serverId: string, host: string, since: Date, until: Date): Promise<ProsodyUsage> {
-  const answer = await prosodyShell(runtime, serverId, 'usage', luaLine(USAGE_LUA(host, epochSeconds(since), epochSeconds(until))));
-  return parseUsageAnswer(answer);
 }
 
 const epochSeconds = (date: Date) => Math.floor(date.getTime() / 1000);

@@ -83,14 +83,15 @@ export interface ProsodyCensus {
 }
 
 /**
- * Reads every account of the host and the tags of every invite still in its store. A used invite
- * is gone from the store (mod_invites deletes it when an account registers with it). Localparts
- * never hold a space or a slash (nodeprep forbids both), so those separate the answer.
+ * Lua evaluating to the census of a host: every account and the tags of every invite still in its
+ * store. A used invite is gone from the store (mod_invites deletes it when an account registers
+ * with it). Localparts never hold a space or a slash (nodeprep forbids both), so those separate
+ * the answer, which parseCensusAnswer reads.
  */
-export async function prosodyCensus(runtime: ContainerRuntime, serverId: string, host: string): Promise<ProsodyCensus> {
+export function censusLua(host: string): string {
   const domain = luaString(assertDomain(host));
-  const lua =
-    `local accounts, tags = {}, {}; ` +
+  return (
+    `(function() local accounts, tags = {}, {}; ` +
     `for username in require("core.usermanager").users(${domain}) do accounts[#accounts + 1] = username end; ` +
     `for _, invite in pairs(require("core.storagemanager").open(${domain}, "invite_token"):get(nil) or {}) do ` +
     `if type(invite) == "table" and invite.additional_data and invite.additional_data.${TAG} then tags[#tags + 1] = invite.additional_data.${TAG} end ` +
@@ -101,8 +102,12 @@ export async function prosodyCensus(runtime: ContainerRuntime, serverId: string,
     `local h = prosody.hosts[name]; if h and h.s2sout then for _, s in pairs(h.s2sout) do if s.type == "s2sout" then out = out + 1 end end end ` +
     `end; ` +
     `for s in pairs(prosody.incoming_s2s) do if s.type == "s2sin" then inn = inn + 1 end end; ` +
-    `return true, "census " .. table.concat(accounts, " ") .. " / " .. table.concat(tags, " ") .. " / " .. out .. " " .. inn`;
-  const answer = await prosodyShell(runtime, serverId, 'account census', luaLine(lua));
+    `return "census " .. table.concat(accounts, " ") .. " / " .. table.concat(tags, " ") .. " / " .. out .. " " .. inn end)()`
+  );
+}
+
+/** The census answer as data; anything else is an error naming what came back. */
+export function parseCensusAnswer(answer: string): ProsodyCensus {
   const match = /^census (.*) \/ (.*) \/ (\d+) (\d+)$/.exec(answer);
   if (!match) throw new Error(`unexpected answer from Prosody's account census: ${answer.slice(0, 100)}`);
   const words = (text: string | undefined) => (text ?? '').split(' ').filter((word) => word !== '');
