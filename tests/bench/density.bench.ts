@@ -32,7 +32,7 @@ import { deleteThroughApi, order, readyPerApi, POLL_MS } from './shared/api-orde
 import { dockerUserlandProxy, memAvailable, MiB, processes, pssOf, serverFootprint, type HostProcess, type ServerFootprint } from './shared/host-footprint.js';
 import { productionSettings, startProductionWorker } from './shared/production-worker.js';
 import { percentile, pooled } from './shared/stats.js';
-import { stepDurations, stepP50s } from './shared/step-durations.js';
+import { containerParts, p50s, stepDurations, stepP50s } from './shared/step-durations.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -105,6 +105,8 @@ async function workerIdle(queues: Queue[]): Promise<void> {
 interface TimedOrder {
   ms: number;
   steps: Record<string, number>;
+  /** Parts of a step, as `step.part` (the container step's engine start and Prosody's). */
+  parts: Record<string, number>;
   /** The order's time outside its steps: waits in the queue between them, the API's polling. */
   outsideSteps: number;
   window: Window;
@@ -114,11 +116,17 @@ interface TimedOrder {
 const percentages = (shares: Record<string, number>) => Object.fromEntries(Object.entries(shares).map(([name, share]) => [name, round(share * 100, 1)]));
 const describeShares = (shares: Record<string, number | null>) => Object.entries(shares).map(([name, pct]) => `${name} ${pct}%`).join(', ') || 'none';
 
-/** The p50 of each step and of the time outside steps. */
-const whereTimeGoes = (orders: readonly TimedOrder[]): Record<string, number | null> => ({
-  ...stepP50s(orders.map((o) => o.steps)),
-  outside_steps: round(percentile(orders.map((o) => o.outsideSteps), 50)),
-});
+/** The p50 of each step, each followed by its parts', and of the time outside steps. */
+const whereTimeGoes = (orders: readonly TimedOrder[]): Record<string, number | null> => {
+  const partNames = [...new Set(orders.flatMap((o) => Object.keys(o.parts)))];
+  const parts = p50s(orders.map((o) => o.parts), partNames);
+  return {
+    ...Object.fromEntries(
+      Object.entries(stepP50s(orders.map((o) => o.steps))).flatMap(([step, ms]) => [[step, ms], ...Object.entries(parts).filter(([part]) => part.startsWith(`${step}.`))]),
+    ),
+    outside_steps: round(percentile(orders.map((o) => o.outsideSteps), 50)),
+  };
+};
 
 interface Ceiling {
   resource: string;
@@ -208,7 +216,7 @@ async function main(): Promise<void> {
       const { id, ms } = await orderUntilReady();
       const to = Date.now();
       const steps = await stepDurations(harness, id);
-      into.push({ ms, steps, outsideSteps: ms - Object.values(steps).reduce((sum, step) => sum + step, 0), window: { from, to } });
+      into.push({ ms, steps, parts: await containerParts(harness, id), outsideSteps: ms - Object.values(steps).reduce((sum, step) => sum + step, 0), window: { from, to } });
     };
 
     // The worker's start-up work (first pass, census) is over before the empty node is measured.
@@ -350,8 +358,9 @@ async function main(): Promise<void> {
     console.log(`  servers running at the end   ${running} (target ${TARGET}${failures.length > 0 ? `; the fill stopped: ${failures[0]}` : ''})`);
     console.log(`  order → the API says ready, ${SEQUENTIAL} one at a time, empty node   p50 ${fmt(result.ready_p50_empty_ms)} ms   p95 ${fmt(result.ready_p95_empty_ms)} ms`);
     console.log(`  order → the API says ready, ${SEQUENTIAL} one at a time, full node    p50 ${fmt(result.ready_p50_loaded_ms)} ms   p95 ${fmt(result.ready_p95_loaded_ms)} ms   (ratio ${result.ready_ratio_loaded_empty ?? '—'}, target ≤ 1.3)`);
-    console.log(`  where the time goes (p50 per step; outside_steps: the order's time not in a step, queues and the API's polling)   ${'empty'.padStart(8)} ${'full'.padStart(8)}`);
-    for (const [step, ms] of Object.entries(result.step_p50_empty_ms)) console.log(`    ${step.padEnd(99)} ${fmt(ms).padStart(8)} ${fmt(result.step_p50_loaded_ms[step] ?? null).padStart(8)}`);
+    console.log(`  where the time goes (p50 per step; container.engine / .answering: until the engine started it / then until XMPP answered; outside_steps: queues, the API's polling)`);
+    console.log(`    ${'step'.padEnd(24)} ${'empty'.padStart(8)} ${'full'.padStart(8)}`);
+    for (const [step, ms] of Object.entries(result.step_p50_empty_ms)) console.log(`    ${step.padEnd(24)} ${fmt(ms).padStart(8)} ${fmt(result.step_p50_loaded_ms[step] ?? null).padStart(8)}`);
     console.log(`  Docker alone (a sleeping container of the image created and started on the tenant network, p50 of ${DOCKER_START_SAMPLES}): 4 published ports ${fmt(result.docker_start_4_ports_ms.empty)} → ${fmt(result.docker_start_4_ports_ms.full)} ms, none ${fmt(result.docker_start_no_ports_ms.empty)} → ${fmt(result.docker_start_no_ports_ms.full)} ms (${dockerEmpty.servers} → ${dockerFull.servers} servers on the node)`);
     console.log(`  periodic jobs running during the timed orders (share of the orders' time): empty ${describeShares(result.background_share_empty)}; full ${describeShares(result.background_share_loaded)}`);
     console.log(`  fill: ${result.fill_servers} servers, ${CONCURRENCY} at a time, in ${Math.round(fillMs / 1000)} s`);

@@ -44,6 +44,15 @@ describe('an order becomes a reachable, TLS-secured, standards-compliant XMPP se
     const succeeded = events.filter((e) => e.status === 'succeeded').map((e) => e.step);
     expect(succeeded).toEqual([...PROVISION_STEPS]);
     expect(events.at(-1)?.step).toBe('ready');
+    // The container step says where its time went: the engine's start, then Prosody's.
+    const container = events.find((e) => e.step === 'container' && e.status === 'succeeded');
+    const started = events.find((e) => e.step === 'container' && e.status === 'started');
+    const parts = (container?.detail ?? {}) as Record<string, number>;
+    expect(Object.keys(parts).sort()).toEqual(['answeringAttempts', 'answeringMs', 'engineMs']);
+    expect(Object.values(parts).every(Number.isInteger)).toBe(true);
+    expect(parts.engineMs).toBeGreaterThan(0);
+    expect(parts.answeringAttempts).toBeGreaterThanOrEqual(1);
+    expect((parts.engineMs ?? 0) + (parts.answeringMs ?? 0)).toBeLessThanOrEqual((container?.createdAt.getTime() ?? 0) - (started?.createdAt.getTime() ?? 0) + 5);
     const admin = await harness.adminPassword(serverId);
     expect(JSON.stringify(events.map((e) => [e.message, e.detail]))).not.toContain(admin.password);
   }, 150_000);

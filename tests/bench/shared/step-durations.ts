@@ -14,12 +14,28 @@ export async function stepDurations(harness: ProvisioningHarness, serverId: stri
   return out;
 }
 
-/** The p50 of each step over several servers' durations, rounded to the millisecond, in the steps' order. */
-export function stepP50s(durations: readonly Record<string, number>[]): Record<string, number | null> {
+/**
+ * The container step's parts as its `succeeded` event records them (container.step.ts): the
+ * engine's start (`container.engine`) and from then until XMPP answered (`container.answering`).
+ */
+export async function containerParts(harness: ProvisioningHarness, serverId: string): Promise<Record<string, number>> {
+  const done = await harness.prisma.provisioningEvent.findFirst({ where: { serverId, step: 'container', status: 'succeeded' }, orderBy: { id: 'asc' } });
+  const detail = (done?.detail ?? {}) as Record<string, unknown>;
+  const out: Record<string, number> = {};
+  if (typeof detail.engineMs === 'number') out['container.engine'] = detail.engineMs;
+  if (typeof detail.answeringMs === 'number') out['container.answering'] = detail.answeringMs;
+  return out;
+}
+
+/** The p50 of each key over several records, rounded to the millisecond, in the keys' order (null where none has it). */
+export function p50s(records: readonly Record<string, number>[], keys: readonly string[]): Record<string, number | null> {
   return Object.fromEntries(
-    PROVISION_STEPS.map((step) => {
-      const values = durations.map((d) => d[step]).filter((ms): ms is number => ms !== undefined);
-      return [step, values.length > 0 ? Math.round(percentile(values, 50)) : null];
+    keys.map((key) => {
+      const values = records.map((r) => r[key]).filter((ms): ms is number => ms !== undefined);
+      return [key, values.length > 0 ? Math.round(percentile(values, 50)) : null];
     }),
   );
 }
+
+/** The p50 of each step over several servers' durations, in the steps' order. */
+export const stepP50s = (durations: readonly Record<string, number>[]) => p50s(durations, PROVISION_STEPS);

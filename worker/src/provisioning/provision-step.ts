@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { checkDomain } from '../contracts/domain-name.js';
 import { STEP_STATE, STEP_TITLE, type ProvisionStep } from '../contracts/provisioning.js';
-import { jobContext, trackedStep } from '../jobs/tracked-step.js';
+import { jobContext, trackedStep, type StepOutcome } from '../jobs/tracked-step.js';
 import type { Failpoints } from './failpoints.js';
 import { PermanentStepError } from './step-errors.js';
 import type { StepDeps } from './step-deps.js';
@@ -25,7 +25,7 @@ export interface ProvisioningJobContext {
   findingsSeen: (findings: Record<string, number>) => void;
 }
 
-type StepRunner = (deps: StepDeps, serverId: string) => Promise<string>;
+type StepRunner = (deps: StepDeps, serverId: string) => Promise<string | StepOutcome>;
 
 const RUNNERS: Record<ProvisionStep, StepRunner> = {
   allocate: (deps, id) => allocateStep(deps.prisma, id, () => deps.containers.publishedHostPorts(), () => deps.containers.downNodes()),
@@ -74,9 +74,9 @@ export async function runProvisionStep(context: ProvisioningJobContext, step: Pr
     },
     async () => {
       if (!domain.ok) throw new PermanentStepError(`The domain is not acceptable: ${domain.reason}`);
-      const message = await RUNNERS[step](deps, serverId);
+      const outcome = await RUNNERS[step](deps, serverId);
       await failpoints.hit(`${step}.after-effects`);
-      return message;
+      return outcome;
     },
   );
 }

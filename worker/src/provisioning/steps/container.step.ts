@@ -5,6 +5,7 @@ import { waitForServerAnswering } from '../server-answering.js';
 import { buildServerSpec, installedSpec } from '../server-spec.js';
 import type { StepDeps } from '../step-deps.js';
 import { PermanentStepError } from '../step-errors.js';
+import type { StepOutcome } from '../../jobs/tracked-step.js';
 
 /** Where a container was started, and what it started on, in the timeline's words. */
 interface Started {
@@ -12,7 +13,13 @@ interface Started {
   said: string;
 }
 
-export async function containerStep(deps: StepDeps, serverId: string): Promise<string> {
+/**
+ * The `succeeded` event carries where the step's time went: `engineMs` until the engine started
+ * the container (volumes, create, files, start), `answeringMs` and `answeringAttempts` from then
+ * until XMPP answered (Prosody's start).
+ */
+export async function containerStep(deps: StepDeps, serverId: string): Promise<StepOutcome> {
+  const began = performance.now();
   const { restoreBackupId, importId, cloneBackupId } = await deps.prisma.server.findUniqueOrThrow({
     where: { id: serverId },
     select: { restoreBackupId: true, importId: true, cloneBackupId: true },
@@ -24,11 +31,15 @@ export async function containerStep(deps: StepDeps, serverId: string): Promise<s
       : cloneBackupId
         ? await cloneData(deps, serverId, cloneBackupId)
         : await newContainer(deps, serverId);
+  const engineMs = Math.round(performance.now() - began);
   const { host, c2sPort, domain } = started.at;
-  await waitForServerAnswering(deps.containers, { serverId, host, port: c2sPort, domain }, deps.settings.serviceStartTimeoutMs);
+  const answering = await waitForServerAnswering(deps.containers, { serverId, host, port: c2sPort, domain }, deps.settings.serviceStartTimeoutMs);
   // Cleared once XMPP answers: a retry before that puts the backup's data in place again.
   if (restoreBackupId) await deps.prisma.server.update({ where: { id: serverId }, data: { restoreBackupId: null } });
-  return `${started.said}; XMPP answers on ${host}:${c2sPort}`;
+  return {
+    message: `${started.said}; XMPP answers on ${host}:${c2sPort}`,
+    detail: { engineMs, answeringMs: answering.elapsedMs, answeringAttempts: answering.attempts },
+  };
 }
 
 async function newContainer(deps: StepDeps, serverId: string): Promise<Started> {
