@@ -15,8 +15,8 @@ interface Started {
 
 /**
  * The `succeeded` event carries where the step's time went: `engineMs` until the engine started
- * the container (volumes, create, files, start), `answeringMs` and `answeringAttempts` from then
- * until XMPP answered (Prosody's start).
+ * the container (volumes, create, files, start, and for a restore, import or clone the data put in
+ * place first), `answeringMs` and `answeringAttempts` from then until XMPP answered (Prosody's start).
  */
 export async function containerStep(deps: StepDeps, serverId: string): Promise<StepOutcome> {
   const began = performance.now();
