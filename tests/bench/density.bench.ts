@@ -32,7 +32,7 @@ import { deleteThroughApi, order, readyPerApi, POLL_MS } from './shared/api-orde
 import { dockerUserlandProxy, memAvailable, MiB, processes, pssOf, serverFootprint, type HostProcess, type ServerFootprint } from './shared/host-footprint.js';
 import { productionSettings, startProductionWorker } from './shared/production-worker.js';
 import { percentile, pooled } from './shared/stats.js';
-import { containerParts, p50s, stepDurations, stepP50s } from './shared/step-durations.js';
+import { containerParts, p50s, stepDurations, stepP50s, timelineOf } from './shared/step-durations.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -215,8 +215,9 @@ async function main(): Promise<void> {
       const from = Date.now();
       const { id, ms } = await orderUntilReady();
       const to = Date.now();
-      const steps = await stepDurations(harness, id);
-      into.push({ ms, steps, parts: await containerParts(harness, id), outsideSteps: ms - Object.values(steps).reduce((sum, step) => sum + step, 0), window: { from, to } });
+      const timeline = await timelineOf(harness, id);
+      const steps = stepDurations(timeline);
+      into.push({ ms, steps, parts: containerParts(timeline), outsideSteps: ms - Object.values(steps).reduce((sum, step) => sum + step, 0), window: { from, to } });
     };
 
     // The worker's start-up work (first pass, census) is over before the empty node is measured.

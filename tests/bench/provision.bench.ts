@@ -18,7 +18,7 @@ import { xml } from '@xmpp/client';
 import { deleteThroughApi, json, order, readyPerApi, type ServerView } from './shared/api-orders.js';
 import { dockerUserlandProxy, memAvailable, MiB, processes, serverFootprint, type ServerFootprint } from './shared/host-footprint.js';
 import { EDGE, productionSettings, startProductionWorker } from './shared/production-worker.js';
-import { stepDurations, stepP50s } from './shared/step-durations.js';
+import { stepDurations, stepP50s, timelineOf } from './shared/step-durations.js';
 import { percentile } from './shared/stats.js';
 
 // --compliance off: without the checks the worker runs after each ready server (production runs them).
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
       } finally {
         await session.close();
       }
-      steps.push(await stepDurations(harness, ordered.id));
+      steps.push(stepDurations(await timelineOf(harness, ordered.id)));
     }
 
     const customers = await Promise.all(Array.from({ length: CONCURRENT }, () => customer()));

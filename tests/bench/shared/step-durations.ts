@@ -2,9 +2,14 @@ import { PROVISION_STEPS } from '../../../worker/src/contracts/provisioning.js';
 import type { ProvisioningHarness } from '../../support/provisioning-harness.js';
 import { percentile } from './stats.js';
 
-/** Step durations (started → succeeded) from the server's own timeline. */
-export async function stepDurations(harness: ProvisioningHarness, serverId: string): Promise<Record<string, number>> {
-  const events = await harness.prisma.provisioningEvent.findMany({ where: { serverId }, orderBy: { id: 'asc' } });
+/** A server's own timeline, oldest event first: what the step durations and parts are read from. */
+export const timelineOf = (harness: ProvisioningHarness, serverId: string) =>
+  harness.prisma.provisioningEvent.findMany({ where: { serverId }, orderBy: { id: 'asc' } });
+
+type Timeline = Awaited<ReturnType<typeof timelineOf>>;
+
+/** Step durations (started → succeeded). */
+export function stepDurations(events: Timeline): Record<string, number> {
   const out: Record<string, number> = {};
   for (const step of PROVISION_STEPS) {
     const started = events.find((e) => e.step === step && e.status === 'started');
@@ -18,8 +23,8 @@ export async function stepDurations(harness: ProvisioningHarness, serverId: stri
  * The container step's parts as its `succeeded` event records them (container.step.ts): the
  * engine's start (`container.engine`) and from then until XMPP answered (`container.answering`).
  */
-export async function containerParts(harness: ProvisioningHarness, serverId: string): Promise<Record<string, number>> {
-  const done = await harness.prisma.provisioningEvent.findFirst({ where: { serverId, step: 'container', status: 'succeeded' }, orderBy: { id: 'asc' } });
+export function containerParts(events: Timeline): Record<string, number> {
+  const done = events.find((e) => e.step === 'container' && e.status === 'succeeded');
   const detail = (done?.detail ?? {}) as Record<string, unknown>;
   const out: Record<string, number> = {};
   if (typeof detail.engineMs === 'number') out['container.engine'] = detail.engineMs;
