@@ -104,6 +104,9 @@ describe('the public status page', { shuffle: false }, () => {
       .poll(() => page.getByRole('status').innerText(), { timeout: WAIT.short })
       .toBe('Some of Parley is not working right now: DNS. Everything else is.');
 
+    // Opened by the second failed check in a row, a second or so after the page first showed DNS down.
+    const openDns = () => harness.prisma.platformIncident.findFirst({ where: { component: 'dns', resolvedAt: null } });
+    await expect.poll(openDns, { timeout: WAIT.short }).not.toBeNull();
     const opened = await harness.prisma.platformIncident.findFirstOrThrow({ where: { component: 'dns', resolvedAt: null } });
     const [dnsStart, oldStart, oldEnd] = await Promise.all([inBrowser(opened.startedAt), inBrowser(oldOutage.startedAt), inBrowser(oldOutage.resolvedAt)]);
     await expect.poll(rowsOf('Recent incidents'), { timeout: WAIT.short }).toEqual([

@@ -106,12 +106,17 @@ describe("from the worker's health reports", () => {
 
   const openIncident = async () => (await incidents('dns')).find((incident) => incident.resolvedAt === null) ?? null;
 
-  it('opens the DNS incident when the worker sees PowerDNS down, and resolves it once it answers again', async () => {
+  it('opens the DNS incident when the worker sees PowerDNS down twice in a row, started at the first, and resolves it once it answers again', async () => {
     await recordStatusIncidents(db.prisma, [{ component: 'dns', up: true }], new Date());
     await powerDns.down();
-    const down = await reporter.publishNow();
-    expect(down.dependencies.dns?.ok).toBe(false);
-    await expect.poll(openIncident, { timeout: 10_000 }).not.toBeNull();
+    const first = await reporter.publishNow();
+    expect(first.dependencies.dns).toMatchObject({ ok: false, failedChecks: 1, downSince: first.reportedAt });
+    // One failed check may be one slow answer: nothing opened yet.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await openIncident()).toBeNull();
+    const second = await reporter.publishNow();
+    expect(second.dependencies.dns).toMatchObject({ ok: false, failedChecks: 2, downSince: first.reportedAt });
+    await expect.poll(openIncident, { timeout: 10_000 }).toMatchObject({ startedAt: new Date(first.reportedAt) });
     // Still one, whatever the next reports say.
     await reporter.publishNow();
     await reporter.publishNow();
@@ -123,7 +128,21 @@ describe("from the worker's health reports", () => {
     await powerDns.up();
     const back = await reporter.publishNow();
     expect(back.dependencies.dns?.ok).toBe(true);
+    expect(back.dependencies.dns).not.toHaveProperty('failedChecks');
     await expect.poll(openIncident, { timeout: 10_000 }).toBeNull();
+  });
+
+  it('opens nothing for a failed check between passing ones, and the streak starts over after a pass', async () => {
+    await powerDns.up();
+    await reporter.publishNow();
+    const before = await incidents('dns');
+    for (const dnsUp of [false, true, false, true]) {
+      await (dnsUp ? powerDns.up() : powerDns.down());
+      const report = await reporter.publishNow();
+      expect(report.dependencies.dns).toMatchObject(dnsUp ? { ok: true } : { ok: false, failedChecks: 1 });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await incidents('dns')).toEqual(before);
   });
 
   it('with two workers that disagree, keeps the incident open while either sees the component down', async () => {
@@ -137,6 +156,7 @@ describe("from the worker's health reports", () => {
       onReport: statusIncidentRecorder(db.prisma, pino({ level: 'silent' })),
     });
     try {
+      await second.publishNow();
       await second.publishNow();
       await expect.poll(openIncident, { timeout: 10_000 }).not.toBeNull();
       const opened = await openIncident();

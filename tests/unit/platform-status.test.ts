@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { checkReadiness, type ReadinessProbes } from '../../api/src/health/readiness.js';
 import { componentsOf, overallStatus } from '../../api/src/status/status.service.js';
 import { PLATFORM_COMPONENTS, WORKER_DEPENDENCY_COMPONENTS } from '../../worker/src/contracts/platform-status.js';
-import { WORKER_DEPENDENCIES, type WorkerHealthReport } from '../../worker/src/contracts/worker-health.js';
-import { componentStates } from '../../worker/src/health/status-incidents.js';
+import { WORKER_DEPENDENCIES, mergeWorkerReports, type WorkerHealthReport } from '../../worker/src/contracts/worker-health.js';
+import { FailedCheckStreaks } from '../../worker/src/health/failed-check-streaks.js';
+import { FAILED_CHECKS_FOR_INCIDENT, componentStates } from '../../worker/src/health/status-incidents.js';
 
 const now = new Date('2026-11-30T12:00:00Z');
 const up = (detail: string) => ({ ok: true, detail, latencyMs: 2 });
@@ -35,17 +36,48 @@ describe("the worker's report as public components", () => {
     expect(WORKER_DEPENDENCY_COMPONENTS).toEqual({ docker: 'containers', dns: 'dns', ca: 'certificates' });
   });
 
-  it('says each component up or down, nothing more', () => {
+  it('says each component up or down, nothing more; a report without a streak is taken at its word', () => {
     const report = workerReport({ docker: down('connect ECONNREFUSED /var/run/docker.sock'), dns: up('PowerDNS'), ca: down('no answer within 4000 ms') });
+    const seen = new Date(report.reportedAt);
     expect(componentStates(report)).toEqual([
-      { component: 'containers', up: false },
+      { component: 'containers', up: false, since: seen },
       { component: 'dns', up: true },
-      { component: 'certificates', up: false },
+      { component: 'certificates', up: false, since: seen },
     ]);
+  });
+
+  it('says a component down only once it failed enough checks in a row, and down since the first of them', () => {
+    const streak = (failedChecks: number) => ({ ...down('no answer within 4000 ms'), failedChecks, downSince: '2026-11-30T11:59:30Z' });
+    expect(FAILED_CHECKS_FOR_INCIDENT).toBe(2);
+    expect(componentStates(workerReport({ docker: streak(1), dns: up('PowerDNS') }))).toEqual([{ component: 'dns', up: true }]);
+    expect(componentStates(workerReport({ docker: streak(2) }))).toEqual([{ component: 'containers', up: false, since: new Date('2026-11-30T11:59:30Z') }]);
+    expect(componentStates(workerReport({ docker: streak(7) }))).toEqual([{ component: 'containers', up: false, since: new Date('2026-11-30T11:59:30Z') }]);
   });
 
   it('says nothing of a dependency the report left out', () => {
     expect(componentStates(workerReport({ dns: up('PowerDNS') }))).toEqual([{ component: 'dns', up: true }]);
+  });
+});
+
+describe("a worker's run of failed checks", () => {
+  it('counts the failed checks of each dependency in a row, since the first, and starts over after a pass', () => {
+    const streaks = new FailedCheckStreaks();
+    expect(streaks.record('dns', down('refused'), '2026-11-30T12:00:00.000Z')).toEqual({ ...down('refused'), failedChecks: 1, downSince: '2026-11-30T12:00:00.000Z' });
+    expect(streaks.record('docker', up('Docker 20.10'), '2026-11-30T12:00:00.000Z')).toEqual(up('Docker 20.10'));
+    expect(streaks.record('dns', down('refused'), '2026-11-30T12:00:05.000Z')).toMatchObject({ failedChecks: 2, downSince: '2026-11-30T12:00:00.000Z' });
+    expect(streaks.record('docker', down('timeout'), '2026-11-30T12:00:05.000Z')).toMatchObject({ failedChecks: 1, downSince: '2026-11-30T12:00:05.000Z' });
+    expect(streaks.record('dns', up('PowerDNS'), '2026-11-30T12:00:10.000Z')).toEqual(up('PowerDNS'));
+    expect(streaks.record('dns', down('refused'), '2026-11-30T12:00:15.000Z')).toMatchObject({ failedChecks: 1, downSince: '2026-11-30T12:00:15.000Z' });
+  });
+
+  it("merges several workers' streaks: the longest, since the earliest; none when a worker sent none", () => {
+    const report = (workerId: string, dns: WorkerHealthReport['dependencies']['dns']) => ({ ...healthy, workerId, dependencies: { ...healthy.dependencies, dns } });
+    const blip = report('node-2:7', { ...down('timeout'), failedChecks: 1, downSince: '2026-11-30T11:59:55.000Z' });
+    const outage = report('node-3:9', { ...down('refused'), failedChecks: 4, downSince: '2026-11-30T11:59:40.000Z' });
+    expect(mergeWorkerReports([healthy, blip])?.dependencies.dns).toMatchObject({ ok: false, failedChecks: 1, downSince: '2026-11-30T11:59:55.000Z' });
+    expect(mergeWorkerReports([blip, healthy, outage])?.dependencies.dns).toMatchObject({ ok: false, failedChecks: 4, downSince: '2026-11-30T11:59:40.000Z' });
+    const merged = mergeWorkerReports([blip, report('node-4:1', down('refused'))])?.dependencies.dns;
+    expect(merged).toEqual({ ok: false, detail: 'node-2:7: timeout; node-4:1: refused', latencyMs: 4_000 });
   });
 });
 

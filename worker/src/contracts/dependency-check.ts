@@ -4,6 +4,9 @@ export const dependencyStatusSchema = z.object({
   ok: z.boolean(),
   detail: z.string(),
   latencyMs: z.number(),
+  /** When down, as a worker reports it: how many of its checks in a row failed, and when the first of them was. */
+  failedChecks: z.number().int().positive().optional(),
+  downSince: z.iso.datetime().optional(),
 });
 export type DependencyStatus = z.infer<typeof dependencyStatusSchema>;
 

@@ -34,7 +34,8 @@ export function parseWorkerReport(raw: string): WorkerHealthReport | null {
 
 /**
  * The platform's view from every live worker's report: a dependency is down when any worker sees
- * it down (that worker's jobs fail), each such worker named in the detail when there are several.
+ * it down (that worker's jobs fail), each such worker named in the detail when there are several,
+ * for the longest streak of failed checks any of them counts, since the earliest of them saw it.
  * The result's workerId lists the workers, its reportedAt is the oldest report's.
  */
 export function mergeWorkerReports(reports: readonly WorkerHealthReport[]): WorkerHealthReport | null {
@@ -45,9 +46,18 @@ export function mergeWorkerReports(reports: readonly WorkerHealthReport[]): Work
     const seen = reports.map((report) => ({ workerId: report.workerId, status: report.dependencies[dependency] }));
     const down = seen.filter((s) => !s.status.ok);
     const latencyMs = Math.max(...(down.length > 0 ? down : seen).map((s) => s.status.latencyMs));
-    return down.length > 0
-      ? { ok: false, detail: down.map((s) => `${s.workerId}: ${s.status.detail}`).join('; '), latencyMs }
-      : { ok: true, detail: first.dependencies[dependency].detail, latencyMs };
+    if (down.length === 0) return { ok: true, detail: first.dependencies[dependency].detail, latencyMs };
+    const detail = down.map((s) => `${s.workerId}: ${s.status.detail}`).join('; ');
+    const failedChecks = down.map((s) => s.status.failedChecks);
+    const since = down.map((s) => s.status.downSince);
+    return {
+      ok: false,
+      detail,
+      latencyMs,
+      // A worker older than these fields sends none; the merged view then has none either, as before them.
+      ...(failedChecks.every((n) => n !== undefined) && { failedChecks: Math.max(...failedChecks) }),
+      ...(since.every((at) => at !== undefined) && { downSince: since.reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b)) }),
+    };
   };
   const dependencies = Object.fromEntries(WORKER_DEPENDENCIES.map((d) => [d, merge(d)])) as WorkerHealthReport['dependencies'];
   const oldest = reports.reduce((a, b) => (Date.parse(a.reportedAt) <= Date.parse(b.reportedAt) ? a : b));

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { runDependencyCheck, type DependencyProbe } from '../contracts/dependency-check.js';
 import { mergeWorkerReports, parseWorkerReport, type WorkerDependency, type WorkerHealthReport } from '../contracts/worker-health.js';
 import { publishWorkerReport, readWorkerReports } from '../contracts/worker-health-store.js';
+import { FailedCheckStreaks } from './failed-check-streaks.js';
 import { publishNodeStats, type NodeStatsSource } from './node-stats.js';
 
 export interface HealthReporterOptions {
@@ -31,13 +32,15 @@ export interface HealthReporter {
  */
 export function startHealthReporter(options: HealthReporterOptions): HealthReporter {
   const timeoutMs = Math.min(4_000, Math.max(500, options.intervalMs));
+  const streaks = new FailedCheckStreaks();
   const publishNow = async (): Promise<WorkerHealthReport> => {
     const names = Object.keys(options.probes) as WorkerDependency[];
-    const statuses = await Promise.all(names.map((name) => runDependencyCheck(options.probes[name], timeoutMs)));
+    const checked = await Promise.all(names.map(async (name) => ({ name, status: await runDependencyCheck(options.probes[name], timeoutMs) })));
+    const reportedAt = new Date().toISOString();
     const report: WorkerHealthReport = {
       workerId: options.workerId,
-      reportedAt: new Date().toISOString(),
-      dependencies: Object.fromEntries(names.map((name, i) => [name, statuses[i]])) as WorkerHealthReport['dependencies'],
+      reportedAt,
+      dependencies: Object.fromEntries(checked.map(({ name, status }) => [name, streaks.record(name, status, reportedAt)])) as WorkerHealthReport['dependencies'],
     };
     let view = report;
     try {
