@@ -31,7 +31,9 @@ export interface HealthReporter {
  * a TTL so a dead worker's last report disappears instead of looking healthy forever.
  */
 export function startHealthReporter(options: HealthReporterOptions): HealthReporter {
-  const timeoutMs = Math.min(4_000, Math.max(500, options.intervalMs));
+  // At least 2 s: a busy host's Docker can take over a second to answer a ping. At most 4 s, so a
+  // dependency that hangs is reported down within the default 5 s interval.
+  const timeoutMs = Math.min(4_000, Math.max(2_000, options.intervalMs));
   const streaks = new FailedCheckStreaks();
   const publishNow = async (): Promise<WorkerHealthReport> => {
     const names = Object.keys(options.probes) as WorkerDependency[];

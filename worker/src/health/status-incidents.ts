@@ -36,7 +36,8 @@ export function componentStates(report: WorkerHealthReport): ComponentState[] {
 /**
  * Opens an incident for each component down, started when it was first seen down (the partial
  * unique index keeps it to one open per component, so a component still down inserts nothing),
- * and resolves the open one of each component up. Level-triggered: every report is written, so a missed one is caught by the next.
+ * and resolves the open one of each component up. Level-triggered: every report is written, so a
+ * missed one is caught by the next.
  */
 export async function recordStatusIncidents(prisma: PrismaClient, states: ComponentState[], at: Date): Promise<void> {
   const down = states.filter((state) => !state.up);
