@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAdapters } from '../../worker/src/adapters.js';
 import { startHealthReporter, type HealthReporter } from '../../worker/src/health/health-reporter.js';
 import { statusIncidentRecorder } from '../../worker/src/health/status-incidents.js';
@@ -105,9 +105,7 @@ describe('the public status page', { shuffle: false }, () => {
       .toBe('Some of Parley is not working right now: DNS. Everything else is.');
 
     // Opened by the second failed check in a row, a second or so after the page first showed DNS down.
-    const openDns = () => harness.prisma.platformIncident.findFirst({ where: { component: 'dns', resolvedAt: null } });
-    await expect.poll(openDns, { timeout: WAIT.short }).not.toBeNull();
-    const opened = await harness.prisma.platformIncident.findFirstOrThrow({ where: { component: 'dns', resolvedAt: null } });
+    const opened = await vi.waitFor(() => harness.prisma.platformIncident.findFirstOrThrow({ where: { component: 'dns', resolvedAt: null } }), { timeout: WAIT.short });
     const [dnsStart, oldStart, oldEnd] = await Promise.all([inBrowser(opened.startedAt), inBrowser(oldOutage.startedAt), inBrowser(oldOutage.resolvedAt)]);
     await expect.poll(rowsOf('Recent incidents'), { timeout: WAIT.short }).toEqual([
       `DNS down From ${dnsStart} to now (ongoing) Ongoing`,

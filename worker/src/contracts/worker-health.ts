@@ -56,10 +56,12 @@ export function mergeWorkerReports(reports: readonly WorkerHealthReport[]): Work
       latencyMs,
       // A worker older than these fields sends none; the merged view then has none either, as before them.
       ...(failedChecks.every((n) => n !== undefined) && { failedChecks: Math.max(...failedChecks) }),
-      ...(since.every((at) => at !== undefined) && { downSince: since.reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b)) }),
+      ...(since.every((at) => at !== undefined) && { downSince: earliest(since) }),
     };
   };
   const dependencies = Object.fromEntries(WORKER_DEPENDENCIES.map((d) => [d, merge(d)])) as WorkerHealthReport['dependencies'];
-  const oldest = reports.reduce((a, b) => (Date.parse(a.reportedAt) <= Date.parse(b.reportedAt) ? a : b));
-  return { workerId: reports.map((r) => r.workerId).join(', '), reportedAt: oldest.reportedAt, dependencies };
+  return { workerId: reports.map((r) => r.workerId).join(', '), reportedAt: earliest(reports.map((r) => r.reportedAt)), dependencies };
 }
+
+/** The earliest of several ISO times, as given. */
+const earliest = (times: readonly string[]) => times.reduce((a, b) => (Date.parse(a) <= Date.parse(b) ? a : b));
