@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerContainerRuntime } from '../../worker/src/adapters/docker.container-runtime.js';
@@ -22,7 +23,7 @@ const FILE_BYTES = 48_000;
 
 // A customer's usage page against what real clients did: two accounts log in, send messages and
 // share a file on a server ordered through the API; the worker's census counts them, and the
-// API answers the counts.
+// API answers the counts, after letting an order on the same node go first.
 // One server's usage as it grows, in order: nobody, then two users and their messages, then both gone.
 describe('usage a customer sees, from what real clients did', { shuffle: false }, () => {
   let harness: ProvisioningHarness;
@@ -114,5 +115,25 @@ describe('usage a customer sees, from what real clients did', { shuffle: false }
     const later = await usage();
     expect(later.latest).toMatchObject({ registeredUsers: 2, onlineUsers: 0 });
     expect(later.messagesToday).toBe(SENT_BY_ALICE + SENT_BY_BOB);
+  });
+
+  it('lets an order being built on the same node go first, then counts', async () => {
+    const { accountId, planId, nodeId } = await harness.prisma.server.findUniqueOrThrow({ where: { id: serverId }, select: { accountId: true, planId: true, nodeId: true } });
+    const label = `o${Date.now().toString(36)}`;
+    const order = await harness.prisma.server.create({
+      data: { accountId, planId, nodeId, name: label, domain: `${label}.parley.test`, domainKind: 'platform', federation: false, state: 'starting' },
+    });
+    let orderDone = false;
+    const finishing = (async () => {
+      await sleep(1_000);
+      await harness.prisma.server.update({ where: { id: order.id }, data: { state: 'failed', stateChangedAt: new Date() } });
+      orderDone = true;
+    })();
+    const counted = await census();
+    expect(orderDone).toBe(true);
+    expect(counted).toMatch(/^Counted the accounts of 1 server\(s\); 0 invite\(s\) found redeemed; waited \d+\.\d s for orders in flight$/);
+    await finishing;
+    await harness.prisma.server.delete({ where: { id: order.id } });
+    expect((await usage()).latest).toMatchObject({ registeredUsers: 2, onlineUsers: 0 });
   });
 });

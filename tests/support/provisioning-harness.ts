@@ -58,7 +58,7 @@ export class ProvisioningHarness {
       calls: base.calls && { ...base.calls, tls: options.turnTls ? base.calls.tls : null },
       // The operators' listener on a port of the kernel's choosing, only where a test reads it.
       metrics: options.metrics ? { host: '127.0.0.1', port: 0 } : null,
-      jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, resealIntervalMs: 3_600_000, accountCensusIntervalMs: 3_600_000, usageRetentionDays: 90, reconcileGraceMs: 0, nodeLossRestoreAfterMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16, complianceAfterReady: false },
+      jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, resealIntervalMs: 3_600_000, accountCensusIntervalMs: 3_600_000, usageRetentionDays: 90, censusYield: base.jobs.censusYield, reconcileGraceMs: 0, nodeLossRestoreAfterMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16, complianceAfterReady: false },
     };
     const config = options.configure ? options.configure(defaults) : defaults;
     const harness = new ProvisioningHarness(db, redis, config, SecretSealer.fromKeyrings(config.keyrings));

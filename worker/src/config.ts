@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { envFields, listenAddressOf, optionalUnlessBlank, parseEnv } from './contracts/env-fields.js';
 import { acmeOrderLimitsEnv, acmeOrderLimitsOf, type AcmeOrderLimits } from './contracts/acme-order-limits.js';
 import { TENANT_NETWORK_NAME } from './ports/container-runtime.js';
+import type { OrderYieldLimits } from './housekeeping/order-yield.js';
 
 const keysOf = (keyring: string): string[] => keyring.split(',').map((entry) => entry.trim().split(':')[1] ?? '');
 
@@ -36,6 +37,8 @@ const workerEnvSchema = z
     // Whether each server's XEP-0479 checks run once it is ready (they can always be asked for).
     COMPLIANCE_AFTER_READY: z.enum(['true', 'false'], { error: 'must be "true" or "false"' }).default('true'),
     ACCOUNT_CENSUS_INTERVAL_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(600_000),
+    // The longest the census waits before one server while an order is being built on its node; 0: it never waits.
+    CENSUS_YIELD_MAX_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
     // At least the usage page's longest chart (30 days).
     USAGE_RETENTION_DAYS: z.coerce.number().int().min(31).max(3_650).default(90),
     BACKUP_REPOSITORY: envFields.backupRepository,
@@ -206,6 +209,8 @@ export interface WorkerConfig {
     resealIntervalMs: number;
     /** How often every ready server's Prosody accounts are counted (seats hold on real accounts). */
     accountCensusIntervalMs: number;
+    /** How long the census steps aside for orders in flight: per server, and per pass (half its interval). */
+    censusYield: OrderYieldLimits;
     /** How long each server's usage samples (taken by the census) and message counts are kept. */
     usageRetentionDays: number;
     reconcileGraceMs: number;
@@ -304,6 +309,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
       resealIntervalMs: e.SECRETS_RESEAL_INTERVAL_MS,
       accountCensusIntervalMs: e.ACCOUNT_CENSUS_INTERVAL_MS,
+      censusYield: { perServerMs: e.CENSUS_YIELD_MAX_MS, perPassMs: Math.floor(e.ACCOUNT_CENSUS_INTERVAL_MS / 2) },
       usageRetentionDays: e.USAGE_RETENTION_DAYS,
       reconcileGraceMs: e.RECONCILE_GRACE_MS,
       nodeLossRestoreAfterMs: e.NODE_LOSS_RESTORE_AFTER_MS,

@@ -190,6 +190,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       containerDns: config.node.containerDns,
       complianceAfterReady: config.jobs.complianceAfterReady,
       usageRetentionDays: config.jobs.usageRetentionDays,
+      censusYield: config.jobs.censusYield,
       healthCheckTimeoutMs: config.jobs.healthCheckTimeoutMs,
       healthCheckConcurrency: config.jobs.healthCheckConcurrency,
       acmeOrderLimits: config.acme.orderLimits,

@@ -51,6 +51,7 @@ export const productionSettings = (production: WorkerConfig) => ({
   RECONCILE_INTERVAL_MS: production.jobs.reconcileIntervalMs,
   HEALTH_REPORT_INTERVAL_MS: production.healthReportIntervalMs,
   ACCOUNT_CENSUS_INTERVAL_MS: production.jobs.accountCensusIntervalMs,
+  CENSUS_YIELD_MAX_MS: production.jobs.censusYield.perServerMs,
   BACKUP_SCHEDULE_INTERVAL_MS: production.backups.scheduleIntervalMs,
   NODE_PUBLIC_ADDRESS: EDGE(),
 });

@@ -67,6 +67,9 @@ export const STEP_STATE = {
   probe: 'probing',
 } as const satisfies Record<ProvisionStep, string>;
 
+/** The states an order passes through on its way to ready, in order. */
+export const ORDERING_STATES: ('ordered' | (typeof STEP_STATE)[ProvisionStep])[] = ['ordered', ...PROVISION_STEPS.map((step) => STEP_STATE[step])];
+
 export const STEP_TITLE: Record<ProvisionStep | typeof DEPROVISION_JOB | ServerActionName, string> = {
   allocate: 'Reserve a node and ports',
   dns: 'Publish DNS records',

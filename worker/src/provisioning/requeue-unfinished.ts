@@ -1,9 +1,6 @@
-import type { ServerState } from '../../../prisma/generated/client/enums.js';
+import { ORDERING_STATES } from '../contracts/provisioning.js';
 import type { StepDeps } from './step-deps.js';
 import { requeueAccountRequests } from './requeue-account-requests.js';
-
-/** States an order passes through on its way to ready: one that stays in them is stuck. */
-const PROVISIONING_STATES: ServerState[] = ['ordered', 'allocating', 'dns', 'certificate', 'configuring', 'starting', 'bootstrapping', 'probing'];
 
 /**
  * Desired state against what is queued. Unqueued: an order whose flow was never added (the API
@@ -25,7 +22,7 @@ export async function requeueUnfinished(deps: StepDeps, now = new Date()): Promi
       select: { id: true },
     }),
     deps.prisma.server.findMany({
-      where: { state: { in: PROVISIONING_STATES }, desiredState: { not: 'deleted' }, deletedAt: null, stateChangedAt: { lte: stuckBefore } },
+      where: { state: { in: ORDERING_STATES }, desiredState: { not: 'deleted' }, deletedAt: null, stateChangedAt: { lte: stuckBefore } },
       select: { id: true },
     }),
     deps.prisma.server.findMany({

@@ -10,6 +10,7 @@ import type { DnsResolver } from '../ports/dns-resolver.js';
 import type { XmppProbe } from '../ports/xmpp-probe.js';
 import type { TurnSecretStore } from '../ports/turn-secrets.js';
 import type { DnsLedger } from './dns-ledger.js';
+import type { OrderYieldLimits } from '../housekeeping/order-yield.js';
 import type { KeyedLock } from '../adapters/keyed-lock.js';
 import type { AcmeOrderLimits } from '../contracts/acme-order-limits.js';
 import type { InviteJob, InviteJobName, UserJob, UserJobName } from '../contracts/xmpp-user-jobs.js';
@@ -48,6 +49,8 @@ export interface ProvisioningSettings {
   complianceAfterReady: boolean;
   /** How long usage samples and message counts are kept. */
   usageRetentionDays: number;
+  /** How long the account census steps aside for orders in flight. */
+  censusYield: OrderYieldLimits;
 }
 
 /** What steps may ask of the job queue. */

@@ -6,11 +6,12 @@ import { usageCountedSince, usageSampleWrites } from '../usage/usage-sample.js';
 import { censusLua, parseCensusAnswer, type ProsodyCensus } from './prosody-invites.js';
 import { luaLine, prosodyShell } from './prosody-shell.js';
 import { isComplianceAccount } from '../contracts/compliance.js';
+import { orderYield } from '../housekeeping/order-yield.js';
 
 export interface CensusDeps {
   prisma: PrismaClient;
   containers: ContainerRuntime;
-  settings: Pick<ProvisioningSettings, 'usageRetentionDays'>;
+  settings: Pick<ProvisioningSettings, 'usageRetentionDays' | 'censusYield'>;
 }
 
 /**
@@ -19,15 +20,19 @@ export interface CensusDeps {
  * open. Invites Prosody no longer holds before their expiry were used: they become `redeemed`.
  * Each count is also the server's usage sample (seats, sessions, storage, messages sent since the last one).
  * One server failing (being restarted, say) is left for the next census; the others go on.
+ * Before each server it waits, bounded, while an order is being built on that server's node.
  */
 export async function takeAccountCensus(deps: CensusDeps, now: Date): Promise<string> {
   const servers = await deps.prisma.server.findMany({
     where: { state: 'ready', desiredState: 'running', deletedAt: null },
-    select: { id: true, domain: true, readyAt: true, createdAt: true, credentials: { select: { jid: true }, orderBy: { issuance: 'desc' }, take: 1 } },
+    select: { id: true, domain: true, nodeId: true, readyAt: true, createdAt: true, credentials: { select: { jid: true }, orderBy: { issuance: 'desc' }, take: 1 } },
   });
   const failed: string[] = [];
   let redeemed = 0;
+  let yieldedMs = 0;
+  const yieldToOrders = orderYield(deps.prisma, deps.settings.censusYield);
   for (const server of servers) {
+    yieldedMs += await yieldToOrders(server.nodeId);
     try {
       redeemed += await censusOf(deps, server, now);
     } catch {
@@ -35,7 +40,8 @@ export async function takeAccountCensus(deps: CensusDeps, now: Date): Promise<st
     }
   }
   const skipped = failed.length === 0 ? '' : `; ${failed.length} did not answer and are counted next time (${failed.slice(0, 5).join(', ')})`;
-  return `Counted the accounts of ${servers.length - failed.length} server(s); ${redeemed} invite(s) found redeemed${skipped}`;
+  const yielded = yieldedMs === 0 ? '' : `; waited ${(yieldedMs / 1000).toFixed(1)} s for orders in flight`;
+  return `Counted the accounts of ${servers.length - failed.length} server(s); ${redeemed} invite(s) found redeemed${skipped}${yielded}`;
 }
 
 async function censusOf(deps: CensusDeps, server: { id: string; domain: string; readyAt: Date | null; createdAt: Date; credentials: { jid: string }[] }, now: Date): Promise<number> {
