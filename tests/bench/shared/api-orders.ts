@@ -30,9 +30,23 @@ export async function readyPerApi(request: ApiRequest, serverId: string, timeout
     const server = await json<ServerView>(await request('GET', `/servers/${serverId}`), `GET /servers/${serverId}`);
     if (server.state === 'ready') return { at: performance.now(), server };
     if (server.state === 'failed') throw new Error(`server ${serverId} failed: ${server.stateReason ?? ''}`);
-    if (Date.now() > deadline) throw new Error(`the API did not say server ${serverId} is ready within ${timeoutMs / 1000} s (${server.state})`);
+    if (Date.now() > deadline) throw new Error(`the API did not say server ${serverId} is ready within ${timeoutMs / 1000} s (${server.state}); ${await lastEvents(request, serverId)}`);
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
+}
+
+/** The server's last timeline events as its customer sees them, for a bench's error: why an order stalled. */
+async function lastEvents(request: ApiRequest, serverId: string): Promise<string> {
+  type Event = { id: string; step: string; status: string; attempt: number; errorType: string | null; message: string };
+  const items: Event[] = [];
+  for (let page = 0; page < 20; page++) {
+    const after = items.at(-1)?.id ?? '0';
+    const answer = await json<{ items: Event[] }>(await request('GET', `/servers/${serverId}/events?after=${after}&limit=100`), `GET /servers/${serverId}/events`);
+    items.push(...answer.items);
+    if (answer.items.length < 100) break;
+  }
+  const last = items.slice(-3).map((e) => `${e.step} ${e.status} (attempt ${e.attempt}${e.errorType ? `, ${e.errorType}` : ''}): ${e.message.slice(0, 300)}`);
+  return `its last events: ${last.join(' | ') || 'none'}`;
 }
 
 /**
