@@ -23,6 +23,7 @@ import { PlatformProcess } from '../support/platform-process.js';
 import { uploadIntact, uploadRandomFile } from '../support/http-upload.js';
 import { connectAs, sendMessage, sendPresence, wholeArchive, type XmppSession } from '../support/xmpp.js';
 import { pooled } from './shared/stats.js';
+import { serverTimeline } from './shared/api-orders.js';
 
 // What a customer sees of per-server backups: how long "back up now" takes until the list says
 // succeeded (a full one, then an incremental one), what each adds to the repository, and how soon
@@ -80,8 +81,6 @@ async function received(session: XmppSession, index: number, batch: string): Pro
 
 type BackupRow = { id: string; kind: string; status: string; startedAt: string | null; finishedAt: string | null; sizeBytes: number | null; addedBytes: number | null; pausedMs: number | null; error: string | null };
 type ServerView = { state: string; domain: string; connection: { ports: { starttls: number } } | null; incidents: { kind: string; status: string; openedAt: string }[] };
-type ServerEvent = { id: string; step: string; status: string; message: string | null; downtimeMs: number | null };
-
 async function main(): Promise<void> {
   const repositoryDir = join(await mkdtemp(join(tmpdir(), 'parley-bench-backup-')), 'repository');
   // The harness's in-process worker only deletes the server if the API could not: on this repository too.
@@ -235,15 +234,7 @@ async function main(): Promise<void> {
     await firstLogin.close();
     await until('the API shows the server ready again', async () => ((await view()).state === 'ready' ? true : undefined), 60_000, POLL_MS);
     const restoreToReadyMs = performance.now() - t0;
-    const timeline = async () => {
-      const events: ServerEvent[] = [];
-      for (let page = 0; page < 50; page++) {
-        const items = (await call<{ items: ServerEvent[] }>('GET', `/servers/${id}/events?limit=100&after=${events.at(-1)?.id ?? 0}`)).items;
-        events.push(...items);
-        if (items.length < 100) break;
-      }
-      return events;
-    };
+    const timeline = () => serverTimeline(request, id);
     const restoreEvent = (await timeline()).filter((e) => e.step === 'restore').at(-1);
     if (restoreEvent?.status !== 'succeeded') throw new Error(`the restore's timeline event is ${restoreEvent?.status ?? 'missing'}: ${restoreEvent?.message ?? ''}`);
     const safety = (await call<{ items: BackupRow[] }>('GET', `/servers/${id}/backups`)).items.find((b) => b.kind === 'safety');

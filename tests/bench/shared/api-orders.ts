@@ -35,17 +35,32 @@ export async function readyPerApi(request: ApiRequest, serverId: string, timeout
   }
 }
 
+/** A timeline event as GET /servers/{id}/events shows it, the fields the benches read. */
+export interface ServerEvent {
+  id: string;
+  step: string;
+  status: string;
+  attempt: number;
+  errorType: string | null;
+  message: string;
+  downtimeMs: number | null;
+}
+
+/** The server's whole timeline through the API, oldest first (at most 50 pages of 100). */
+export async function serverTimeline(request: ApiRequest, serverId: string): Promise<ServerEvent[]> {
+  const events: ServerEvent[] = [];
+  for (let page = 0; page < 50; page++) {
+    const after = events.at(-1)?.id ?? '0';
+    const { items } = await json<{ items: ServerEvent[] }>(await request('GET', `/servers/${serverId}/events?after=${after}&limit=100`), `GET /servers/${serverId}/events`);
+    events.push(...items);
+    if (items.length < 100) break;
+  }
+  return events;
+}
+
 /** The server's last timeline events as its customer sees them, for a bench's error: why an order stalled. */
 async function lastEvents(request: ApiRequest, serverId: string): Promise<string> {
-  type Event = { id: string; step: string; status: string; attempt: number; errorType: string | null; message: string };
-  const items: Event[] = [];
-  for (let page = 0; page < 20; page++) {
-    const after = items.at(-1)?.id ?? '0';
-    const answer = await json<{ items: Event[] }>(await request('GET', `/servers/${serverId}/events?after=${after}&limit=100`), `GET /servers/${serverId}/events`);
-    items.push(...answer.items);
-    if (answer.items.length < 100) break;
-  }
-  const last = items.slice(-3).map((e) => `${e.step} ${e.status} (attempt ${e.attempt}${e.errorType ? `, ${e.errorType}` : ''}): ${e.message.slice(0, 300)}`);
+  const last = (await serverTimeline(request, serverId)).slice(-3).map((e) => `${e.step} ${e.status} (attempt ${e.attempt}${e.errorType ? `, ${e.errorType}` : ''}): ${e.message.slice(0, 300)}`);
   return `its last events: ${last.join(' | ') || 'none'}`;
 }
 
