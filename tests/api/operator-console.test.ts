@@ -145,7 +145,7 @@ describe('the operator console API', () => {
     const up = () => Promise.resolve('up');
     const reporter = startHealthReporter({ redis: connection, workerId: 'operator-console-test', probes: { docker: up, dns: up, ca: up }, intervalMs: 60_000, onPublishError: () => undefined, node: { nodeName: reporting.name, diskPath: '/' } });
     await reporter.publishNow();
-    reporter.stop();
+    await reporter.stop();
     const stats = nodeStatsSchema.parse(JSON.parse((await connection.get(nodeStatsKey(reporting.name))) ?? 'null'));
     expect(await connection.ttl(nodeStatsKey(reporting.name))).toBeGreaterThan(0);
 

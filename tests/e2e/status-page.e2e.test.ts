@@ -72,7 +72,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  reporter?.stop();
+  await reporter?.stop();
   await browser?.close();
   await api?.close();
   await powerDns?.down();

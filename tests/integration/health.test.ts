@@ -73,7 +73,7 @@ describe('/health endpoints against the real services', () => {
   });
 
   afterAll(async () => {
-    reporter.stop();
+    await reporter.stop();
     await app.close();
     await db.drop();
     apiRedis.disconnect();
@@ -128,8 +128,33 @@ describe('/health endpoints against the real services', () => {
     expect(after.status).toBe(200);
   });
 
+  it('publishes nothing once stopped, not even a report that was under way', async () => {
+    let probing!: () => void;
+    const probeStarted = new Promise<void>((resolve) => (probing = resolve));
+    const slow = startHealthReporter({
+      redis: workerRedis,
+      workerId: 'health-test-slow',
+      probes: {
+        docker: async () => {
+          probing();
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          return 'up';
+        },
+        dns: () => Promise.resolve('up'),
+        ca: () => Promise.resolve('up'),
+      },
+      intervalMs: 50,
+      onPublishError: () => undefined,
+    });
+    await probeStarted;
+    await slow.stop();
+    await apiRedis.del(workerHealthKey('health-test-slow'));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await apiRedis.exists(workerHealthKey('health-test-slow'))).toBe(0);
+  });
+
   it('names the worker when it stops reporting', async () => {
-    reporter.stop();
+    await reporter.stop();
     await apiRedis.del(workerHealthKey('health-test'));
     try {
       const { status, body } = await ready();

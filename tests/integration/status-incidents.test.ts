@@ -100,7 +100,7 @@ describe("from the worker's health reports", () => {
   });
 
   afterAll(async () => {
-    reporter?.stop();
+    await reporter?.stop();
     await powerDns?.down();
   });
 
@@ -171,7 +171,7 @@ describe("from the worker's health reports", () => {
       await redis.del(workerHealthKey('second-worker'));
       await expect.poll(reportedThenOpen(reporter), { timeout: 10_000 }).toBeNull();
     } finally {
-      second.stop();
+      await second.stop();
       await redis.del(workerHealthKey('second-worker'));
     }
   });
@@ -201,7 +201,7 @@ describe("from the worker's health reports", () => {
       await cut.publishNow();
       expect(await redis.get(workerHealthKey('no-database'))).not.toBeNull();
     } finally {
-      cut.stop();
+      await cut.stop();
       // Its view (DNS down) must not outlive the test in the other reporters' merged view.
       await redis.del(workerHealthKey('no-database'));
       await unreachable.$disconnect();

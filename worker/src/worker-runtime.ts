@@ -301,7 +301,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     metricsAddress: metricsListener ? metricsListener.address : null,
     close: async () => {
       containerEvents.stop();
-      reporter.stop();
+      await reporter.stop();
       await turnCertificate?.stop();
       await metricsListener?.close();
       await Promise.all([worker.close(), usersWorker.close()]);

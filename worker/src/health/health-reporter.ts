@@ -23,7 +23,8 @@ export interface HealthReporterOptions {
 export interface HealthReporter {
   /** Checks every dependency and publishes the report once; rejects if Redis is unreachable. */
   publishNow(): Promise<WorkerHealthReport>;
-  stop(): void;
+  /** Stops the timer; resolves once a report already under way has settled, so none lands after. */
+  stop(): Promise<void>;
 }
 
 /**
@@ -55,17 +56,22 @@ export function startHealthReporter(options: HealthReporterOptions): HealthRepor
     return report;
   };
 
-  let running = false;
+  let running: Promise<void> | null = null;
   const timer = setInterval(() => {
     if (running) return;
-    running = true;
-    publishNow()
-      .catch(options.onPublishError)
+    running = publishNow()
+      .then(() => undefined, options.onPublishError)
       .finally(() => {
-        running = false;
+        running = null;
       });
   }, options.intervalMs);
   timer.unref();
 
-  return { publishNow, stop: () => clearInterval(timer) };
+  return {
+    publishNow,
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }
