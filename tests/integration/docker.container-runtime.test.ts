@@ -457,13 +457,16 @@ describe('DockerContainerRuntime against the real engine', () => {
   });
 
   describe('each on a server of its own', () => {
-    it('converges when two runs race, and after a crash between create and start', async () => {
+    it('converges when two runs race, or two removals, and after a crash between create and start', async () => {
       const racing = await track();
       const spec = specFor(racing, pki, 'hash-r', image);
       const [one, two] = await Promise.all([runtime.ensureServer(spec), runtime.ensureServer(spec)]);
       expect(one.containerId).toBe(two.containerId);
       expect((await runtime.listOwned(racing.id)).containers).toHaveLength(1);
-      await runtime.removeServer(racing.id);
+      // Two removals at once (a deletion and the reconcile pass): the second waits for the
+      // first's, instead of failing on a volume still in use.
+      await Promise.all([runtime.removeServer(racing.id), runtime.removeServer(racing.id)]);
+      expect(await runtime.listOwned(racing.id)).toEqual({ containers: [], volumes: [] });
 
       // A crash right after create: the container exists, stopped, with an empty config volume.
       const crashed = await track();

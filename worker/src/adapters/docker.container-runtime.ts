@@ -45,6 +45,8 @@ const DATA_DIR = '/var/lib/prosody';
 /** The image's user; its group may read private keys. */
 const PROSODY_USER = 'prosody';
 const STOP_TIMEOUT_SECONDS = 10;
+/** How long a removal waits for another one of the same container already under way. */
+const REMOVAL_WAIT_MS = 30_000;
 /** How much of a server's data a backup holds in memory so the server is frozen only while it is read. */
 const SPOOL_BYTES = 64 * 1024 * 1024;
 const MAX_EXEC_OUTPUT_BYTES = 1024 * 1024;
@@ -190,8 +192,8 @@ export class DockerContainerRuntime implements ContainerRuntime {
     assertServerId(serverId);
     const filters = { label: ownedLabelFilter(serverId) };
     for (const summary of await this.docker.listContainers({ all: true, filters })) {
-      // force: the data goes too, so a graceful stop buys nothing. 409: a removal already under way.
-      await ignoreStatus(this.docker.getContainer(summary.Id).remove({ force: true }), 404, 409);
+      // force: the data goes too, so a graceful stop buys nothing.
+      await removeContainer(this.docker.getContainer(summary.Id));
     }
     const { Volumes } = await this.docker.listVolumes({ filters });
     for (const volume of Volumes ?? []) {
@@ -534,7 +536,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
   async removeContainers(serverId: string): Promise<void> {
     assertServerId(serverId);
     for (const summary of await this.docker.listContainers({ all: true, filters: { label: ownedLabelFilter(serverId) } })) {
-      await ignoreStatus(this.docker.getContainer(summary.Id).remove({ force: true }), 404, 409);
+      await removeContainer(this.docker.getContainer(summary.Id));
     }
   }
 
@@ -602,7 +604,7 @@ export class DockerContainerRuntime implements ContainerRuntime {
   private async discard(containerId: string): Promise<void> {
     const container = this.docker.getContainer(containerId);
     await ignoreStatus(container.stop({ t: STOP_TIMEOUT_SECONDS }), 304, 404);
-    await ignoreStatus(container.remove({ force: true }), 404, 409);
+    await removeContainer(container);
   }
 
   private async startContainer(containerId: string): Promise<void> {
@@ -756,6 +758,21 @@ export function statusOf(error: unknown): number | undefined {
 }
 
 /** Awaits a Docker call, treating the given HTTP statuses ("already so") as success. */
+/**
+ * Force-removes a container. When another removal of it is already under way (the engine answers
+ * 409: a deletion racing the reconcile pass), waits until that one is done, so what comes next
+ * (removing its volumes, creating its successor) does not find it still in use.
+ */
+async function removeContainer(container: Docker.Container): Promise<void> {
+  try {
+    await container.remove({ force: true });
+  } catch (error) {
+    if (statusOf(error) === 404) return;
+    if (statusOf(error) !== 409) throw error;
+    await ignoreStatus(container.wait({ condition: 'removed', abortSignal: AbortSignal.timeout(REMOVAL_WAIT_MS) }), 404);
+  }
+}
+
 export async function ignoreStatus(call: Promise<unknown>, ...statuses: number[]): Promise<void> {
   try {
     await call;
