@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import { PLANS } from '../../prisma/seed.js';
 import { DockerContainerRuntime } from '../../worker/src/adapters/docker.container-runtime.js';
 import { loadWorkerConfig } from '../../worker/src/config.js';
-import { PROVISIONING_QUEUE } from '../../worker/src/contracts/provisioning.js';
+import { COMPLIANCE_CHECK_JOB, PROVISIONING_QUEUE } from '../../worker/src/contracts/provisioning.js';
 import { XMPP_USERS_QUEUE } from '../../worker/src/contracts/xmpp-user-jobs.js';
 import { signUpOperator, signUpWithToken, startPlatformApi, type ApiRequest } from '../support/platform-api.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
@@ -94,11 +94,15 @@ async function nodeProcesses(docker: Docker): Promise<number[]> {
   return [process.pid, ...mine.map((p) => Number(p.pid))];
 }
 
-/** Waits (bounded) until the worker has no job running or waiting: ready servers' follow-up work (compliance checks, first reports) is done. */
+/**
+ * Waits (bounded) until the worker has no job running or waiting, nor a compliance run that
+ * stepped aside for the orders: ready servers' follow-up work (compliance checks, first reports) is done.
+ */
 async function workerIdle(queues: Queue[]): Promise<void> {
   await until('the worker idle (no job running or waiting)', async () => {
     const counts = await Promise.all(queues.map((q) => q.getJobCounts('active', 'waiting', 'prioritized')));
-    return counts.every((c) => (c.active ?? 0) + (c.waiting ?? 0) + (c.prioritized ?? 0) === 0) ? true : undefined;
+    const deferred = (await Promise.all(queues.map((q) => q.getDelayed()))).flat().filter((job) => job.name === COMPLIANCE_CHECK_JOB);
+    return deferred.length === 0 && counts.every((c) => (c.active ?? 0) + (c.waiting ?? 0) + (c.prioritized ?? 0) === 0) ? true : undefined;
   }, SETTLE_TIMEOUT_MS, 1_000);
 }
 

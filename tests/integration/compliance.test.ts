@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerContainerRuntime } from '../../worker/src/adapters/docker.container-runtime.js';
@@ -8,6 +9,7 @@ import { complianceChecks } from '../../worker/src/compliance/check-list.js';
 import { runComplianceChecks } from '../../worker/src/compliance/run-compliance-checks.js';
 import { COMPLIANCE_CHECK_IDS, COMPLIANCE_CHECKS, isComplianceAccount } from '../../worker/src/contracts/compliance.js';
 import { enqueueComplianceCheck } from '../../worker/src/contracts/provisioning-flow.js';
+import { complianceCheckJobId } from '../../worker/src/contracts/provisioning.js';
 import { prosodyCreateOrUpdateUser, prosodyListUsers } from '../../worker/src/provisioning/prosody-accounts.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
@@ -19,6 +21,8 @@ import { until } from '../support/until.js';
 // (its stored rows). Ports 46600-46999 (no other test file uses them).
 
 const PORTS = 46_600;
+/** How long after being queued a run may step aside for orders (production: 60 s). */
+const YIELD_MAX_MS = 15_000;
 const USERS = [
   { username: 'carol', password: 'compliance: carol has her own password' },
   { username: 'dave', password: 'compliance: dave has his own password' },
@@ -44,7 +48,7 @@ describe('XEP-0479 compliance: the checks Parley runs against each server', () =
 
   beforeAll(async () => {
     // As in production: the checks run by themselves once the server is ready.
-    harness = await ProvisioningHarness.create(PORTS, { configure: (config) => ({ ...config, docker: { ...config.docker, publicAddress: edge }, jobs: { ...config.jobs, complianceAfterReady: true } }) });
+    harness = await ProvisioningHarness.create(PORTS, { configure: (config) => ({ ...config, docker: { ...config.docker, publicAddress: edge }, jobs: { ...config.jobs, complianceAfterReady: true, complianceYieldMaxMs: YIELD_MAX_MS } }) });
     const root = (await pebbleIssuers()).root.toString();
     server = await harness.placeOrder({ federation: false });
     await harness.provision(server.serverId);
@@ -118,6 +122,47 @@ describe('XEP-0479 compliance: the checks Parley runs against each server', () =
     );
     expect(rerun.filter((r) => !r.passed).map((r) => `${r.checkId}: ${r.reason}`)).toEqual([]);
   }, 130_000);
+
+  it('steps aside while an order is being built on its node, then runs; and never longer than its bound', async () => {
+    const { queue } = await harness.startWorker();
+    const { accountId, planId, nodeId } = await harness.prisma.server.findUniqueOrThrow({ where: { id: server.serverId }, select: { accountId: true, planId: true, nodeId: true } });
+    const label = `o${Date.now().toString(36)}`;
+    const inFlight = await harness.prisma.server.create({
+      data: { accountId, planId, nodeId, name: label, domain: `${label}.parley.test`, domainKind: 'platform', federation: false, state: 'starting' },
+    });
+    const jobState = async () => (await queue.getJob(complianceCheckJobId(server.serverId)))?.getState();
+    // A run still deleting its throwaway accounts holds the job id: queueing again would add nothing.
+    const noRunQueued = () => until('the previous run gone from the queue', async () => ((await jobState()) === undefined ? true : null), 60_000, 100);
+    const newerThan = (since: number) => async () => {
+      const stored = await rows();
+      return stored.length === COMPLIANCE_CHECK_IDS.length && stored.every((r) => r.checkedAt.getTime() > since) ? stored : null;
+    };
+    try {
+      // While the order moves, the run hands its worker slot back and stores nothing.
+      await noRunQueued();
+      const queuedAt = Date.now();
+      await enqueueComplianceCheck(queue, { serverId: server.serverId });
+      await sleep(6_000);
+      // It looks again every second: between looks it is delayed.
+      await expect.poll(jobState, { timeout: 3_000, interval: 50 }).toBe('delayed');
+      expect((await rows()).every((r) => r.checkedAt.getTime() < queuedAt)).toBe(true);
+      const settledAt = Date.now();
+      await harness.prisma.server.update({ where: { id: inFlight.id }, data: { state: 'failed', stateChangedAt: new Date() } });
+      const afterOrder = await until('the run after the order', newerThan(settledAt), 120_000, 500);
+      expect(afterOrder.filter((r) => !r.passed).map((r) => `${r.checkId}: ${r.reason}`)).toEqual([]);
+
+      // An order that keeps moving delays a run by its bound, not more.
+      await harness.prisma.server.update({ where: { id: inFlight.id }, data: { state: 'starting', stateChangedAt: new Date() } });
+      await noRunQueued();
+      const queuedAgain = Date.now();
+      await enqueueComplianceCheck(queue, { serverId: server.serverId });
+      const bounded = await until('the run despite the order', newerThan(queuedAgain), 120_000, 500);
+      expect(Math.min(...bounded.map((r) => r.checkedAt.getTime())) - queuedAgain).toBeGreaterThanOrEqual(YIELD_MAX_MS);
+      expect((await harness.prisma.server.findUniqueOrThrow({ where: { id: inFlight.id } })).state).toBe('starting');
+    } finally {
+      await harness.prisma.server.delete({ where: { id: inFlight.id } });
+    }
+  }, 200_000);
 
   it('a check that throws or hangs fails alone with its reason; the checks after it still run', async () => {
     const [discoCheck] = complianceChecks();

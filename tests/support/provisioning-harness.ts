@@ -58,7 +58,7 @@ export class ProvisioningHarness {
       calls: base.calls && { ...base.calls, tls: options.turnTls ? base.calls.tls : null },
       // The operators' listener on a port of the kernel's choosing, only where a test reads it.
       metrics: options.metrics ? { host: '127.0.0.1', port: 0 } : null,
-      jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, resealIntervalMs: 3_600_000, accountCensusIntervalMs: 3_600_000, usageRetentionDays: 90, censusYield: base.jobs.censusYield, reconcileGraceMs: 0, nodeLossRestoreAfterMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16, complianceAfterReady: false },
+      jobs: { concurrency: 8, lockMs: 3_000, stalledCheckMs: 1_000, renewalScanIntervalMs: 3_600_000, reconcileIntervalMs: 3_600_000, resealIntervalMs: 3_600_000, accountCensusIntervalMs: 3_600_000, usageRetentionDays: 90, censusYield: base.jobs.censusYield, complianceYieldMaxMs: base.jobs.complianceYieldMaxMs, reconcileGraceMs: 0, nodeLossRestoreAfterMs: 0, healthCheckTimeoutMs: 3_000, healthCheckConcurrency: 16, complianceAfterReady: false },
     };
     const config = options.configure ? options.configure(defaults) : defaults;
     const harness = new ProvisioningHarness(db, redis, config, SecretSealer.fromKeyrings(config.keyrings));
@@ -86,6 +86,7 @@ export class ProvisioningHarness {
       BACKUP_SCHEDULE_INTERVAL_MS: '0',
       DELETED_SERVER_GRACE_DAYS: '0',
       COMPLIANCE_AFTER_READY: String(this.config.jobs.complianceAfterReady),
+      COMPLIANCE_YIELD_MAX_MS: String(this.config.jobs.complianceYieldMaxMs),
       TURN_TLS_DIR: this.config.calls?.tls?.dir ?? '',
       WORKER_METRICS_ADDRESS: '',
       LOG_LEVEL: 'warn',

@@ -39,6 +39,8 @@ const workerEnvSchema = z
     ACCOUNT_CENSUS_INTERVAL_MS: z.coerce.number().int().min(10_000).max(86_400_000).default(600_000),
     // The longest the census waits before one server while an order is being built on its node; 0: it never waits.
     CENSUS_YIELD_MAX_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
+    // How long after it was queued a compliance run may still step aside for orders being built on its node; 0: it never does.
+    COMPLIANCE_YIELD_MAX_MS: z.coerce.number().int().min(0).max(600_000).default(60_000),
     // At least the usage page's longest chart (30 days).
     USAGE_RETENTION_DAYS: z.coerce.number().int().min(31).max(3_650).default(90),
     BACKUP_REPOSITORY: envFields.backupRepository,
@@ -218,6 +220,8 @@ export interface WorkerConfig {
     nodeLossRestoreAfterMs: number;
     /** Whether a server's compliance checks are queued as soon as it is ready. */
     complianceAfterReady: boolean;
+    /** How long after it was queued a compliance run may still step aside for orders in flight. */
+    complianceYieldMaxMs: number;
     /** Bound on one STARTTLS look at a server, and how many run at once in a pass. */
     healthCheckTimeoutMs: number;
     healthCheckConcurrency: number;
@@ -314,6 +318,7 @@ export function loadWorkerConfig(env: Record<string, string | undefined> = proce
       reconcileGraceMs: e.RECONCILE_GRACE_MS,
       nodeLossRestoreAfterMs: e.NODE_LOSS_RESTORE_AFTER_MS,
       complianceAfterReady: e.COMPLIANCE_AFTER_READY === 'true',
+      complianceYieldMaxMs: e.COMPLIANCE_YIELD_MAX_MS,
       healthCheckTimeoutMs: e.SERVER_CHECK_TIMEOUT_MS,
       healthCheckConcurrency: e.SERVER_CHECK_CONCURRENCY,
     },

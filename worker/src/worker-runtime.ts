@@ -191,6 +191,7 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
       complianceAfterReady: config.jobs.complianceAfterReady,
       usageRetentionDays: config.jobs.usageRetentionDays,
       censusYield: config.jobs.censusYield,
+      complianceYieldMaxMs: config.jobs.complianceYieldMaxMs,
       healthCheckTimeoutMs: config.jobs.healthCheckTimeoutMs,
       healthCheckConcurrency: config.jobs.healthCheckConcurrency,
       acmeOrderLimits: config.acme.orderLimits,

@@ -52,6 +52,7 @@ export const productionSettings = (production: WorkerConfig) => ({
   HEALTH_REPORT_INTERVAL_MS: production.healthReportIntervalMs,
   ACCOUNT_CENSUS_INTERVAL_MS: production.jobs.accountCensusIntervalMs,
   CENSUS_YIELD_MAX_MS: production.jobs.censusYield.perServerMs,
+  COMPLIANCE_YIELD_MAX_MS: production.jobs.complianceYieldMaxMs,
   BACKUP_SCHEDULE_INTERVAL_MS: production.backups.scheduleIntervalMs,
   NODE_PUBLIC_ADDRESS: EDGE(),
 });

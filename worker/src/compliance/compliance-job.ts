@@ -10,9 +10,25 @@ import type { StepDeps } from '../provisioning/step-deps.js';
 import type { Timeline } from '../provisioning/timeline.js';
 import type { ComplianceAccount, ComplianceTools } from './compliance-check.js';
 import { storeComplianceResults, summarizeComplianceResults } from './compliance-results.js';
+import { orderInFlight } from '../housekeeping/order-yield.js';
 import { runComplianceChecks } from './run-compliance-checks.js';
 
 export const defaultComplianceTools = (): ComplianceTools => ({ https: httpsExchange, stunTurn: new TurnutilsStunTurnClient() });
+
+/**
+ * A run starts no sooner than this after it was queued: a customer ordering several servers
+ * places the next order right after the last one is ready, when that one's run is queued.
+ */
+const SETTLE_MS = 2_000;
+/** How often a run that stepped aside for an order looks again. */
+const RECHECK_MS = 1_000;
+
+/** Where the run stands in the queue: when it was queued, and how to hand the worker back until later. */
+export interface ComplianceTurn {
+  queuedAt: number;
+  /** Ends this run; the job runs again at `at` (epoch ms). */
+  defer(at: number): Promise<never>;
+}
 
 const throwawayAccount = (): ComplianceAccount => ({ username: `${COMPLIANCE_ACCOUNT_PREFIX}${randomBytes(6).toString('hex')}`, password: generatePassword() });
 
@@ -32,10 +48,19 @@ async function appliedAdminCredential(deps: StepDeps, serverId: string): Promise
  * the checks that write, and stores each check's result. A failed check is data: the job fails
  * (and is retried) only when it could not run the checks at all. The throwaway accounts are
  * deleted afterwards, and any a crashed run left behind before new ones are made.
+ * Bookkeeping, not the customer's wait: while an order is being built on the server's node, the
+ * run steps aside (bounded by COMPLIANCE_YIELD_MAX_MS from when it was queued), so that order's
+ * engine calls and CPU-bound steps do not share dockerd and the cores with a score of logins and
+ * `prosodyctl` runs.
  */
-export async function runComplianceJob(deps: StepDeps, timeline: Timeline, serverId: string, tools: ComplianceTools = defaultComplianceTools()): Promise<string> {
+export async function runComplianceJob(deps: StepDeps, timeline: Timeline, serverId: string, turn: ComplianceTurn, tools: ComplianceTools = defaultComplianceTools()): Promise<string> {
   const server = await deps.prisma.server.findUnique({ where: { id: serverId }, include: { node: true } });
   if (!server?.node || server.deletedAt || server.state !== 'ready' || server.desiredState !== 'running') return 'skipped: the server is not ready and running';
+  const age = Date.now() - turn.queuedAt;
+  if (age < deps.settings.complianceYieldMaxMs) {
+    if (age < SETTLE_MS) return turn.defer(turn.queuedAt + SETTLE_MS);
+    if (await orderInFlight(deps.prisma, server.nodeId)) return turn.defer(Date.now() + RECHECK_MS);
+  }
   const admin = await appliedAdminCredential(deps, serverId);
   if (!admin) return 'skipped: the server has no admin credential yet';
   const ports = await serverPorts(deps.prisma, serverId);

@@ -37,7 +37,7 @@ export function orderYield(prisma: PrismaClient, limits: OrderYieldLimits): (nod
 }
 
 /** Whether an order on the node, or one not placed yet (it may land there), moved within the last minute. */
-async function orderInFlight(prisma: PrismaClient, nodeId: string | null): Promise<boolean> {
+export async function orderInFlight(prisma: PrismaClient, nodeId: string | null): Promise<boolean> {
   const order = await prisma.server.findFirst({
     where: {
       state: { in: ORDERING_STATES },

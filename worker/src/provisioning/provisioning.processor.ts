@@ -58,6 +58,7 @@ import { drainNode } from '../moves/node-drain.js';
 import { scheduleDueBackups } from '../backups/backup-schedule.js';
 import { runServerExport } from '../exports/server-export.js';
 import { runComplianceJob } from '../compliance/compliance-job.js';
+import { deferJob } from '../jobs/defer-job.js';
 
 const job = jobDefiner<ProvisioningJobContext>();
 
@@ -102,7 +103,9 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
     applyServerConfig(deps, timeline, serverId, revision, jobContext(bullJob)),
   ),
   job(SERVER_EXPORT_JOB, serverExportJobSchema, ({ deps, timeline }, payload, bullJob) => runServerExport(deps, timeline, payload, jobContext(bullJob))),
-  job(COMPLIANCE_CHECK_JOB, serverJobSchema, ({ deps, timeline }, { serverId }) => runComplianceJob(deps, timeline, serverId)),
+  job(COMPLIANCE_CHECK_JOB, serverJobSchema, ({ deps, timeline }, { serverId }, bullJob) =>
+    runComplianceJob(deps, timeline, serverId, { queuedAt: bullJob.timestamp, defer: (at) => deferJob(bullJob, at) }),
+  ),
 ];
 
 /** Throws JobRegistryError when a declared job has no handler or two: the worker refuses to start. */

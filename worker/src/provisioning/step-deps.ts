@@ -51,6 +51,8 @@ export interface ProvisioningSettings {
   usageRetentionDays: number;
   /** How long the account census steps aside for orders in flight. */
   censusYield: OrderYieldLimits;
+  /** How long after it was queued a compliance run may still step aside for orders in flight. */
+  complianceYieldMaxMs: number;
 }
 
 /** What steps may ask of the job queue. */
