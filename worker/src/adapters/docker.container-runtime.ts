@@ -757,7 +757,6 @@ export function statusOf(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null && 'statusCode' in error && typeof error.statusCode === 'number' ? error.statusCode : undefined;
 }
 
-/** Awaits a Docker call, treating the given HTTP statuses ("already so") as success. */
 /**
  * Force-removes a container. When another removal of it is already under way (the engine answers
  * 409: a deletion racing the reconcile pass), waits until that one is done, so what comes next
@@ -773,6 +772,7 @@ async function removeContainer(container: Docker.Container): Promise<void> {
   }
 }
 
+/** Awaits a Docker call, treating the given HTTP statuses ("already so") as success. */
 export async function ignoreStatus(call: Promise<unknown>, ...statuses: number[]): Promise<void> {
   try {
     await call;
