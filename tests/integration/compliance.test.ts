@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Queue } from 'bullmq';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerContainerRuntime } from '../../worker/src/adapters/docker.container-runtime.js';
@@ -9,7 +10,7 @@ import { complianceChecks } from '../../worker/src/compliance/check-list.js';
 import { runComplianceChecks } from '../../worker/src/compliance/run-compliance-checks.js';
 import { COMPLIANCE_CHECK_IDS, COMPLIANCE_CHECKS, isComplianceAccount } from '../../worker/src/contracts/compliance.js';
 import { enqueueComplianceCheck } from '../../worker/src/contracts/provisioning-flow.js';
-import { complianceCheckJobId } from '../../worker/src/contracts/provisioning.js';
+import { complianceCheckJobId, complianceFollowUpJobId } from '../../worker/src/contracts/provisioning.js';
 import { prosodyCreateOrUpdateUser, prosodyListUsers } from '../../worker/src/provisioning/prosody-accounts.js';
 import { pebbleIssuers } from '../support/pebble.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
@@ -72,6 +73,16 @@ describe('XEP-0479 compliance: the checks Parley runs against each server', () =
     await harness?.close();
   }, 90_000);
 
+  // The previous test's runs (one may still be deleting its throwaway accounts) gone, so the run
+  // watched is the one queued next.
+  const noRunQueuedIn = (queue: Queue) =>
+    until(
+      'the previous runs gone from the queue',
+      async () => ((await Promise.all([complianceCheckJobId(server.serverId), complianceFollowUpJobId(server.serverId)].map((id) => queue.getJob(id)))).every((j) => j === undefined) ? true : null),
+      60_000,
+      100,
+    );
+
   const resultOf = (id: string) => {
     const result = results.find((r) => r.id === id);
     if (!result) throw new Error(`no result for ${id}`);
@@ -131,8 +142,7 @@ describe('XEP-0479 compliance: the checks Parley runs against each server', () =
       data: { accountId, planId, nodeId, name: label, domain: `${label}.parley.test`, domainKind: 'platform', federation: false, state: 'starting' },
     });
     const jobState = async () => (await queue.getJob(complianceCheckJobId(server.serverId)))?.getState();
-    // A run still deleting its throwaway accounts holds the job id: queueing again would add nothing.
-    const noRunQueued = () => until('the previous run gone from the queue', async () => ((await jobState()) === undefined ? true : null), 60_000, 100);
+    const noRunQueued = () => noRunQueuedIn(queue);
     const newerThan = (since: number) => async () => {
       const stored = await rows();
       return stored.length === COMPLIANCE_CHECK_IDS.length && stored.every((r) => r.checkedAt.getTime() > since) ? stored : null;
@@ -162,6 +172,34 @@ describe('XEP-0479 compliance: the checks Parley runs against each server', () =
     } finally {
       await harness.prisma.server.delete({ where: { id: inFlight.id } });
     }
+  }, 200_000);
+
+  it('queued again while a run is under way, runs once more after it, not beside it', async () => {
+    const { queue } = await harness.startWorker();
+    const stateOf = async (jobId: string) => (await queue.getJob(jobId))?.getState();
+    const [first, followUp] = [complianceCheckJobId(server.serverId), complianceFollowUpJobId(server.serverId)];
+    await noRunQueuedIn(queue);
+    await enqueueComplianceCheck(queue, { serverId: server.serverId });
+    // Past its settling delay (it is briefly active before deferring to it), then running its checks.
+    await sleep(2_500);
+    await until('the run under way', async () => ((await stateOf(first)) === 'active' ? true : null), 60_000, 50);
+    // Before, this added nothing: a change made after the run began went unchecked.
+    await enqueueComplianceCheck(queue, { serverId: server.serverId });
+    expect(await stateOf(followUp)).toMatch(/^(waiting|delayed|active)$/);
+    let firstEndedAt: number | undefined;
+    const deadline = Date.now() + 150_000;
+    for (;;) {
+      const [a, b] = await Promise.all([stateOf(first), stateOf(followUp)]);
+      if (a === undefined) firstEndedAt ??= Date.now();
+      if (a === undefined && b === undefined) break;
+      if (Date.now() > deadline) throw new Error(`the runs did not end within 150 s (${a}, ${b})`);
+      await sleep(50);
+    }
+    const stored = await rows();
+    expect(stored).toHaveLength(COMPLIANCE_CHECK_IDS.length);
+    // The second run's results, stored after the first run had gone, every check passing.
+    expect(Math.min(...stored.map((r) => r.checkedAt.getTime()))).toBeGreaterThanOrEqual((firstEndedAt ?? Infinity) - 100);
+    expect(stored.filter((r) => !r.passed).map((r) => `${r.checkId}: ${r.reason}`)).toEqual([]);
   }, 200_000);
 
   it('a check that throws or hangs fails alone with its reason; the checks after it still run', async () => {

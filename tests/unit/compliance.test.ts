@@ -5,6 +5,7 @@ import { complianceChecks } from '../../worker/src/compliance/check-list.js';
 import { CheckFailure, type CheckResult } from '../../worker/src/compliance/compliance-check.js';
 import { summarizeComplianceResults } from '../../worker/src/compliance/compliance-results.js';
 import { classifyCheckError } from '../../worker/src/compliance/run-compliance-checks.js';
+import { waitsFor } from '../../worker/src/compliance/compliance-job.js';
 import { externalServices, externalServicesProblem, serverInfoAddresses } from '../../worker/src/compliance/service-info.js';
 import { COMPLIANCE_ACCOUNT_PREFIX, COMPLIANCE_CHECK_IDS, isComplianceAccount } from '../../worker/src/contracts/compliance.js';
 import { XmppProbeError } from '../../worker/src/ports/xmpp-probe.js';
@@ -95,5 +96,20 @@ describe('the compliance runner', () => {
   it('knows its throwaway accounts by name, and nothing else', () => {
     expect(isComplianceAccount(`${COMPLIANCE_ACCOUNT_PREFIX}0123456789ab`)).toBe(true);
     for (const name of ['parley-check', 'parley-check-0123456789a', 'parley-check-0123456789abc', 'parley-check-0123456789AB', 'alice', 'parley-check-0123456789ab.x']) expect(isComplianceAccount(name)).toBe(false);
+  });
+});
+
+describe('a server’s compliance runs take turns', () => {
+  const own = { jobId: 'compliance.s.again', queuedAt: 2_000 };
+
+  it('waits for a run of the server queued earlier, not for itself or a later one', () => {
+    expect(waitsFor(own, [own])).toBe(false);
+    expect(waitsFor(own, [own, { jobId: 'compliance.s', queuedAt: 1_000 }])).toBe(true);
+    expect(waitsFor(own, [own, { jobId: 'compliance.s', queuedAt: 3_000 }])).toBe(false);
+  });
+
+  it('of two queued in the same millisecond, exactly one goes first', () => {
+    const other = { jobId: 'compliance.s', queuedAt: own.queuedAt };
+    expect([waitsFor(own, [own, other]), waitsFor(other, [own, other])]).toEqual([true, false]);
   });
 });

@@ -6,7 +6,7 @@ import { adminSecretContext } from '../contracts/secret-contexts.js';
 import { generatePassword } from '../crypto/generated-password.js';
 import { prosodyCreateOrUpdateUser, prosodyDeleteUser, prosodyListUsers } from '../provisioning/prosody-accounts.js';
 import { serverPorts } from '../provisioning/steps/allocate.step.js';
-import type { StepDeps } from '../provisioning/step-deps.js';
+import type { QueuedRun, StepDeps } from '../provisioning/step-deps.js';
 import type { Timeline } from '../provisioning/timeline.js';
 import type { ComplianceAccount, ComplianceTools } from './compliance-check.js';
 import { storeComplianceResults, summarizeComplianceResults } from './compliance-results.js';
@@ -20,11 +20,17 @@ export const defaultComplianceTools = (): ComplianceTools => ({ https: httpsExch
  * places the next order right after the last one is ready, when that one's run is queued.
  */
 const SETTLE_MS = 2_000;
-/** How often a run that stepped aside for an order looks again. */
+/** How often a run that stepped aside (for an order, or for the server's earlier run) looks again. */
 const RECHECK_MS = 1_000;
+/**
+ * The longest a run waits for the server's earlier run: a live one ends well within it (its checks
+ * have timeouts), and one whose worker died stops counting as under way at BullMQ's stall check.
+ */
+const EARLIER_RUN_MAX_WAIT_MS = 10 * 60_000;
 
-/** Where the run stands in the queue: when it was queued, and how to hand the worker back until later. */
+/** Where the run stands in the queue: its id, when it was queued, and how to hand the worker back until later. */
 export interface ComplianceTurn {
+  jobId: string;
   queuedAt: number;
   /** Ends this run; the job runs again at `at` (epoch ms). */
   defer(at: number): Promise<never>;
@@ -44,6 +50,14 @@ async function appliedAdminCredential(deps: StepDeps, serverId: string): Promise
 }
 
 /**
+ * Whether another run of the server under way goes first: the one queued earlier (the id breaks a
+ * tie), so of two that start together exactly one steps aside.
+ */
+export function waitsFor(own: QueuedRun, underWay: readonly QueuedRun[]): boolean {
+  return underWay.some((run) => run.jobId !== own.jobId && (run.queuedAt < own.queuedAt || (run.queuedAt === own.queuedAt && run.jobId < own.jobId)));
+}
+
+/**
  * Runs the XEP-0479 checks against a ready server as its admin, with two throwaway accounts for
  * the checks that write, and stores each check's result. A failed check is data: the job fails
  * (and is retried) only when it could not run the checks at all. The throwaway accounts are
@@ -57,6 +71,8 @@ export async function runComplianceJob(deps: StepDeps, timeline: Timeline, serve
   const server = await deps.prisma.server.findUnique({ where: { id: serverId }, include: { node: true } });
   if (!server?.node || server.deletedAt || server.state !== 'ready' || server.desiredState !== 'running') return 'skipped: the server is not ready and running';
   const age = Date.now() - turn.queuedAt;
+  // Two runs of one server at once would delete each other's throwaway accounts.
+  if (age < EARLIER_RUN_MAX_WAIT_MS && waitsFor(turn, await deps.jobs.complianceRunsUnderWay(serverId))) return turn.defer(Date.now() + RECHECK_MS);
   if (age < deps.settings.complianceYieldMaxMs) {
     if (age < SETTLE_MS) return turn.defer(turn.queuedAt + SETTLE_MS);
     if (await orderInFlight(deps.prisma, server.nodeId)) return turn.defer(Date.now() + RECHECK_MS);

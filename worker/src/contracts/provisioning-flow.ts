@@ -3,6 +3,7 @@ import {
   ADMIN_RESET_JOB,
   COMPLIANCE_CHECK_JOB,
   complianceCheckJobId,
+  complianceFollowUpJobId,
   SERVER_CONFIG_JOB,
   serverConfigJobId,
   type ServerConfigJob,
@@ -144,9 +145,15 @@ export async function enqueueServerExport(queue: Queue, job: ServerExportJob): P
  */
 export const COMPLIANCE_JOB_OPTIONS: JobsOptions = { attempts: 3, backoff: { type: 'fixed', delay: 10_000 }, removeOnComplete: true, removeOnFail: true };
 
-/** The one way to queue a server's compliance checks: after its order is ready, and when the API asks again. */
+/**
+ * The one way to queue a server's compliance checks: after its order is ready, and when the API
+ * asks again. A run waiting is kept; while one is under way another is queued to run after it
+ * (the run itself waits for an earlier one, see the compliance job), so no request is lost.
+ */
 export async function enqueueComplianceCheck(queue: Queue, job: ServerJob): Promise<void> {
-  await queue.add(COMPLIANCE_CHECK_JOB, job, { ...COMPLIANCE_JOB_OPTIONS, jobId: complianceCheckJobId(job.serverId) });
+  const underWay = await (await queue.getJob(complianceCheckJobId(job.serverId)))?.isActive();
+  const jobId = underWay ? complianceFollowUpJobId(job.serverId) : complianceCheckJobId(job.serverId);
+  await queue.add(COMPLIANCE_CHECK_JOB, job, { ...COMPLIANCE_JOB_OPTIONS, jobId });
 }
 
 export async function enqueueServerRestore(queue: Queue, job: ServerRestoreJob): Promise<void> {

@@ -148,8 +148,10 @@ export const serverActionJobId = (serverId: string, requestId: string): string =
 export const adminResetJobId = (serverId: string, issuance: number): string => `admin-reset.${serverId}.${issuance}`;
 export const serverBackupJobId = (backupId: string): string => `backup.${backupId}`;
 export const serverExportJobId = (exportId: string): string => `export.${exportId}`;
-/** One compliance run per server waiting or running at a time: queueing it again meanwhile adds nothing. */
+/** One compliance run per server waiting at a time: queueing it again before it starts adds nothing. */
 export const complianceCheckJobId = (serverId: string): string => `compliance.${serverId}`;
+/** The run queued while the server's run is under way (it may have looked before the change the caller wants checked). */
+export const complianceFollowUpJobId = (serverId: string): string => `compliance.${serverId}.again`;
 export const serverRestoreJobId = (serverId: string, requestId: string): string => `restore.${serverId}.${requestId}`;
 export const serverMoveJobId = (serverId: string, requestId: string): string => `move.${serverId}.${requestId}`;
 export const nodeDrainJobId = (job: NodeDrainJob): string => `drain.${job.nodeId}.${job.requestId}.${job.round}`;

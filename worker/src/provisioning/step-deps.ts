@@ -79,8 +79,10 @@ export interface JobQueue {
   enqueueInviteJob(name: InviteJobName, job: InviteJob): Promise<void>;
   /** Queues a backup row's job; one already queued or finished under its id is kept. */
   enqueueBackup(job: ServerBackupJob): Promise<void>;
-  /** Queues the server's XEP-0479 compliance checks; one already waiting or running is kept. */
+  /** Queues the server's XEP-0479 compliance checks; one already waiting is kept, one running gets another after it. */
   enqueueComplianceCheck(serverId: string): Promise<void>;
+  /** The server's compliance runs under way right now, with when each was queued. */
+  complianceRunsUnderWay(serverId: string): Promise<QueuedRun[]>;
   /** Queues a round of a node's drain; the same round queued again adds nothing. */
   enqueueNodeDrain(job: NodeDrainJob): Promise<void>;
   /** Queues a server's move; the same request queued again adds nothing. */
@@ -88,6 +90,12 @@ export interface JobQueue {
 }
 
 export type QueuedWork = 'none' | 'pending' | 'finished';
+
+export interface QueuedRun {
+  jobId: string;
+  /** Epoch ms. */
+  queuedAt: number;
+}
 
 /** Everything a provisioning step may touch; each side effect sits behind a port. */
 export interface StepDeps {
