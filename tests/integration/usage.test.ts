@@ -74,7 +74,7 @@ describe('usage a customer sees, from what real clients did', { shuffle: false }
 
   it('counts nobody before anyone uses the server', async () => {
     expect((await usage()).sampledAt).toBeNull();
-    expect(await census()).toMatch(/^Counted the accounts of 1 server\(s\)/);
+    expect(await census()).toMatchObject({ counted: 1, failed: [] });
     const first = await usage();
     expect(first.latest).toMatchObject({ registeredUsers: 0, onlineUsers: 0, uploadBytes: 0 });
     expect(first.messagesToday).toBe(0);
@@ -131,7 +131,8 @@ describe('usage a customer sees, from what real clients did', { shuffle: false }
     })();
     const counted = await census();
     expect(orderDone).toBe(true);
-    expect(counted).toMatch(/^Counted the accounts of 1 server\(s\); 0 invite\(s\) found redeemed; waited \d+\.\d s for orders in flight$/);
+    expect(counted).toMatchObject({ counted: 1, failed: [], redeemed: 0 });
+    expect(counted.yieldedMs).toBeGreaterThan(0);
     await finishing;
     await harness.prisma.server.delete({ where: { id: order.id } });
     expect((await usage()).latest).toMatchObject({ registeredUsers: 2, onlineUsers: 0 });

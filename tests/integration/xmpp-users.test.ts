@@ -304,7 +304,7 @@ describe('XMPP users and invites: the API writes rows and enqueues, the worker m
       secrets.push(await openUri(unused.id));
 
       const result = await takeAccountCensus({ prisma: harness.prisma, containers, settings: harness.config.jobs }, new Date());
-      expect(result).toBe('Counted the accounts of 1 server(s); 1 invite(s) found redeemed');
+      expect(result).toEqual({ counted: 1, failed: [], redeemed: 1, yieldedMs: 0 });
       const redeemed = await inviteRow(invite.inviteId);
       expect(redeemed.state).toBe('redeemed');
       expect(redeemed.redeemedAt).toBeInstanceOf(Date);

@@ -89,7 +89,7 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
   ),
   job(SWEEP_JOB, scheduledJobSchema, ({ deps }) => sweepExpired(deps.prisma, new Date())),
   job(RESEAL_SECRETS_JOB, scheduledJobSchema, ({ deps }) => resealStaleSecrets(deps.prisma, deps.secrets)),
-  job(ACCOUNT_CENSUS_JOB, scheduledJobSchema, ({ deps }) => takeAccountCensus(deps, new Date())),
+  job(ACCOUNT_CENSUS_JOB, scheduledJobSchema, async ({ deps }) => JSON.stringify(await takeAccountCensus(deps, new Date()))),
   job(DATABASE_BACKUP_JOB, scheduledJobSchema, ({ databaseBackup }) => backupDatabase(databaseBackup)),
   job(SERVER_BACKUP_JOB, serverBackupJobSchema, ({ deps, timeline }, payload, bullJob) => runServerBackup(deps, timeline, payload, jobContext(bullJob))),
   job(SERVER_RESTORE_JOB, serverRestoreJobSchema, ({ deps, timeline }, payload, bullJob) => restoreServer(deps, timeline, payload, jobContext(bullJob))),

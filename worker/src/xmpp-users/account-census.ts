@@ -22,7 +22,17 @@ export interface CensusDeps {
  * One server failing (being restarted, say) is left for the next census; the others go on.
  * Before each server it waits, bounded, while an order is being built on that server's node.
  */
-export async function takeAccountCensus(deps: CensusDeps, now: Date): Promise<string> {
+export interface CensusReport {
+  /** Servers counted, and those that did not answer (counted next time). */
+  counted: number;
+  failed: string[];
+  /** Invites found used since the last census. */
+  redeemed: number;
+  /** How long the census stood aside for orders in flight. */
+  yieldedMs: number;
+}
+
+export async function takeAccountCensus(deps: CensusDeps, now: Date): Promise<CensusReport> {
   const servers = await deps.prisma.server.findMany({
     where: { state: 'ready', desiredState: 'running', deletedAt: null },
     select: { id: true, domain: true, nodeId: true, readyAt: true, createdAt: true, credentials: { select: { jid: true }, orderBy: { issuance: 'desc' }, take: 1 } },
@@ -39,9 +49,7 @@ export async function takeAccountCensus(deps: CensusDeps, now: Date): Promise<st
       failed.push(server.domain);
     }
   }
-  const skipped = failed.length === 0 ? '' : `; ${failed.length} did not answer and are counted next time (${failed.slice(0, 5).join(', ')})`;
-  const yielded = yieldedMs === 0 ? '' : `; waited ${(yieldedMs / 1000).toFixed(1)} s for orders in flight`;
-  return `Counted the accounts of ${servers.length - failed.length} server(s); ${redeemed} invite(s) found redeemed${skipped}${yielded}`;
+  return { counted: servers.length - failed.length, failed, redeemed, yieldedMs };
 }
 
 async function censusOf(deps: CensusDeps, server: { id: string; domain: string; readyAt: Date | null; createdAt: Date; credentials: { jid: string }[] }, now: Date): Promise<number> {
