@@ -5,7 +5,7 @@ import { complianceChecks } from '../../worker/src/compliance/check-list.js';
 import { CheckFailure, type CheckResult } from '../../worker/src/compliance/compliance-check.js';
 import { summarizeComplianceResults } from '../../worker/src/compliance/compliance-results.js';
 import { classifyCheckError } from '../../worker/src/compliance/run-compliance-checks.js';
-import { waitsFor } from '../../worker/src/compliance/compliance-job.js';
+import { COMPLIANCE_RUNS_AT_ONCE, waitsFor } from '../../worker/src/compliance/compliance-job.js';
 import { externalServices, externalServicesProblem, serverInfoAddresses } from '../../worker/src/compliance/service-info.js';
 import { COMPLIANCE_ACCOUNT_PREFIX, COMPLIANCE_CHECK_IDS, isComplianceAccount } from '../../worker/src/contracts/compliance.js';
 import { XmppProbeError } from '../../worker/src/ports/xmpp-probe.js';
@@ -99,17 +99,27 @@ describe('the compliance runner', () => {
   });
 });
 
-describe('a server’s compliance runs take turns', () => {
-  const own = { jobId: 'compliance.s.again', queuedAt: 2_000 };
+describe('compliance runs take turns', () => {
+  const run = (jobId: string, serverId: string, queuedAt: number) => ({ jobId, serverId, queuedAt });
+  const own = run('compliance.s.again', 's', 2_000);
 
-  it('waits for a run of the server queued earlier, not for itself or a later one', () => {
+  it('waits for a run of its server queued earlier, not for itself or a later one', () => {
     expect(waitsFor(own, [own])).toBe(false);
-    expect(waitsFor(own, [own, { jobId: 'compliance.s', queuedAt: 1_000 }])).toBe(true);
-    expect(waitsFor(own, [own, { jobId: 'compliance.s', queuedAt: 3_000 }])).toBe(false);
+    expect(waitsFor(own, [own, run('compliance.s', 's', 1_000)])).toBe(true);
+    expect(waitsFor(own, [own, run('compliance.s', 's', 3_000)])).toBe(false);
   });
 
-  it('of two queued in the same millisecond, exactly one goes first', () => {
-    const other = { jobId: 'compliance.s', queuedAt: own.queuedAt };
-    expect([waitsFor(own, [own, other]), waitsFor(other, [own, other])]).toEqual([true, false]);
+  it(`runs beside fewer than ${COMPLIANCE_RUNS_AT_ONCE} earlier runs of other servers, whatever the number of later ones`, () => {
+    const earlier = Array.from({ length: COMPLIANCE_RUNS_AT_ONCE }, (_, i) => run(`compliance.e${i}`, `e${i}`, 1_000 + i));
+    const later = Array.from({ length: 5 }, (_, i) => run(`compliance.l${i}`, `l${i}`, 3_000 + i));
+    expect(waitsFor(own, [own, ...earlier.slice(1), ...later])).toBe(false);
+    expect(waitsFor(own, [own, ...earlier, ...later])).toBe(true);
+  });
+
+  it('of runs started in the same millisecond, the first ones go and the rest wait', () => {
+    const together = Array.from({ length: COMPLIANCE_RUNS_AT_ONCE + 2 }, (_, i) => run(`compliance.t${i}`, `t${i}`, 5_000));
+    expect(together.map((r) => waitsFor(r, together))).toEqual(together.map((_, i) => i >= COMPLIANCE_RUNS_AT_ONCE));
+    const [first, second] = [run('compliance.s', 's', 2_000), own];
+    expect([waitsFor(first, [first, second]), waitsFor(second, [first, second])]).toEqual([false, true]);
   });
 });

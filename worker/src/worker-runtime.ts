@@ -138,11 +138,12 @@ export async function startWorkerRuntime(config: WorkerConfig, logger: Logger): 
     },
     enqueueBackup: (job) => enqueueServerBackup(queue, job),
     enqueueComplianceCheck: (serverId) => enqueueComplianceCheck(queue, { serverId }),
-    complianceRunsUnderWay: async (serverId) =>
+    complianceRunsUnderWay: async () =>
       // Bounded by the workers' concurrency, as in busyWith.
-      (await queue.getActive()).flatMap((j) =>
-        j.name === COMPLIANCE_CHECK_JOB && j.id !== undefined && (j.data as { serverId?: unknown }).serverId === serverId ? [{ jobId: j.id, queuedAt: j.timestamp }] : [],
-      ),
+      (await queue.getActive()).flatMap((j) => {
+        const { serverId } = j.data as { serverId?: unknown };
+        return j.name === COMPLIANCE_CHECK_JOB && j.id !== undefined && typeof serverId === 'string' ? [{ jobId: j.id, serverId, queuedAt: j.timestamp }] : [];
+      }),
     enqueueNodeDrain: (job) => enqueueNodeDrain(queue, job),
     enqueueMove: (job) => enqueueServerMove(queue, job),
   };

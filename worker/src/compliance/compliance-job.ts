@@ -20,18 +20,21 @@ export const defaultComplianceTools = (): ComplianceTools => ({ https: httpsExch
  * places the next order right after the last one is ready, when that one's run is queued.
  */
 const SETTLE_MS = 2_000;
-/** How often a run that stepped aside (for an order, or for the server's earlier run) looks again. */
+/** How often a run that stepped aside (for an order, or for earlier runs) looks again. */
 const RECHECK_MS = 1_000;
 /**
- * The longest a run waits for the server's earlier run: a live one ends well within it (its checks
- * have timeouts), and one whose worker died stops counting as under way at BullMQ's stall check.
+ * Runs under way at once, across the workers: many runs whose yield to orders ends together (a
+ * burst of orders followed by more) would otherwise take every worker slot from the orders' steps.
  */
-const EARLIER_RUN_MAX_WAIT_MS = 10 * 60_000;
+export const COMPLIANCE_RUNS_AT_ONCE = 2;
+/**
+ * The longest a run waits for earlier runs: live ones end well within it (their checks have
+ * timeouts), and one whose worker died stops counting as under way at BullMQ's stall check.
+ */
+const EARLIER_RUNS_MAX_WAIT_MS = 10 * 60_000;
 
-/** Where the run stands in the queue: its id, when it was queued, and how to hand the worker back until later. */
-export interface ComplianceTurn {
-  jobId: string;
-  queuedAt: number;
+/** Where the run stands in the queue: its id and server, when it was queued, and how to hand the worker back until later. */
+export interface ComplianceTurn extends QueuedRun {
   /** Ends this run; the job runs again at `at` (epoch ms). */
   defer(at: number): Promise<never>;
 }
@@ -50,11 +53,13 @@ async function appliedAdminCredential(deps: StepDeps, serverId: string): Promise
 }
 
 /**
- * Whether another run of the server under way goes first: the one queued earlier (the id breaks a
- * tie), so of two that start together exactly one steps aside.
+ * Whether runs under way go first: one of the same server queued earlier (two at once would delete
+ * each other's throwaway accounts), or COMPLIANCE_RUNS_AT_ONCE of any queued earlier. The order is
+ * total (the id breaks a tie), so of runs that start together the earliest go and the rest wait.
  */
 export function waitsFor(own: QueuedRun, underWay: readonly QueuedRun[]): boolean {
-  return underWay.some((run) => run.jobId !== own.jobId && (run.queuedAt < own.queuedAt || (run.queuedAt === own.queuedAt && run.jobId < own.jobId)));
+  const ahead = underWay.filter((run) => run.jobId !== own.jobId && (run.queuedAt < own.queuedAt || (run.queuedAt === own.queuedAt && run.jobId < own.jobId)));
+  return ahead.length >= COMPLIANCE_RUNS_AT_ONCE || ahead.some((run) => run.serverId === own.serverId);
 }
 
 /**
@@ -67,12 +72,12 @@ export function waitsFor(own: QueuedRun, underWay: readonly QueuedRun[]): boolea
  * engine calls and CPU-bound steps do not share dockerd and the cores with a score of logins and
  * `prosodyctl` runs.
  */
-export async function runComplianceJob(deps: StepDeps, timeline: Timeline, serverId: string, turn: ComplianceTurn, tools: ComplianceTools = defaultComplianceTools()): Promise<string> {
+export async function runComplianceJob(deps: StepDeps, timeline: Timeline, turn: ComplianceTurn, tools: ComplianceTools = defaultComplianceTools()): Promise<string> {
+  const { serverId } = turn;
   const server = await deps.prisma.server.findUnique({ where: { id: serverId }, include: { node: true } });
   if (!server?.node || server.deletedAt || server.state !== 'ready' || server.desiredState !== 'running') return 'skipped: the server is not ready and running';
   const age = Date.now() - turn.queuedAt;
-  // Two runs of one server at once would delete each other's throwaway accounts.
-  if (age < EARLIER_RUN_MAX_WAIT_MS && waitsFor(turn, await deps.jobs.complianceRunsUnderWay(serverId))) return turn.defer(Date.now() + RECHECK_MS);
+  if (age < EARLIER_RUNS_MAX_WAIT_MS && waitsFor(turn, await deps.jobs.complianceRunsUnderWay())) return turn.defer(Date.now() + RECHECK_MS);
   if (age < deps.settings.complianceYieldMaxMs) {
     if (age < SETTLE_MS) return turn.defer(turn.queuedAt + SETTLE_MS);
     if (await orderInFlight(deps.prisma, server.nodeId)) return turn.defer(Date.now() + RECHECK_MS);

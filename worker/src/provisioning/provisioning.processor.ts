@@ -104,7 +104,7 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
   ),
   job(SERVER_EXPORT_JOB, serverExportJobSchema, ({ deps, timeline }, payload, bullJob) => runServerExport(deps, timeline, payload, jobContext(bullJob))),
   job(COMPLIANCE_CHECK_JOB, serverJobSchema, ({ deps, timeline }, { serverId }, bullJob) =>
-    runComplianceJob(deps, timeline, serverId, { jobId: bullJob.id ?? '', queuedAt: bullJob.timestamp, defer: (at) => deferJob(bullJob, at) }),
+    runComplianceJob(deps, timeline, { jobId: bullJob.id ?? '', serverId, queuedAt: bullJob.timestamp, defer: (at) => deferJob(bullJob, at) }),
   ),
 ];
 

@@ -81,8 +81,8 @@ export interface JobQueue {
   enqueueBackup(job: ServerBackupJob): Promise<void>;
   /** Queues the server's XEP-0479 compliance checks; one already waiting is kept, one running gets another after it. */
   enqueueComplianceCheck(serverId: string): Promise<void>;
-  /** The server's compliance runs under way right now, with when each was queued. */
-  complianceRunsUnderWay(serverId: string): Promise<QueuedRun[]>;
+  /** The compliance runs under way right now, with when each was queued. */
+  complianceRunsUnderWay(): Promise<QueuedRun[]>;
   /** Queues a round of a node's drain; the same round queued again adds nothing. */
   enqueueNodeDrain(job: NodeDrainJob): Promise<void>;
   /** Queues a server's move; the same request queued again adds nothing. */
@@ -93,6 +93,7 @@ export type QueuedWork = 'none' | 'pending' | 'finished';
 
 export interface QueuedRun {
   jobId: string;
+  serverId: string;
   /** Epoch ms. */
   queuedAt: number;
 }
