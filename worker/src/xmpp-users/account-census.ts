@@ -14,6 +14,18 @@ export interface CensusDeps {
   settings: Pick<ProvisioningSettings, 'usageRetentionDays' | 'censusYield'>;
 }
 
+/** What a census did, as data: its job's result, and what tests read. */
+export interface CensusReport {
+  /** Servers counted. */
+  counted: number;
+  /** The domains of those that did not answer: counted next time. */
+  failed: string[];
+  /** Invites found used since the last census. */
+  redeemed: number;
+  /** How long the census stood aside for orders in flight. */
+  yieldedMs: number;
+}
+
 /**
  * Counts what each ready server's Prosody really holds (and notes its server-to-server connections), so seats are counted on real accounts:
  * an account made through an invite has no user row, and its invite, once used, is no longer
@@ -22,16 +34,6 @@ export interface CensusDeps {
  * One server failing (being restarted, say) is left for the next census; the others go on.
  * Before each server it waits, bounded, while an order is being built on that server's node.
  */
-export interface CensusReport {
-  /** Servers counted, and those that did not answer (counted next time). */
-  counted: number;
-  failed: string[];
-  /** Invites found used since the last census. */
-  redeemed: number;
-  /** How long the census stood aside for orders in flight. */
-  yieldedMs: number;
-}
-
 export async function takeAccountCensus(deps: CensusDeps, now: Date): Promise<CensusReport> {
   const servers = await deps.prisma.server.findMany({
     where: { state: 'ready', desiredState: 'running', deletedAt: null },
