@@ -96,9 +96,7 @@ describe('key rotation re-seals secrets under the newest keys', () => {
     // The operator added version 2 of the credentials keyring and the new platform keyring.
     const rotated = SecretSealer.fromKeyrings({ credentials: `${k1},${k2}`, platform: p1 });
     // Batches of two: the six secrets and the orphan take four rounds.
-    expect(await resealStaleSecrets(harness.prisma, rotated, 2)).toBe(
-      'Re-sealed 6 secrets under the newest keys; 0 left to re-seal; 1 secret without an owner left alone (nothing can open it)',
-    );
+    expect(await resealStaleSecrets(harness.prisma, rotated, 2)).toEqual({ resealed: 6, unopenable: 0, changed: 0, left: 0, unowned: 1 });
 
     // Version 1 can go now: keyrings without it open everything.
     const withoutOld = SecretSealer.fromKeyrings({ credentials: k2, platform: p1 });
@@ -112,9 +110,7 @@ describe('key rotation re-seals secrets under the newest keys', () => {
     expect(wipedRow).toMatchObject({ keyring: 'credentials', keyVersion: 1, ciphertext: new Uint8Array(0) });
 
     // Nothing left: a second run changes nothing.
-    expect(await resealStaleSecrets(harness.prisma, rotated)).toBe(
-      'Re-sealed 0 secrets under the newest keys; 0 left to re-seal; 1 secret without an owner left alone (nothing can open it)',
-    );
+    expect(await resealStaleSecrets(harness.prisma, rotated)).toEqual({ resealed: 0, unopenable: 0, changed: 0, left: 0, unowned: 1 });
     // Under keys the worker of the last test does not hold.
     await harness.prisma.encryptedSecret.delete({ where: { id: orphan } });
     await cleanUp();
@@ -126,8 +122,7 @@ describe('key rotation re-seals secrets under the newest keys', () => {
     const rotated = () => SecretSealer.fromKeyrings({ credentials: `${k1},${k2}`, platform: p1 });
 
     const results = await Promise.all([resealStaleSecrets(harness.prisma, rotated(), 1), resealStaleSecrets(harness.prisma, rotated(), 1)]);
-    const resealed = results.map((result) => Number(/^Re-sealed (\d+)/.exec(result)?.[1]));
-    expect(resealed.reduce((sum, count) => sum + count, 0)).toBe(6);
+    expect(results.reduce((sum, result) => sum + result.resealed, 0)).toBe(6);
     const withoutOld = SecretSealer.fromKeyrings({ credentials: k2, platform: p1 });
     for (const secret of secrets) {
       expect(withoutOld.open(await harness.prisma.encryptedSecret.findUniqueOrThrow({ where: { id: secret.id } }), secret.context)).toBe(secret.plaintext);
@@ -140,6 +135,7 @@ describe('key rotation re-seals secrets under the newest keys', () => {
     const schedulers = await queue.getJobSchedulers();
     expect(schedulers.find((s) => s.key === RESEAL_SECRETS_JOB)).toMatchObject({ every: harness.config.jobs.resealIntervalMs });
     const result = await until('the first scheduled re-seal completes', async () => (await queue.getCompleted()).find((j) => j.name === RESEAL_SECRETS_JOB)?.returnvalue as unknown, 30_000);
-    expect(result).toMatch(/^Re-sealed \d+ secrets? under the newest keys; 0 left to re-seal/);
+    const report = JSON.parse(String(result)) as Record<string, unknown>;
+    expect([typeof report.resealed, report.left]).toEqual(['number', 0]);
   });
 });

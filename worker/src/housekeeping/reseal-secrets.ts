@@ -1,5 +1,4 @@
 import type { PrismaClient } from '../../../prisma/client.js';
-import { counted } from '../contracts/counted.js';
 import type { Prisma } from '../../../prisma/generated/client/client.js';
 import { SecretPurpose } from '../../../prisma/generated/client/enums.js';
 import { acmeAccountKeyContext, adminSecretContext, certificateKeyContext, totpSecretContext, turnSecretContext } from '../contracts/secret-contexts.js';
@@ -50,6 +49,20 @@ function staleWhere(sealer: SecretSealer): Prisma.EncryptedSecretWhereInput {
   };
 }
 
+/** What a rotation run did: the old key versions can go once `left` is 0. */
+export interface ResealReport {
+  /** Re-sealed under the newest keys. */
+  resealed: number;
+  /** Could not be opened: its key version is no longer in the keyring, or the row is damaged. */
+  unopenable: number;
+  /** Changed meanwhile (another run, a wipe): the next run takes them. */
+  changed: number;
+  /** Left to re-seal: unopenable and changed. */
+  left: number;
+  /** Without an owner, so nothing can open them: left alone. */
+  unowned: number;
+}
+
 /**
  * Key rotation: re-seals every live secret still under an older key version, or under the
  * credentials keyring when its purpose now belongs to the platform keyring, with the same
@@ -57,7 +70,7 @@ function staleWhere(sealer: SecretSealer): Prisma.EncryptedSecretWhereInput {
  * wiped or re-sealed meanwhile (another worker's run) is left as it now is. Once nothing is left,
  * the old key versions can be taken out of the keyrings.
  */
-export async function resealStaleSecrets(prisma: PrismaClient, sealer: SecretSealer, batchSize = BATCH_SIZE): Promise<string> {
+export async function resealStaleSecrets(prisma: PrismaClient, sealer: SecretSealer, batchSize = BATCH_SIZE): Promise<ResealReport> {
   const counts = { resealed: 0, unowned: 0, unopenable: 0, changed: 0 };
   let after: string | undefined;
   for (;;) {
@@ -91,13 +104,5 @@ export async function resealStaleSecrets(prisma: PrismaClient, sealer: SecretSea
     }
     if (batch.length < batchSize) break;
   }
-  const left = counts.unopenable + counts.changed;
-  return [
-    `Re-sealed ${counted(counts.resealed, 'secret')} under the newest keys; ${left} left to re-seal`,
-    counts.unopenable > 0 ? `${counts.unopenable} could not be opened (is its key still in the keyring?)` : null,
-    counts.changed > 0 ? `${counts.changed} changed meanwhile (the next run takes them)` : null,
-    counts.unowned > 0 ? `${counted(counts.unowned, 'secret')} without an owner left alone (nothing can open ${counts.unowned === 1 ? 'it' : 'them'})` : null,
-  ]
-    .filter((part) => part !== null)
-    .join('; ');
+  return { ...counts, left: counts.unopenable + counts.changed };
 }

@@ -87,8 +87,8 @@ export const PROVISIONING_HANDLERS: readonly JobHandler<ProvisioningJobContext>[
   job(ADMIN_RESET_JOB, adminResetJobSchema, ({ deps, timeline }, { serverId, issuance }, bullJob) =>
     resetAdminPassword(deps, timeline, serverId, issuance, jobContext(bullJob)),
   ),
-  job(SWEEP_JOB, scheduledJobSchema, ({ deps }) => sweepExpired(deps.prisma, new Date())),
-  job(RESEAL_SECRETS_JOB, scheduledJobSchema, ({ deps }) => resealStaleSecrets(deps.prisma, deps.secrets)),
+  job(SWEEP_JOB, scheduledJobSchema, async ({ deps }) => JSON.stringify(await sweepExpired(deps.prisma, new Date()))),
+  job(RESEAL_SECRETS_JOB, scheduledJobSchema, async ({ deps }) => JSON.stringify(await resealStaleSecrets(deps.prisma, deps.secrets))),
   job(ACCOUNT_CENSUS_JOB, scheduledJobSchema, async ({ deps }) => JSON.stringify(await takeAccountCensus(deps, new Date()))),
   job(DATABASE_BACKUP_JOB, scheduledJobSchema, ({ databaseBackup }) => backupDatabase(databaseBackup)),
   job(SERVER_BACKUP_JOB, serverBackupJobSchema, ({ deps, timeline }, payload, bullJob) => runServerBackup(deps, timeline, payload, jobContext(bullJob))),
