@@ -77,11 +77,11 @@ export async function runComplianceJob(deps: StepDeps, timeline: Timeline, turn:
   const server = await deps.prisma.server.findUnique({ where: { id: serverId }, include: { node: true } });
   if (!server?.node || server.deletedAt || server.state !== 'ready' || server.desiredState !== 'running') return 'skipped: the server is not ready and running';
   const age = Date.now() - turn.queuedAt;
+  const yields = age < deps.settings.complianceYieldMaxMs;
+  // The settling delay first: it needs no look at the queue.
+  if (yields && age < SETTLE_MS) return turn.defer(turn.queuedAt + SETTLE_MS);
   if (age < EARLIER_RUNS_MAX_WAIT_MS && waitsFor(turn, await deps.jobs.complianceRunsUnderWay())) return turn.defer(Date.now() + RECHECK_MS);
-  if (age < deps.settings.complianceYieldMaxMs) {
-    if (age < SETTLE_MS) return turn.defer(turn.queuedAt + SETTLE_MS);
-    if (await orderInFlight(deps.prisma, server.nodeId)) return turn.defer(Date.now() + RECHECK_MS);
-  }
+  if (yields && (await orderInFlight(deps.prisma, server.nodeId))) return turn.defer(Date.now() + RECHECK_MS);
   const admin = await appliedAdminCredential(deps, serverId);
   if (!admin) return 'skipped: the server has no admin credential yet';
   const ports = await serverPorts(deps.prisma, serverId);
