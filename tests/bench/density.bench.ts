@@ -27,6 +27,8 @@ import type { PlatformProcess } from '../support/platform-process.js';
 import { cpuBusyOver, hostLimits, sampleHost, type HostSample } from './density/host-resources.js';
 import { backgroundShare, type Window } from './density/background-work.js';
 import { removeLeftoverProbes, timeDockerStart } from './density/docker-start.js';
+import { readLoopLag, type LoopLag } from './density/worker-loop-lag.js';
+import { freePort } from '../support/redis-server.js';
 import { DASHBOARD_LIST_PATH, insertFixture, removeFixture, timeList } from './density/operator-list.js';
 import { deleteThroughApi, order, readyPerApi, POLL_MS } from './shared/api-orders.js';
 import { dockerUserlandProxy, memAvailable, MiB, processes, pssOf, serverFootprint, type HostProcess, type ServerFootprint } from './shared/host-footprint.js';
@@ -114,6 +116,8 @@ interface TimedOrder {
   /** The order's time outside its steps: waits in the queue between them, the API's polling. */
   outsideSteps: number;
   window: Window;
+  /** How long the worker's event loop was held up meanwhile. */
+  loopLag: LoopLag;
 }
 
 /** Shares (0-1) as percentages with one decimal. */
@@ -131,6 +135,13 @@ const whereTimeGoes = (orders: readonly TimedOrder[]): Record<string, number | n
     outside_steps: round(percentile(orders.map((o) => o.outsideSteps), 50)),
   };
 };
+
+/** The p50 over the orders of each one's event-loop delay of the worker (mean, p99, max), in ms. */
+const loopLagP50s = (orders: readonly TimedOrder[]) => ({
+  mean: round(percentile(orders.map((o) => o.loopLag.meanMs), 50), 1),
+  p99: round(percentile(orders.map((o) => o.loopLag.p99Ms), 50), 1),
+  max: round(percentile(orders.map((o) => o.loopLag.maxMs), 50), 1),
+});
 
 interface Ceiling {
   resource: string;
@@ -199,7 +210,10 @@ async function main(): Promise<void> {
   let worker: PlatformProcess | undefined;
   let fixtureAccount: string | undefined;
   try {
-    worker = await startProductionWorker(harness, { compliance: production.jobs.complianceAfterReady, env: { ACME_ORDER_BUDGET: String(ACME_ORDER_BUDGET) } });
+    // Its metrics on a port of the bench's own, which only the bench reads (each read resets the event-loop histogram).
+    const metricsAddress = `127.0.0.1:${await freePort()}`;
+    const workerMetrics = `http://${metricsAddress}/metrics`;
+    worker = await startProductionWorker(harness, { compliance: production.jobs.complianceAfterReady, env: { ACME_ORDER_BUDGET: String(ACME_ORDER_BUDGET), WORKER_METRICS_ADDRESS: metricsAddress } });
     const customers: { request: ApiRequest; orders: number }[] = [];
     for (let i = 0; i < customersNeeded; i++) customers.push({ request: await signUpWithToken(api.url), orders: 0 });
     const label = `d${Date.now().toString(36)}`;
@@ -216,12 +230,14 @@ async function main(): Promise<void> {
     };
     /** One order on an otherwise quiet node, with where its time went. */
     const timedOrder = async (into: TimedOrder[]) => {
+      await readLoopLag(workerMetrics);
       const from = Date.now();
       const { id, ms } = await orderUntilReady();
       const to = Date.now();
+      const loopLag = await readLoopLag(workerMetrics);
       const timeline = await timelineOf(harness, id);
       const steps = stepDurations(timeline);
-      into.push({ ms, steps, parts: containerParts(timeline), outsideSteps: ms - Object.values(steps).reduce((sum, step) => sum + step, 0), window: { from, to } });
+      into.push({ ms, steps, parts: containerParts(timeline), outsideSteps: ms - Object.values(steps).reduce((sum, step) => sum + step, 0), window: { from, to }, loopLag });
     };
 
     // The worker's start-up work (first pass, census) is over before the empty node is measured.
@@ -313,6 +329,7 @@ async function main(): Promise<void> {
       sequential: SEQUENTIAL,
       concurrency: CONCURRENCY,
       cpu_window_ms: CPU_WINDOW_MS,
+      WORKER_METRICS_ADDRESS: `${metricsAddress} (read by the bench before and after each timed order)`,
       list: `GET /api/v1${DASHBOARD_LIST_PATH} as an operator, ${LIST_WARMUP} warm-up + ${LIST_REQUESTS} timed one at a time`,
     };
     const result = {
@@ -334,6 +351,7 @@ async function main(): Promise<void> {
       ready_ratio_loaded_empty: round(percentile(readyLoaded.map((o) => o.ms), 50) / percentile(readyEmpty.map((o) => o.ms), 50), 2),
       step_p50_empty_ms: whereTimeGoes(readyEmpty),
       step_p50_loaded_ms: whereTimeGoes(readyLoaded),
+      worker_loop_lag_ms: { empty: loopLagP50s(readyEmpty), full: loopLagP50s(readyLoaded) },
       docker_start_servers: { empty: dockerEmpty.servers, full: dockerFull.servers },
       docker_start_4_ports_ms: { empty: round(dockerEmpty.withPortsMs), full: round(dockerFull.withPortsMs) },
       docker_start_no_ports_ms: { empty: round(dockerEmpty.withoutPortsMs), full: round(dockerFull.withoutPortsMs) },
@@ -363,9 +381,11 @@ async function main(): Promise<void> {
     console.log(`  servers running at the end   ${running} (target ${TARGET}${failures.length > 0 ? `; the fill stopped: ${failures[0]}` : ''})`);
     console.log(`  order → the API says ready, ${SEQUENTIAL} one at a time, empty node   p50 ${fmt(result.ready_p50_empty_ms)} ms   p95 ${fmt(result.ready_p95_empty_ms)} ms`);
     console.log(`  order → the API says ready, ${SEQUENTIAL} one at a time, full node    p50 ${fmt(result.ready_p50_loaded_ms)} ms   p95 ${fmt(result.ready_p95_loaded_ms)} ms   (ratio ${result.ready_ratio_loaded_empty ?? '—'}, target ≤ 1.3)`);
-    console.log(`  where the time goes (p50 per step; container.engine / .answering: until the engine started it / then until XMPP answered; outside_steps: queues, the API's polling)`);
+    console.log(`  where the time goes (p50 per step; container.engine / .answering: until the engine started it / then until XMPP answered; the engine's parts: .spec built from the database, .prepare network and volumes, .create, .files written, .start Docker's start; outside_steps: queues, the API's polling)`);
     console.log(`    ${'step'.padEnd(24)} ${'empty'.padStart(8)} ${'full'.padStart(8)}`);
     for (const [step, ms] of Object.entries(result.step_p50_empty_ms)) console.log(`    ${step.padEnd(24)} ${fmt(ms).padStart(8)} ${fmt(result.step_p50_loaded_ms[step] ?? null).padStart(8)}`);
+    const lag = result.worker_loop_lag_ms;
+    console.log(`  the worker's event loop held up during an order (p50 over the orders of each one's mean / p99 / max delay): empty ${lag.empty.mean} / ${lag.empty.p99} / ${lag.empty.max} ms, full ${lag.full.mean} / ${lag.full.p99} / ${lag.full.max} ms`);
     console.log(`  Docker alone (a sleeping container of the image created and started on the tenant network, p50 of ${DOCKER_START_SAMPLES}): 4 published ports ${fmt(result.docker_start_4_ports_ms.empty)} → ${fmt(result.docker_start_4_ports_ms.full)} ms, none ${fmt(result.docker_start_no_ports_ms.empty)} → ${fmt(result.docker_start_no_ports_ms.full)} ms (${dockerEmpty.servers} → ${dockerFull.servers} servers on the node)`);
     console.log(`  periodic jobs running during the timed orders (share of the orders' time): empty ${describeShares(result.background_share_empty)}; full ${describeShares(result.background_share_loaded)}`);
     console.log(`  fill: ${result.fill_servers} servers, ${CONCURRENCY} at a time, in ${Math.round(fillMs / 1000)} s`);

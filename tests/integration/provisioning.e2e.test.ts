@@ -44,13 +44,17 @@ describe('an order becomes a reachable, TLS-secured, standards-compliant XMPP se
     const succeeded = events.filter((e) => e.status === 'succeeded').map((e) => e.step);
     expect(succeeded).toEqual([...PROVISION_STEPS]);
     expect(events.at(-1)?.step).toBe('ready');
-    // The container step says where its time went: the engine's start, then Prosody's.
+    // The container step says where its time went: the engine's start (in its parts), then Prosody's.
     const container = events.find((e) => e.step === 'container' && e.status === 'succeeded');
     const started = events.find((e) => e.step === 'container' && e.status === 'started');
     const parts = (container?.detail ?? {}) as Record<string, number>;
-    expect(Object.keys(parts).sort()).toEqual(['answeringAttempts', 'answeringMs', 'engineMs']);
+    expect(Object.keys(parts).sort()).toEqual(['answeringAttempts', 'answeringMs', 'createMs', 'engineMs', 'filesMs', 'prepareMs', 'specMs', 'startMs']);
     expect(Object.values(parts).every(Number.isInteger)).toBe(true);
     expect(parts.engineMs).toBeGreaterThan(0);
+    expect(parts.startMs).toBeGreaterThan(0);
+    // The parts are within the engine's time (each rounded on its own).
+    const engineParts = ['specMs', 'prepareMs', 'createMs', 'filesMs', 'startMs'].reduce((sum, key) => sum + (parts[key] ?? 0), 0);
+    expect(engineParts).toBeLessThanOrEqual((parts.engineMs ?? 0) + 3);
     expect(parts.answeringAttempts).toBeGreaterThanOrEqual(1);
     expect((parts.engineMs ?? 0) + (parts.answeringMs ?? 0)).toBeLessThanOrEqual((container?.createdAt.getTime() ?? 0) - (started?.createdAt.getTime() ?? 0) + 5);
     const admin = await harness.adminPassword(serverId);

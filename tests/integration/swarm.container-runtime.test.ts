@@ -109,7 +109,8 @@ describe('SwarmContainerRuntime on a three-node Swarm', { shuffle: false }, () =
   it('places each server as a service pinned to its node, which a real client logs in to', async () => {
     const results = await Promise.all(servers.map((s) => runtime.ensureServer(specOf(s))));
     for (const [i, server] of servers.entries()) {
-      expect(results[i]).toEqual({ containerId: await serviceId(server), reused: false });
+      expect(results[i]).toMatchObject({ containerId: await serviceId(server), reused: false });
+      expect(Object.keys(results[i]?.phasesMs ?? {}).sort()).toEqual(['create', 'files', 'prepare', 'start']);
       const running = (await containersOn(server.node, server.id)).filter((c) => c.State === 'running');
       expect(running).toHaveLength(1);
       // Nowhere else: the placement constraint held.
@@ -181,7 +182,7 @@ describe('SwarmContainerRuntime on a three-node Swarm', { shuffle: false }, () =
   }, 120_000);
 
   it('keeps a service whose spec is unchanged, and writes files into a running server', async () => {
-    expect(await runtime.ensureServer(specOf(onN2))).toEqual({ containerId: await serviceId(onN2), reused: true });
+    expect(await runtime.ensureServer(specOf(onN2))).toMatchObject({ containerId: await serviceId(onN2), reused: true });
     const [owned] = (await runtime.listOwned(onN2.id)).containers;
     if (!owned) throw new Error('no container listed');
     expect(await runtime.missingFiles(owned, ['prosody.cfg.lua', 'extra/note.txt'])).toEqual(['extra/note.txt']);

@@ -19,16 +19,22 @@ export function stepDurations(events: Timeline): Record<string, number> {
   return out;
 }
 
+/** The container step's parts, in the order shown: each `container.<part>` from the event's `<part>Ms`. */
+const CONTAINER_PARTS = ['engine', 'spec', 'prepare', 'create', 'files', 'start', 'answering'] as const;
+
 /**
  * The container step's parts as its `succeeded` event records them (container.step.ts): the
- * engine's start (`container.engine`) and from then until XMPP answered (`container.answering`).
+ * engine's start (`container.engine`, then its own parts: the spec built, the network and volumes,
+ * the create, the files, Docker's start) and from then until XMPP answered (`container.answering`).
  */
 export function containerParts(events: Timeline): Record<string, number> {
   const done = events.find((e) => e.step === 'container' && e.status === 'succeeded');
   const detail = (done?.detail ?? {}) as Record<string, unknown>;
   const out: Record<string, number> = {};
-  if (typeof detail.engineMs === 'number') out['container.engine'] = detail.engineMs;
-  if (typeof detail.answeringMs === 'number') out['container.answering'] = detail.answeringMs;
+  for (const part of CONTAINER_PARTS) {
+    const ms = detail[`${part}Ms`];
+    if (typeof ms === 'number') out[`container.${part}`] = ms;
+  }
   return out;
 }
 

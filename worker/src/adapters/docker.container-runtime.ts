@@ -4,6 +4,7 @@ import { PassThrough, type Duplex, type Readable, type Writable } from 'node:str
 import { pipeline } from 'node:stream/promises';
 import { readBounded } from '../archive/read-bounded.js';
 import { closedTar, firstTarFile, tarFileEntry, tarHeader } from '../archive/ustar.js';
+import { phaseClock } from './phase-clock.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import {
@@ -18,6 +19,7 @@ import {
   type ContainerEvent,
   type ContainerEventAction,
   type ContainerState,
+  type EnsuredServer,
   type EventSubscription,
   type ExecResult,
   type OwnedContainer,
@@ -107,41 +109,43 @@ export class DockerContainerRuntime implements ContainerRuntime {
     return `Docker ${version.Version} (API ${version.ApiVersion})`;
   }
 
-  async ensureServer(spec: ServerContainerSpec): Promise<{ containerId: string; reused: boolean }> {
+  async ensureServer(spec: ServerContainerSpec): Promise<EnsuredServer> {
     validateSpec(spec);
-    await this.ensureTenantNetwork(spec.network);
-    await this.ensureVolume(dataVolumeName(spec.serverId), spec.serverId);
-    await this.ensureVolume(configVolumeName(spec.serverId), spec.serverId);
+    const clock = phaseClock();
+    await clock.time('prepare', async () => {
+      await this.ensureTenantNetwork(spec.network);
+      await this.ensureVolume(dataVolumeName(spec.serverId), spec.serverId);
+      await this.ensureVolume(configVolumeName(spec.serverId), spec.serverId);
+    });
     const createOptions = containerCreateOptions(spec, this.nodeName);
 
     // Each pass observes the engine afresh: a concurrent run, or a crash half-way through an
     // earlier one, leaves a state the next pass recognises and finishes.
     for (let attempt = 1; attempt <= ENSURE_ATTEMPTS; attempt++) {
       if (attempt > 1) await sleep(ENSURE_RETRY_DELAY_MS * attempt);
-      let existing = await this.inspectOwned(spec.serverId);
-      if (existing && existing.Config.Labels?.[LABEL_SPEC_HASH] !== spec.specHash) {
-        await this.discard(existing.Id);
-        existing = undefined;
-      }
-      let containerId: string;
-      if (existing) {
-        containerId = existing.Id;
-      } else {
+      const found = await clock.time('create', async () => {
+        let existing = await this.inspectOwned(spec.serverId);
+        if (existing && existing.Config.Labels?.[LABEL_SPEC_HASH] !== spec.specHash) {
+          await this.discard(existing.Id);
+          existing = undefined;
+        }
+        if (existing) return { containerId: existing.Id, reused: true };
         try {
-          containerId = (await this.docker.createContainer(createOptions)).id;
+          return { containerId: (await this.docker.createContainer(createOptions)).id, reused: false };
         } catch (error) {
-          if (statusOf(error) === 409) continue; // created meanwhile (or still being removed)
+          if (statusOf(error) === 409) return undefined; // created meanwhile (or still being removed)
           throw error;
         }
-      }
+      });
+      if (!found) continue;
       try {
-        await this.putFiles(containerId, spec.files);
-        await this.startContainer(containerId);
+        await clock.time('files', () => this.putFiles(found.containerId, spec.files));
+        await clock.time('start', () => this.startContainer(found.containerId));
       } catch (error) {
         if (statusOf(error) === 404) continue; // replaced by a concurrent run with another spec
         throw error;
       }
-      return { containerId, reused: existing !== undefined };
+      return { ...found, phasesMs: clock.totals() };
     }
     throw new Error(`container for server ${spec.serverId} did not settle after ${ENSURE_ATTEMPTS} attempts (concurrent changes?)`);
   }

@@ -7,6 +7,7 @@ import {
   type ContainerFile,
   type ContainerRuntime,
   type DataToolResult,
+  type EnsuredServer,
   type DataToolRun,
   type EventSubscription,
   type ExecResult,
@@ -29,6 +30,7 @@ import {
   validateSpec,
 } from './docker.container-runtime.js';
 import { ImageCopier } from './image-copy.js';
+import { phaseClock } from './phase-clock.js';
 
 /** One Swarm node as Parley knows it: its name (its `parley.node` label) and its own engine. */
 export interface SwarmNodeEngine {
@@ -117,24 +119,28 @@ export class SwarmContainerRuntime implements ContainerRuntime {
     return `Docker Swarm manager ${version.Version} (API ${version.ApiVersion})`;
   }
 
-  async ensureServer(spec: ServerContainerSpec): Promise<{ containerId: string; reused: boolean }> {
+  async ensureServer(spec: ServerContainerSpec): Promise<EnsuredServer> {
     validateSpec(spec);
-    const target = await this.handle(spec.node);
-    let service = await this.inspectService(spec.serverId);
-    if (service && (service.Spec.Labels?.[LABEL_SPEC_HASH] !== spec.specHash || service.Spec.Labels[LABEL_NODE] !== spec.node)) {
-      await this.discardService(service);
-      service = undefined;
-    }
-    await this.images.ensure(target.node.docker, target.node.name, spec.image);
-    await target.runtime.stageVolumes(spec);
-    const reused = service !== undefined;
-    if (service) {
-      if (replicasOf(service) === 0) await this.updateService(service, { replicas: 1 });
-    } else {
-      service = await this.createService(spec);
-    }
-    await this.untilRunning(spec.serverId, target, new Set());
-    return { containerId: service.ID, reused };
+    const clock = phaseClock();
+    const { target, service: current } = await clock.time('create', async () => {
+      const target = await this.handle(spec.node);
+      let service = await this.inspectService(spec.serverId);
+      if (service && (service.Spec.Labels?.[LABEL_SPEC_HASH] !== spec.specHash || service.Spec.Labels[LABEL_NODE] !== spec.node)) {
+        await this.discardService(service);
+        service = undefined;
+      }
+      return { target, service };
+    });
+    await clock.time('prepare', () => this.images.ensure(target.node.docker, target.node.name, spec.image));
+    // The config and certificate go onto the volume before the task exists.
+    await clock.time('files', () => target.runtime.stageVolumes(spec));
+    const service = await clock.time('create', async () => {
+      if (!current) return this.createService(spec);
+      if (replicasOf(current) === 0) await this.updateService(current, { replicas: 1 });
+      return current;
+    });
+    await clock.time('start', () => this.untilRunning(spec.serverId, target, new Set()));
+    return { containerId: service.ID, reused: current !== undefined, phasesMs: clock.totals() };
   }
 
   async writeFiles(serverId: string, files: ContainerFile[]): Promise<void> {

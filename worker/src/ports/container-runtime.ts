@@ -107,6 +107,21 @@ export interface EventSubscription {
  * it creates is labelled with the server's id, and it never touches an object it cannot prove
  * it owns.
  */
+/**
+ * The parts of starting a server's container, each timed by `ensureServer`: `prepare` (its network,
+ * volumes, and on a Swarm the image and staged files), `create` (finding the container or service
+ * and creating it), `files` (its config and certificate written), `start` (until the engine says
+ * it runs). A runtime reports the phases it has.
+ */
+export type EnsurePhase = 'prepare' | 'create' | 'files' | 'start';
+
+export interface EnsuredServer {
+  containerId: string;
+  reused: boolean;
+  /** Milliseconds per phase. */
+  phasesMs: Partial<Record<EnsurePhase, number>>;
+}
+
 export interface ContainerRuntime {
   /** Read-only reachability check; resolves with the engine's version. */
   ping(): Promise<string>;
@@ -116,7 +131,7 @@ export interface ContainerRuntime {
    * containers reach each other); reuses the server's container when its spec hash matches (starting it if
    * stopped), replaces it (keeping the volumes) when it differs; (re)writes spec.files each time.
    */
-  ensureServer(spec: ServerContainerSpec): Promise<{ containerId: string; reused: boolean }>;
+  ensureServer(spec: ServerContainerSpec): Promise<EnsuredServer>;
 
   /** Idempotent: overwrites the files in the config volume; Prosody sees them at its next reload. */
   writeFiles(serverId: string, files: ContainerFile[]): Promise<void>;
