@@ -39,7 +39,7 @@ import { containerParts, p50s, stepDurations, stepP50s, timelineOf } from './sha
 const { values: args } = parseArgs({
   options: {
     servers: { type: 'string', default: '300' },
-    sequential: { type: 'string', default: '10' },
+    sequential: { type: 'string', default: '20' },
     concurrency: { type: 'string', default: '10' },
     'list-rows': { type: 'string', default: '10000' },
     'list-requests': { type: 'string', default: '200' },
