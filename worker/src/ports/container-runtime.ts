@@ -103,15 +103,10 @@ export interface EventSubscription {
 }
 
 /**
- * Where Parley's XMPP containers run: one Docker engine, or a Docker Swarm's nodes. Every object
- * it creates is labelled with the server's id, and it never touches an object it cannot prove
- * it owns.
- */
-/**
- * The parts of starting a server's container, each timed by `ensureServer`: `prepare` (its network,
- * volumes, and on a Swarm the image and staged files), `create` (finding the container or service
- * and creating it), `files` (its config and certificate written), `start` (until the engine says
- * it runs). A runtime reports the phases it has.
+ * The parts of starting a server's container, each timed by `ensureServer`: `prepare` (its network
+ * and volumes; on a Swarm, the image copied to its node), `create` (finding the container or service
+ * and creating it), `files` (its config and certificate written; on a Swarm, staged onto its
+ * volumes), `start` (until the engine says it runs). A runtime reports the phases it has.
  */
 export type EnsurePhase = 'prepare' | 'create' | 'files' | 'start';
 
@@ -122,6 +117,11 @@ export interface EnsuredServer {
   phasesMs: Partial<Record<EnsurePhase, number>>;
 }
 
+/**
+ * Where Parley's XMPP containers run: one Docker engine, or a Docker Swarm's nodes. Every object
+ * it creates is labelled with the server's id, and it never touches an object it cannot prove
+ * it owns.
+ */
 export interface ContainerRuntime {
   /** Read-only reachability check; resolves with the engine's version. */
   ping(): Promise<string>;
