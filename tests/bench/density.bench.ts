@@ -27,7 +27,7 @@ import type { PlatformProcess } from '../support/platform-process.js';
 import { cpuBusyOver, hostLimits, sampleHost, type HostSample } from './density/host-resources.js';
 import { backgroundShare, type Window } from './density/background-work.js';
 import { removeLeftoverProbes, timeDockerStart } from './density/docker-start.js';
-import { readLoopLag, type LoopLag } from './density/worker-loop-lag.js';
+import { readLoopLag, resetLoopLag, type LoopLag } from './density/worker-loop-lag.js';
 import { freePort } from '../support/redis-server.js';
 import { DASHBOARD_LIST_PATH, insertFixture, removeFixture, timeList } from './density/operator-list.js';
 import { deleteThroughApi, order, readyPerApi, POLL_MS } from './shared/api-orders.js';
@@ -230,7 +230,7 @@ async function main(): Promise<void> {
     };
     /** One order on an otherwise quiet node, with where its time went. */
     const timedOrder = async (into: TimedOrder[]) => {
-      await readLoopLag(workerMetrics);
+      await resetLoopLag(workerMetrics);
       const from = Date.now();
       const { id, ms } = await orderUntilReady();
       const to = Date.now();
