@@ -16,7 +16,7 @@ import { Redis } from 'ioredis';
 import { PLANS } from '../../prisma/seed.js';
 import { DockerContainerRuntime } from '../../worker/src/adapters/docker.container-runtime.js';
 import { loadWorkerConfig } from '../../worker/src/config.js';
-import { COMPLIANCE_CHECK_JOB, PROVISIONING_QUEUE } from '../../worker/src/contracts/provisioning.js';
+import { COMPLIANCE_CHECK_JOB, PROVISIONING_QUEUE, RECONCILE_JOB } from '../../worker/src/contracts/provisioning.js';
 import { XMPP_USERS_QUEUE } from '../../worker/src/contracts/xmpp-user-jobs.js';
 import { signUpOperator, signUpWithToken, startPlatformApi, type ApiRequest } from '../support/platform-api.js';
 import { ProvisioningHarness } from '../support/provisioning-harness.js';
@@ -25,7 +25,7 @@ import { testEnv } from '../support/test-env.js';
 import { until } from '../support/until.js';
 import type { PlatformProcess } from '../support/platform-process.js';
 import { cpuBusyOver, hostLimits, sampleHost, type HostSample } from './density/host-resources.js';
-import { backgroundShare, type Window } from './density/background-work.js';
+import { backgroundShare, jobSpans, overlapped, type Window } from './density/background-work.js';
 import { removeLeftoverProbes, timeDockerStart } from './density/docker-start.js';
 import { readLoopLag, resetLoopLag, type LoopLag } from './density/worker-loop-lag.js';
 import { freePort } from '../support/redis-server.js';
@@ -142,6 +142,26 @@ const loopLagP50s = (orders: readonly TimedOrder[]) => ({
   p99: round(percentile(orders.map((o) => o.loopLag.p99Ms), 50), 1),
   max: round(percentile(orders.map((o) => o.loopLag.maxMs), 50), 1),
 });
+
+interface PassSplit {
+  beside: { orders: number; p50Ms: number | null };
+  clear: { orders: number; p50Ms: number | null };
+  /** How long the passes that ran during the phase took. */
+  passP50Ms: number | null;
+}
+
+/** The orders' p50 split by whether a pass (of `passes`) ran during any part of each one. */
+function splitByPasses(orders: readonly TimedOrder[], passes: readonly Window[]): PassSplit {
+  const p50 = (values: number[]) => (values.length > 0 ? round(percentile(values, 50)) : null);
+  const beside = orders.filter((o) => overlapped(o.window, passes));
+  const clear = orders.filter((o) => !overlapped(o.window, passes));
+  const phase = { from: Math.min(...orders.map((o) => o.window.from)), to: Math.max(...orders.map((o) => o.window.to)) };
+  return {
+    beside: { orders: beside.length, p50Ms: p50(beside.map((o) => o.ms)) },
+    clear: { orders: clear.length, p50Ms: p50(clear.map((o) => o.ms)) },
+    passP50Ms: p50(passes.filter((pass) => overlapped(phase, [pass])).map((pass) => pass.to - pass.from)),
+  };
+}
 
 interface Ceiling {
   resource: string;
@@ -312,7 +332,10 @@ async function main(): Promise<void> {
     await removeFixture(harness.prisma, fixtureAccount);
     fixtureAccount = undefined;
 
-    const background = { empty: await backgroundShare(queues, readyEmpty.map((o) => o.window)), loaded: await backgroundShare(queues, readyLoaded.map((o) => o.window)) };
+    const spans = await jobSpans(queues);
+    const background = { empty: backgroundShare(spans, readyEmpty.map((o) => o.window)), loaded: backgroundShare(spans, readyLoaded.map((o) => o.window)) };
+    const reconcileSpans = spans.get(RECONCILE_JOB) ?? [];
+    const byReconcile = { empty: splitByPasses(readyEmpty, reconcileSpans), full: splitByPasses(readyLoaded, reconcileSpans) };
     const mibPerServer = mean((f) => f.container + f.shim + f.proxies) / MiB;
     const daemonsMibPerServer = (daemonsAfter - daemonsBefore) / ready / MiB;
     const limits = ceilings(start, end, running, { memoryMiB: mibPerServer + Math.max(0, daemonsMibPerServer), ports: portsPerServer }, { empty: cpuEmpty.node, full: cpuFull.node });
@@ -357,6 +380,7 @@ async function main(): Promise<void> {
       docker_start_no_ports_ms: { empty: round(dockerEmpty.withoutPortsMs), full: round(dockerFull.withoutPortsMs) },
       background_share_empty: percentages(background.empty),
       background_share_loaded: percentages(background.loaded),
+      ready_by_reconcile_pass: byReconcile,
       fill_servers: TARGET - SEQUENTIAL,
       fill_wall_ms: round(fillMs),
       cpu_node_pct_empty: round(cpuEmpty.node * 100, 1),
@@ -388,6 +412,9 @@ async function main(): Promise<void> {
     console.log(`  the worker's event loop held up during an order (p50 over the orders of each one's mean / p99 / max delay): empty ${lag.empty.mean} / ${lag.empty.p99} / ${lag.empty.max} ms, full ${lag.full.mean} / ${lag.full.p99} / ${lag.full.max} ms`);
     console.log(`  Docker alone (a sleeping container of the image created and started on the tenant network, p50 of ${DOCKER_START_SAMPLES}): 4 published ports ${fmt(result.docker_start_4_ports_ms.empty)} → ${fmt(result.docker_start_4_ports_ms.full)} ms, none ${fmt(result.docker_start_no_ports_ms.empty)} → ${fmt(result.docker_start_no_ports_ms.full)} ms (${dockerEmpty.servers} → ${dockerFull.servers} servers on the node)`);
     console.log(`  periodic jobs running during the timed orders (share of the orders' time): empty ${describeShares(result.background_share_empty)}; full ${describeShares(result.background_share_loaded)}`);
+    const side = (split: PassSplit) =>
+      `${split.beside.orders} beside a pass p50 ${fmt(split.beside.p50Ms)} ms, ${split.clear.orders} clear of them p50 ${fmt(split.clear.p50Ms)} ms (the phase's passes took p50 ${fmt(split.passP50Ms)} ms)`;
+    console.log(`  the timed orders by whether a reconcile pass ran beside them: empty ${side(byReconcile.empty)}; full ${side(byReconcile.full)}`);
     console.log(`  fill: ${result.fill_servers} servers, ${CONCURRENCY} at a time, in ${Math.round(fillMs / 1000)} s`);
     console.log(`  memory per idle server   ${result.mib_per_server} MiB: container ${result.mib_container}, shim ${result.mib_shim}, docker-proxy processes ${result.mib_docker_proxies} (PSS; target ≤ 20)`);
     console.log(`  cross-check: MemAvailable fell by ${result.mem_available_drop_mib_per_server} MiB per server from the empty node to the full one (includes page cache, Docker's daemons: ${result.docker_daemons_mib_per_server} MiB per server, the worker)`);

@@ -29,8 +29,8 @@ function covered(window: Window, spans: readonly Window[]): number {
   return total;
 }
 
-/** Per job name, the share (0-1) of the windows' total time during which such a job was running. */
-export async function backgroundShare(queues: readonly Queue[], windows: readonly Window[]): Promise<Record<string, number>> {
+/** When each periodic job ran, by job name: BullMQ's finished and active jobs, the order's own steps left out. */
+export async function jobSpans(queues: readonly Queue[]): Promise<Map<string, Window[]>> {
   const jobs: Job[] = (await Promise.all(queues.map((q) => q.getJobs(['completed', 'failed', 'active'])))).flat();
   const spans = new Map<string, Window[]>();
   for (const job of jobs) {
@@ -39,6 +39,11 @@ export async function backgroundShare(queues: readonly Queue[], windows: readonl
     list.push({ from: job.processedOn, to: job.finishedOn ?? Date.now() });
     spans.set(job.name, list);
   }
+  return spans;
+}
+
+/** Per job name, the share (0-1) of the windows' total time during which such a job was running. */
+export function backgroundShare(spans: ReadonlyMap<string, readonly Window[]>, windows: readonly Window[]): Record<string, number> {
   const total = windows.reduce((sum, w) => sum + (w.to - w.from), 0);
   const shares: Record<string, number> = {};
   for (const [name, list] of [...spans].sort(([a], [b]) => a.localeCompare(b))) {
@@ -47,3 +52,6 @@ export async function backgroundShare(queues: readonly Queue[], windows: readonl
   }
   return shares;
 }
+
+/** Whether a job of that kind ran during any part of `window`. */
+export const overlapped = (window: Window, spans: readonly Window[] | undefined): boolean => covered(window, spans ?? []) > 0;
